@@ -1,0 +1,38 @@
+# Two commands: `make run` and `make test`. Everything else is set up on the way.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BASTION := $(VENV)/bin/bastion
+
+.PHONY: run test lint bench clean install
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+$(VENV)/.examples-installed: $(VENV)/.installed examples/extensions/hello/pyproject.toml
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e examples/extensions/hello
+	touch $@
+
+run: $(VENV)/.installed
+	$(BASTION) db migrate
+	$(BASTION) serve
+
+test: $(VENV)/.examples-installed
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/ruff format --check src tests bench examples
+	$(VENV)/bin/mypy src
+	$(VENV)/bin/lint-imports
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .bastion

@@ -1,0 +1,1 @@
+"""Benchmarks. Never part of ``make test``; figures go to ``bench/RESULTS.md``."""

@@ -1,0 +1,1 @@
+"""Domain extensions. Each is an ordinary ``Extension``; domains never import each other."""

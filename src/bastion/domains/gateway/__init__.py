@@ -1,0 +1,1 @@
+"""The LLM gateway domain."""

@@ -1,0 +1,1 @@
+"""Infrastructure: configuration, database, security, governance, audit, events, logging."""

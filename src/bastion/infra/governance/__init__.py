@@ -1,0 +1,1 @@
+"""Governance: the policy engine, its built-in stages, the secret scanner and rate limits."""

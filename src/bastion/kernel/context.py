@@ -1,0 +1,69 @@
+"""The per-request principal every governed surface sees."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from bastion.kernel.ids import (
+    ApiKeyId,
+    ClientId,
+    RoleName,
+    SessionId,
+    TenantId,
+    TraceId,
+    UserId,
+)
+from bastion.kernel.tiers import Tier
+
+
+class AuthMethod(enum.StrEnum):
+    JWT = "jwt"
+    API_KEY = "api_key"
+    ANONYMOUS = "anonymous"
+    WEBHOOK = "webhook"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Who is calling, on whose behalf, and under which trace.
+
+    Built once per request by the identity middleware and passed down unchanged.
+    """
+
+    trace_id: TraceId
+    tier: Tier
+    auth_method: AuthMethod
+    user_id: UserId | None = None
+    tenant_id: TenantId | None = None
+    role: RoleName | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    session_id: SessionId | None = None
+    client_id: ClientId | None = None
+    api_key_id: ApiKeyId | None = None
+    policy_version: str = "1"
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.auth_method not in (AuthMethod.ANONYMOUS,)
+
+    def has_scope(self, scope: str) -> bool:
+        """True if the principal holds ``scope``, directly or through a ``prefix:*`` grant."""
+        if "*" in self.scopes or scope in self.scopes:
+            return True
+        head, _, _ = scope.rpartition(":")
+        while head:
+            if f"{head}:*" in self.scopes:
+                return True
+            head, _, _ = head.rpartition(":")
+        return False
+
+    def principal_key(self) -> str:
+        """A stable key identifying the principal for counters (rate limits, quotas)."""
+        if self.api_key_id is not None:
+            return f"key:{self.api_key_id}"
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        if self.client_id is not None:
+            return f"client:{self.client_id}"
+        return "anonymous"

@@ -1,0 +1,268 @@
+"""The one extension contract.
+
+Every surface defaults to "nothing", so a narrow extension overrides one method. Core
+domains implement this same class; a customer's extension is a peer of the core.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import BaseModel
+from starlette.routing import BaseRoute
+
+from bastion.kernel.ids import ExtensionId, RoleName
+from bastion.kernel.migration import Migration
+from bastion.kernel.policy import PolicyStage
+from bastion.kernel.tiers import Tier
+
+if TYPE_CHECKING:
+    import typer
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+class Maturity(enum.IntEnum):
+    EXPERIMENTAL = 1
+    BETA = 2
+    GA = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: str | Maturity) -> Maturity:
+        if isinstance(value, Maturity):
+            return value
+        try:
+            return cls[value.strip().upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown maturity {value!r}; expected experimental, beta or ga"
+            ) from None
+
+
+class EndpointClass(enum.StrEnum):
+    """How the core guards a mounted router."""
+
+    API = "api"  # authenticated; 401 without credentials, 403 below min_tier
+    PUBLIC = "public"  # anonymous tier, rate limited
+    WEBHOOK = "webhook"  # HMAC signature verified
+    ADMIN = "admin"  # admin tier
+
+
+class ErrorStyle(enum.StrEnum):
+    """The wire format errors take on a router's paths."""
+
+    JSON = "json"
+    ANTHROPIC = "anthropic"
+    OPENAI = "openai"
+    JSONRPC = "jsonrpc"
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionMeta:
+    id: str
+    version: str
+    depends_on: Sequence[type[Extension] | str] = ()
+    priority: int = 100
+    maturity: Maturity = Maturity.GA
+    description: str = ""
+    required: bool = False
+
+    @property
+    def extension_id(self) -> ExtensionId:
+        return ExtensionId(self.id)
+
+    def dependency_ids(self) -> list[str]:
+        """``depends_on`` with classes replaced by their ids."""
+        return [d if isinstance(d, str) else d.meta.id for d in self.depends_on]
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionRouter:
+    """Routes an extension mounts at ``base_path`` behind the core middleware."""
+
+    routes: Sequence[BaseRoute]
+    base_path: str
+    endpoint_class: EndpointClass = EndpointClass.API
+    min_tier: Tier | None = None
+    error_style: ErrorStyle = ErrorStyle.JSON
+    webhook_secret: str | None = None  # name of a secret, for EndpointClass.WEBHOOK
+
+    def required_tier(self) -> Tier:
+        if self.min_tier is not None:
+            return self.min_tier
+        if self.endpoint_class is EndpointClass.ADMIN:
+            return Tier.ADMIN
+        if self.endpoint_class is EndpointClass.API:
+            return Tier.MCP
+        return Tier.ANONYMOUS
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Cron:
+    expression: str
+
+
+JobFunc = Callable[["ExtensionContext"], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Background work on the platform scheduler. ``schedule`` is an ``Interval``, a
+    ``Cron``, or a string: ``"every 30s"`` / ``"every 5m"`` or a five-field cron line."""
+
+    name: str
+    schedule: Interval | Cron | str
+    func: JobFunc
+
+
+@dataclass(frozen=True, slots=True)
+class RoleDefinition:
+    name: RoleName
+    tier: Tier
+    scopes: frozenset[str] = frozenset()
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRegistration:
+    """A provider tag gateway routes can name, and the factory that builds its client."""
+
+    tag: str
+    factory: Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class McpServerDefinition:
+    """An MCP server an extension contributes to the registry."""
+
+    name: str
+    url: str | None = None
+    command: Sequence[str] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+    required_scopes: frozenset[str] = frozenset()
+    min_tier: Tier = Tier.MCP
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: str
+    payload: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class EventHandler:
+    event_type: str  # "*" receives every event
+    handler: Callable[[Event], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheck:
+    """``check`` returns normally when healthy and raises (or returns False) otherwise."""
+
+    name: str
+    check: Callable[[], Awaitable[bool | None]]
+    critical: bool = True
+
+
+class EventPublisher(Protocol):
+    async def publish(self, event_type: str, payload: Mapping[str, object]) -> None: ...
+
+
+class SecretSource(Protocol):
+    def get(self, name: str) -> str: ...
+
+
+@dataclass(slots=True)
+class ExtensionContext:
+    """What an extension receives at construction of its router and at each job run."""
+
+    extension_id: ExtensionId
+    config: BaseModel | None
+    engine: AsyncEngine
+    events: EventPublisher
+    secrets: SecretSource
+    settings: Any  # the validated profile (bastion.infra.config.Profile)
+    services: dict[str, Any] = field(default_factory=dict)
+
+
+ConfigSpec = tuple[str, type[BaseModel]]
+
+
+class Extension:
+    """Base class of every extension. Only ``meta`` is mandatory."""
+
+    meta: ClassVar[ExtensionMeta]
+    kind: ClassVar[str] = "library"
+
+    def migrations(self) -> Sequence[Migration]:
+        return ()
+
+    def router(self, ctx: ExtensionContext) -> ExtensionRouter | Sequence[ExtensionRouter] | None:
+        return None
+
+    def jobs(self) -> Sequence[Job]:
+        return ()
+
+    def llm_upstreams(self) -> Sequence[UpstreamRegistration]:
+        return ()
+
+    def tool_providers(self) -> Sequence[McpServerDefinition]:
+        return ()
+
+    def roles(self) -> Sequence[RoleDefinition]:
+        return ()
+
+    def policies(self) -> Sequence[PolicyStage]:
+        return ()
+
+    def config(self) -> ConfigSpec | None:
+        return None
+
+    def event_handlers(self) -> Sequence[EventHandler]:
+        return ()
+
+    def health_checks(self) -> Sequence[HealthCheck]:
+        return ()
+
+    def cli(self) -> typer.Typer | None:
+        return None
+
+    @property
+    def id(self) -> ExtensionId:
+        return self.meta.extension_id
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.meta.id}@{self.meta.version}>"
+
+
+SURFACES: tuple[str, ...] = (
+    "migrations",
+    "router",
+    "jobs",
+    "llm_upstreams",
+    "tool_providers",
+    "roles",
+    "policies",
+    "config",
+    "event_handlers",
+    "health_checks",
+    "cli",
+)
+
+
+def implemented_surfaces(extension: Extension) -> list[str]:
+    """The surfaces an extension overrides, in contract order."""
+    cls = type(extension)
+    return [s for s in SURFACES if getattr(cls, s) is not getattr(Extension, s)]

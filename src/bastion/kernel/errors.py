@@ -1,0 +1,116 @@
+"""Kernel exceptions.
+
+The tree::
+
+    BastionError
+    ├── ExtensionError                    an extension cannot take part in boot
+    │   ├── ExtensionContractError        a narrow extension implements a surface outside its kind
+    │   ├── ExtensionConfigError          an extension's config block fails its model
+    │   ├── ExtensionDisabledError        a required extension is named in extensions.disabled
+    │   ├── MaturityError                 an extension is below extensions.min_maturity
+    │   ├── ManifestError                 a standalone manifest.yaml is malformed
+    │   └── ExtensionValidationError      one of the four boot validation stages failed
+    │       ├── MissingDependencyError    stage 1: a dependency is not installed
+    │       ├── DependencyCycleError      stage 2: the dependency graph has a cycle
+    │       ├── ReservedPathError         stage 3: a router claims a reserved or taken path
+    │       └── DuplicateExtensionError   stage 4: two extensions share an id
+    └── MigrationError                    the migration ledger refuses to proceed
+        ├── MigrationDriftError           an applied migration's SQL has changed
+        └── MigrationFailedError          a migration's SQL failed; its transaction rolled back
+
+Every ``ExtensionError`` and ``MigrationError`` names the extension it concerns, so
+boot can report one clear line.
+"""
+
+from __future__ import annotations
+
+
+class BastionError(Exception):
+    """Base of every error Bastion raises on purpose."""
+
+
+class ExtensionError(BastionError):
+    def __init__(self, extension_id: str, message: str) -> None:
+        super().__init__(message)
+        self.extension_id = extension_id
+
+
+class ExtensionContractError(ExtensionError):
+    pass
+
+
+class ExtensionConfigError(ExtensionError):
+    pass
+
+
+class ExtensionDisabledError(ExtensionError):
+    pass
+
+
+class MaturityError(ExtensionError):
+    pass
+
+
+class ManifestError(ExtensionError):
+    pass
+
+
+class ExtensionValidationError(ExtensionError):
+    pass
+
+
+class MissingDependencyError(ExtensionValidationError):
+    def __init__(self, extension_id: str, dependency: str) -> None:
+        super().__init__(
+            extension_id,
+            f"extension '{extension_id}' requires '{dependency}', which is not installed",
+        )
+        self.dependency = dependency
+
+
+class DependencyCycleError(ExtensionValidationError):
+    def __init__(self, path: list[str]) -> None:
+        super().__init__(path[0], "dependency cycle: " + " -> ".join(path))
+        self.path = path
+
+
+class ReservedPathError(ExtensionValidationError):
+    def __init__(self, extension_id: str, path: str, owner: str) -> None:
+        super().__init__(
+            extension_id,
+            f"extension '{extension_id}' mounts '{path}', which collides with "
+            f"'{owner}'",
+        )
+        self.path = path
+        self.owner = owner
+
+
+class DuplicateExtensionError(ExtensionValidationError):
+    def __init__(self, extension_id: str, first: str, second: str) -> None:
+        super().__init__(
+            extension_id,
+            f"extension id '{extension_id}' is registered twice: by {first} and by {second}",
+        )
+        self.sources = (first, second)
+
+
+class MigrationError(BastionError):
+    def __init__(self, extension_id: str, message: str) -> None:
+        super().__init__(message)
+        self.extension_id = extension_id
+
+
+class MigrationDriftError(MigrationError):
+    def __init__(self, extension_id: str, version: int, stored: str, current: str) -> None:
+        super().__init__(
+            extension_id,
+            f"migration drift in extension '{extension_id}' version {version}: "
+            f"stored checksum {stored}, current checksum {current}",
+        )
+        self.version = version
+        self.stored = stored
+        self.current = current
+
+
+class MigrationFailedError(MigrationError):
+    pass

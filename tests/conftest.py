@@ -1,0 +1,81 @@
+"""Shared fixtures.
+
+``db_url`` is parametrised over SQLite and PostgreSQL: every test that touches the
+database runs on both. PostgreSQL tests get a fresh database each; with ``CI=true`` an
+unreachable PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+PG_ADMIN_DSN = os.environ.get("BASTION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BASTION_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def _pg_base() -> str:
+    return PG_ADMIN_DSN.rsplit("/", 1)[0]
+
+
+async def _pg_available() -> bool:
+    try:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+    except (OSError, asyncpg.PostgresError):
+        return False
+    await conn.close()
+    return True
+
+
+async def create_pg_database() -> str:
+    """Create a throwaway database and return its SQLAlchemy URL."""
+    if not await _pg_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is not reachable at " + PG_ADMIN_DSN + " and CI=true")
+        pytest.skip("PostgreSQL not reachable")
+    name = "bastion_test_" + secrets.token_hex(6)
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"postgresql+asyncpg://{_pg_base().split('://', 1)[1]}/{name}".replace(
+        "postgresql+asyncpg://", "postgresql+asyncpg://", 1
+    )
+
+
+async def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'bastion.db'}"
+        return
+    url = await create_pg_database()
+    try:
+        yield url
+    finally:
+        await drop_pg_database(url)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return REDIS_URL
+
+
+@pytest.fixture
+def unique_prefix() -> Iterator[str]:
+    yield "bastion-test:" + secrets.token_hex(6) + ":"
