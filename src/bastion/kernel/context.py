@@ -67,3 +67,16 @@ class RequestContext:
         if self.client_id is not None:
             return f"client:{self.client_id}"
         return "anonymous"
+
+
+CONTEXT_SCOPE_KEY = "bastion.context"
+
+
+def request_context(scope_or_request: object) -> RequestContext:
+    """The ``RequestContext`` of an ASGI scope or a Starlette ``Request``."""
+    scope = getattr(scope_or_request, "scope", scope_or_request)
+    assert isinstance(scope, dict)
+    ctx = scope.get(CONTEXT_SCOPE_KEY)
+    if not isinstance(ctx, RequestContext):
+        raise LookupError("no RequestContext: the route is not mounted behind Bastion's core")
+    return ctx

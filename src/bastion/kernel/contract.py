@@ -204,7 +204,6 @@ class Extension:
     """Base class of every extension. Only ``meta`` is mandatory."""
 
     meta: ClassVar[ExtensionMeta]
-    kind: ClassVar[str] = "library"
 
     def migrations(self) -> Sequence[Migration]:
         return ()
@@ -238,6 +237,11 @@ class Extension:
 
     def cli(self) -> typer.Typer | None:
         return None
+
+    @property
+    def kind(self) -> str:
+        """``library`` for in-process extensions; manifests say ``mcp-server`` or ``cli``."""
+        return "library"
 
     @property
     def id(self) -> ExtensionId:

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from bastion.cli._common import JSON_OPTION, emit, fail, out, platform, run
+from bastion.domains.auth import ApiKeyRepository
+from bastion.domains.users import User, UserExistsError, UserRepository
+from bastion.infra.security import UnknownRoleError
+from bastion.kernel.ids import RoleName, TenantId
+from bastion.runtime.platform import Platform
+
+app = typer.Typer(help="Users, tokens and API keys.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Self-issued JWTs.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys (bst_...).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(keys_app, name="keys")
+
+
+async def _user(p: Platform, name_or_id: str) -> User:
+    user = await UserRepository(p.engine).find(name_or_id)
+    if user is None:
+        raise fail(f"no user '{name_or_id}'")
+    return user
+
+
+@users_app.command("create")
+def users_create(
+    name: str,
+    role: str = typer.Option(..., "--role", help="A built-in or extension-contributed role."),
+    tenant: str = typer.Option("default", "--tenant", help="The user's tenant."),
+) -> None:
+    """Create a user with a role and a tenant; prints the new user id."""
+
+    async def go() -> User:
+        async with platform() as p:
+            try:
+                p.roles.resolve(role)
+            except UnknownRoleError as exc:
+                raise fail(str(exc)) from None
+            try:
+                return await UserRepository(p.engine).create(
+                    name, RoleName(role), TenantId(tenant)
+                )
+            except UserExistsError as exc:
+                raise fail(str(exc)) from None
+
+    user = run(go)
+    out.print(user.id)
+
+
+@users_app.command("list")
+def users_list(as_json: bool = JSON_OPTION) -> None:
+    """Every user with role and tenant."""
+
+    async def go() -> list[dict[str, object]]:
+        async with platform() as p:
+            users = await UserRepository(p.engine).list()
+        return [
+            {
+                "id": u.id,
+                "name": u.name,
+                "role": u.role,
+                "tenant": u.tenant_id,
+                "created_at": u.created_at,
+                "disabled": u.disabled,
+            }
+            for u in users
+        ]
+
+    emit(run(go), as_json=as_json, title="Users")
+
+
+@tokens_app.command("issue")
+def tokens_issue(
+    user: str = typer.Argument(..., help="User name or id."),
+    ttl: int | None = typer.Option(None, "--ttl", help="Lifetime in seconds."),
+    scope: list[str] = typer.Option(  # noqa: B008
+        [], "--scope", help="Restrict to these scopes (repeatable); default: the role's."
+    ),
+) -> None:
+    """Print a signed JWT for USER on stdout, and nothing else."""
+
+    async def go() -> str:
+        async with platform() as p:
+            account = await _user(p, user)
+            role = p.roles.resolve(account.role)
+            scopes = set(scope) if scope else set(role.scopes)
+            if scope and "*" not in role.scopes:
+                beyond = sorted(s for s in scopes if s not in role.scopes)
+                if beyond:
+                    raise fail(f"role '{role.name}' does not grant: {', '.join(beyond)}")
+            issued = p.jwt.issue(
+                user_id=account.id,
+                tenant_id=account.tenant_id,
+                role=account.role,
+                tier=role.tier,
+                scopes=scopes,
+                ttl_seconds=ttl,
+            )
+            return issued.token
+
+    sys.stdout.write(run(go) + "\n")
+
+
+def _keys(p: Platform) -> ApiKeyRepository:
+    return ApiKeyRepository(p.engine, p.roles, cache_seconds=0)
+
+
+@keys_app.command("issue")
+def keys_issue(
+    user: str = typer.Argument(..., help="User name or id."),
+    name: str = typer.Option(..., "--name", help="A label for the key."),
+) -> None:
+    """Print a new API key for USER on stdout, and nothing else. It is shown once."""
+
+    async def go() -> str:
+        async with platform() as p:
+            account = await _user(p, user)
+            _, plaintext = await _keys(p).issue(account.id, name)
+            return plaintext
+
+    sys.stdout.write(run(go) + "\n")
+
+
+@keys_app.command("list")
+def keys_list(
+    user: str | None = typer.Option(None, "--user", help="Only this user's keys."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """API keys (never their secrets)."""
+
+    async def go() -> list[dict[str, object]]:
+        async with platform() as p:
+            owner = (await _user(p, user)).id if user else None
+            records = await _keys(p).list(owner)
+        return [
+            {
+                "id": r.id,
+                "prefix": f"bst_{r.prefix}_…",
+                "name": r.name,
+                "user_id": r.user_id,
+                "created_at": r.created_at,
+                "revoked_at": r.revoked_at,
+            }
+            for r in records
+        ]
+
+    emit(run(go), as_json=as_json, title="API keys")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: str = typer.Argument(..., help="Key id (key_...) or prefix.")) -> None:
+    """Revoke an API key; requests with it are refused from then on."""
+
+    async def go() -> bool:
+        async with platform() as p:
+            return await _keys(p).revoke(key)
+
+    if not run(go):
+        raise fail(f"no active API key '{key}'")
+    out.print(f"revoked {key}")

@@ -1,0 +1,91 @@
+"""What every command shares: the profile option, async running, output, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bastion.infra.config import LoadedProfile, load_profile
+from bastion.kernel.errors import BastionError
+from bastion.runtime.boot import boot
+from bastion.runtime.platform import Platform
+
+T = TypeVar("T")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class State:
+    profile_dir: Path | None = None
+
+
+state = State()
+
+
+def loaded_profile() -> LoadedProfile:
+    return load_profile(state.profile_dir)
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(1)
+
+
+def run(factory: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine; a ``BastionError`` becomes one line on stderr and exit status 1."""
+    try:
+        return asyncio.run(_call(factory))
+    except BastionError as exc:
+        raise fail(str(exc)) from None
+
+
+async def _call(factory: Callable[[], Awaitable[T]]) -> T:
+    return await factory()
+
+
+@asynccontextmanager
+async def platform(*, migrate: bool = True) -> AsyncIterator[Platform]:
+    booted = await boot(loaded_profile(), migrate=migrate)
+    try:
+        yield booted
+    finally:
+        await booted.engine.dispose()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def emit(rows: Sequence[dict[str, Any]], *, as_json: bool, title: str | None = None) -> None:
+    """Print rows as JSON (``--json``) or as a Rich table."""
+    if as_json:
+        sys.stdout.write(
+            orjson.dumps([{k: _plain(v) for k, v in r.items()} for r in rows], default=str).decode()
+            + "\n"
+        )
+        return
+    if not rows:
+        out.print("(none)")
+        return
+    table = Table(title=title, show_lines=False)
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(_plain(v)) for v in row.values()))
+    out.print(table)
+
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")

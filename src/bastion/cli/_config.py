@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import sys
+
+import orjson
+import typer
+import yaml
+
+from bastion.cli._common import loaded_profile, out, run
+from bastion.infra.config import redacted_profile
+from bastion.runtime.boot import boot
+
+app = typer.Typer(help="Validate and show the active profile.", no_args_is_help=True)
+
+
+@app.command()
+def validate() -> None:
+    """Validate the profile, secrets and every extension's config namespace."""
+
+    async def go() -> str:
+        loaded = loaded_profile()
+        platform = await boot(loaded, migrate=False)
+        await platform.engine.dispose()
+        return loaded.source
+
+    source = run(go)
+    out.print(f"profile OK: {source}")
+
+
+@app.command()
+def show(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of YAML.")) -> None:
+    """Print the effective profile with secrets redacted."""
+
+    async def go() -> dict[str, object]:
+        return redacted_profile(loaded_profile().profile)
+
+    data = run(go)
+    if as_json:
+        sys.stdout.write(orjson.dumps(data).decode() + "\n")
+    else:
+        sys.stdout.write(yaml.safe_dump(data, sort_keys=False))

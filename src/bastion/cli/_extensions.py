@@ -1,0 +1,51 @@
+"""Subcommands contributed by extensions: ``cli()`` Typer apps and ``cli`` manifests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+
+from bastion.infra.config import load_profile
+from bastion.kernel.errors import BastionError
+from bastion.kernel.manifest import ManifestExtension, discover_manifests
+from bastion.runtime.discovery import installed_extensions
+
+
+def _manifest_command(ext: ManifestExtension) -> typer.Typer:
+    sub = typer.Typer(help=ext.meta.description or f"Run the '{ext.meta.id}' CLI plugin.")
+
+    @sub.callback(
+        invoke_without_command=True,
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )
+    def run_plugin(ctx: typer.Context) -> None:
+        env = {**os.environ, **ext.manifest.env}
+        completed = subprocess.run(ext.command_line(ctx.args), env=env, check=False)
+        raise typer.Exit(completed.returncode)
+
+    return sub
+
+
+def add_extension_commands(app: typer.Typer, profile_dir: Path | None, taken: set[str]) -> None:
+    """Mount each extension's Typer app and each ``cli`` manifest as ``bastion <name>``."""
+    try:
+        for ext, _source in installed_extensions():
+            sub = ext.cli()
+            if sub is not None and ext.meta.id not in taken:
+                app.add_typer(sub, name=ext.meta.id)
+                taken.add(ext.meta.id)
+        if profile_dir is None and not os.environ.get("BASTION_PROFILE"):
+            return
+        profile = load_profile(profile_dir).profile
+        for manifest in discover_manifests(profile.extensions.dir):
+            name = manifest.manifest.name or manifest.meta.id
+            if manifest.kind == "cli" and name not in taken:
+                app.add_typer(_manifest_command(manifest), name=name)
+                taken.add(name)
+    except BastionError as exc:
+        # The built-in commands must stay usable to diagnose exactly this.
+        print(f"warning: extension commands unavailable: {exc}", file=sys.stderr)

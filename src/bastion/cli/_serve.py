@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from bastion.cli._common import err, fail, loaded_profile
+from bastion.infra.config import BUILTIN_DIR
+from bastion.infra.logging import configure_logging
+from bastion.kernel.errors import BastionError
+from bastion.server import serve as serve_app
+
+
+def serve(
+    host: str | None = typer.Option(None, "--host", help="Override server.host."),
+    port: int | None = typer.Option(None, "--port", help="Override server.port."),
+) -> None:
+    """Boot (discover, validate, migrate, mount) and serve."""
+    try:
+        loaded = loaded_profile()
+        configure_logging(loaded.profile.logging, loaded.secrets)
+    except BastionError as exc:
+        raise fail(str(exc)) from None
+    settings = loaded.profile.server
+    url = f"http://{host or settings.host}:{settings.port if port is None else port}"
+    err.print(f"Bastion serving {url} with the {loaded.source}", highlight=False)
+    if loaded.builtin:
+        err.print(
+            f"  admin token:  bastion admin tokens issue admin   (data in {BUILTIN_DIR}/)",
+            highlight=False,
+        )
+    err.print(f"  health:       curl {url}/api/v1/health", highlight=False)
+    try:
+        asyncio.run(serve_app(loaded, host=host, port=port))
+    except BastionError as exc:
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bastion.infra.security import (
+    RoleCatalog,
+    TtlCache,
+    generate_api_key,
+    parse_api_key,
+    verify_api_key,
+)
+from bastion.kernel.identity import Principal
+from bastion.kernel.ids import ApiKeyId, RoleName, TenantId, UserId
+
+metadata = MetaData()
+
+api_keys = Table(
+    "auth_api_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("prefix", String(32), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+# Declared dependency: ``auth`` depends on ``users`` and reads its accounts table.
+_accounts = Table(
+    "users_accounts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("role", String(64)),
+    Column("tenant_id", String(128)),
+    Column("disabled"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    id: ApiKeyId
+    user_id: UserId
+    name: str
+    prefix: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class ApiKeyRepository:
+    """API keys stored as a lookup prefix plus a SHA-256 of the secret part."""
+
+    def __init__(
+        self, engine: AsyncEngine, roles: RoleCatalog, cache_seconds: float = 5.0
+    ) -> None:
+        self._engine = engine
+        self._roles = roles
+        self._cache: TtlCache[str, Principal] | None = (
+            TtlCache(maxsize=10_000, ttl_seconds=cache_seconds) if cache_seconds > 0 else None
+        )
+
+    async def issue(self, user_id: UserId, name: str) -> tuple[ApiKeyRecord, str]:
+        """Create a key; the plaintext is returned once and never stored."""
+        generated = generate_api_key()
+        record = ApiKeyRecord(generated.key_id, user_id, name, generated.prefix, _now(), None)
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                api_keys.insert().values(
+                    id=record.id,
+                    user_id=user_id,
+                    name=name,
+                    prefix=generated.prefix,
+                    secret_hash=generated.secret_hash,
+                    created_at=record.created_at,
+                )
+            )
+        return record, generated.plaintext
+
+    async def list(self, user_id: UserId | None = None) -> list[ApiKeyRecord]:
+        query = select(
+            api_keys.c.id,
+            api_keys.c.user_id,
+            api_keys.c.name,
+            api_keys.c.prefix,
+            api_keys.c.created_at,
+            api_keys.c.revoked_at,
+        ).order_by(api_keys.c.created_at)
+        if user_id is not None:
+            query = query.where(api_keys.c.user_id == user_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            ApiKeyRecord(ApiKeyId(r[0]), UserId(r[1]), r[2], r[3], r[4], r[5]) for r in rows
+        ]
+
+    async def revoke(self, key_id_or_prefix: str) -> bool:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(api_keys)
+                .where(
+                    (api_keys.c.id == key_id_or_prefix) | (api_keys.c.prefix == key_id_or_prefix)
+                )
+                .where(api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=_now())
+            )
+        if self._cache is not None:
+            self._cache.clear()
+        return bool(result.rowcount)
+
+    async def resolve(self, raw_key: str) -> Principal | None:
+        if self._cache is not None:
+            cached = self._cache.get(raw_key)
+            if cached is not None:
+                return cached
+        parsed = parse_api_key(raw_key)
+        if parsed is None:
+            return None
+        query = (
+            select(
+                api_keys.c.id,
+                api_keys.c.secret_hash,
+                api_keys.c.user_id,
+                _accounts.c.role,
+                _accounts.c.tenant_id,
+            )
+            .join(_accounts, _accounts.c.id == api_keys.c.user_id)
+            .where(api_keys.c.prefix == parsed.prefix)
+            .where(api_keys.c.revoked_at.is_(None))
+            .where(_accounts.c.disabled.is_(False))
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None or not verify_api_key(parsed, row[1]):
+            return None
+        role = self._roles.get(RoleName(row[3]))
+        if role is None:
+            return None
+        principal = Principal(
+            user_id=UserId(row[2]),
+            tenant_id=TenantId(row[4]),
+            role=RoleName(role.name),
+            tier=role.tier,
+            scopes=frozenset(role.scopes),
+            api_key_id=ApiKeyId(row[0]),
+        )
+        if self._cache is not None:
+            self._cache.set(raw_key, principal)
+        return principal

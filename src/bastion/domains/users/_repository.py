@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bastion.kernel.ids import RoleName, TenantId, UserId, new_user_id
+
+metadata = MetaData()
+
+accounts = Table(
+    "users_accounts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("role", String(64), nullable=False),
+    Column("tenant_id", String(128), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+)
+
+
+class UserExistsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: UserId
+    name: str
+    role: RoleName
+    tenant_id: TenantId
+    created_at: dt.datetime
+    disabled: bool
+
+
+def _user(row: object) -> User:
+    id_, name, role, tenant, created, disabled = tuple(row)  # type: ignore[call-overload]
+    return User(UserId(id_), name, RoleName(role), TenantId(tenant), created, bool(disabled))
+
+
+class UserRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create(self, name: str, role: RoleName, tenant: TenantId) -> User:
+        user = User(
+            new_user_id(), name, role, tenant, dt.datetime.now(dt.UTC).replace(tzinfo=None), False
+        )
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    accounts.insert().values(
+                        id=user.id,
+                        name=user.name,
+                        role=user.role,
+                        tenant_id=user.tenant_id,
+                        created_at=user.created_at,
+                        disabled=False,
+                    )
+                )
+        except IntegrityError:
+            raise UserExistsError(f"a user named {name!r} already exists") from None
+        return user
+
+    async def get(self, user_id: UserId) -> User | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(accounts).where(accounts.c.id == user_id))).first()
+        return _user(row) if row else None
+
+    async def find(self, name_or_id: str) -> User | None:
+        """Look a user up by id, falling back to name."""
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(accounts).where(
+                        (accounts.c.id == name_or_id) | (accounts.c.name == name_or_id)
+                    )
+                )
+            ).first()
+        return _user(row) if row else None
+
+    async def list(self, tenant: TenantId | None = None) -> list[User]:
+        query = select(accounts).order_by(accounts.c.created_at, accounts.c.name)
+        if tenant is not None:
+            query = query.where(accounts.c.tenant_id == tenant)
+        async with self._engine.connect() as conn:
+            return [_user(r) for r in await conn.execute(query)]
+
+    async def count(self) -> int:
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(accounts))).scalar_one())

@@ -1,0 +1,399 @@
+"""The batched, lossless audit writer."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import structlog
+from prometheus_client import Counter
+from sqlalchemy import Table, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.dml import Insert, ReturningInsert
+
+from bastion.infra.audit._errors import AuditClosedError, AuditQueueFull, UnknownAuditTable
+from bastion.infra.audit._metrics import (
+    FLUSH_SECONDS,
+    QUEUE_DEPTH,
+    ROWS_REJECTED,
+    ROWS_REPLAYED,
+    ROWS_SPILLED,
+    ROWS_WRITTEN,
+)
+from bastion.infra.audit._outage import is_outage
+from bastion.infra.audit._rows import new_row_id
+from bastion.infra.audit._settings import AuditSettings
+from bastion.infra.audit._spill import Item, SpillFile
+from bastion.infra.audit._tables import AUDIT_TABLES
+
+_log = structlog.get_logger("bastion.audit")
+
+_State = Literal["not started", "running", "closing", "closed"]
+Groups = dict[Table, list[dict[str, Any]]]
+
+
+class AuditWriter:
+    """Writes audit rows in batches on a background task, and never loses one.
+
+    ``submit`` and ``write`` only enqueue; a single consumer flushes a batch when it
+    reaches ``batch_size`` rows or its oldest row is ``flush_interval`` seconds old, as one
+    multi-row ``INSERT ... ON CONFLICT (id) DO NOTHING`` per table in one transaction.
+    When the database is unreachable the batch is appended to the spill file instead, and
+    a background task probes the database with backoff and replays the file. Every row
+    carries a client-generated ``id``, so replaying is idempotent.
+
+    Every registered table must have a string primary key named ``id``.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        spill_path: Path,
+        tables: Iterable[Table] = AUDIT_TABLES,
+        batch_size: int = 500,
+        flush_interval: float = 0.02,
+        queue_max: int = 50_000,
+        write_timeout: float = 30.0,
+        retry_initial: float = 0.1,
+        retry_max: float = 10.0,
+    ) -> None:
+        if batch_size < 1 or queue_max < 1 or flush_interval <= 0:
+            raise ValueError("batch_size and queue_max must be >= 1, flush_interval > 0")
+        self._engine = engine
+        self._tables: dict[str, Table] = {}
+        self._inserts: dict[str, ReturningInsert[tuple[str]]] = {}
+        self._columns: dict[str, dict[str, None]] = {}
+        self._batch_size = batch_size
+        self._flush_interval = flush_interval
+        self._queue_max = queue_max
+        self._write_timeout = write_timeout
+        self._retry_initial = retry_initial
+        self._retry_max = retry_max
+        self._queue: asyncio.Queue[Item | None] = asyncio.Queue(queue_max)
+        self._waiting = 0
+        self._state: _State = "not started"
+        self._spill = SpillFile(spill_path, self._tables)
+        self._spill_lock = asyncio.Lock()
+        self._spilling = False
+        self._synced = asyncio.Event()
+        self._synced.set()
+        self._consumer: asyncio.Task[None] | None = None
+        self._recovery: asyncio.Task[None] | None = None
+        for table in tables:
+            self.register_table(table)
+
+    @classmethod
+    def from_settings(
+        cls, engine: AsyncEngine, settings: AuditSettings, *, tables: Iterable[Table] = AUDIT_TABLES
+    ) -> Self:
+        return cls(
+            engine,
+            spill_path=settings.spill_path,
+            tables=tables,
+            batch_size=settings.batch_size,
+            flush_interval=settings.flush_interval_ms / 1000,
+            queue_max=settings.queue_max,
+        )
+
+    @property
+    def spilling(self) -> bool:
+        """True while rows go to the spill file (an outage, or a replay catching up)."""
+        return self._spilling
+
+    @property
+    def spill_path(self) -> Path:
+        return self._spill.path
+
+    def register_table(self, table: Table) -> None:
+        """Accept rows for ``table``. Register every table before ``start()`` so that a
+        leftover spill file can be replayed."""
+        if [c.name for c in table.primary_key.columns] != ["id"]:
+            raise ValueError(f"audit table '{table.name}' needs a single primary key named 'id'")
+        dialect = self._engine.dialect.name
+        if dialect == "postgresql":
+            insert: Insert = postgresql.insert(table).on_conflict_do_nothing(index_elements=["id"])
+        elif dialect == "sqlite":
+            insert = sqlite.insert(table).on_conflict_do_nothing(index_elements=["id"])
+        else:
+            raise ValueError(f"audit writer supports sqlite and postgresql, not {dialect}")
+        self._tables[table.name] = table
+        self._inserts[table.name] = insert.returning(table.c.id)
+        self._columns[table.name] = dict.fromkeys(c.name for c in table.columns)
+
+    async def start(self) -> None:
+        """Start the consumer; replay a spill file left by an earlier process."""
+        if self._state != "not started":
+            raise AuditClosedError(self._state)
+        await asyncio.to_thread(self._spill.prepare)
+        if await asyncio.to_thread(self._spill.has_pending):
+            _log.warning("audit_spill_found", path=str(self._spill.path))
+            self._enter_spilling()
+        self._consumer = asyncio.create_task(self._consume(), name="audit-writer")
+        self._state = "running"
+
+    def submit(self, table: Table, row: Mapping[str, Any]) -> None:
+        """Enqueue ``row`` without waiting. Raises ``AuditQueueFull`` when the queue is
+        full; ``await write()`` then waits for room instead."""
+        item = self._item(table, row)
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            raise AuditQueueFull(self._queue_max) from None
+
+    async def write(self, table: Table, row: Mapping[str, Any]) -> None:
+        """Enqueue ``row``, waiting for room when the queue is full (backpressure)."""
+        item = self._item(table, row)
+        try:
+            self._queue.put_nowait(item)
+            return
+        except asyncio.QueueFull:
+            pass
+        self._waiting += 1
+        try:
+            await self._queue.put(item)
+        finally:
+            self._waiting -= 1
+
+    async def flush(self) -> None:
+        """Return once every row enqueued before the call is committed to the database.
+        Through an outage this waits for the database to come back."""
+        await self._queue.join()
+        await self._synced.wait()
+
+    async def close(self) -> None:
+        """Drain the queue completely, try a last replay of the spill file, stop.
+
+        Rows still in the spill file after that (the database is down) stay there for the
+        next start."""
+        if self._state != "running":
+            return
+        self._state = "closing"
+        await self._queue.put(None)
+        assert self._consumer is not None
+        await self._consumer
+        if self._recovery is not None:
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
+            self._recovery = None
+        if self._spilling and not await self._replay_pending():
+            _log.warning("audit_spill_left_for_next_start", path=str(self._spill.path))
+        self._state = "closed"
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _item(self, table: Table, row: Mapping[str, Any]) -> Item:
+        if self._state != "running":
+            raise AuditClosedError(self._state)
+        if self._tables.get(table.name) is not table:
+            raise UnknownAuditTable(table.name)
+        copy = dict(row)
+        if copy.get("id") is None:
+            copy["id"] = new_row_id()
+        return table, copy
+
+    async def _consume(self) -> None:
+        queue = self._queue
+        loop = asyncio.get_running_loop()
+        stopping = False
+        while True:
+            if stopping:
+                if queue.empty():
+                    if self._waiting == 0:
+                        return
+                    # A producer blocked in write() was woken and is about to put.
+                    await asyncio.sleep(0)
+                    continue
+                first = queue.get_nowait()
+            else:
+                first = await queue.get()
+            taken = 1
+            batch: list[Item] = []
+            if first is None:
+                stopping = True
+            else:
+                batch.append(first)
+            deadline = loop.time() + self._flush_interval
+            while len(batch) < self._batch_size:
+                try:
+                    item = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    remaining = deadline - loop.time()
+                    if stopping or not batch or remaining <= 0:
+                        break
+                    try:
+                        async with asyncio.timeout(remaining):
+                            item = await queue.get()
+                    except TimeoutError:
+                        break
+                taken += 1
+                if item is None:
+                    stopping = True
+                else:
+                    batch.append(item)
+            QUEUE_DEPTH.set(queue.qsize())
+            if batch:
+                await self._persist(batch)
+            for _ in range(taken):
+                queue.task_done()
+
+    async def _persist(self, batch: Sequence[Item]) -> None:
+        """Commit ``batch`` or spill it. Never raises: when even the spill file cannot be
+        written, it retries with backoff (producers feel it as backpressure)."""
+        started = time.perf_counter()
+        pending = _group(batch)
+        delay = self._retry_initial
+        while True:
+            if not self._spilling:
+                pending = await self._insert_or_isolate(pending, ROWS_WRITTEN)
+                if not pending:
+                    break
+            try:
+                await self._spill_groups(pending)
+                break
+            except OSError as error:
+                _log.error("audit_spill_failed", error=str(error), rows=_count(pending))
+                await asyncio.sleep(_jitter(delay))
+                delay = min(delay * 2, self._retry_max)
+        FLUSH_SECONDS.observe(time.perf_counter() - started)
+
+    async def _insert_or_isolate(self, groups: Groups, counter: Counter) -> Groups:
+        """Insert ``groups``; return what could not be inserted because of an outage.
+
+        When the batch fails for another reason (a row with bad data), rows are retried
+        one by one so that a single bad row cannot hold back the others; the bad ones go
+        to the dead-letter file."""
+        try:
+            await self._insert(groups, counter)
+            return {}
+        except Exception as error:
+            if is_outage(error):
+                _log.warning("audit_database_unavailable", error=str(error))
+                return groups
+            _log.error("audit_batch_refused", error=str(error), rows=_count(groups))
+        rest: Groups = {}
+        for table, rows in groups.items():
+            for index, row in enumerate(rows):
+                if rest:
+                    rest.setdefault(table, []).append(row)
+                    continue
+                try:
+                    await self._insert({table: [row]}, counter)
+                except Exception as error:
+                    if is_outage(error):
+                        rest[table] = rows[index:]
+                        break
+                    await self._reject(table, row, error)
+        return rest
+
+    async def _insert(self, groups: Groups, counter: Counter) -> None:
+        inserted: dict[str, int] = {}
+        async with asyncio.timeout(self._write_timeout), self._engine.begin() as conn:
+            for table, rows in groups.items():
+                columns = self._columns[table.name]
+                for row in rows:
+                    if not columns.keys() >= row.keys():
+                        raise ValueError(
+                            f"unknown columns for {table.name}: {sorted(row.keys() - columns)}"
+                        )
+                values = [{name: row.get(name) for name in columns} for row in rows]
+                # With RETURNING, SQLAlchemy's "insertmanyvalues" sends the executemany as
+                # multi-row INSERT statements (paged under the bind-parameter limit) from a
+                # cached compilation, and the returned ids count what was really inserted.
+                result = await conn.execute(self._inserts[table.name], values)
+                inserted[table.name] = len(result.all())
+        for name, count in inserted.items():
+            counter.labels(table=name).inc(count)
+
+    async def _reject(self, table: Table, row: dict[str, Any], error: Exception) -> None:
+        _log.error("audit_row_rejected", table=table.name, id=row.get("id"), error=str(error))
+        ROWS_REJECTED.labels(table=table.name).inc()
+        await asyncio.to_thread(self._spill.reject, [(table.name, row, str(error))])
+
+    async def _spill_groups(self, groups: Groups) -> None:
+        items = [(table, row) for table, rows in groups.items() for row in rows]
+        async with self._spill_lock:
+            unencodable = await asyncio.to_thread(self._spill.append, items)
+            self._enter_spilling()
+        spilled = {table.name: len(rows) for table, rows in groups.items()}
+        for (table, row), reason in unencodable:
+            _log.error("audit_row_rejected", table=table.name, id=row.get("id"), error=reason)
+            ROWS_REJECTED.labels(table=table.name).inc()
+            spilled[table.name] -= 1
+        for name, count in spilled.items():
+            ROWS_SPILLED.labels(table=name).inc(count)
+
+    def _enter_spilling(self) -> None:
+        self._spilling = True
+        self._synced.clear()
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.create_task(self._recover(), name="audit-replay")
+
+    async def _recover(self) -> None:
+        delay = self._retry_initial
+        while not await self._replay_pending():
+            await asyncio.sleep(_jitter(delay))
+            delay = min(delay * 2, self._retry_max)
+
+    async def _replay_pending(self) -> bool:
+        """One recovery pass: probe the database, then replay segments until the spill
+        file is empty. True when everything is replayed and direct writes resume."""
+        try:
+            async with asyncio.timeout(self._write_timeout), self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            while True:
+                async with self._spill_lock:
+                    segment = await asyncio.to_thread(self._spill.claim)
+                    if segment is None:
+                        self._spilling = False
+                        self._synced.set()
+                        _log.info("audit_spill_replayed")
+                        return True
+                if not await self._replay_segment():
+                    return False
+        except Exception as error:
+            level = "warning" if is_outage(error) else "error"
+            getattr(_log, level)("audit_replay_deferred", error=str(error))
+            return False
+
+    async def _replay_segment(self) -> bool:
+        reader = await asyncio.to_thread(self._spill.open_segment)
+        try:
+            while chunk := await asyncio.to_thread(reader.next_chunk, self._batch_size):
+                if await self._insert_or_isolate(_group(chunk), ROWS_REPLAYED):
+                    return False
+        finally:
+            await asyncio.to_thread(reader.close)
+        await asyncio.to_thread(self._spill.finish)
+        return True
+
+
+def _group(items: Iterable[Item]) -> Groups:
+    groups: Groups = {}
+    for table, row in items:
+        groups.setdefault(table, []).append(row)
+    return groups
+
+
+def _count(groups: Groups) -> int:
+    return sum(len(rows) for rows in groups.values())
+
+
+def _jitter(delay: float) -> float:
+    return delay * random.uniform(0.5, 1.0)

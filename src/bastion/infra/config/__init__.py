@@ -1,0 +1,44 @@
+"""Profiles and secrets: config as code, validated with pydantic at boot."""
+
+from bastion.infra.config._loader import (
+    BUILTIN_DIR,
+    LoadedProfile,
+    builtin_profile,
+    key_path,
+    load_profile,
+    validation_message,
+)
+from bastion.infra.config._profile import (
+    BootstrapAdmin,
+    DatabaseSettings,
+    ExtensionsSettings,
+    LoggingSettings,
+    Profile,
+    SecuritySettings,
+    ServerSettings,
+)
+from bastion.infra.config._redact import redacted_profile
+from bastion.infra.config._secrets import SecretStore, write_secrets_file
+from bastion.infra.config.errors import ConfigError, ProfileError, SecretsError
+
+__all__ = [
+    "BUILTIN_DIR",
+    "BootstrapAdmin",
+    "ConfigError",
+    "DatabaseSettings",
+    "ExtensionsSettings",
+    "LoadedProfile",
+    "LoggingSettings",
+    "Profile",
+    "ProfileError",
+    "SecretStore",
+    "SecretsError",
+    "SecuritySettings",
+    "ServerSettings",
+    "builtin_profile",
+    "key_path",
+    "load_profile",
+    "redacted_profile",
+    "validation_message",
+    "write_secrets_file",
+]

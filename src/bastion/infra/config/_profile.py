@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bastion.infra.security import JwtSettings
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Strict):
+    host: str = Field("127.0.0.1", description="Interface the listener binds.")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port; 0 picks a free one.")
+    workers: int = Field(1, ge=1, description="Worker processes (each a full Bastion).")
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Requests with a larger body get 413."
+    )
+    access_log: bool = Field(False, description="Log one line per request.")
+
+
+class DatabaseSettings(_Strict):
+    url: str = Field(
+        "sqlite+aiosqlite:///./.bastion/bastion.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql://user@host/db.",
+    )
+    pool_size: int = Field(10, ge=1, description="Connections per process (PostgreSQL).")
+
+
+class BootstrapAdmin(_Strict):
+    name: str = Field("admin", description="User created at first boot when no users exist.")
+    tenant: str = Field("default", description="Tenant of the bootstrap admin.")
+
+
+class SecuritySettings(_Strict):
+    jwt: JwtSettings = Field(default_factory=JwtSettings)
+    api_key_cache_seconds: float = Field(
+        5.0, ge=0, description="How long a resolved API key is cached in process (0 = never)."
+    )
+    bootstrap_admin: BootstrapAdmin | None = Field(
+        default=None, description="Create this admin user at boot if the user table is empty."
+    )
+
+
+class LoggingSettings(_Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "console"] = "console"
+
+
+class ExtensionsSettings(BaseModel):
+    """Fixed keys plus one block per extension config namespace (validated at boot)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    disabled: list[str] = Field(default_factory=list, description="Extension ids not to load.")
+    min_maturity: Literal["experimental", "beta", "ga"] = Field(
+        "experimental", description="Refuse to boot with an extension below this maturity."
+    )
+    dir: Path | None = Field(
+        default=None, description="Folder scanned for standalone extension manifest.yaml files."
+    )
+
+    def namespace(self, name: str) -> dict[str, Any] | None:
+        extra = self.model_extra or {}
+        block = extra.get(name)
+        return block if isinstance(block, dict) else ({} if block is None else None)
+
+    def namespaces(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Profile(_Strict):
+    """The whole validated profile. Later sections are owned by their subsystems."""
+
+    name: str = Field("local", description="A label shown in logs and `config show`.")
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    secrets_file: Path | None = Field(default=None, description="YAML file of named secrets.")
+    rate_limits: dict[str, Any] = Field(default_factory=dict)
+    gateway: dict[str, Any] = Field(default_factory=dict)
+    governance: dict[str, Any] = Field(default_factory=dict)
+    mcp: dict[str, Any] = Field(default_factory=dict)
+    extensions: ExtensionsSettings = Field(default_factory=ExtensionsSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    profile_dir: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Profile:
+        base = self.profile_dir
+        if base is not None:
+            if self.secrets_file is not None and not self.secrets_file.is_absolute():
+                self.secrets_file = base / self.secrets_file
+            if self.extensions.dir is not None and not self.extensions.dir.is_absolute():
+                self.extensions.dir = base / self.extensions.dir
+        return self

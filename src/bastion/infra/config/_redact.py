@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from bastion.infra.config._profile import Profile
+
+_SENSITIVE_KEY = re.compile(r"(password|secret|token|api_key|private_key)(?!_secret$)", re.I)
+REDACTED = "***"
+
+
+def _scrub(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _scrub(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, key) for v in value]
+    if isinstance(value, str) and _SENSITIVE_KEY.search(key) and not key.endswith("_secret"):
+        return REDACTED
+    return value
+
+
+def redacted_profile(profile: Profile) -> dict[str, Any]:
+    """The profile as plain data with passwords in URLs and secret-looking keys masked.
+
+    Keys ending in ``_secret`` hold secret *names*, not values, and stay visible.
+    """
+    data = profile.model_dump(mode="json")
+    url = data["database"]["url"]
+    parsed = make_url(url)
+    if parsed.password:
+        data["database"]["url"] = parsed.set(password=REDACTED).render_as_string(
+            hide_password=False
+        )
+    scrubbed: dict[str, Any] = _scrub(data)
+    return scrubbed

@@ -1,0 +1,5 @@
+"""HTTP helpers shared by the runtime and the domains: errors in each caller's wire format."""
+
+from bastion.infra.http._errors import error_body, error_response, error_type_for
+
+__all__ = ["error_body", "error_response", "error_type_for"]

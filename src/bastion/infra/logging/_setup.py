@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+from bastion.infra.config import LoggingSettings, SecretStore
+
+Redactor = Callable[[str], str]
+_MASK = "[REDACTED]"
+
+
+def _literal_redactor(values: Iterable[str]) -> Redactor:
+    secrets_ = sorted({v for v in values if len(v) >= 6}, key=len, reverse=True)
+
+    def redact(text: str) -> str:
+        for value in secrets_:
+            if value in text:
+                text = text.replace(value, _MASK)
+        return text
+
+    return redact
+
+
+def redact_processor(
+    redactors: Iterable[Redactor],
+) -> Callable[[Any, str, MutableMapping[str, Any]], MutableMapping[str, Any]]:
+    """A structlog processor applying every redactor to every string value."""
+    chain = list(redactors)
+
+    def process(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        for key, value in event.items():
+            if isinstance(value, str):
+                for redact in chain:
+                    value = redact(value)
+                event[key] = value
+        return event
+
+    return process
+
+
+def configure_logging(
+    settings: LoggingSettings,
+    secrets: SecretStore | None = None,
+    extra_redactors: Iterable[Redactor] = (),
+) -> None:
+    """JSON lines (production) or console rendering, to stderr; secrets masked."""
+    level = getattr(logging, settings.level.upper())
+    redactors: list[Redactor] = [*extra_redactors]
+    if secrets is not None:
+        redactors.insert(0, _literal_redactor(secrets.values()))
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if settings.format == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            redact_processor(redactors),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")

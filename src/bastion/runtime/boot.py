@@ -1,0 +1,177 @@
+"""Boot: discover -> instantiate -> insert -> configure -> validate -> migrate.
+
+Each step that fails raises a ``BootError`` whose message is one line naming the
+extension (or file) at fault. The listener opens only after all of it succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from bastion.infra.config import ConfigError, LoadedProfile, validation_message
+from bastion.infra.db import create_engine
+from bastion.infra.events import EventBus
+from bastion.infra.security import JwtCodec, RoleCatalog
+from bastion.kernel.contract import Extension, ExtensionContext, ExtensionRouter
+from bastion.kernel.errors import BastionError, ExtensionConfigError, ExtensionError
+from bastion.kernel.identity import ApiKeyResolver, IdentityProvider
+from bastion.kernel.ledger import MigrationLedger
+from bastion.kernel.registry import ExtensionRegistry
+from bastion.runtime.bootstrap import ensure_bootstrap_admin
+from bastion.runtime.discovery import discover
+from bastion.runtime.errors import BootError
+from bastion.runtime.platform import Platform, migration_plan
+from bastion.runtime.scheduler import ScheduledJob, Scheduler, parse_schedule
+
+log = structlog.get_logger("bastion.boot")
+
+
+def _fail(step: str, exc: BastionError) -> BootError:
+    ext = getattr(exc, "extension_id", None)
+    return BootError(step, str(exc), ext)
+
+
+def configure_extensions(
+    registry: ExtensionRegistry, loaded: LoadedProfile
+) -> dict[str, BaseModel | None]:
+    """Validate each extension's ``extensions.<namespace>`` block against its model."""
+    settings = loaded.profile.extensions
+    configs: dict[str, BaseModel | None] = {}
+    claimed: set[str] = set()
+    for ext in registry.ordered():
+        spec = ext.config()
+        if spec is None:
+            configs[ext.meta.id] = None
+            continue
+        namespace, model = spec
+        claimed.add(namespace)
+        block = settings.namespace(namespace)
+        if block is None:
+            raise ExtensionConfigError(
+                ext.meta.id, f"extensions.{namespace}: expected a mapping for '{ext.meta.id}'"
+            )
+        try:
+            configs[ext.meta.id] = model.model_validate(block)
+        except ValidationError as exc:
+            raise ExtensionConfigError(
+                ext.meta.id,
+                validation_message(exc, f"extension '{ext.meta.id}'", ("extensions", namespace)),
+            ) from None
+    unknown = sorted(set(settings.namespaces()) - claimed)
+    if unknown:
+        raise ExtensionConfigError(
+            unknown[0],
+            f"extensions.{unknown[0]}: no installed extension has config namespace "
+            f"'{unknown[0]}'",
+        )
+    return configs
+
+
+def _routers(ext: Extension, ctx: ExtensionContext) -> list[ExtensionRouter]:
+    contributed = ext.router(ctx)
+    if contributed is None:
+        return []
+    if isinstance(contributed, ExtensionRouter):
+        return [contributed]
+    return list(contributed)
+
+
+async def boot(
+    loaded: LoadedProfile,
+    *,
+    extra: Iterable[type[Extension] | Extension] = (),
+    migrate: bool = True,
+) -> Platform:
+    """Build the platform. With ``migrate=False`` (CLI inspection) no SQL is applied."""
+    profile = loaded.profile
+    try:
+        registry = discover(profile, extra)
+        registry.validate()
+    except BastionError as exc:
+        raise _fail("discover", exc) from exc
+
+    try:
+        configs = configure_extensions(registry, loaded)
+        roles = RoleCatalog()
+        for ext in registry.ordered():
+            roles.merge(ext.roles(), source=ext.meta.id)
+        jwt_settings = profile.security.jwt
+        jwt = JwtCodec(jwt_settings, loaded.secrets.get(jwt_settings.key_secret_name))
+    except BastionError as exc:
+        raise _fail("configure", exc) from exc
+
+    engine = create_engine(profile.database.url, pool_size=profile.database.pool_size)
+    events = EventBus(h for ext in registry.ordered() for h in ext.event_handlers())
+    services: dict[str, Any] = {"roles": roles, "jwt": jwt}
+    contexts = {
+        ext.meta.id: ExtensionContext(
+            extension_id=ext.meta.extension_id,
+            config=configs.get(ext.meta.id),
+            engine=engine,
+            events=events,
+            secrets=loaded.secrets,
+            settings=profile,
+            services=services,
+        )
+        for ext in registry.ordered()
+    }
+    try:
+        routers = [
+            (ext.meta.id, router)
+            for ext in registry.ordered()
+            for router in _routers(ext, contexts[ext.meta.id])
+        ]
+        registry.validate([(ext_id, r.base_path) for ext_id, r in routers])
+        jobs = [
+            ScheduledJob(ext.meta.id, job, parse_schedule(job.schedule), contexts[ext.meta.id])
+            for ext in registry.ordered()
+            for job in ext.jobs()
+        ]
+    except ValueError as exc:
+        await engine.dispose()
+        raise BootError("validate", str(exc)) from exc
+    except BastionError as exc:
+        await engine.dispose()
+        raise _fail("validate", exc) from exc
+
+    api_keys: ApiKeyResolver | None = None
+    for ext in registry.ordered():
+        if isinstance(ext, IdentityProvider):
+            api_keys = ext.api_key_resolver(contexts[ext.meta.id])
+            break
+
+    if migrate:
+        try:
+            applied = await MigrationLedger(engine).migrate(migration_plan(registry))
+        except BastionError as exc:
+            await engine.dispose()
+            raise _fail("migrate", exc) from exc
+        except OSError as exc:
+            await engine.dispose()
+            raise BootError("migrate", f"database unreachable: {exc}") from exc
+        for status in applied:
+            log.info("migration applied", extension=status.extension_id, version=status.version)
+
+    platform = Platform(
+        loaded=loaded,
+        registry=registry,
+        engine=engine,
+        events=events,
+        roles=roles,
+        jwt=jwt,
+        contexts=contexts,
+        routers=routers,
+        api_keys=api_keys,
+        scheduler=Scheduler(jobs, engine),
+        services=services,
+    )
+    if migrate:
+        await ensure_bootstrap_admin(platform)
+    return platform
+
+
+__all__ = ["BootError", "ConfigError", "ExtensionError", "boot", "configure_extensions"]

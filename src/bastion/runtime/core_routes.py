@@ -1,0 +1,70 @@
+"""Core routes: health, readiness, metrics and the JWKS document."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bastion.runtime.platform import Platform
+
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+async def _timed(check: object) -> dict[str, object]:
+    started = time.perf_counter()
+    try:
+        result = await asyncio.wait_for(check, CHECK_TIMEOUT_SECONDS)  # type: ignore[arg-type]
+    except Exception as exc:
+        return {"status": "fail", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    elapsed = round((time.perf_counter() - started) * 1000, 2)
+    if result is False:
+        return {"status": "fail", "latency_ms": elapsed}
+    return {"status": "ok", "latency_ms": elapsed}
+
+
+def core_routes(platform: Platform) -> list[Route]:
+    async def database_check() -> bool:
+        async with platform.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+
+    async def health(_: Request) -> JSONResponse:
+        checks: dict[str, dict[str, object]] = {"database": await _timed(database_check())}
+        critical = {"database"}
+        for ext in platform.registry.ordered():
+            for check in ext.health_checks():
+                name = f"{ext.meta.id}.{check.name}"
+                checks[name] = await _timed(check.check())
+                if check.critical:
+                    critical.add(name)
+        healthy = all(checks[n]["status"] == "ok" for n in critical)
+        return JSONResponse(
+            {"status": "healthy" if healthy else "unhealthy", "checks": checks},
+            status_code=200 if healthy else 503,
+        )
+
+    async def ready(_: Request) -> JSONResponse:
+        if platform.ready:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "starting"}, status_code=503)
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    jwks_document = platform.jwt.jwks()
+
+    async def jwks(_: Request) -> JSONResponse:
+        return JSONResponse(jwks_document, headers={"cache-control": "public, max-age=300"})
+
+    return [
+        Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+        Route("/api/v1/health", health, methods=["GET"]),
+        Route("/api/v1/ready", ready, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]

@@ -1,0 +1,91 @@
+"""Turn request headers into a ``RequestContext``: JWTs verified in process, API keys
+resolved through the identity provider extension."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from bastion.infra.security import (
+    CredentialKind,
+    InvalidTokenError,
+    JwtCodec,
+    RoleCatalog,
+    extract_credential,
+)
+from bastion.kernel.context import AuthMethod, RequestContext
+from bastion.kernel.identity import ApiKeyResolver
+from bastion.kernel.ids import ClientId, RoleName, SessionId, TraceId, new_trace_id
+from bastion.kernel.tiers import Tier
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def _header_id(value: str | None) -> str | None:
+    return value if value and _SAFE_ID.match(value) else None
+
+
+class Authenticator:
+    def __init__(
+        self, jwt: JwtCodec, api_keys: ApiKeyResolver | None, roles: RoleCatalog
+    ) -> None:
+        self._jwt = jwt
+        self._api_keys = api_keys
+        self._roles = roles
+
+    async def authenticate(
+        self, headers: list[tuple[bytes, bytes]], wanted: Mapping[bytes, str | None]
+    ) -> tuple[RequestContext, str | None]:
+        """The request's context, and the reason a presented credential was refused."""
+        trace = TraceId(_header_id(wanted.get(b"x-trace-id")) or new_trace_id())
+        session = _header_id(wanted.get(b"x-session-id"))
+        client = _header_id(wanted.get(b"x-client-id"))
+        anonymous = RequestContext(
+            trace_id=trace,
+            tier=Tier.ANONYMOUS,
+            auth_method=AuthMethod.ANONYMOUS,
+            session_id=SessionId(session) if session else None,
+            client_id=ClientId(client) if client else None,
+        )
+        credential = extract_credential(headers)
+        if credential is None:
+            return anonymous, None
+        if credential.kind is CredentialKind.JWT:
+            try:
+                claims = self._jwt.verify(credential.value)
+            except InvalidTokenError as exc:
+                return anonymous, str(exc)
+            return (
+                RequestContext(
+                    trace_id=trace,
+                    tier=claims.tier,
+                    auth_method=AuthMethod.JWT,
+                    user_id=claims.user_id,
+                    tenant_id=claims.tenant_id,
+                    role=claims.role,
+                    scopes=claims.scopes,
+                    session_id=SessionId(session) if session else claims.session_id,
+                    client_id=ClientId(client) if client else claims.client_id,
+                ),
+                None,
+            )
+        if self._api_keys is None:
+            return anonymous, "API keys are not accepted: no identity provider is installed"
+        principal = await self._api_keys.resolve(credential.value)
+        if principal is None:
+            return anonymous, "invalid or revoked API key"
+        return (
+            RequestContext(
+                trace_id=trace,
+                tier=principal.tier,
+                auth_method=AuthMethod.API_KEY,
+                user_id=principal.user_id,
+                tenant_id=principal.tenant_id,
+                role=RoleName(principal.role),
+                scopes=principal.scopes,
+                session_id=SessionId(session) if session else None,
+                client_id=ClientId(client) if client else None,
+                api_key_id=principal.api_key_id,
+            ),
+            None,
+        )

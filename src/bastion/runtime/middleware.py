@@ -1,0 +1,134 @@
+"""The core middleware every route sits behind, core and extension alike.
+
+Pure ASGI (no ``BaseHTTPMiddleware``) so the per-request cost stays in microseconds:
+trace id, identity, body limit, ``x-trace-id`` on the response, metrics, and a last
+line of defence that turns an unhandled exception into a wire-format 500.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import structlog
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bastion.infra.http import error_body
+from bastion.kernel.context import CONTEXT_SCOPE_KEY, RequestContext
+from bastion.kernel.contract import ErrorStyle
+from bastion.runtime.identity import Authenticator
+
+AUTH_ERROR_SCOPE_KEY = "bastion.auth_error"
+_WANTED = (b"x-trace-id", b"x-session-id", b"x-client-id", b"content-length")
+
+log = structlog.get_logger("bastion.http")
+
+REQUESTS = Counter("bastion_http_requests_total", "HTTP requests served", ["method", "status"])
+LATENCY = Histogram(
+    "bastion_http_request_duration_seconds",
+    "Time from request to response start",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
+
+
+class ErrorStyles:
+    """Which wire format errors take under each path prefix (longest prefix wins)."""
+
+    def __init__(self, prefixes: Sequence[tuple[str, ErrorStyle]]) -> None:
+        self._prefixes = sorted(prefixes, key=lambda p: len(p[0]), reverse=True)
+
+    def for_path(self, path: str) -> ErrorStyle:
+        for prefix, style in self._prefixes:
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return style
+        return ErrorStyle.JSON
+
+
+class RequestTooLarge(Exception):
+    pass
+
+
+class CoreMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        styles: ErrorStyles,
+        max_body_bytes: int,
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.styles = styles
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        wanted: dict[bytes, str | None] = {}
+        for name, value in headers:
+            if name in _WANTED:
+                wanted[name] = value.decode("latin-1")
+        ctx, auth_error = await self.authenticator.authenticate(headers, wanted)
+        scope[CONTEXT_SCOPE_KEY] = ctx
+        scope[AUTH_ERROR_SCOPE_KEY] = auth_error
+        trace_header = (b"x-trace-id", ctx.trace_id.encode())
+        state = {"started": False, "status": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                state["status"] = message["status"]
+                message["headers"] = [*message.get("headers", ()), trace_header]
+                LATENCY.observe(time.perf_counter() - started)
+            await send(message)
+
+        length = wanted.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+            await self._error(scope, send_wrapper, ctx, 413, self._too_large())
+            REQUESTS.labels(scope["method"], "413").inc()
+            return
+
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise RequestTooLarge
+            return message
+
+        try:
+            await self.app(scope, receive_limited, send_wrapper)
+        except RequestTooLarge:
+            if not state["started"]:
+                await self._error(scope, send_wrapper, ctx, 413, self._too_large())
+        except Exception:
+            log.exception("unhandled error", path=scope["path"], trace_id=ctx.trace_id)
+            if not state["started"]:
+                await self._error(scope, send_wrapper, ctx, 500, "internal error")
+        REQUESTS.labels(scope["method"], str(state["status"])).inc()
+
+    def _too_large(self) -> str:
+        return f"request body exceeds the limit of {self.max_body_bytes} bytes"
+
+    async def _error(
+        self, scope: Scope, send: Send, ctx: RequestContext, status: int, message: str
+    ) -> None:
+        body = error_body(self.styles.for_path(scope["path"]), status, message, trace_id=ctx.trace_id)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

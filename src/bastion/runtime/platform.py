@@ -1,0 +1,61 @@
+"""The booted platform: everything boot produced, before and after the app is built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bastion.infra.config import LoadedProfile, Profile, SecretStore
+from bastion.infra.events import EventBus
+from bastion.infra.security import JwtCodec, RoleCatalog
+from bastion.kernel.contract import ExtensionContext, ExtensionRouter
+from bastion.kernel.identity import ApiKeyResolver
+from bastion.kernel.ledger import MigrationLedger, PlannedMigration
+from bastion.kernel.registry import ExtensionRegistry
+from bastion.runtime.scheduler import Scheduler
+
+
+@dataclass(slots=True)
+class Platform:
+    loaded: LoadedProfile
+    registry: ExtensionRegistry
+    engine: AsyncEngine
+    events: EventBus
+    roles: RoleCatalog
+    jwt: JwtCodec
+    contexts: dict[str, ExtensionContext]
+    routers: list[tuple[str, ExtensionRouter]]
+    api_keys: ApiKeyResolver | None
+    scheduler: Scheduler
+    services: dict[str, Any] = field(default_factory=dict)
+    ready: bool = False
+
+    @property
+    def profile(self) -> Profile:
+        return self.loaded.profile
+
+    @property
+    def secrets(self) -> SecretStore:
+        return self.loaded.secrets
+
+    @property
+    def ledger(self) -> MigrationLedger:
+        return MigrationLedger(self.engine)
+
+    def migration_plan(self) -> list[PlannedMigration]:
+        return migration_plan(self.registry)
+
+    async def close(self) -> None:
+        await self.scheduler.stop()
+        await self.engine.dispose()
+
+
+def migration_plan(registry: ExtensionRegistry) -> list[PlannedMigration]:
+    """Extension order, then version order."""
+    return [
+        PlannedMigration(ext.meta.id, m)
+        for ext in registry.ordered()
+        for m in sorted(ext.migrations(), key=lambda m: m.version)
+    ]

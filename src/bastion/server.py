@@ -1,0 +1,62 @@
+"""The ASGI entry: ``uvicorn --factory bastion.server:create_app`` and ``bastion serve``."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from bastion.infra.config import LoadedProfile, load_profile
+from bastion.infra.logging import configure_logging
+from bastion.runtime.app import build_app
+from bastion.runtime.boot import boot
+from bastion.runtime.platform import Platform
+
+
+async def create_platform(loaded: LoadedProfile) -> Platform:
+    return await boot(loaded)
+
+
+def create_app(profile_dir: Path | None = None) -> Starlette:
+    """Boot synchronously (for ``uvicorn --factory``). Readiness flips on first startup."""
+    loaded = load_profile(profile_dir)
+    configure_logging(loaded.profile.logging, loaded.secrets)
+    platform = asyncio.run(create_platform(loaded))
+    app = build_app(platform)
+    platform.ready = True
+    return app
+
+
+class _Server(uvicorn.Server):
+    """Flips readiness only once the listening sockets accept connections."""
+
+    def __init__(self, config: uvicorn.Config, platform: Platform) -> None:
+        super().__init__(config)
+        self.platform = platform
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.platform.ready = True
+
+
+async def serve(loaded: LoadedProfile, *, host: str | None = None, port: int | None = None) -> None:
+    """Boot (discover, validate, migrate, mount), then open the listener."""
+    platform = await create_platform(loaded)
+    app = build_app(platform)
+    settings = loaded.profile.server
+    config = uvicorn.Config(
+        app,
+        host=host or settings.host,
+        port=settings.port if port is None else port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=settings.access_log,
+        log_config=None,
+        server_header=False,
+    )
+    await _Server(config, platform).serve()
