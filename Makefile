@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 $(VENV)/.examples-installed: $(VENV)/.installed examples/extensions/hello/pyproject.toml
-	$(PY) -m pip install -q --no-deps --no-build-isolation -e examples/extensions/hello
+	$(PY) -m pip install -q --no-deps --no-build-isolation --force-reinstall examples/extensions/hello
 	touch $@
 
 run: $(VENV)/.installed

@@ -75,14 +75,13 @@ class DependencyCycleError(ExtensionValidationError):
 
 
 class ReservedPathError(ExtensionValidationError):
-    def __init__(self, extension_id: str, path: str, owner: str) -> None:
+    def __init__(self, extension_id: str, path: str, taken: str, why: str) -> None:
         super().__init__(
             extension_id,
-            f"extension '{extension_id}' mounts '{path}', which collides with "
-            f"'{owner}'",
+            f"extension '{extension_id}' mounts '{path}', which collides with '{taken}' ({why})",
         )
         self.path = path
-        self.owner = owner
+        self.taken = taken
 
 
 class DuplicateExtensionError(ExtensionValidationError):

@@ -125,15 +125,16 @@ class MigrationLedger:
 
     async def repair(self, extension_id: str, version: int, checksum: str) -> bool:
         """Rewrite a stored checksum (after an operator confirmed the SQL change)."""
-        async with self._engine.begin() as conn:
+        async with self._engine.connect() as conn:
             await self._ensure_table(conn)
-            result = await conn.execute(
-                text(
-                    f"UPDATE {LEDGER_TABLE} SET checksum_sha256 = :c "
-                    "WHERE extension_id = :e AND version = :v"
-                ),
-                {"c": checksum, "e": extension_id, "v": version},
-            )
+            async with conn.begin():
+                result = await conn.execute(
+                    text(
+                        f"UPDATE {LEDGER_TABLE} SET checksum_sha256 = :c "
+                        "WHERE extension_id = :e AND version = :v"
+                    ),
+                    {"c": checksum, "e": extension_id, "v": version},
+                )
             return bool(result.rowcount)
 
     async def _apply(self, conn: AsyncConnection, planned: PlannedMigration) -> None:

@@ -90,14 +90,14 @@ def check_paths(mounts: Iterable[tuple[str, str]]) -> None:
     for ext_id, raw in mounts:
         path = normalise_path(raw)
         if path in ("/", API_ROOT):
-            raise ReservedPathError(ext_id, path, "the API root")
+            raise ReservedPathError(ext_id, path, path, "the API root is the core's")
         reserved = _reserved_owner(path)
         if reserved is not None and reserved[1] != ext_id:
             prefix, owner = reserved
-            raise ReservedPathError(ext_id, path, f"{prefix} (reserved for '{owner}')")
+            raise ReservedPathError(ext_id, path, prefix, f"reserved for '{owner}'")
         for other_id, other in seen:
             if other_id != ext_id and (_under(path, other) or _under(other, path)):
-                raise ReservedPathError(ext_id, path, f"{other} (mounted by '{other_id}')")
+                raise ReservedPathError(ext_id, path, other, f"mounted by '{other_id}'")
         seen.append((ext_id, path))
 
 

@@ -6,9 +6,12 @@ The tree::
     └── AuditError                  the audit pipeline refused a call
         ├── AuditQueueFull          submit() found the bounded queue full; await write() instead
         ├── AuditClosedError        the writer is not started, or is closing or closed
-        └── UnknownAuditTable       the table was not registered with the writer
+        ├── UnknownAuditTable       the table was not registered with the writer
+        └── SiemDeliveryError       a SIEM sink could not take a batch; the emitter retries it
+            └── SiemRejected        the sink refused the batch for good; the emitter drops it
 
-Database outages are never raised to callers: rows spill to disk and are replayed.
+Database outages are never raised to callers: rows spill to disk and are replayed. The
+SIEM errors are raised by sinks and handled by ``SiemEmitter``.
 """
 
 from __future__ import annotations
@@ -41,3 +44,14 @@ class UnknownAuditTable(AuditError):
             "pass it in tables= or call register_table() before start()"
         )
         self.table = table
+
+
+class SiemDeliveryError(AuditError):
+    def __init__(self, sink: str, reason: str) -> None:
+        super().__init__(f"SIEM sink '{sink}' failed: {reason}")
+        self.sink = sink
+        self.reason = reason
+
+
+class SiemRejected(SiemDeliveryError):
+    pass

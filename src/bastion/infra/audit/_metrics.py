@@ -44,8 +44,9 @@ SIEM_SENT = Counter(
 )
 SIEM_DROPPED = Counter(
     "bastion_siem_events_dropped",
-    "SIEM events dropped: 'overflow' when the buffer was full (oldest first), "
-    "'rejected' when the sink refused them permanently.",
+    "SIEM events dropped: 'overflow' (buffer full, oldest first), 'rejected' (the sink "
+    "refused them for good), 'redaction' (the redactor failed), 'shutdown' (undelivered "
+    "at close).",
     ["sink", "reason"],
 )
 SIEM_FAILURES = Counter(

@@ -108,6 +108,11 @@ class AuditWriter:
         return self._spilling
 
     @property
+    def queue_depth(self) -> int:
+        """Rows waiting in the queue right now."""
+        return self._queue.qsize()
+
+    @property
     def spill_path(self) -> Path:
         return self._spill.path
 

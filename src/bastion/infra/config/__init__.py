@@ -1,5 +1,6 @@
 """Profiles and secrets: config as code, validated with pydantic at boot."""
 
+from bastion.infra.config._gateway import GatewaySettings, PriceSettings, RouteSettings
 from bastion.infra.config._loader import (
     BUILTIN_DIR,
     LoadedProfile,
@@ -27,10 +28,13 @@ __all__ = [
     "ConfigError",
     "DatabaseSettings",
     "ExtensionsSettings",
+    "GatewaySettings",
     "LoadedProfile",
     "LoggingSettings",
     "Profile",
+    "PriceSettings",
     "ProfileError",
+    "RouteSettings",
     "SecretStore",
     "SecretsError",
     "SecuritySettings",

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bastion.infra.config._gateway import GatewaySettings
 from bastion.infra.security import JwtSettings
 
 
@@ -81,7 +82,7 @@ class Profile(_Strict):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     secrets_file: Path | None = Field(default=None, description="YAML file of named secrets.")
     rate_limits: dict[str, Any] = Field(default_factory=dict)
-    gateway: dict[str, Any] = Field(default_factory=dict)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     governance: dict[str, Any] = Field(default_factory=dict)
     mcp: dict[str, Any] = Field(default_factory=dict)
     extensions: ExtensionsSettings = Field(default_factory=ExtensionsSettings)

@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 from bastion.infra.config._profile import Profile
 
 _SENSITIVE_KEY = re.compile(r"(password|secret|token|api_key|private_key)(?!_secret$)", re.I)
-REDACTED = "***"
+REDACTED = "***"  # the same mask SQLAlchemy uses for URL passwords
 
 
 def _scrub(value: Any, key: str = "") -> Any:
@@ -30,8 +30,6 @@ def redacted_profile(profile: Profile) -> dict[str, Any]:
     url = data["database"]["url"]
     parsed = make_url(url)
     if parsed.password:
-        data["database"]["url"] = parsed.set(password=REDACTED).render_as_string(
-            hide_password=False
-        )
+        data["database"]["url"] = parsed.render_as_string(hide_password=True)
     scrubbed: dict[str, Any] = _scrub(data)
     return scrubbed

@@ -39,10 +39,6 @@ class AnthropicEventWriter:
     def open_key(self) -> Any:
         return self._open_key
 
-    @property
-    def open_thinking_is_signed(self) -> bool:
-        return self._open_kind == OPEN_THINKING and self._signed
-
     def message_start(self, message_id: str, model: str, usage: Usage) -> None:
         start_usage = usage.to_anthropic()
         self.events.append(
@@ -68,7 +64,8 @@ class AnthropicEventWriter:
         self._delta({"type": "text_delta", "text": text})
 
     def thinking(self, thinking: str) -> None:
-        if self._open_kind != OPEN_THINKING:
+        # A signature closes a thinking block's content: later thinking is a new block.
+        if self._open_kind != OPEN_THINKING or self._signed:
             self._open(OPEN_THINKING, None, {"type": "thinking", "thinking": "", "signature": ""})
         self._delta({"type": "thinking_delta", "thinking": thinking})
 
@@ -107,16 +104,16 @@ class AnthropicEventWriter:
         self.events.append({"type": "message_stop"})
 
     def error(self, error_type: str, message: str) -> None:
-        self.events.append(
-            {"type": "error", "error": {"type": error_type, "message": message}}
-        )
+        self.events.append({"type": "error", "error": {"type": error_type, "message": message}})
 
     def _open(self, kind: str, key: Any, block: JSONObject) -> None:
         self.close()
         self._index += 1
         self._open_kind = kind
         self._open_key = key
-        self.events.append({"type": "content_block_start", "index": self._index, "content_block": block})
+        self.events.append(
+            {"type": "content_block_start", "index": self._index, "content_block": block}
+        )
 
     def _delta(self, delta: JSONObject, index: int | None = None) -> None:
         self.events.append(

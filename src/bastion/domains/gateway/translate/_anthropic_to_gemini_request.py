@@ -76,7 +76,9 @@ def anthropic_request_to_gemini(body: Mapping[str, Any]) -> JSONObject:
     system = system_text(body.get("system"))
     if system:
         out["systemInstruction"] = {"parts": [{"text": system}]}
-    declarations = [_declaration(tool) for tool in body.get("tools") or () if "input_schema" in tool]
+    declarations = [
+        _declaration(tool) for tool in body.get("tools") or () if "input_schema" in tool
+    ]
     if declarations:
         out["tools"] = [{"functionDeclarations": declarations}]
         choice = body.get("tool_choice")
@@ -179,9 +181,7 @@ def _media(source: Any) -> JSONObject:
     raise UnsupportedFeatureError(f"media source {kind!r}", _TARGET)
 
 
-def _function_response(
-    block: Mapping[str, Any], tool_names: Mapping[str, str]
-) -> list[JSONObject]:
+def _function_response(block: Mapping[str, Any], tool_names: Mapping[str, str]) -> list[JSONObject]:
     tool_id = str(block.get("tool_use_id"))
     name = tool_names.get(tool_id)
     if name is None:

@@ -290,7 +290,11 @@ def _tool_choice(choice: Mapping[str, Any]) -> str | JSONObject | None:
 
 
 def _effort(thinking: Any, output_config: Any) -> str | None:
-    if isinstance(output_config, Mapping) and output_config.get("effort") in ("low", "medium", "high"):
+    if isinstance(output_config, Mapping) and output_config.get("effort") in (
+        "low",
+        "medium",
+        "high",
+    ):
         return str(output_config["effort"])
     if not isinstance(thinking, Mapping) or thinking.get("type") != "enabled":
         return None

@@ -86,7 +86,9 @@ class AnthropicToOpenAIStream:
         if kind == "error":
             self.done = True
             error: Mapping[str, Any] = event.get("error") or {}
-            return [_error_chunk(str(error.get("type", "api_error")), str(error.get("message", "")))]
+            return [
+                _error_chunk(str(error.get("type", "api_error")), str(error.get("message", "")))
+            ]
         return []
 
     def finish(self) -> list[JSONObject]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bastion.domains.gateway.translate import _gemini_signatures as signatures
-from bastion.domains.gateway.translate._anthropic_events import OPEN_THINKING, AnthropicEventWriter
+from bastion.domains.gateway.translate._anthropic_events import AnthropicEventWriter
 from bastion.domains.gateway.translate._ids import new_message_id, stable_tool_id
 from bastion.domains.gateway.translate._json import JSONObject, dumps
 from bastion.domains.gateway.translate._stop import anthropic_stop_from_gemini
@@ -47,7 +47,9 @@ def gemini_response_to_anthropic(body: Mapping[str, Any], *, model: str) -> JSON
             else:
                 content.append({"type": "text", "text": str(part["text"])})
     if candidates:
-        stop_reason = anthropic_stop_from_gemini(candidate.get("finishReason"), has_tool_calls=calls > 0)
+        stop_reason = anthropic_stop_from_gemini(
+            candidate.get("finishReason"), has_tool_calls=calls > 0
+        )
     else:
         stop_reason = "refusal"
     return {
@@ -85,7 +87,9 @@ def _sign(content: list[JSONObject], signature: Any) -> None:
     if last is not None and last["type"] == "thinking" and not last["signature"]:
         last["signature"] = signatures.wrap(str(signature))
     else:
-        content.append({"type": "thinking", "thinking": "", "signature": signatures.wrap(str(signature))})
+        content.append(
+            {"type": "thinking", "thinking": "", "signature": signatures.wrap(str(signature))}
+        )
 
 
 def _tool_use(call: Mapping[str, Any], scope: str, position: int) -> JSONObject:
@@ -105,7 +109,16 @@ class GeminiToAnthropicStream:
     translator, ``message_delta`` waits for :meth:`finish`.
     """
 
-    __slots__ = ("_calls", "_finish_reason", "_model", "_scope", "_started", "_usage", "_writer", "done")
+    __slots__ = (
+        "_calls",
+        "_finish_reason",
+        "_model",
+        "_scope",
+        "_started",
+        "_usage",
+        "_writer",
+        "done",
+    )
 
     def __init__(self, *, model: str) -> None:
         self._model = model
@@ -156,7 +169,9 @@ class GeminiToAnthropicStream:
             writer.close()
             writer.error("api_error", "upstream stream ended before the message was complete")
         else:
-            stop_reason = anthropic_stop_from_gemini(self._finish_reason, has_tool_calls=self._calls > 0)
+            stop_reason = anthropic_stop_from_gemini(
+                self._finish_reason, has_tool_calls=self._calls > 0
+            )
             writer.finish(stop_reason, None, self._usage)
         return writer.drain()
 
@@ -172,10 +187,7 @@ class GeminiToAnthropicStream:
         call = part.get("functionCall")
         if isinstance(call, Mapping):
             if signature:
-                if writer.open_kind == OPEN_THINKING and not writer.open_thinking_is_signed:
-                    writer.signature(signatures.wrap(str(signature)))
-                else:
-                    writer.signature(signatures.wrap(str(signature)))
+                writer.signature(signatures.wrap(str(signature)))
             block = _tool_use(call, self._scope, self._calls)
             self._calls += 1
             writer.tool_start(self._calls, block["id"], block["name"])

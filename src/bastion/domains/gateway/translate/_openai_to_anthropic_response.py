@@ -12,7 +12,9 @@ from bastion.domains.gateway.translate._usage import usage_from_openai
 from bastion.domains.gateway.translate.errors import InvalidPayloadError
 
 
-def openai_response_to_anthropic(body: Mapping[str, Any], *, model: str | None = None) -> JSONObject:
+def openai_response_to_anthropic(
+    body: Mapping[str, Any], *, model: str | None = None
+) -> JSONObject:
     """Translate a ``chat.completion`` object into an Anthropic ``message``.
 
     Content order follows Anthropic's: thinking (from ``reasoning_content``, or

@@ -113,13 +113,7 @@ def encode_sse(data: str | bytes, event: str | None = None) -> bytes:
 
 def encode_anthropic_event(event: Mapping[str, Any]) -> bytes:
     """An Anthropic stream event: ``event:`` carries the same name as the data's ``type``."""
-    return (
-        b"event: "
-        + str(event["type"]).encode()
-        + b"\ndata: "
-        + orjson.dumps(event)
-        + b"\n\n"
-    )
+    return b"event: " + str(event["type"]).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
 def encode_openai_chunk(chunk: Mapping[str, Any]) -> bytes:

@@ -6,6 +6,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bastion.infra.governance.quota._settings import (
     QuotaMetric,
@@ -59,11 +60,23 @@ def _subject_id(principal: RequestContext, subject: SubjectType) -> str | None:
     return principal.api_key_id
 
 
-@dataclass(frozen=True, slots=True)
-class _Match:
+def _counter(rule: QuotaRule, subject_id: str, now: float) -> CounterWindow:
+    index = int(now // rule.window)
+    return CounterWindow(
+        f"{rule.subject.value}:{rule.window}:{index}:{subject_id}", (index + 1) * rule.window
+    )
+
+
+class _Compiled(NamedTuple):
     rule: QuotaRule
-    subject_id: str
-    counter: int
+    limits: tuple[int, int, int, int]
+
+
+class _Plan(NamedTuple):
+    counters: list[CounterWindow]
+    checks: list[LimitCheck]
+    rules: list[QuotaRule]
+    subject_ids: list[str]
 
 
 class QuotaEnforcer:
@@ -83,7 +96,9 @@ class QuotaEnforcer:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._enabled = settings.enabled
-        self._rules = settings.rules if settings.enabled else ()
+        self._rules = [
+            _Compiled(rule, rule.limits.as_tuple()) for rule in settings.rules if settings.enabled
+        ]
         self._store = store
         self._clock = clock
 
@@ -96,18 +111,16 @@ class QuotaEnforcer:
         if not self._rules:
             return None
         now = self._clock()
-        counters, matches = self._match(principal, now)
-        if not matches:
+        plan = self._plan(principal, now)
+        if not plan.checks:
             return None
-        checks = [LimitCheck(m.counter, m.rule.limits.as_tuple()) for m in matches]
-        exceeded = await self._store.admit(counters, checks, now)
+        exceeded = await self._store.admit(plan.counters, plan.checks, now)
         if exceeded is None:
             return None
-        match = matches[exceeded.check]
-        window_end = counters[match.counter].expires_at
+        window_end = plan.counters[plan.checks[exceeded.check].counter].expires_at
         return QuotaBreach(
-            rule=match.rule,
-            subject_id=match.subject_id,
+            rule=plan.rules[exceeded.check],
+            subject_id=plan.subject_ids[exceeded.check],
             metric=exceeded.metric,
             used=exceeded.used,
             limit=exceeded.limit,
@@ -127,7 +140,7 @@ class QuotaEnforcer:
         if not self._rules:
             return
         now = self._clock()
-        counters, _ = self._match(principal, now)
+        counters = self._plan(principal, now).counters
         if counters:
             usage = Usage(0, input_tokens, output_tokens, cost_microdollars)
             await self._store.add_usage(counters, usage, now)
@@ -143,27 +156,20 @@ class QuotaEnforcer:
     async def aclose(self) -> None:
         await self._store.aclose()
 
-    def _match(
-        self, principal: RequestContext, now: float
-    ) -> tuple[list[CounterWindow], list[_Match]]:
-        counters: list[CounterWindow] = []
-        index_of: dict[str, int] = {}
-        matches: list[_Match] = []
-        for rule in self._rules:
+    def _plan(self, principal: RequestContext, now: float) -> _Plan:
+        """The principal's counters (each once, however many rules share it) and checks."""
+        plan = _Plan([], [], [], [])
+        positions: dict[str, int] = {}
+        for rule, limits in self._rules:
             subject_id = _subject_id(principal, rule.subject)
-            if subject_id is None or rule.subject_id not in ("*", subject_id):
+            if subject_id is None or (rule.subject_id != "*" and rule.subject_id != subject_id):
                 continue
             counter = _counter(rule, subject_id, now)
-            position = index_of.get(counter.key)
+            position = positions.get(counter.key)
             if position is None:
-                position = index_of[counter.key] = len(counters)
-                counters.append(counter)
-            matches.append(_Match(rule, subject_id, position))
-        return counters, matches
-
-
-def _counter(rule: QuotaRule, subject_id: str, now: float) -> CounterWindow:
-    index = int(now // rule.window)
-    return CounterWindow(
-        f"{rule.subject.value}:{rule.window}:{index}:{subject_id}", (index + 1) * rule.window
-    )
+                position = positions[counter.key] = len(plan.counters)
+                plan.counters.append(counter)
+            plan.checks.append(LimitCheck(position, limits))
+            plan.rules.append(rule)
+            plan.subject_ids.append(subject_id)
+        return plan

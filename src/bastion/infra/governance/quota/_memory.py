@@ -14,6 +14,7 @@ from bastion.infra.governance.quota._store import (
 
 # A row is [expires_at, requests, input_tokens, output_tokens, cost_microdollars].
 _Row = list[int]
+_EMPTY = (0, 0, 0, 0, 0)
 
 
 class MemoryQuotaStore:
@@ -37,9 +38,7 @@ class MemoryQuotaStore:
     ) -> Exceeded | None:
         rows = self._rows
         for index, check in enumerate(checks):
-            row = rows.get(counters[check.counter].key)
-            if row is None:
-                continue
+            row: Sequence[int] = rows.get(counters[check.counter].key, _EMPTY)
             for position, limit in enumerate(check.limits, start=1):
                 if limit >= 0 and row[position] >= limit:
                     return Exceeded(index, METRICS[position - 1], limit, row[position])

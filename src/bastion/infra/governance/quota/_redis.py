@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
@@ -20,7 +21,7 @@ from bastion.infra.governance.quota._store import (
 
 _FIELDS = tuple(metric.value for metric in METRICS)
 
-# KEYS: counter hashes. ARGV[1..#KEYS]: expire-at per key (Unix s); then, per check, five
+# KEYS: counter hashes. ARGV[1..#KEYS]: TTL per key (s); then, per check, five
 # values: the 1-based key index and four limits (-1 = none) in metric order.
 # Returns {0, 0, 0, 0} when admitted (one request counted in every key), else
 # {check number (1-based), metric number (1-based), limit, used}.
@@ -45,12 +46,12 @@ for j = n + 1, #ARGV, 5 do
 end
 for i = 1, n do
   redis.call('HINCRBY', KEYS[i], 'requests', 1)
-  redis.call('EXPIREAT', KEYS[i], ARGV[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[i])
 end
 return {0, 0, 0, 0}
 """
 
-# KEYS: counter hashes. ARGV[1..4]: increments in metric order; ARGV[5..]: expire-at per key.
+# KEYS: counter hashes. ARGV[1..4]: increments in metric order; ARGV[5..]: TTL per key (s).
 _ADD_LUA = """
 local fields = {'requests', 'input_tokens', 'output_tokens', 'cost_microdollars'}
 for i = 1, #KEYS do
@@ -59,19 +60,24 @@ for i = 1, #KEYS do
       redis.call('HINCRBY', KEYS[i], fields[m], ARGV[m])
     end
   end
-  redis.call('EXPIREAT', KEYS[i], ARGV[4 + i])
+  redis.call('EXPIRE', KEYS[i], ARGV[4 + i])
 end
 return #KEYS
 """
 
-# Keys outlive their window by this much so that a replica whose clock runs behind the
-# Redis server's still finds its counters until its own clock reaches the window's end.
+# TTLs are relative (the window's remainder by this replica's clock, plus a grace period)
+# so that a difference between this replica's clock and the server's cannot expire a
+# window's counters before the replica itself has moved on to the next window.
 _EXPIRY_GRACE_SECONDS = 300
+
+
+def _ttls(counters: Sequence[CounterWindow], now: float) -> list[int]:
+    return [math.ceil(c.expires_at - now) + _EXPIRY_GRACE_SECONDS for c in counters]
 
 
 class RedisQuotaStore:
     """One hash per ``CounterWindow`` (fields ``requests``, ``input_tokens``,
-    ``output_tokens``, ``cost_microdollars``) expiring shortly after its window ends.
+    ``output_tokens``, ``cost_microdollars``) expiring a grace period after its window ends.
 
     Both writes are Lua scripts registered once and called with EVALSHA, reloaded on
     NOSCRIPT. Any Redis failure raises ``QuotaBackendError``.
@@ -105,7 +111,7 @@ class RedisQuotaStore:
     ) -> Exceeded | None:
         if not counters:
             return None
-        args: list[int] = [c.expires_at + _EXPIRY_GRACE_SECONDS for c in counters]
+        args = _ttls(counters, now)
         for check in checks:
             args.append(check.counter + 1)
             args.extend(check.limits)
@@ -120,7 +126,7 @@ class RedisQuotaStore:
     async def add_usage(self, counters: Sequence[CounterWindow], usage: Usage, now: float) -> None:
         if not counters:
             return
-        args = [*usage.as_tuple(), *(c.expires_at + _EXPIRY_GRACE_SECONDS for c in counters)]
+        args = [*usage.as_tuple(), *_ttls(counters, now)]
         try:
             await self._add(keys=self._keys(counters), args=args)
         except RedisError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from bastion.infra.governance.quota._settings import QuotaMetric
 
@@ -24,8 +24,11 @@ class Usage:
         return (self.requests, self.input_tokens, self.output_tokens, self.cost_microdollars)
 
 
-@dataclass(frozen=True, slots=True)
-class CounterWindow:
+# CounterWindow and LimitCheck are built for every governed request, so they are named
+# tuples: a frozen dataclass costs about three times as much to construct.
+
+
+class CounterWindow(NamedTuple):
     """One subject's counters for one window.
 
     ``key`` is ``<subject type>:<window seconds>:<window index>:<subject id>``: the
@@ -37,8 +40,7 @@ class CounterWindow:
     expires_at: int
 
 
-@dataclass(frozen=True, slots=True)
-class LimitCheck:
+class LimitCheck(NamedTuple):
     """Limits (in ``QuotaMetric`` order, -1 for none) to hold one counter to."""
 
     counter: int

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 
-@dataclass(frozen=True, slots=True)
-class RateDecision:
+class RateDecision(NamedTuple):
     """One check's answer.
 
     ``retry_after_ms`` is 0 when allowed; ``remaining`` is how many more requests would be
     allowed right now; ``reset_after_ms`` is how long until the bucket is full again.
+    A named tuple rather than a frozen dataclass: it is built on every request, and a
+    frozen dataclass costs about three times as much to construct.
     """
 
     allowed: bool

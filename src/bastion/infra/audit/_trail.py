@@ -1,0 +1,58 @@
+"""The audit trail: the lossless row and its SIEM copy, recorded together."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table
+
+from bastion.infra.audit._rows import AuditEventRow, GovernanceDecisionRow, new_row_id
+from bastion.infra.audit._siem import SiemEmitter
+from bastion.infra.audit._siem_event import siem_event
+from bastion.infra.audit._tables import audit_events, governance_decisions
+from bastion.infra.audit._writer import AuditWriter
+
+DECISION_EVENT = "governance.decision"
+
+
+class AuditTrail:
+    """Records governance decisions and administrative actions: each becomes a row through
+    the ``AuditWriter`` and, when a ``SiemEmitter`` is given, a SIEM event with the same
+    ``id``. The caller only waits when the writer's queue is full."""
+
+    def __init__(self, writer: AuditWriter, siem: SiemEmitter | None = None) -> None:
+        self.writer = writer
+        self.siem = siem
+
+    async def start(self) -> None:
+        await self.writer.start()
+        if self.siem is not None:
+            await self.siem.start()
+
+    async def close(self) -> None:
+        await self.writer.close()
+        if self.siem is not None:
+            await self.siem.close()
+
+    async def record_decision(self, row: GovernanceDecisionRow) -> str:
+        """Record one governance decision (SIEM ``event_type`` ``governance.decision``).
+        Returns the row id."""
+        return await self._record(governance_decisions, row, DECISION_EVENT)
+
+    async def record_event(self, row: AuditEventRow) -> str:
+        """Record one administrative action (SIEM ``event_type`` is the row's). Returns the
+        row id."""
+        return await self._record(audit_events, row, row["event_type"])
+
+    async def _record(self, table: Table, row: Mapping[str, Any], event_type: str) -> str:
+        full = dict(row)
+        if full.get("id") is None:
+            full["id"] = new_row_id()
+        if full.get("created_at") is None:
+            full["created_at"] = datetime.now(UTC)
+        await self.writer.write(table, full)
+        if self.siem is not None:
+            self.siem.emit(siem_event(event_type, full))
+        return str(full["id"])
