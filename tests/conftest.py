@@ -44,9 +44,7 @@ async def create_pg_database() -> str:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return f"postgresql+asyncpg://{_pg_base().split('://', 1)[1]}/{name}".replace(
-        "postgresql+asyncpg://", "postgresql+asyncpg://", 1
-    )
+    return f"postgresql+asyncpg://{_pg_base().split('://', 1)[1]}/{name}"
 
 
 async def drop_pg_database(url: str) -> None:

@@ -1,6 +1,6 @@
 """The public facade for extension authors: the only import an extension needs.
 
-    from bastion.extension import ApiExtension, ExtensionMeta, ExtensionRouter
+from bastion.extension import ApiExtension, ExtensionMeta, ExtensionRouter
 """
 
 from bastion.kernel.context import AuthMethod, RequestContext, request_context

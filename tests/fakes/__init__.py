@@ -6,9 +6,15 @@
         assert upstream.last_request.header("x-api-key") == "upstream-key"
 
 Each fake answers from a queue of scripted :class:`Reply` objects (then from
-``default_reply``) and records every request it receives.
+``default_reply``) and records every request it receives. The accumulators rebuild a
+whole message from stream events and check the stream grammar on the way.
 """
 
+from tests.fakes._accumulate import (
+    StreamGrammarError,
+    anthropic_message_from_events,
+    openai_completion_from_chunks,
+)
 from tests.fakes._anthropic import FakeAnthropic
 from tests.fakes._gemini import FakeGemini
 from tests.fakes._openai import FakeOpenAI
@@ -22,6 +28,9 @@ __all__ = [
     "FakeUpstream",
     "RecordedRequest",
     "Reply",
+    "StreamGrammarError",
     "TokenUsage",
     "ToolCall",
+    "anthropic_message_from_events",
+    "openai_completion_from_chunks",
 ]

@@ -53,9 +53,10 @@ async def test_dialect_variant_is_used(db_url: str) -> None:
     try:
         await MigrationLedger(engine).migrate(plan(CREATE))
         expected = CREATE.dialect_sql.get(engine.dialect.name, CREATE.sql)
-        assert CREATE.checksum(engine.dialect.name) == __import__("hashlib").sha256(
-            expected.encode()
-        ).hexdigest()
+        assert (
+            CREATE.checksum(engine.dialect.name)
+            == __import__("hashlib").sha256(expected.encode()).hexdigest()
+        )
     finally:
         await engine.dispose()
 
@@ -103,9 +104,7 @@ async def test_failed_migration_rolls_back_whole(db_url: str) -> None:
             await ledger.migrate(plan(CREATE, broken))
         assert str(info.value).startswith("migration 003_broken of extension 'demo' failed: ")
         async with engine.connect() as conn:
-            applied = (
-                await conn.execute(text("SELECT version FROM extension_migrations"))
-            ).all()
+            applied = (await conn.execute(text("SELECT version FROM extension_migrations"))).all()
         assert [r[0] for r in applied] == [1]
         statuses = await ledger.status(plan(CREATE, broken))
         assert statuses[1].state is MigrationState.PENDING

@@ -47,7 +47,11 @@ class Probe(Extension):
     def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:
         return [
             ExtensionRouter(
-                [Route("/who", whoami), Route("/boom", boom), Route("/echo", echo, methods=["POST"])],
+                [
+                    Route("/who", whoami),
+                    Route("/boom", boom),
+                    Route("/echo", echo, methods=["POST"]),
+                ],
                 "/api/v1/probe",
             ),
             ExtensionRouter([Route("/who", whoami)], "/api/v1/probe-admin", EndpointClass.ADMIN),
@@ -191,9 +195,7 @@ def test_tier_enforcement(server: ServerThread, profile_dir: Path) -> None:
         server.url + "/api/v1/probe-admin/who", headers={"authorization": f"Bearer {user_token}"}
     )
     assert denied.status_code == 403
-    assert denied.json()["error"]["message"] == (
-        "tier 'user' is below the required tier 'admin'"
-    )
+    assert denied.json()["error"]["message"] == ("tier 'user' is below the required tier 'admin'")
     allowed = httpx.get(
         server.url + "/api/v1/probe-admin/who", headers={"authorization": f"Bearer {admin_token}"}
     )

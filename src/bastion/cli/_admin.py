@@ -42,9 +42,7 @@ def users_create(
             except UnknownRoleError as exc:
                 raise fail(str(exc)) from None
             try:
-                return await UserRepository(p.engine).create(
-                    name, RoleName(role), TenantId(tenant)
-                )
+                return await UserRepository(p.engine).create(name, RoleName(role), TenantId(tenant))
             except UserExistsError as exc:
                 raise fail(str(exc)) from None
 
@@ -78,7 +76,7 @@ def users_list(as_json: bool = JSON_OPTION) -> None:
 def tokens_issue(
     user: str = typer.Argument(..., help="User name or id."),
     ttl: int | None = typer.Option(None, "--ttl", help="Lifetime in seconds."),
-    scope: list[str] = typer.Option(  # noqa: B008
+    scope: list[str] = typer.Option(
         [], "--scope", help="Restrict to these scopes (repeatable); default: the role's."
     ),
 ) -> None:

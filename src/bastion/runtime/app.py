@@ -13,8 +13,8 @@ from starlette.routing import BaseRoute, Mount, Router
 from bastion.infra.http import error_response
 from bastion.kernel.context import request_context
 from bastion.kernel.contract import ErrorStyle
-from bastion.runtime.guard import EndpointGuard
 from bastion.runtime.core_routes import core_routes
+from bastion.runtime.guard import EndpointGuard
 from bastion.runtime.identity import Authenticator
 from bastion.runtime.middleware import CoreMiddleware, ErrorStyles
 from bastion.runtime.platform import Platform
@@ -38,14 +38,18 @@ def build_app(platform: Platform) -> Starlette:
     async def not_found(request: Request, _exc: Exception) -> Response:
         style = error_styles.for_path(request.url.path)
         return error_response(
-            style, 404, f"no route for {request.method} {request.url.path}",
+            style,
+            404,
+            f"no route for {request.method} {request.url.path}",
             trace_id=request_context(request).trace_id,
         )
 
     async def method_not_allowed(request: Request, _exc: Exception) -> Response:
         style = error_styles.for_path(request.url.path)
         return error_response(
-            style, 405, f"method {request.method} not allowed on {request.url.path}",
+            style,
+            405,
+            f"method {request.method} not allowed on {request.url.path}",
             trace_id=request_context(request).trace_id,
         )
 

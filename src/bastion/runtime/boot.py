@@ -65,8 +65,7 @@ def configure_extensions(
     if unknown:
         raise ExtensionConfigError(
             unknown[0],
-            f"extensions.{unknown[0]}: no installed extension has config namespace "
-            f"'{unknown[0]}'",
+            f"extensions.{unknown[0]}: no installed extension has config namespace '{unknown[0]}'",
         )
     return configs
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
@@ -16,10 +17,10 @@ from bastion.runtime.platform import Platform
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
-async def _timed(check: object) -> dict[str, object]:
+async def _timed(check: Awaitable[bool | None]) -> dict[str, object]:
     started = time.perf_counter()
     try:
-        result = await asyncio.wait_for(check, CHECK_TIMEOUT_SECONDS)  # type: ignore[arg-type]
+        result = await asyncio.wait_for(check, CHECK_TIMEOUT_SECONDS)
     except Exception as exc:
         return {"status": "fail", "error": f"{type(exc).__name__}: {exc}"[:300]}
     elapsed = round((time.perf_counter() - started) * 1000, 2)

@@ -20,7 +20,9 @@ def _load_entry_point(ep: EntryPoint) -> tuple[Extension, str]:
     try:
         target = ep.load()
     except Exception as exc:
-        raise ExtensionError(ep.name, f"extension '{ep.name}' ({source}) failed to import: {exc}")
+        raise ExtensionError(
+            ep.name, f"extension '{ep.name}' ({source}) failed to import: {exc}"
+        ) from exc
     if not (isinstance(target, type) and issubclass(target, Extension)):
         raise ExtensionError(ep.name, f"entry point '{ep.name}' ({source}) is not an Extension")
     return target(), source
@@ -48,10 +50,10 @@ def discover(
         registry.insert(ext, source)
 
     for ext_id in profile.extensions.disabled:
-        ext = registry.get(ext_id)
-        if ext is None:
+        named = registry.get(ext_id)
+        if named is None:
             continue
-        if ext.meta.required:
+        if named.meta.required:
             raise ExtensionDisabledError(
                 ext_id,
                 f"extension '{ext_id}' is required and cannot be disabled: Bastion cannot "
@@ -68,4 +70,3 @@ def discover(
                 f"extensions.min_maturity={floor.label}",
             )
     return registry
-

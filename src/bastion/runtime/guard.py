@@ -55,14 +55,13 @@ class EndpointGuard:
             if self.public_limiter is not None:
                 retry_ms = await self.public_limiter(ctx)
                 if retry_ms is not None:
-                    await self._deny(
-                        send, ctx, 429, "rate limit exceeded", retry_after_ms=retry_ms
-                    )
+                    await self._deny(send, ctx, 429, "rate limit exceeded", retry_after_ms=retry_ms)
                     return
         elif cls is EndpointClass.WEBHOOK:
-            receive = await self._verified(scope, receive, send, ctx)
-            if receive is None:
+            verified = await self._verified(scope, receive, send, ctx)
+            if verified is None:
                 return
+            receive = verified
         else:
             if ctx.auth_method is AuthMethod.ANONYMOUS:
                 reason = scope.get(AUTH_ERROR_SCOPE_KEY) or "authentication required"
@@ -88,7 +87,9 @@ class EndpointGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        header = next((v.decode("latin-1") for k, v in scope["headers"] if k == SIGNATURE_HEADER), "")
+        header = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k == SIGNATURE_HEADER), ""
+        )
         assert self.webhook_secret is not None
         try:
             verify_webhook(self.webhook_secret, body, header, now=time.time())

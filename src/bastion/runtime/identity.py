@@ -26,9 +26,7 @@ def _header_id(value: str | None) -> str | None:
 
 
 class Authenticator:
-    def __init__(
-        self, jwt: JwtCodec, api_keys: ApiKeyResolver | None, roles: RoleCatalog
-    ) -> None:
+    def __init__(self, jwt: JwtCodec, api_keys: ApiKeyResolver | None, roles: RoleCatalog) -> None:
         self._jwt = jwt
         self._api_keys = api_keys
         self._roles = roles

@@ -120,7 +120,9 @@ class CoreMiddleware:
     async def _error(
         self, scope: Scope, send: Send, ctx: RequestContext, status: int, message: str
     ) -> None:
-        body = error_body(self.styles.for_path(scope["path"]), status, message, trace_id=ctx.trace_id)
+        body = error_body(
+            self.styles.for_path(scope["path"]), status, message, trace_id=ctx.trace_id
+        )
         await send(
             {
                 "type": "http.response.start",

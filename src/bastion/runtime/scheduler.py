@@ -178,7 +178,9 @@ async def record_run(engine: AsyncEngine, run: JobRun) -> None:
 
 
 async def recent_runs(engine: AsyncEngine, limit: int = 50, job: str | None = None) -> list[JobRun]:
-    query = select(job_runs).order_by(job_runs.c.started_at.desc(), job_runs.c.id.desc()).limit(limit)
+    query = (
+        select(job_runs).order_by(job_runs.c.started_at.desc(), job_runs.c.id.desc()).limit(limit)
+    )
     if job is not None:
         ext, _, name = job.rpartition(".")
         query = query.where(job_runs.c.job_name == name)
@@ -187,6 +189,13 @@ async def recent_runs(engine: AsyncEngine, limit: int = 50, job: str | None = No
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
     return [
-        JobRun(r["extension_id"], r["job_name"], r["started_at"], r["duration_ms"], r["outcome"], r["error"])
+        JobRun(
+            r["extension_id"],
+            r["job_name"],
+            r["started_at"],
+            r["duration_ms"],
+            r["outcome"],
+            r["error"],
+        )
         for r in rows
     ]

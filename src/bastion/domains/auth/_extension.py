@@ -13,9 +13,7 @@ def _repository(ctx: ExtensionContext) -> ApiKeyRepository:
     roles: RoleCatalog = ctx.services["roles"]
     cached: ApiKeyRepository | None = ctx.services.get("auth.api_keys")
     if cached is None:
-        cached = ApiKeyRepository(
-            ctx.engine, roles, ctx.settings.security.api_key_cache_seconds
-        )
+        cached = ApiKeyRepository(ctx.engine, roles, ctx.settings.security.api_key_cache_seconds)
         ctx.services["auth.api_keys"] = cached
     return cached
 

@@ -62,9 +62,7 @@ def _now() -> dt.datetime:
 class ApiKeyRepository:
     """API keys stored as a lookup prefix plus a SHA-256 of the secret part."""
 
-    def __init__(
-        self, engine: AsyncEngine, roles: RoleCatalog, cache_seconds: float = 5.0
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, roles: RoleCatalog, cache_seconds: float = 5.0) -> None:
         self._engine = engine
         self._roles = roles
         self._cache: TtlCache[str, Principal] | None = (
@@ -101,9 +99,7 @@ class ApiKeyRepository:
             query = query.where(api_keys.c.user_id == user_id)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [
-            ApiKeyRecord(ApiKeyId(r[0]), UserId(r[1]), r[2], r[3], r[4], r[5]) for r in rows
-        ]
+        return [ApiKeyRecord(ApiKeyId(r[0]), UserId(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
     async def revoke(self, key_id_or_prefix: str) -> bool:
         async with self._engine.begin() as conn:

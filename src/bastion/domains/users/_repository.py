@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, func, select
+from sqlalchemy import Boolean, Column, DateTime, MetaData, Row, String, Table, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -37,9 +38,16 @@ class User:
     disabled: bool
 
 
-def _user(row: object) -> User:
-    id_, name, role, tenant, created, disabled = tuple(row)  # type: ignore[call-overload]
-    return User(UserId(id_), name, RoleName(role), TenantId(tenant), created, bool(disabled))
+def _user(row: Row[Any]) -> User:
+    m = row._mapping
+    return User(
+        UserId(m["id"]),
+        m["name"],
+        RoleName(m["role"]),
+        TenantId(m["tenant_id"]),
+        m["created_at"],
+        bool(m["disabled"]),
+    )
 
 
 class UserRepository:
@@ -92,4 +100,6 @@ class UserRepository:
 
     async def count(self) -> int:
         async with self._engine.connect() as conn:
-            return int((await conn.execute(select(func.count()).select_from(accounts))).scalar_one())
+            return int(
+                (await conn.execute(select(func.count()).select_from(accounts))).scalar_one()
+            )

@@ -22,7 +22,9 @@ class RouteSettings(_Strict):
     )
     provider: str = Field(min_length=1, description="A registered upstream provider tag.")
     endpoint: str | None = Field(None, description="Upstream base URL (provider default if unset).")
-    api_key_secret: str | None = Field(None, description="Name of the secret with the upstream key.")
+    api_key_secret: str | None = Field(
+        None, description="Name of the secret with the upstream key."
+    )
     upstream_model: str | None = Field(None, description="Model name sent upstream.")
     extra_headers: dict[str, str] = Field(default_factory=dict, description="Sent upstream.")
     pricing: PriceSettings | None = Field(None, description="Overrides the pricing catalog.")

@@ -40,7 +40,9 @@ _JSONRPC_CODES: Mapping[int, int] = {
 
 def error_type_for(style: ErrorStyle, status: int) -> str:
     if style is ErrorStyle.OPENAI:
-        return _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+        return _OPENAI_TYPES.get(
+            status, "server_error" if status >= 500 else "invalid_request_error"
+        )
     return _ANTHROPIC_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
 
 

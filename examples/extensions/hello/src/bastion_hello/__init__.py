@@ -122,9 +122,7 @@ class HelloExtension(Extension):
 async def prune_old_greetings(ctx: ExtensionContext) -> int:
     config = ctx.config
     assert isinstance(config, HelloConfig)
-    cutoff = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(
-        days=config.retention_days
-    )
+    cutoff = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=config.retention_days)
     async with ctx.engine.begin() as conn:
         result = await conn.execute(delete(greetings).where(greetings.c.created_at < cutoff))
     return int(result.rowcount)

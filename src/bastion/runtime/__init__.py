@@ -1,0 +1,1 @@
+"""The runtime: boot (discover, validate, migrate), the ASGI app, the scheduler."""
