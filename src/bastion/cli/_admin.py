@@ -8,6 +8,7 @@ from bastion.cli._common import JSON_OPTION, emit, fail, out, platform, run
 from bastion.domains.auth import ApiKeyRepository
 from bastion.domains.users import User, UserExistsError, UserRepository
 from bastion.infra.security import UnknownRoleError
+from bastion.kernel.context import scope_granted
 from bastion.kernel.ids import RoleName, TenantId
 from bastion.runtime.platform import Platform
 
@@ -87,8 +88,8 @@ def tokens_issue(
             account = await _user(p, user)
             role = p.roles.resolve(account.role)
             scopes = set(scope) if scope else set(role.scopes)
-            if scope and "*" not in role.scopes:
-                beyond = sorted(s for s in scopes if s not in role.scopes)
+            if scope:
+                beyond = sorted(s for s in scopes if not scope_granted(role.scopes, s))
                 if beyond:
                     raise fail(f"role '{role.name}' does not grant: {', '.join(beyond)}")
             issued = p.jwt.issue(

@@ -17,6 +17,18 @@ from bastion.kernel.ids import (
 from bastion.kernel.tiers import Tier
 
 
+def scope_granted(granted: frozenset[str] | set[str], scope: str) -> bool:
+    """``scope`` is in ``granted`` directly, through ``*``, or through a ``prefix:*`` grant."""
+    if "*" in granted or scope in granted:
+        return True
+    head, _, _ = scope.rpartition(":")
+    while head:
+        if f"{head}:*" in granted:
+            return True
+        head, _, _ = head.rpartition(":")
+    return False
+
+
 class AuthMethod(enum.StrEnum):
     JWT = "jwt"
     API_KEY = "api_key"
@@ -42,6 +54,7 @@ class RequestContext:
     client_id: ClientId | None = None
     api_key_id: ApiKeyId | None = None
     policy_version: str = "1"
+    remote_addr: str | None = None
 
     @property
     def is_authenticated(self) -> bool:
@@ -49,14 +62,7 @@ class RequestContext:
 
     def has_scope(self, scope: str) -> bool:
         """True if the principal holds ``scope``, directly or through a ``prefix:*`` grant."""
-        if "*" in self.scopes or scope in self.scopes:
-            return True
-        head, _, _ = scope.rpartition(":")
-        while head:
-            if f"{head}:*" in self.scopes:
-                return True
-            head, _, _ = head.rpartition(":")
-        return False
+        return scope_granted(self.scopes, scope)
 
     def principal_key(self) -> str:
         """A stable key identifying the principal for counters (rate limits, quotas)."""
@@ -64,8 +70,9 @@ class RequestContext:
             return f"key:{self.api_key_id}"
         if self.user_id is not None:
             return f"user:{self.user_id}"
-        if self.client_id is not None:
-            return f"client:{self.client_id}"
+        # An anonymous caller could set any x-client-id, so the address is what counts.
+        if self.remote_addr is not None:
+            return f"ip:{self.remote_addr}"
         return "anonymous"
 
 

@@ -16,7 +16,7 @@ from bastion.infra.config import ConfigError, LoadedProfile, validation_message
 from bastion.infra.db import create_engine
 from bastion.infra.events import EventBus
 from bastion.infra.security import JwtCodec, RoleCatalog
-from bastion.kernel.contract import Extension, ExtensionContext, ExtensionRouter
+from bastion.kernel.contract import EndpointClass, Extension, ExtensionContext, ExtensionRouter
 from bastion.kernel.errors import BastionError, ExtensionConfigError, ExtensionError
 from bastion.kernel.identity import ApiKeyResolver, IdentityProvider
 from bastion.kernel.ledger import MigrationLedger
@@ -125,6 +125,15 @@ async def boot(
             for router in _routers(ext, contexts[ext.meta.id])
         ]
         registry.validate([(ext_id, r.base_path) for ext_id, r in routers])
+        for ext_id, r in routers:
+            if r.endpoint_class is EndpointClass.WEBHOOK:
+                if not r.webhook_secret:
+                    raise ExtensionError(
+                        ext_id,
+                        f"extension '{ext_id}': webhook router {r.base_path} "
+                        "names no webhook_secret",
+                    )
+                loaded.secrets.get(r.webhook_secret)
         jobs = [
             ScheduledJob(ext.meta.id, job, parse_schedule(job.schedule), contexts[ext.meta.id])
             for ext in registry.ordered()

@@ -42,8 +42,10 @@ class EndpointGuard:
             if router.endpoint_class is EndpointClass.WEBHOOK and router.webhook_secret
             else None
         )
-        if router.endpoint_class is EndpointClass.WEBHOOK and self.webhook_secret is None:
-            raise ValueError(f"webhook router at {router.base_path} names no webhook_secret")
+        if router.endpoint_class is EndpointClass.WEBHOOK and not self.webhook_secret:
+            raise ValueError(
+                f"webhook router at {router.base_path} needs a non-empty webhook_secret"
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -32,7 +32,10 @@ class Authenticator:
         self._roles = roles
 
     async def authenticate(
-        self, headers: list[tuple[bytes, bytes]], wanted: Mapping[bytes, str | None]
+        self,
+        headers: list[tuple[bytes, bytes]],
+        wanted: Mapping[bytes, str | None],
+        remote_addr: str | None = None,
     ) -> tuple[RequestContext, str | None]:
         """The request's context, and the reason a presented credential was refused."""
         trace = TraceId(_header_id(wanted.get(b"x-trace-id")) or new_trace_id())
@@ -44,6 +47,7 @@ class Authenticator:
             auth_method=AuthMethod.ANONYMOUS,
             session_id=SessionId(session) if session else None,
             client_id=ClientId(client) if client else None,
+            remote_addr=remote_addr,
         )
         credential = extract_credential(headers)
         if credential is None:
@@ -62,8 +66,9 @@ class Authenticator:
                     tenant_id=claims.tenant_id,
                     role=claims.role,
                     scopes=claims.scopes,
-                    session_id=SessionId(session) if session else claims.session_id,
-                    client_id=ClientId(client) if client else claims.client_id,
+                    # Signed claims win over headers the caller could set freely.
+                    session_id=claims.session_id or (SessionId(session) if session else None),
+                    client_id=claims.client_id or (ClientId(client) if client else None),
                 ),
                 None,
             )

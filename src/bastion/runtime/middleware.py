@@ -72,7 +72,10 @@ class CoreMiddleware:
         for name, value in headers:
             if name in _WANTED:
                 wanted[name] = value.decode("latin-1")
-        ctx, auth_error = await self.authenticator.authenticate(headers, wanted)
+        client = scope.get("client")
+        ctx, auth_error = await self.authenticator.authenticate(
+            headers, wanted, client[0] if client else None
+        )
         scope[CONTEXT_SCOPE_KEY] = ctx
         scope[AUTH_ERROR_SCOPE_KEY] = auth_error
         trace_header = (b"x-trace-id", ctx.trace_id.encode())

@@ -10,6 +10,7 @@ from bastion.infra.security import (
     RoleCatalog,
     TtlCache,
     generate_api_key,
+    hash_secret,
     parse_api_key,
     verify_api_key,
 )
@@ -116,13 +117,15 @@ class ApiKeyRepository:
         return bool(result.rowcount)
 
     async def resolve(self, raw_key: str) -> Principal | None:
-        if self._cache is not None:
-            cached = self._cache.get(raw_key)
-            if cached is not None:
-                return cached
         parsed = parse_api_key(raw_key)
         if parsed is None:
             return None
+        # Cache by the secret's hash so plaintext keys never sit in memory longer than the call.
+        cache_key = hash_secret(parsed.secret)
+        if self._cache is not None:
+            cached = self._cache.get(cache_key)
+            if cached is not None:
+                return cached
         query = (
             select(
                 api_keys.c.id,
@@ -152,5 +155,5 @@ class ApiKeyRepository:
             api_key_id=ApiKeyId(row[0]),
         )
         if self._cache is not None:
-            self._cache.set(raw_key, principal)
+            self._cache.set(cache_key, principal)
         return principal
