@@ -76,7 +76,7 @@ def users_list(as_json: bool = JSON_OPTION) -> None:
 @tokens_app.command("issue")
 def tokens_issue(
     user: str = typer.Argument(..., help="User name or id."),
-    ttl: int | None = typer.Option(None, "--ttl", help="Lifetime in seconds."),
+    ttl: int | None = typer.Option(None, "--ttl", min=1, help="Lifetime in seconds."),
     scope: list[str] = typer.Option(
         [], "--scope", help="Restrict to these scopes (repeatable); default: the role's."
     ),

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
+import structlog
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bastion.infra.config import LoadedProfile, load_profile
+from bastion.infra.logging import configure_logging
 from bastion.kernel.errors import BastionError
 from bastion.runtime.boot import boot
 from bastion.runtime.platform import Platform
@@ -34,7 +36,18 @@ state = State()
 
 
 def loaded_profile() -> LoadedProfile:
-    return load_profile(state.profile_dir)
+    """The active profile; logging is configured from it (to stderr, never stdout, which
+    carries only a command's result: a token, a key, JSON)."""
+    loaded = load_profile(state.profile_dir)
+    configure_logging(loaded.profile.logging, loaded.secrets)
+    structlog.configure(logger_factory=_stderr_logger)
+    return loaded
+
+
+def _stderr_logger(*_: object) -> structlog.PrintLogger:
+    # Looked up per logger, so logs follow sys.stderr when a caller (a test runner) swaps it
+    # and never write into a stream that has since been closed.
+    return structlog.PrintLogger(sys.stderr)
 
 
 def fail(message: str) -> typer.Exit:
@@ -56,11 +69,15 @@ async def _call(factory: Callable[[], Awaitable[T]]) -> T:
 
 @asynccontextmanager
 async def platform(*, migrate: bool = True) -> AsyncIterator[Platform]:
+    """A booted platform for one command. With a migrated database the audit writer runs,
+    so admin actions are recorded; jobs never run from the CLI unless asked."""
     booted = await boot(loaded_profile(), migrate=migrate)
     try:
+        if migrate:
+            await booted.start(jobs=False)
         yield booted
     finally:
-        await booted.engine.dispose()
+        await booted.close()
 
 
 def _plain(value: Any) -> Any:

@@ -20,7 +20,7 @@ def validate() -> None:
     async def go() -> str:
         loaded = loaded_profile()
         platform = await boot(loaded, migrate=False)
-        await platform.engine.dispose()
+        await platform.close()
         return loaded.source
 
     source = run(go)

@@ -15,19 +15,22 @@ from bastion.kernel.manifest import ManifestExtension, discover_manifests
 from bastion.runtime.discovery import installed_extensions
 
 
-def _manifest_command(ext: ManifestExtension) -> typer.Typer:
-    sub = typer.Typer(help=ext.meta.description or f"Run the '{ext.meta.id}' CLI plugin.")
+def _add_manifest_command(app: typer.Typer, name: str, ext: ManifestExtension) -> None:
+    """``bastion NAME ARGS...`` runs the manifest's command with ARGS appended.
 
-    @sub.callback(
-        invoke_without_command=True,
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    )
+    A plain command, not a sub-app: a group would read the first ARG as a subcommand name.
+    """
+
     def run_plugin(ctx: typer.Context) -> None:
         env = {**os.environ, **ext.manifest.env}
         completed = subprocess.run(ext.command_line(ctx.args), env=env, check=False)
         raise typer.Exit(completed.returncode)
 
-    return sub
+    app.command(
+        name=name,
+        help=ext.meta.description or f"Run the '{ext.meta.id}' CLI plugin.",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(run_plugin)
 
 
 def add_extension_commands(app: typer.Typer, profile_dir: Path | None, taken: set[str]) -> None:
@@ -44,7 +47,7 @@ def add_extension_commands(app: typer.Typer, profile_dir: Path | None, taken: se
         for manifest in discover_manifests(profile.extensions.dir):
             name = manifest.manifest.name or manifest.meta.id
             if manifest.kind == "cli" and name not in taken:
-                app.add_typer(_manifest_command(manifest), name=name)
+                _add_manifest_command(app, name, manifest)
                 taken.add(name)
     except BastionError as exc:
         # The built-in commands must stay usable to diagnose exactly this.

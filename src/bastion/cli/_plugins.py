@@ -49,7 +49,7 @@ def validate() -> None:
 
     async def go() -> int:
         platform = await boot(loaded_profile(), migrate=False)
-        await platform.engine.dispose()
+        await platform.close()
         return len(platform.registry)
 
     count = run(go)

@@ -98,11 +98,11 @@ def load_manifest(path: Path) -> ManifestExtension:
         maturity=Maturity.parse(manifest.maturity),
         description=manifest.description,
     )
-    cls = type(
-        f"Manifest_{manifest.id.replace('-', '_')}",
-        (ManifestExtension,),
-        {"meta": meta, "manifest": manifest, "manifest_dir": path.parent},
-    )
+    attrs: dict[str, Any] = {"meta": meta, "manifest": manifest, "manifest_dir": path.parent}
+    if manifest.kind != "mcp-server":
+        # Only an mcp-server contributes tools; a cli plugin must not list that surface.
+        attrs["tool_providers"] = Extension.tool_providers
+    cls = type(f"Manifest_{manifest.id.replace('-', '_')}", (ManifestExtension,), attrs)
     instance = cls()
     assert isinstance(instance, ManifestExtension)
     return instance

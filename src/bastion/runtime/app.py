@@ -55,7 +55,7 @@ def build_app(platform: Platform) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await platform.scheduler.start()
+        await platform.start()
         try:
             yield
         finally:

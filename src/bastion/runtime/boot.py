@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from bastion.infra.config import ConfigError, LoadedProfile, validation_message
 from bastion.infra.db import create_engine
 from bastion.infra.events import EventBus
+from bastion.infra.governance.scanner import SecretScanner
 from bastion.infra.security import JwtCodec, RoleCatalog
 from bastion.kernel.contract import EndpointClass, Extension, ExtensionContext, ExtensionRouter
 from bastion.kernel.errors import BastionError, ExtensionConfigError, ExtensionError
@@ -25,6 +26,7 @@ from bastion.runtime.bootstrap import ensure_bootstrap_admin
 from bastion.runtime.discovery import discover
 from bastion.runtime.errors import BootError
 from bastion.runtime.platform import Platform, migration_plan
+from bastion.runtime.services import build_audit, governance_for, public_limiter
 from bastion.runtime.scheduler import ScheduledJob, Scheduler, parse_schedule
 
 log = structlog.get_logger("bastion.boot")
@@ -61,7 +63,8 @@ def configure_extensions(
                 ext.meta.id,
                 validation_message(exc, f"extension '{ext.meta.id}'", ("extensions", namespace)),
             ) from None
-    unknown = sorted(set(settings.namespaces()) - claimed)
+    # A disabled extension's block (namespace = id, by convention) may stay in the profile.
+    unknown = sorted(set(settings.namespaces()) - claimed - set(settings.disabled))
     if unknown:
         raise ExtensionConfigError(
             unknown[0],
@@ -77,6 +80,19 @@ def _routers(ext: Extension, ctx: ExtensionContext) -> list[ExtensionRouter]:
     if isinstance(contributed, ExtensionRouter):
         return [contributed]
     return list(contributed)
+
+
+def _scheduled(ext: Extension, ctx: ExtensionContext) -> list[ScheduledJob]:
+    jobs: list[ScheduledJob] = []
+    for job in ext.jobs():
+        try:
+            schedule = parse_schedule(job.schedule)
+        except ValueError as exc:
+            raise ExtensionError(
+                ext.meta.id, f"extension '{ext.meta.id}' job '{job.name}': {exc}"
+            ) from None
+        jobs.append(ScheduledJob(ext.meta.id, job, schedule, ctx))
+    return jobs
 
 
 async def boot(
@@ -104,8 +120,21 @@ async def boot(
         raise _fail("configure", exc) from exc
 
     engine = create_engine(profile.database.url, pool_size=profile.database.pool_size)
+    try:
+        scanner = SecretScanner(profile.governance.secret_scan.scanner)
+        trail = build_audit(profile, loaded.secrets, engine, lambda s: scanner.redact_text(s)[0])
+        governance = governance_for(profile, registry, trail, scanner)
+    except BastionError as exc:
+        await engine.dispose()
+        raise _fail("configure", exc) from exc
     events = EventBus(h for ext in registry.ordered() for h in ext.event_handlers())
-    services: dict[str, Any] = {"roles": roles, "jwt": jwt}
+    services: dict[str, Any] = {
+        "roles": roles,
+        "jwt": jwt,
+        "audit": trail,
+        "governance": governance,
+        "public_limiter": public_limiter(governance),
+    }
     contexts = {
         ext.meta.id: ExtensionContext(
             extension_id=ext.meta.extension_id,
@@ -135,9 +164,9 @@ async def boot(
                     )
                 loaded.secrets.get(r.webhook_secret)
         jobs = [
-            ScheduledJob(ext.meta.id, job, parse_schedule(job.schedule), contexts[ext.meta.id])
+            scheduled
             for ext in registry.ordered()
-            for job in ext.jobs()
+            for scheduled in _scheduled(ext, contexts[ext.meta.id])
         ]
     except ValueError as exc:
         await engine.dispose()
@@ -175,6 +204,8 @@ async def boot(
         routers=routers,
         api_keys=api_keys,
         scheduler=Scheduler(jobs, engine),
+        audit=trail,
+        governance=governance,
         services=services,
     )
     if migrate:

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bastion.infra.audit import AuditTrail
 from bastion.infra.config import LoadedProfile, Profile, SecretStore
 from bastion.infra.events import EventBus
+from bastion.infra.governance import Governance
 from bastion.infra.security import JwtCodec, RoleCatalog
 from bastion.kernel.contract import ExtensionContext, ExtensionRouter
 from bastion.kernel.identity import ApiKeyResolver
@@ -29,8 +31,11 @@ class Platform:
     routers: list[tuple[str, ExtensionRouter]]
     api_keys: ApiKeyResolver | None
     scheduler: Scheduler
+    audit: AuditTrail
+    governance: Governance
     services: dict[str, Any] = field(default_factory=dict)
     ready: bool = False
+    _started: bool = False
 
     @property
     def profile(self) -> Profile:
@@ -47,8 +52,20 @@ class Platform:
     def migration_plan(self) -> list[PlannedMigration]:
         return migration_plan(self.registry)
 
+    async def start(self, *, jobs: bool = True) -> None:
+        """Start the background services: the audit writer (replaying any spill) and, for
+        a server, the scheduler. CLI commands start the audit writer only."""
+        await self.audit.start()
+        self._started = True
+        if jobs:
+            await self.scheduler.start()
+
     async def close(self) -> None:
+        """Stop jobs, drain the audit queue, release pools. Safe to call once started or not."""
         await self.scheduler.stop()
+        if self._started:
+            await self.audit.close()
+        await self.governance.aclose()
         await self.engine.dispose()
 
 

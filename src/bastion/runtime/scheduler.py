@@ -46,10 +46,13 @@ def parse_schedule(schedule: Interval | Cron | str) -> Interval | Cron:
     if isinstance(schedule, Interval | Cron):
         if isinstance(schedule, Cron) and not croniter.is_valid(schedule.expression):
             raise ValueError(f"invalid cron expression {schedule.expression!r}")
+        if isinstance(schedule, Interval) and not schedule.seconds > 0:
+            raise ValueError(f"invalid interval of {schedule.seconds:g}s: it must be positive")
         return schedule
     match = _EVERY.match(schedule.strip())
     if match:
-        return Interval(float(match[1]) * _UNIT_SECONDS[match[2]])
+        # A zero interval would make the job loop spin without pause.
+        return parse_schedule(Interval(float(match[1]) * _UNIT_SECONDS[match[2]]))
     if croniter.is_valid(schedule):
         return Cron(schedule)
     raise ValueError(f"invalid schedule {schedule!r}: use 'every 30s' or a cron line")

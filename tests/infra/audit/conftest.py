@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.infra.audit._support import Outage, TcpProxy, migrate
 
 from bastion.infra.db import create_engine, dialect_of
+from tests.infra.audit._support import Outage, TcpProxy, migrate
 
 
 @pytest.fixture

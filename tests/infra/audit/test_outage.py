@@ -7,6 +7,8 @@ from pathlib import Path
 
 import orjson
 from sqlalchemy import insert
+
+from bastion.infra.audit import AuditWriter, audit_events, governance_decisions
 from tests.infra.audit._support import (
     Outage,
     count_rows,
@@ -16,8 +18,6 @@ from tests.infra.audit._support import (
     metric,
     wait_until,
 )
-
-from bastion.infra.audit import AuditWriter, audit_events, governance_decisions
 
 TABLES = (governance_decisions, audit_events)
 
@@ -83,10 +83,13 @@ async def test_outage_mid_load_loses_nothing_and_duplicates_nothing(
     written = _counters("written") - before["written"]
     spilled = _counters("spilled") - before["spilled"]
     replayed = _counters("replayed") - before["replayed"]
-    # A batch cut after its COMMIT reached the server is spilled too; its replay then
-    # inserts nothing. So: every stored row was counted once, by the writer or the replay.
-    assert written + replayed == 6_000
-    assert 2_000 <= replayed <= spilled
+    # Each row is either acknowledged by the database or spilled, never both.
+    assert written + spilled == 6_000
+    assert spilled >= 2_000
+    # The replay inserts every spilled row but those of the one batch that may have been
+    # in flight when the connection was cut: its COMMIT can reach the server while the
+    # acknowledgement is lost, and its rows are then spilled and replayed as no-ops.
+    assert spilled - 50 <= replayed <= spilled
     assert not writer.spilling
     assert not spill.exists()
     assert not spill.with_name("audit.jsonl.replaying").exists()

@@ -7,7 +7,6 @@ import orjson
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tests.infra.audit._support import count_rows, decision_row, event_row, ids_of, metric
 
 from bastion.infra.audit import (
     AuditClosedError,
@@ -17,6 +16,7 @@ from bastion.infra.audit import (
     audit_events,
     governance_decisions,
 )
+from tests.infra.audit._support import count_rows, decision_row, event_row, ids_of, metric
 
 
 async def test_ten_thousand_concurrent_rows_arrive_exactly_once(

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jwt
@@ -26,6 +28,7 @@ from bastion.infra.security import (
     UnsupportedAlgorithmError,
     generate_rsa_private_key_pem,
 )
+from bastion.infra.security import _jwt as jwt_module
 from bastion.infra.security._encoding import b64url_decode, b64url_encode
 from bastion.kernel.ids import ClientId, RoleName, SessionId, TenantId, UserId
 from bastion.kernel.tiers import Tier
@@ -287,15 +290,48 @@ def test_signature_from_another_secret(clock: Clock) -> None:
         codec(SECRET, clock).verify(token)
 
 
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def respelled(segment: str) -> str:
+    """The same bytes spelled differently: the last character's low bits carry no data."""
+    assert len(segment) % 4 in (2, 3)
+    other = segment[:-1] + ALPHABET[ALPHABET.index(segment[-1]) ^ 0b01]
+    assert other != segment
+    assert b64url_decode(other) == b64url_decode(segment)
+    return other
+
+
+def spare_bits(make: Callable[[str], str]) -> str:
+    """A segment ``make(padding)`` whose length leaves spare bits in its last character."""
+    return next(s for s in (make("x" * n) for n in range(3)) if len(s) % 4)
+
+
 def test_non_canonical_signature_encoding(clock: Clock) -> None:
+    # PyJWT accepts exactly one spelling of each segment; the signature is checked over
+    # the segments as sent, so a second spelling would be a second valid token.
     c = codec(SECRET, clock)
     head, _, signature = issue(c).token.rpartition(".")
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    # 32 bytes use 43 characters; the last one's two low bits carry no data.
-    respelled = signature[:-1] + alphabet[alphabet.index(signature[-1]) ^ 0b01]
-    assert b64url_decode(respelled) == b64url_decode(signature)
-    with pytest.raises(InvalidSignatureError):
-        c.verify(f"{head}.{respelled}")
+    with pytest.raises(MalformedTokenError) as info:
+        c.verify(f"{head}.{respelled(signature)}")
+    assert str(info.value) == "token is not a well-formed JWS"
+
+
+@pytest.mark.parametrize("part", ["header", "payload"])
+def test_non_canonical_segment_encoding_even_when_signed(part: str, clock: Clock) -> None:
+    header = spare_bits(
+        lambda pad: b64url_encode(orjson.dumps({"alg": "HS256", "typ": "JWT", "x": pad}))
+    )
+    payload = spare_bits(lambda pad: b64url_encode(orjson.dumps(valid_payload(x=pad))))
+    if part == "header":
+        header = respelled(header)
+    else:
+        payload = respelled(payload)
+    signing_input = f"{header}.{payload}"
+    signature = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    with pytest.raises(MalformedTokenError) as info:
+        codec(SECRET, clock).verify(f"{signing_input}.{b64url_encode(signature)}")
+    assert str(info.value) == "token is not a well-formed JWS"
 
 
 def test_empty_signature(clock: Clock) -> None:
@@ -491,6 +527,13 @@ def test_bad_claims(change: dict[str, Any], message: str, clock: Clock) -> None:
     assert str(info.value) == message
 
 
+def test_null_counts_as_missing(clock: Clock) -> None:
+    payload = {**valid_payload(), "tenant": None}
+    with pytest.raises(MalformedTokenError) as info:
+        codec(SECRET, clock).verify(forged(payload))
+    assert str(info.value) == "token is missing required claim 'tenant'"
+
+
 def test_fractional_numeric_dates_are_accepted(clock: Clock) -> None:
     claims = codec(SECRET, clock).verify(forged(valid_payload(exp=NOW + 10.5)))
     assert claims.expires_at == NOW + 10
@@ -602,3 +645,137 @@ def test_configured_key_id_wins(rsa_pem: str, clock: Clock) -> None:
     assert c.key_id == "2026-01"
     assert c.jwks()["keys"][0]["kid"] == "2026-01"
     assert c.verify(issue(c).token).user_id == "usr_1"
+
+
+# --- verified-token cache -----------------------------------------------------------------
+
+
+def cached_entries(c: JwtCodec) -> dict[bytes, Any]:
+    return dict(c._cache._entries)
+
+
+def test_cache_hit_returns_the_same_claims(clock: Clock) -> None:
+    c = codec(SECRET, clock)
+    issued = issue(c, session_id=SessionId("ses_1"))
+    first = c.verify(issued.token)
+    second = c.verify(issued.token)
+    assert second is first  # a cold verification builds new claims; a hit does not
+    assert second == issued.claims
+    assert len(cached_entries(c)) == 1
+
+
+def test_cache_is_keyed_by_digest_and_never_holds_the_token(clock: Clock) -> None:
+    c = codec(SECRET, clock)
+    token = issue(c).token
+    c.verify(token)
+    ((key, entry),) = cached_entries(c).items()
+    assert key == hashlib.sha256(token.encode()).digest()
+    assert isinstance(key, bytes)
+    assert len(key) == 32
+    held = repr(key) + repr(entry) + repr(cached_entries(c))
+    for part in token.split("."):
+        assert part not in held
+
+
+def test_cached_token_expires_when_the_clock_passes_exp_plus_leeway(clock: Clock) -> None:
+    c = codec(SECRET, clock, ttl_seconds=60, leeway_seconds=30)
+    token = issue(c).token
+    claims = c.verify(token)
+    clock.now = NOW + 60 + 29.9
+    assert c.verify(token) is claims
+    clock.now = NOW + 60 + 30
+    with pytest.raises(TokenExpiredError) as info:
+        c.verify(token)
+    assert str(info.value) == "token has expired"
+    assert cached_entries(c) == {}
+    with pytest.raises(TokenExpiredError):
+        c.verify(token)
+
+
+def test_cached_expiry_uses_the_exact_claim_not_the_rounded_one(clock: Clock) -> None:
+    c = codec(SECRET, clock, leeway_seconds=0)
+    token = forged(valid_payload(exp=NOW + 10.5))
+    claims = c.verify(token)
+    assert claims.expires_at == NOW + 10
+    clock.now = NOW + 10.25
+    assert c.verify(token) is claims
+    clock.now = NOW + 10.5
+    with pytest.raises(TokenExpiredError):
+        c.verify(token)
+
+
+@pytest.mark.parametrize(
+    ("claims", "message"),
+    [
+        ({"nbf": NOW + 20}, "token is not valid yet ('nbf' is in the future)"),
+        ({"iat": NOW + 20}, "token is not valid yet ('iat' is in the future)"),
+    ],
+)
+def test_cached_token_is_rechecked_when_the_clock_goes_back(
+    claims: dict[str, int], message: str, clock: Clock
+) -> None:
+    c = codec(SECRET, clock, leeway_seconds=30)
+    token = forged(valid_payload(**claims))
+    first = c.verify(token)
+    clock.now = NOW - 10 - 0.5  # now < claim - leeway
+    with pytest.raises(TokenNotYetValidError) as info:
+        c.verify(token)
+    assert str(info.value) == message
+    clock.now = NOW
+    assert c.verify(token) == first
+
+
+def test_failures_are_not_cached(clock: Clock) -> None:
+    c = codec(SECRET, clock, ttl_seconds=60)
+    token = issue(c).token
+    head, _, signature = token.rpartition(".")
+    tampered = f"{head}.{signature[:-2]}AA"
+    for _ in range(2):
+        with pytest.raises(InvalidSignatureError):
+            c.verify(tampered)
+    clock.now = NOW + 1000
+    with pytest.raises(TokenExpiredError):
+        c.verify(token)
+    assert cached_entries(c) == {}
+
+
+def test_cache_belongs_to_one_key(clock: Clock) -> None:
+    token = issue(codec(SECRET, clock)).token
+    mine = codec(SECRET, clock)
+    mine.verify(token)
+    with pytest.raises(InvalidSignatureError):
+        codec("another-secret-" * 4, clock).verify(token)
+
+
+def test_cache_is_bounded_and_evicts_the_least_recently_used(
+    monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    assert jwt_module.CACHE_SIZE == 10_000
+    monkeypatch.setattr(jwt_module, "CACHE_SIZE", 3)
+    c = codec(SECRET, clock)
+    tokens = [issue(c).token for _ in range(5)]
+    claims = [c.verify(t) for t in tokens[:3]]
+    assert c.verify(tokens[0]) is claims[0]  # tokens[1] is now the least recently used
+    c.verify(tokens[3])
+    c.verify(tokens[4])
+    held = set(cached_entries(c))
+    assert len(held) == 3
+    digests = [hashlib.sha256(t.encode()).digest() for t in tokens]
+    assert held == {digests[0], digests[3], digests[4]}
+    assert c.verify(tokens[1]) == claims[1]  # evicted, so verified afresh
+    assert c.verify(tokens[1]) is not claims[1]
+
+
+def test_cache_under_concurrent_use(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    monkeypatch.setattr(jwt_module, "CACHE_SIZE", 8)
+    c = codec(SECRET, clock)
+    tokens = [issue(c).token for _ in range(32)]
+    expected = {t: c.verify(t) for t in tokens}
+
+    def work(offset: int) -> bool:
+        picks = [tokens[(offset + i) % len(tokens)] for i in range(500)]
+        return all(c.verify(token) == expected[token] for token in picks)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(work, range(8)))
+    assert len(cached_entries(c)) <= 8

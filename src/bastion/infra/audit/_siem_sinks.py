@@ -76,7 +76,7 @@ class HttpSink:
     """POSTs each batch to a collector.
 
     ``hec``: Splunk HTTP Event Collector; the body is the batch's envelopes
-    ``{"time", "sourcetype", "event"}`` one after another, with ``Authorization: Splunk
+    ``{"time", "sourcetype", "event"}``, one per line, with ``Authorization: Splunk
     <token>``. ``json``: a JSON array of the events, with ``Authorization: Bearer <token>``
     when a token is given. 5xx, 408, 429 and transport errors are retried by the emitter;
     any other non-2xx drops the batch.
@@ -128,7 +128,7 @@ class HttpSink:
     def _body(self, events: Sequence[Event]) -> bytes:
         if self._format == "json":
             return orjson.dumps(list(events), default=str)
-        return b"".join(
+        return b"\n".join(
             orjson.dumps(
                 {"time": _epoch(event), "sourcetype": self._sourcetype, "event": event},
                 default=str,

@@ -116,6 +116,7 @@ def builtin_profile(base: Path = BUILTIN_DIR) -> LoadedProfile:
             "database": {"url": f"sqlite+aiosqlite:///{base / 'bastion.db'}"},
             "secrets_file": secrets_path,
             "security": {"bootstrap_admin": BootstrapAdmin().model_dump()},
+            "audit": {"spill_path": base / "audit" / "spill.jsonl"},
             "profile_dir": base,
         }
     )

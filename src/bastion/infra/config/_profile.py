@@ -5,7 +5,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bastion.infra.audit import AuditSettings
 from bastion.infra.config._gateway import GatewaySettings
+from bastion.infra.governance import GovernanceSettings
+from bastion.infra.governance.ratelimit import RateLimitSettings
 from bastion.infra.security import JwtSettings
 
 
@@ -81,9 +84,10 @@ class Profile(_Strict):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     secrets_file: Path | None = Field(default=None, description="YAML file of named secrets.")
-    rate_limits: dict[str, Any] = Field(default_factory=dict)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
-    governance: dict[str, Any] = Field(default_factory=dict)
+    governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     mcp: dict[str, Any] = Field(default_factory=dict)
     extensions: ExtensionsSettings = Field(default_factory=ExtensionsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
@@ -97,4 +101,8 @@ class Profile(_Strict):
                 self.secrets_file = base / self.secrets_file
             if self.extensions.dir is not None and not self.extensions.dir.is_absolute():
                 self.extensions.dir = base / self.extensions.dir
+            if not self.audit.spill_path.is_absolute():
+                self.audit = self.audit.model_copy(
+                    update={"spill_path": base / self.audit.spill_path}
+                )
         return self

@@ -1,21 +1,21 @@
 """Signing keys for self-issued JWTs: loading, generation, JWK export and thumbprints.
 
-A key is loaded once at boot into a ``SigningKey`` that holds the parsed key objects;
-signing and verifying never parse key material again.
+A key is loaded once at boot into a ``SigningKey`` holding parsed key objects (the HMAC
+secret as PyJWT's ``prepare_key`` returned it, or ``cryptography`` key objects); PyJWT
+signs and verifies with those objects, so no token ever causes key material to be parsed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import orjson
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from jwt.algorithms import HMACAlgorithm
 from jwt.exceptions import InvalidKeyError
 
@@ -32,113 +32,23 @@ _THUMBPRINT_MEMBERS: Mapping[str, tuple[str, ...]] = {
     "OKP": ("crv", "kty", "x"),
 }
 
+PrivateKey = bytes | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+PublicKey = bytes | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
-class SigningKey(ABC):
-    """One algorithm's key, parsed once."""
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SigningKey:
+    """One algorithm's key, parsed once, in the form PyJWT signs and verifies with.
+
+    For HS256 both keys are the same secret bytes and ``public_jwk`` is None.
+    """
 
     algorithm: JwtAlgorithm
     key_id: str | None
-
-    @abstractmethod
-    def sign(self, message: bytes) -> bytes: ...
-
-    @abstractmethod
-    def verify(self, message: bytes, signature: bytes) -> bool: ...
-
-    @abstractmethod
-    def public_jwk(self) -> dict[str, str] | None:
-        """The public key as a JWK (RFC 7517) without ``kid``/``alg``/``use``; None for HMAC."""
-
-
-class HmacKey(SigningKey):
-    __slots__ = ("_secret", "algorithm", "key_id")
-
-    def __init__(self, secret: str, key_id: str | None) -> None:
-        raw = secret.encode("utf-8")
-        if len(raw) < MIN_HMAC_SECRET_BYTES:
-            raise KeyMaterialError(
-                f"the HS256 signing secret is {len(raw)} bytes; at least "
-                f"{MIN_HMAC_SECRET_BYTES} are required"
-            )
-        try:
-            # Refuses PEM and SSH public keys: an HMAC keyed with a public key is the
-            # classic algorithm-confusion forgery.
-            HMACAlgorithm(HMACAlgorithm.SHA256).prepare_key(raw)
-        except InvalidKeyError:
-            raise KeyMaterialError(
-                "the HS256 signing secret is a PEM or SSH key; HS256 needs a random shared "
-                "secret (RS256 and EdDSA take a private key)"
-            ) from None
-        self._secret = raw
-        self.algorithm = "HS256"
-        self.key_id = key_id
-
-    def sign(self, message: bytes) -> bytes:
-        return hmac.digest(self._secret, message, "sha256")
-
-    def verify(self, message: bytes, signature: bytes) -> bool:
-        return hmac.compare_digest(hmac.digest(self._secret, message, "sha256"), signature)
-
-    def public_jwk(self) -> None:
-        return None
-
-
-class RsaKey(SigningKey):
-    __slots__ = ("_hash", "_padding", "_private", "_public", "algorithm", "key_id")
-
-    def __init__(self, private: rsa.RSAPrivateKey, key_id: str | None) -> None:
-        if private.key_size < MIN_RSA_BITS:
-            raise KeyMaterialError(
-                f"the RS256 private key has {private.key_size} bits; at least "
-                f"{MIN_RSA_BITS} are required"
-            )
-        self._private = private
-        self._public = private.public_key()
-        self._padding = padding.PKCS1v15()
-        self._hash = hashes.SHA256()
-        self.algorithm = "RS256"
-        self.key_id = key_id or jwk_thumbprint(self.public_jwk())
-
-    def sign(self, message: bytes) -> bytes:
-        return self._private.sign(message, self._padding, self._hash)
-
-    def verify(self, message: bytes, signature: bytes) -> bool:
-        try:
-            self._public.verify(signature, message, self._padding, self._hash)
-        except InvalidSignature:
-            return False
-        return True
-
-    def public_jwk(self) -> dict[str, str]:
-        numbers = self._public.public_numbers()
-        return {"kty": "RSA", "n": _b64url_uint(numbers.n), "e": _b64url_uint(numbers.e)}
-
-
-class Ed25519Key(SigningKey):
-    __slots__ = ("_private", "_public", "algorithm", "key_id")
-
-    def __init__(self, private: ed25519.Ed25519PrivateKey, key_id: str | None) -> None:
-        self._private = private
-        self._public = private.public_key()
-        self.algorithm = "EdDSA"
-        self.key_id = key_id or jwk_thumbprint(self.public_jwk())
-
-    def sign(self, message: bytes) -> bytes:
-        return self._private.sign(message)
-
-    def verify(self, message: bytes, signature: bytes) -> bool:
-        try:
-            self._public.verify(signature, message)
-        except InvalidSignature:
-            return False
-        return True
-
-    def public_jwk(self) -> dict[str, str]:
-        return {
-            "kty": "OKP",
-            "crv": "Ed25519",
-            "x": b64url_encode(self._public.public_bytes_raw()),
-        }
+    signing_key: PrivateKey = field(repr=False)
+    verifying_key: PublicKey = field(repr=False)
+    public_jwk: Mapping[str, str] | None
+    """The public key as a JWK (RFC 7517) without ``kid``/``alg``/``use``."""
 
 
 def load_signing_key(
@@ -146,7 +56,8 @@ def load_signing_key(
 ) -> SigningKey:
     """Parse ``material`` (an HS256 secret, or a PEM private key) for ``algorithm``."""
     if algorithm == "HS256":
-        return HmacKey(material, key_id)
+        secret = _hmac_secret(material)
+        return SigningKey("HS256", key_id, secret, secret, None)
     try:
         private = serialization.load_pem_private_key(material.encode("utf-8"), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
@@ -158,12 +69,40 @@ def load_signing_key(
             raise KeyMaterialError(
                 f"the RS256 signing key must be an RSA private key, not {_kind(private)}"
             )
-        return RsaKey(private, key_id)
+        if private.key_size < MIN_RSA_BITS:
+            raise KeyMaterialError(
+                f"the RS256 private key has {private.key_size} bits; at least "
+                f"{MIN_RSA_BITS} are required"
+            )
+        rsa_public = private.public_key()
+        numbers = rsa_public.public_numbers()
+        jwk = {"kty": "RSA", "n": _b64url_uint(numbers.n), "e": _b64url_uint(numbers.e)}
+        return SigningKey("RS256", key_id or jwk_thumbprint(jwk), private, rsa_public, jwk)
     if not isinstance(private, ed25519.Ed25519PrivateKey):
         raise KeyMaterialError(
             f"the EdDSA signing key must be an Ed25519 private key, not {_kind(private)}"
         )
-    return Ed25519Key(private, key_id)
+    ed_public = private.public_key()
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(ed_public.public_bytes_raw())}
+    return SigningKey("EdDSA", key_id or jwk_thumbprint(jwk), private, ed_public, jwk)
+
+
+def _hmac_secret(material: str) -> bytes:
+    raw = material.encode("utf-8")
+    if len(raw) < MIN_HMAC_SECRET_BYTES:
+        raise KeyMaterialError(
+            f"the HS256 signing secret is {len(raw)} bytes; at least "
+            f"{MIN_HMAC_SECRET_BYTES} are required"
+        )
+    try:
+        # Refuses PEM, SSH and DER keys (and JWKs): an HMAC keyed with a public key is
+        # the classic algorithm-confusion forgery.
+        return HMACAlgorithm(HMACAlgorithm.SHA256).prepare_key(raw)
+    except InvalidKeyError:
+        raise KeyMaterialError(
+            "the HS256 signing secret is a PEM or SSH key; HS256 needs a random shared "
+            "secret (RS256 and EdDSA take a private key)"
+        ) from None
 
 
 def jwk_thumbprint(jwk: Mapping[str, str]) -> str:

@@ -74,7 +74,10 @@ def test_response_with_thinking_text_and_tools() -> None:
 
 
 def test_tool_only_response_has_null_content_and_raw_arguments_go_back_verbatim() -> None:
-    body = _message([{"type": "tool_use", "id": "t", "name": "f", "input": {RAW_ARGUMENTS_KEY: "{bad"}}], "tool_use")
+    body = _message(
+        [{"type": "tool_use", "id": "t", "name": "f", "input": {RAW_ARGUMENTS_KEY: "{bad"}}],
+        "tool_use",
+    )
     message = anthropic_response_to_openai(body)["choices"][0]["message"]
     assert message["content"] is None
     assert message["tool_calls"][0]["function"]["arguments"] == "{bad"
@@ -107,7 +110,11 @@ def _events(*deltas: dict[str, Any]) -> list[dict[str, Any]]:
             },
         },
         *deltas,
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 9}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 9},
+        },
         {"type": "message_stop"},
     ]
 
@@ -141,16 +148,36 @@ def test_stream_without_include_usage_has_no_usage_at_all() -> None:
 def test_two_tool_blocks_get_call_indices_0_and_1() -> None:
     blocks = [
         {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Two calls."}},
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": "Two calls."},
+        },
         {"type": "content_block_stop", "index": 0},
     ]
     for index, (tool_id, args) in enumerate((("t1", ['{"a"', ": 1}"]), ("t2", ["{}"])), start=1):
         blocks.append(
-            {"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": tool_id, "name": "f", "input": {}}}
+            {
+                "type": "content_block_start",
+                "index": index,
+                "content_block": {"type": "tool_use", "id": tool_id, "name": "f", "input": {}},
+            }
         )
-        blocks.append({"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": ""}})
+        blocks.append(
+            {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": "input_json_delta", "partial_json": ""},
+            }
+        )
         for part in args:
-            blocks.append({"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": part}})
+            blocks.append(
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "input_json_delta", "partial_json": part},
+                }
+            )
         blocks.append({"type": "content_block_stop", "index": index})
     chunks = _run(_events(*blocks))
     completion = openai_completion_from_chunks(chunks)
@@ -162,15 +189,30 @@ def test_two_tool_blocks_get_call_indices_0_and_1() -> None:
             {"id": "t2", "type": "function", "function": {"name": "f", "arguments": "{}"}},
         ],
     }
-    heads = [c["choices"][0]["delta"]["tool_calls"][0] for c in chunks if c["choices"] and "tool_calls" in c["choices"][0]["delta"]]
+    heads = [
+        c["choices"][0]["delta"]["tool_calls"][0]
+        for c in chunks
+        if c["choices"] and "tool_calls" in c["choices"][0]["delta"]
+    ]
     assert [head["index"] for head in heads] == [0, 0, 0, 1, 1]
 
 
 def test_stream_error_event_becomes_an_error_chunk() -> None:
     stream = AnthropicToOpenAIStream(include_usage=True, created=1)
     stream.feed(_events()[0])
-    chunks = stream.feed({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
-    assert chunks == [{"error": {"message": "Overloaded", "type": "overloaded_error", "param": None, "code": None}}]
+    chunks = stream.feed(
+        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    )
+    assert chunks == [
+        {
+            "error": {
+                "message": "Overloaded",
+                "type": "overloaded_error",
+                "param": None,
+                "code": None,
+            }
+        }
+    ]
     assert stream.finish() == []
 
 
@@ -186,4 +228,13 @@ def test_model_override_and_signature_and_ping_are_silent() -> None:
     assert first[0]["model"] == "gpt-4o"
     assert first[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
     assert stream.feed({"type": "ping"}) == []
-    assert stream.feed({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "s"}}) == []
+    assert (
+        stream.feed(
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "signature_delta", "signature": "s"},
+            }
+        )
+        == []
+    )

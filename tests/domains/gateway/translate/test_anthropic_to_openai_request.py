@@ -111,8 +111,18 @@ def test_tool_loop_history() -> None:
             "content": [
                 {"type": "thinking", "thinking": "Two calls.", "signature": "sig"},
                 {"type": "text", "text": "Checking."},
-                {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}},
-                {"type": "tool_use", "id": "toolu_2", "name": "get_weather", "input": {"city": "Rome"}},
+                {
+                    "type": "tool_use",
+                    "id": "toolu_1",
+                    "name": "get_weather",
+                    "input": {"city": "Oslo"},
+                },
+                {
+                    "type": "tool_use",
+                    "id": "toolu_2",
+                    "name": "get_weather",
+                    "input": {"city": "Rome"},
+                },
             ],
         },
         {
@@ -158,7 +168,10 @@ def test_tool_loop_history() -> None:
 def test_assistant_with_only_tool_calls_has_null_content() -> None:
     messages = [
         {"role": "user", "content": "go"},
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "f", "input": {}}]},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t", "name": "f", "input": {}}],
+        },
     ]
     assistant = anthropic_request_to_openai(_request(messages=messages))["messages"][1]
     assert assistant["content"] is None
@@ -169,11 +182,18 @@ def test_image_from_a_tool_goes_to_the_following_user_message() -> None:
     image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA"}}
     messages = [
         {"role": "user", "content": "shot"},
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "screenshot", "input": {}}]},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t", "name": "screenshot", "input": {}}],
+        },
         {
             "role": "user",
             "content": [
-                {"type": "tool_result", "tool_use_id": "t", "content": [{"type": "text", "text": "ok"}, image]}
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t",
+                    "content": [{"type": "text", "text": "ok"}, image],
+                }
             ],
         },
     ]
@@ -205,7 +225,10 @@ def test_raw_arguments_kept_from_a_malformed_call_go_back_verbatim() -> None:
         ({"type": "auto"}, "auto"),
         ({"type": "any"}, "required"),
         ({"type": "none"}, "none"),
-        ({"type": "tool", "name": "get_weather"}, {"type": "function", "function": {"name": "get_weather"}}),
+        (
+            {"type": "tool", "name": "get_weather"},
+            {"type": "function", "function": {"name": "get_weather"}},
+        ),
     ],
 )
 def test_tools_and_tool_choice(choice: dict[str, Any], expected: Any) -> None:
@@ -226,7 +249,9 @@ def test_tools_and_tool_choice(choice: dict[str, Any], expected: Any) -> None:
 
 def test_disable_parallel_tool_use() -> None:
     out = anthropic_request_to_openai(
-        _request(tools=[WEATHER_TOOL], tool_choice={"type": "auto", "disable_parallel_tool_use": True})
+        _request(
+            tools=[WEATHER_TOOL], tool_choice={"type": "auto", "disable_parallel_tool_use": True}
+        )
     )
     assert out["parallel_tool_calls"] is False
 

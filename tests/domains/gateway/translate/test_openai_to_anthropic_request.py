@@ -11,7 +11,7 @@ from bastion.domains.gateway.translate import (
 )
 
 
-def _request(messages: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+def _request(messages: list[Any] | None = None, **extra: Any) -> dict[str, Any]:
     return {"model": "gpt-4o", "messages": messages or [{"role": "user", "content": "Hi"}], **extra}
 
 
@@ -35,7 +35,10 @@ def test_system_and_developer_messages_become_the_system_prompt() -> None:
         {"role": "developer", "content": [{"type": "text", "text": "Use French."}]},
     ]
     out = openai_request_to_anthropic(_request(messages))
-    assert out["system"] == [{"type": "text", "text": "Be brief."}, {"type": "text", "text": "Use French."}]
+    assert out["system"] == [
+        {"type": "text", "text": "Be brief."},
+        {"type": "text", "text": "Use French."},
+    ]
     single = openai_request_to_anthropic(_request(messages[:2]))
     assert single["system"] == "Be brief."
 
@@ -43,16 +46,28 @@ def test_system_and_developer_messages_become_the_system_prompt() -> None:
 def test_images_and_files() -> None:
     content = [
         {"type": "text", "text": "What is this?"},
-        {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ", "detail": "high"}},
+        {
+            "type": "image_url",
+            "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ", "detail": "high"},
+        },
         {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
-        {"type": "file", "file": {"filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBE"}},
+        {
+            "type": "file",
+            "file": {"filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBE"},
+        },
     ]
     out = openai_request_to_anthropic(_request([{"role": "user", "content": content}]))
     assert out["messages"][0]["content"] == [
         {"type": "text", "text": "What is this?"},
-        {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQ"}},
+        {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQ"},
+        },
         {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.png"}},
-        {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}},
+        {
+            "type": "document",
+            "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"},
+        },
     ]
 
 
@@ -64,8 +79,16 @@ def test_tool_loop_merges_tool_results_into_one_user_turn() -> None:
             "content": None,
             "reasoning_content": "dropped: Anthropic needs its own signature",
             "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "w", "arguments": '{"city":"Oslo"}'}},
-                {"id": "call_2", "type": "function", "function": {"name": "w", "arguments": '{"city":"Rome"}'}},
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "w", "arguments": '{"city":"Oslo"}'},
+                },
+                {
+                    "id": "call_2",
+                    "type": "function",
+                    "function": {"name": "w", "arguments": '{"city":"Rome"}'},
+                },
             ],
         },
         {"role": "tool", "tool_call_id": "call_1", "content": "-3C"},
@@ -86,7 +109,11 @@ def test_tool_loop_merges_tool_results_into_one_user_turn() -> None:
             "role": "user",
             "content": [
                 {"type": "tool_result", "tool_use_id": "call_1", "content": "-3C"},
-                {"type": "tool_result", "tool_use_id": "call_2", "content": [{"type": "text", "text": "18C"}]},
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "call_2",
+                    "content": [{"type": "text", "text": "18C"}],
+                },
                 {"type": "text", "text": "Thanks"},
             ],
         },
@@ -108,13 +135,22 @@ def test_empty_assistant_messages_are_dropped() -> None:
 def test_tools_and_choices() -> None:
     tool = {
         "type": "function",
-        "function": {"name": "w", "description": "weather", "parameters": {"type": "object"}, "strict": True},
+        "function": {
+            "name": "w",
+            "description": "weather",
+            "parameters": {"type": "object"},
+            "strict": True,
+        },
     }
     out = openai_request_to_anthropic(_request(tools=[tool], tool_choice="required"))
-    assert out["tools"] == [{"name": "w", "description": "weather", "input_schema": {"type": "object"}}]
+    assert out["tools"] == [
+        {"name": "w", "description": "weather", "input_schema": {"type": "object"}}
+    ]
     assert out["tool_choice"] == {"type": "any"}
     named = {"type": "function", "function": {"name": "w"}}
-    assert openai_request_to_anthropic(_request(tools=[tool], tool_choice=named))["tool_choice"] == {
+    assert openai_request_to_anthropic(_request(tools=[tool], tool_choice=named))[
+        "tool_choice"
+    ] == {
         "type": "tool",
         "name": "w",
     }
@@ -124,9 +160,19 @@ def test_tools_and_choices() -> None:
 
 def test_sampling_stop_stream_user() -> None:
     out = openai_request_to_anthropic(
-        _request(temperature=0.5, top_p=0.8, stop="END", stream=True, user="u1", seed=3, stream_options={"include_usage": True})
+        _request(
+            temperature=0.5,
+            top_p=0.8,
+            stop="END",
+            stream=True,
+            user="u1",
+            seed=3,
+            stream_options={"include_usage": True},
+        )
     )
-    assert {k: out[k] for k in ("temperature", "top_p", "stop_sequences", "stream", "metadata")} == {
+    assert {
+        k: out[k] for k in ("temperature", "top_p", "stop_sequences", "stream", "metadata")
+    } == {
         "temperature": 0.5,
         "top_p": 0.8,
         "stop_sequences": ["END"],
@@ -145,7 +191,9 @@ def test_reasoning_effort_becomes_a_budget_under_max_tokens(
     effort: str, max_tokens: int, budget: int | None
 ) -> None:
     out = openai_request_to_anthropic(_request(reasoning_effort=effort, max_tokens=max_tokens))
-    assert out.get("thinking") == (None if budget is None else {"type": "enabled", "budget_tokens": budget})
+    assert out.get("thinking") == (
+        None if budget is None else {"type": "enabled", "budget_tokens": budget}
+    )
 
 
 @pytest.mark.parametrize(
@@ -169,10 +217,23 @@ def test_malformed_requests() -> None:
         openai_request_to_anthropic({"model": "m"})
     with pytest.raises(InvalidPayloadError):
         openai_request_to_anthropic(
-            _request([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png,raw"}}]}])
+            _request(
+                [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image_url", "image_url": {"url": "data:image/png,raw"}}
+                        ],
+                    }
+                ]
+            )
         )
     with pytest.raises(InvalidPayloadError):
-        openai_request_to_anthropic(_request(tools=[{"type": "function", "function": {"name": "f"}}], tool_choice="sometimes"))
+        openai_request_to_anthropic(
+            _request(
+                tools=[{"type": "function", "function": {"name": "f"}}], tool_choice="sometimes"
+            )
+        )
 
 
 def test_response_format_text_is_accepted() -> None:

@@ -6,8 +6,12 @@ from bastion.domains.gateway.translate import OpenAIToAnthropicStream
 from tests.fakes import anthropic_message_from_events
 
 
-def _chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
-    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish, **extra}]
+def _chunk(
+    delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    choices = (
+        [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish, **extra}]
+    )
     return {"id": "chatcmpl-7", "model": "qwen3-coder", "choices": choices}
 
 
@@ -103,9 +107,17 @@ def test_interleaved_fragments_reach_the_block_they_belong_to() -> None:
     ):
         events += stream.feed(chunk)
     events += stream.finish()
-    late = [e for e in events if e["type"] == "content_block_delta" and e["delta"]["partial_json"] == " 1}"]
+    late = [
+        e
+        for e in events
+        if e["type"] == "content_block_delta" and e["delta"]["partial_json"] == " 1}"
+    ]
     assert late == [
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": " 1}"}}
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": " 1}"},
+        }
     ]
 
 
@@ -138,7 +150,11 @@ def test_refusal_delta() -> None:
 
 
 def test_other_choices_are_ignored() -> None:
-    chunk = {"id": "x", "model": "m", "choices": [{"index": 1, "delta": {"content": "B"}, "finish_reason": None}]}
+    chunk = {
+        "id": "x",
+        "model": "m",
+        "choices": [{"index": 1, "delta": {"content": "B"}, "finish_reason": None}],
+    }
     events = _run(chunk, _chunk({"content": "A"}, "stop"))
     assert anthropic_message_from_events(events)["content"] == [{"type": "text", "text": "A"}]
 
@@ -168,7 +184,9 @@ def test_an_in_band_error_ends_the_stream() -> None:
     stream = OpenAIToAnthropicStream()
     stream.feed(_chunk({"content": "a"}))
     events = stream.feed({"error": {"message": "Upstream overloaded", "type": "server_error"}})
-    assert events == [{"type": "error", "error": {"type": "api_error", "message": "Upstream overloaded"}}]
+    assert events == [
+        {"type": "error", "error": {"type": "api_error", "message": "Upstream overloaded"}}
+    ]
     assert stream.feed(_chunk({"content": "b"})) == []
     assert stream.finish() == []
 
@@ -184,3 +202,11 @@ def test_finish_twice_emits_once() -> None:
     stream.feed(_chunk({"content": "a"}, "stop"))
     assert [e["type"] for e in stream.finish()] == ["message_delta", "message_stop"]
     assert stream.finish() == []
+
+
+def test_a_null_tool_call_index_falls_back_to_its_position() -> None:
+    delta = {
+        "tool_calls": [{"index": None, "id": "a", "function": {"name": "f", "arguments": "{}"}}]
+    }
+    message = anthropic_message_from_events(_run(_chunk(delta), _chunk({}, "tool_calls")))
+    assert message["content"] == [{"type": "tool_use", "id": "a", "name": "f", "input": {}}]

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from bastion.domains.gateway.translate import SSEEvent, SSEParser, encode_anthropic_event, encode_sse
+from bastion.domains.gateway.translate import (
+    SSEEvent,
+    SSEParser,
+    encode_anthropic_event,
+    encode_sse,
+)
 
 
 def _parse(*chunks: bytes) -> list[SSEEvent]:

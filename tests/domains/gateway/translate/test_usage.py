@@ -39,7 +39,11 @@ def test_openai_cache_writes_are_their_own_counter() -> None:
             "prompt_tokens_details": {"cached_tokens": 2000, "cache_write_tokens": 400},
         }
     )
-    assert (usage.input_tokens, usage.cache_read_input_tokens, usage.cache_creation_input_tokens) == (
+    assert (
+        usage.input_tokens,
+        usage.cache_read_input_tokens,
+        usage.cache_creation_input_tokens,
+    ) == (
         200,
         2000,
         400,
@@ -158,3 +162,14 @@ def test_taps_on_a_cut_stream_report_what_they_saw() -> None:
     assert not tap.completed
     assert tap.usage.reasoning_tokens == 31
     assert GeminiUsageTap().usage == Usage()
+
+
+def test_anthropic_tap_without_event_lines_reads_the_data_type() -> None:
+    tap = AnthropicUsageTap()
+    tap.feed(
+        b'data: {"type":"message_start","message":{"model":"m","usage":{"input_tokens":5}}}\n\n'
+        b'data: {"type":"message_delta","delta":{},"usage":{"output_tokens":6}}\n\n'
+        b'data: {"type":"message_stop"}\n\n'
+    )
+    assert tap.usage == Usage(input_tokens=5, output_tokens=6)
+    assert tap.completed

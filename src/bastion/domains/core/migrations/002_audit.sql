@@ -2,7 +2,7 @@
 -- is idempotent (INSERT ... ON CONFLICT (id) DO NOTHING). JSON columns are TEXT on both
 -- dialects: the rows are written once and read by portable queries.
 CREATE TABLE IF NOT EXISTS governance_decisions (
-    id VARCHAR(36) PRIMARY KEY,
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
     trace_id VARCHAR(64) NOT NULL,
     session_id VARCHAR(128),
     user_id VARCHAR(128),
@@ -25,7 +25,7 @@ CREATE INDEX IF NOT EXISTS ix_governance_decisions_created_at ON governance_deci
 CREATE INDEX IF NOT EXISTS ix_governance_decisions_trace_id ON governance_decisions (trace_id);
 CREATE INDEX IF NOT EXISTS ix_governance_decisions_decision_created_at ON governance_decisions (decision, created_at);
 CREATE TABLE IF NOT EXISTS audit_events (
-    id VARCHAR(36) PRIMARY KEY,
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
     event_type VARCHAR(64) NOT NULL,
     actor_user_id VARCHAR(128),
     actor_tenant_id VARCHAR(128),

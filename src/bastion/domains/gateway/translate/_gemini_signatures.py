@@ -8,6 +8,9 @@ Claude Code store and send back verbatim. So a signed Gemini part is preceded by
 thinking block holding the signature, prefixed to mark it as Gemini's: a Claude
 signature is never sent to Gemini, and the prefix lets other paths recognise and drop a
 Gemini signature.
+
+Signatures on plain text parts are, per Gemini's documentation, optional to return and
+never validated; they are not carried.
 """
 
 from __future__ import annotations

@@ -138,7 +138,9 @@ class OpenAIToAnthropicStream:
 
     def _tool_call(self, call: Mapping[str, Any], position: int) -> None:
         writer = self._writer
-        index = call.get("index", position)
+        index = call.get("index")
+        if not isinstance(index, int):
+            index = position
         state = self._tools.get(index)
         if state is None:
             state = self._tools[index] = _ToolCall()

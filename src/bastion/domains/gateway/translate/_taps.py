@@ -48,6 +48,12 @@ class AnthropicUsageTap:
         return usage_from_anthropic(self._counts)
 
     def _event(self, name: str | None, data: str) -> None:
+        if name is None:
+            # A relay that dropped the ``event:`` lines: fall back to the data's type.
+            try:
+                name = orjson.loads(data).get("type")
+            except (orjson.JSONDecodeError, AttributeError):
+                return
         if name == "message_stop":
             self.completed = True
             return

@@ -1,0 +1,168 @@
+"""Audit writer throughput and caller cost: ``python -m bench.audit``.
+
+For each backend: rows/s sustained by the batched writer (default settings, 50 producer
+tasks, timed until ``flush()`` returns, i.e. every row committed), and the caller-side
+cost of ``AuditWriter.submit`` and ``AuditTrail.record_decision`` (median and p99 of
+single calls, timer overhead included). Set ``BASTION_BENCH_PG`` to use another
+PostgreSQL server (default ``postgresql://postgres@127.0.0.1:5432/postgres``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bastion.infra.audit import AuditTrail, AuditWriter, governance_decisions
+from bastion.infra.db import create_engine
+from bastion.kernel.migration import migrations_from_package
+
+PG_ADMIN = os.environ.get("BASTION_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+SUSTAINED_ROWS = 200_000
+PRODUCERS = 50
+CALLS = 100_000
+
+
+def decision(n: int) -> dict[str, Any]:
+    return {
+        "trace_id": secrets.token_hex(16),
+        "session_id": "sess_1",
+        "user_id": f"usr_{n % 1000}",
+        "tenant_id": "acme",
+        "client_id": "claude-code",
+        "tier": "user",
+        "target_type": "llm",
+        "target_name": "claude-sonnet",
+        "decision": "allow",
+        "trace": [
+            {"stage": "scope", "outcome": "allow", "duration_us": 3},
+            {"stage": "secret_scan", "outcome": "allow", "duration_us": 41},
+            {"stage": "blocklist", "outcome": "allow", "duration_us": 6},
+            {"stage": "rate_limit", "outcome": "allow", "duration_us": 2},
+        ],
+        "duration_us": 52,
+        "created_at": datetime.now(UTC),
+    }
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        for migration in migrations_from_package("bastion.domains.core"):
+            for statement in migration.statements(engine.dialect.name):
+                await conn.exec_driver_sql(statement)
+
+
+@asynccontextmanager
+async def sqlite_engine() -> AsyncIterator[AsyncEngine]:
+    with tempfile.TemporaryDirectory() as directory:
+        engine = create_engine(f"sqlite+aiosqlite:///{directory}/bench.db")
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
+
+
+@asynccontextmanager
+async def postgres_engine() -> AsyncIterator[AsyncEngine]:
+    name = "bastion_bench_" + secrets.token_hex(4)
+    admin = await asyncpg.connect(PG_ADMIN, timeout=5)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    engine = create_engine(PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def sustained(engine: AsyncEngine, spill: Path) -> float:
+    rows = [decision(n) for n in range(SUSTAINED_ROWS)]
+    per_producer = SUSTAINED_ROWS // PRODUCERS
+    writer = AuditWriter(engine, spill_path=spill)
+    await writer.start()
+
+    async def produce(offset: int) -> None:
+        for row in rows[offset : offset + per_producer]:
+            await writer.write(governance_decisions, row)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(produce(p * per_producer) for p in range(PRODUCERS)))
+    await writer.flush()
+    elapsed = time.perf_counter() - start
+    await writer.close()
+    return SUSTAINED_ROWS / elapsed
+
+
+async def call_cost(call: Callable[[dict[str, Any]], Awaitable[object] | None]) -> list[float]:
+    """Single-call timings in µs; the consumer runs between rounds of 1,000 calls."""
+    rows = [decision(n) for n in range(CALLS)]
+    samples: list[float] = []
+    for start in range(0, CALLS, 1000):
+        for row in rows[start : start + 1000]:
+            began = time.perf_counter_ns()
+            pending = call(row)
+            if pending is not None:
+                await pending
+            samples.append((time.perf_counter_ns() - began) / 1000)
+        await asyncio.sleep(0)
+    return samples
+
+
+async def caller_costs(engine: AsyncEngine, spill: Path) -> dict[str, list[float]]:
+    writer = AuditWriter(engine, spill_path=spill, queue_max=CALLS * 2)
+    await writer.start()
+    costs = {"submit": await call_cost(lambda row: writer.submit(governance_decisions, row))}
+    await writer.flush()
+    trail = AuditTrail(writer)
+    costs["record_decision"] = await call_cost(lambda row: trail.record_decision(row))  # type: ignore[arg-type]
+    await writer.close()
+    return costs
+
+
+def median_p99(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    return f"{statistics.median(ordered):.2f} / {ordered[int(len(ordered) * 0.99)]:.2f}"
+
+
+async def run() -> str:
+    lines = [
+        f"| backend | sustained rows/s ({SUSTAINED_ROWS:,} rows, {PRODUCERS} producers) "
+        "| submit µs median / p99 | record_decision µs median / p99 |",
+        "|---|---:|---:|---:|",
+    ]
+    for backend, factory in (("sqlite", sqlite_engine), ("postgresql", postgres_engine)):
+        try:
+            async with factory() as engine:
+                await migrate(engine)
+                with tempfile.TemporaryDirectory() as spill_dir:
+                    spill = Path(spill_dir) / "spill.jsonl"
+                    rate = await sustained(engine, spill)
+                    costs = await caller_costs(engine, spill)
+        except (OSError, asyncpg.PostgresError) as exc:
+            lines.append(f"| {backend} | unavailable ({type(exc).__name__}) | | |")
+            continue
+        lines.append(
+            f"| {backend} | {rate:,.0f} | {median_p99(costs['submit'])} "
+            f"| {median_p99(costs['record_decision'])} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    print(asyncio.run(run()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bastion.domains.governance._routes import routes
+from bastion.infra.governance import Governance
+from bastion.kernel.contract import (
+    EndpointClass,
+    Extension,
+    ExtensionContext,
+    ExtensionMeta,
+    ExtensionRouter,
+)
+
+
+class GovernanceExtension(Extension):
+    """The chain as a service (``/api/v1/governance/evaluate``) and the Claude Code hook
+    endpoint (``/api/v1/hooks/govern``)."""
+
+    meta = ExtensionMeta(
+        id="governance",
+        version="1.0.0",
+        depends_on=("core",),
+        priority=20,
+        description="Governance evaluation API and Claude Code hooks",
+        required=True,
+    )
+
+    def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:
+        governance: Governance = ctx.services["governance"]
+        evaluate, hooks = routes(governance)
+        return [
+            ExtensionRouter(evaluate, "/api/v1/governance", EndpointClass.API),
+            ExtensionRouter(hooks, "/api/v1/hooks", EndpointClass.API),
+        ]

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import re2
+
+from bastion.infra.governance._leaves import string_leaves
+from bastion.infra.governance._settings import BlocklistSettings, ContentBlockRule
+from bastion.infra.governance.errors import GovernanceConfigError
+from bastion.kernel.policy import PolicyContext, StageVerdict, TargetType
+from bastion.kernel.tiers import Tier
+
+_ALLOW = StageVerdict.allow()
+
+
+@dataclass(frozen=True, slots=True)
+class _ToolRule:
+    id: str
+    match: re.Pattern[str]
+    reason: str
+    exempt: frozenset[Tier]
+
+
+@dataclass(frozen=True, slots=True)
+class _ContentSet:
+    """The content rules that apply to one (target type, tier): literals checked with
+    ``in`` on the lowered text, regexes combined into one RE2 alternation so the text is
+    scanned once and any match is a deny."""
+
+    literals: Sequence[tuple[str, ContentBlockRule]]
+    combined: object | None  # an re2 pattern
+    regex_rules: Sequence[ContentBlockRule]
+
+
+def _tiers(names: Sequence[str]) -> frozenset[Tier]:
+    return frozenset(Tier.parse(n) for n in names)
+
+
+def _compile_regexes(rules: Sequence[ContentBlockRule]) -> object | None:
+    if not rules:
+        return None
+    for rule in rules:
+        try:
+            re2.compile(rule.regex or "")
+        except re2.error as exc:
+            raise GovernanceConfigError(
+                f"governance.blocklist.content rule '{rule.id}': invalid RE2 regex: {exc}"
+            ) from None
+    alternation = "|".join(f"(?P<bastion_rule_{i}>{rule.regex})" for i, rule in enumerate(rules))
+    compiled: object = re2.compile(alternation)
+    return compiled
+
+
+class BlocklistStage:
+    """Tool-name globs and content rules (literal or RE2 regex), per target, with exempt
+    tiers. Admin-supplied regexes run on RE2, so no rule can be a ReDoS."""
+
+    name = "blocklist"
+
+    def __init__(self, settings: BlocklistSettings) -> None:
+        self._tools = [
+            _ToolRule(
+                r.id, re.compile(fnmatch.translate(r.pattern)), r.reason, _tiers(r.exempt_tiers)
+            )
+            for r in settings.tools
+        ]
+        self._content: dict[tuple[TargetType, Tier], _ContentSet] = {}
+        for target in TargetType:
+            for tier in Tier:
+                rules = [
+                    r
+                    for r in settings.content
+                    if target in r.targets and tier not in _tiers(r.exempt_tiers)
+                ]
+                regex_rules = [r for r in rules if r.regex is not None]
+                self._content[(target, tier)] = _ContentSet(
+                    literals=[(r.literal.lower(), r) for r in rules if r.literal is not None],
+                    combined=_compile_regexes(regex_rules),
+                    regex_rules=regex_rules,
+                )
+
+    async def evaluate(self, context: PolicyContext) -> StageVerdict:
+        target, tier = context.target, context.principal.tier
+        if target.type is TargetType.TOOL and target.tool and self._tools:
+            names = [target.tool]
+            if target.server:
+                names.append(f"{target.server}/{target.tool}")
+            for rule in self._tools:
+                if tier not in rule.exempt and any(rule.match.match(n) for n in names):
+                    return StageVerdict.deny(f"blocklist.{rule.id}", rule.reason)
+        content = self._content[(target.type, tier)]
+        if not content.literals and content.combined is None:
+            return _ALLOW
+        data = context.input
+        if data is None:
+            return _ALLOW
+        texts = [data] if isinstance(data, str) else [t for _, t in string_leaves(data)]
+        for text in texts:
+            verdict = self._check_text(text, content)
+            if verdict is not None:
+                return verdict
+        return _ALLOW
+
+    def _check_text(self, text: str, content: _ContentSet) -> StageVerdict | None:
+        if content.literals:
+            lowered = text.lower()
+            for literal, rule in content.literals:
+                if literal in lowered:
+                    return StageVerdict.deny(f"blocklist.{rule.id}", rule.reason)
+        if content.combined is not None:
+            match = content.combined.search(text)  # type: ignore[attr-defined]
+            if match is not None:
+                for name, value in match.groupdict().items():
+                    if value is not None and name.startswith("bastion_rule_"):
+                        rule = content.regex_rules[int(name.removeprefix("bastion_rule_"))]
+                        return StageVerdict.deny(f"blocklist.{rule.id}", rule.reason)
+        return None

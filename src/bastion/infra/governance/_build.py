@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bastion.infra.governance._blocklist import BlocklistStage
+from bastion.infra.governance._engine import DecisionSink, PolicyEngine
+from bastion.infra.governance._entities import EntityCatalog
+from bastion.infra.governance._scope import ScopeCheckStage
+from bastion.infra.governance._secret_stage import SecretScanStage
+from bastion.infra.governance._settings import GovernanceSettings
+from bastion.infra.governance.errors import GovernanceConfigError
+from bastion.infra.governance.quota import QuotaEnforcer, QuotaStage, build_quota_store
+from bastion.infra.governance.ratelimit import (
+    RateLimiter,
+    RateLimitSettings,
+    RateLimitStage,
+    build_rate_limiter,
+)
+from bastion.infra.governance.scanner import SecretScanner
+from bastion.kernel.policy import PolicyStage
+
+BUILTIN_STAGES = ("scope_check", "secret_scan", "blocklist", "rate_limit", "quota")
+
+
+@dataclass(slots=True)
+class Governance:
+    """Everything the chain is built from; shared by every surface that governs."""
+
+    engine: PolicyEngine
+    scanner: SecretScanner
+    limiter: RateLimiter
+    quota: QuotaEnforcer
+    catalog: EntityCatalog
+    rate_limits: RateLimitSettings
+
+    async def aclose(self) -> None:
+        await self.limiter.aclose()
+        await self.quota.aclose()
+
+
+def build_governance(
+    settings: GovernanceSettings,
+    rate_limits: RateLimitSettings,
+    extension_stages: Mapping[str, Sequence[PolicyStage]] | None = None,
+    sinks: Sequence[DecisionSink] = (),
+    *,
+    scanner: SecretScanner | None = None,
+) -> Governance:
+    """Compile every rule and pattern once. A stage named in ``governance.policies`` that
+    nothing provides, or a contributed stage left out of it, stops boot."""
+    scanner = scanner or SecretScanner(settings.secret_scan.scanner)
+    limiter = build_rate_limiter(rate_limits)
+    quota = QuotaEnforcer(settings.quota, build_quota_store(settings.quota))
+    catalog = EntityCatalog()
+    available: dict[str, PolicyStage] = {
+        "scope_check": ScopeCheckStage(settings.scope_check, catalog),
+        "secret_scan": SecretScanStage(settings.secret_scan, scanner),
+        "blocklist": BlocklistStage(settings.blocklist),
+        "rate_limit": RateLimitStage(rate_limits, limiter),
+        "quota": QuotaStage(quota),
+    }
+    for ext_id, stages in (extension_stages or {}).items():
+        for stage in stages:
+            if stage.name in available:
+                raise GovernanceConfigError(
+                    f"extension '{ext_id}' contributes governance stage '{stage.name}', "
+                    "which is already defined"
+                )
+            if stage.name not in settings.policies:
+                raise GovernanceConfigError(
+                    f"governance.policies: stage '{stage.name}' contributed by extension "
+                    f"'{ext_id}' is not placed; add it to governance.policies "
+                    "(and to governance.disabled to trace it as disabled)"
+                )
+            available[stage.name] = stage
+    missing = [name for name in settings.policies if name not in available]
+    if missing:
+        raise GovernanceConfigError(
+            f"governance.policies: unknown stage '{missing[0]}' "
+            f"(available: {', '.join(sorted(available))})"
+        )
+    engine = PolicyEngine(
+        [available[name] for name in settings.policies],
+        disabled=settings.disabled,
+        sinks=sinks,
+    )
+    return Governance(engine, scanner, limiter, quota, catalog, rate_limits)

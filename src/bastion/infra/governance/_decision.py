@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bastion.kernel.policy import Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class StageTrace:
+    stage: str
+    result: Verdict
+    duration_us: float
+    rule: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        entry: dict[str, object] = {
+            "stage": self.stage,
+            "result": self.result.value,
+            "duration_us": round(self.duration_us, 1),
+        }
+        if self.rule is not None:
+            entry["rule"] = self.rule
+        return entry
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The chain's answer: the first deny, or allow. Never carries a raw secret."""
+
+    allowed: bool
+    trace: Sequence[StageTrace]
+    stage: str | None = None
+    rule: str | None = None
+    reason: str | None = None
+    retry_after_ms: int | None = None
+    details: Mapping[str, object] = field(default_factory=dict)
+    duration_us: float = 0.0
+
+    @property
+    def decision(self) -> str:
+        return "allow" if self.allowed else "deny"
+
+    def trace_dicts(self) -> list[dict[str, object]]:
+        return [t.as_dict() for t in self.trace]
+
+    def as_dict(self) -> dict[str, object]:
+        """The wire shape of ``/api/v1/governance/evaluate`` (without the trace id)."""
+        body: dict[str, object] = {
+            "decision": self.decision,
+            "stage": self.stage,
+            "rule": self.rule,
+            "reason": self.reason,
+            "trace": self.trace_dicts(),
+        }
+        if self.retry_after_ms is not None:
+            body["retry_after_ms"] = self.retry_after_ms
+        if self.details:
+            body["details"] = dict(self.details)
+        return body

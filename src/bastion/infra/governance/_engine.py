@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+
+from bastion.infra.governance._decision import Decision, StageTrace
+from bastion.kernel.policy import PolicyContext, PolicyStage, StageVerdict, Verdict
+
+log = structlog.get_logger("bastion.governance")
+
+DecisionSink = Callable[[PolicyContext, Decision], Awaitable[None]]
+INTERNAL_ERROR = "internal_error"
+
+
+class PolicyEngine:
+    """Runs the configured stages in order; the first deny wins.
+
+    A stage that raises denies with reason ``internal_error`` (fail closed). Every
+    decision, allow or deny, goes to the sinks (audit rows, SIEM events); a sink only
+    enqueues, and waits only when the audit queue is full (backpressure, never loss).
+    """
+
+    def __init__(
+        self,
+        stages: Sequence[PolicyStage],
+        *,
+        disabled: Sequence[str] = (),
+        sinks: Sequence[DecisionSink] = (),
+    ) -> None:
+        self._stages = list(stages)
+        self._disabled = frozenset(disabled)
+        self._sinks = list(sinks)
+
+    @property
+    def stage_names(self) -> list[str]:
+        return [s.name for s in self._stages]
+
+    def add_sink(self, sink: DecisionSink) -> None:
+        self._sinks.append(sink)
+
+    async def evaluate(self, context: PolicyContext) -> Decision:
+        decision = await self._run(context)
+        for sink in self._sinks:
+            await sink(context, decision)
+        return decision
+
+    async def _run(self, context: PolicyContext) -> Decision:
+        trace: list[StageTrace] = []
+        clock = time.perf_counter_ns
+        started = clock()
+        denied: StageVerdict | None = None
+        denied_stage: str | None = None
+        for stage in self._stages:
+            name = stage.name
+            if denied is not None:
+                trace.append(StageTrace(name, Verdict.SKIP, 0.0))
+                continue
+            if name in self._disabled:
+                trace.append(StageTrace(name, Verdict.DISABLED, 0.0))
+                continue
+            t0 = clock()
+            try:
+                verdict = await stage.evaluate(context)
+            except Exception as exc:
+                log.error(
+                    "governance stage failed; denying",
+                    stage=name,
+                    error=f"{type(exc).__name__}: {exc}",
+                    trace_id=context.principal.trace_id,
+                )
+                verdict = StageVerdict.deny(INTERNAL_ERROR, INTERNAL_ERROR)
+            trace.append(StageTrace(name, verdict.verdict, (clock() - t0) / 1000, verdict.rule))
+            if verdict.verdict is Verdict.DENY:
+                denied, denied_stage = verdict, name
+        total = (clock() - started) / 1000
+        if denied is None:
+            return Decision(True, tuple(trace), duration_us=total)
+        return Decision(
+            False,
+            tuple(trace),
+            stage=denied_stage,
+            rule=denied.rule,
+            reason=denied.reason,
+            retry_after_ms=denied.retry_after_ms,
+            details=denied.details,
+            duration_us=total,
+        )

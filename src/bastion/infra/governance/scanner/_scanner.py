@@ -1,0 +1,334 @@
+"""The scanning engine.
+
+One scan of a text is:
+
+1. project the text to one byte per character (non-ASCII becomes ``?``; every built-in
+   pattern is ASCII), so byte offsets are character offsets;
+2. ask an RE2 set of every built-in locator which of them occur (one DFA pass);
+3. run only those locators for positions, and judge each candidate in Python: exact shape,
+   context check, placeholder, allowlist;
+4. one more RE2 pass for entropy candidates, judged the same way;
+5. drop overlaps: higher confidence wins, then the earlier pattern in the built-in order.
+
+A JSON document is scanned as one text: its string leaves joined by NUL, which no
+built-in pattern can match across, then the findings are mapped back to leaves.
+"""
+
+from __future__ import annotations
+
+import bisect
+import string
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bastion.infra.governance.scanner import _json, _redact
+from bastion.infra.governance.scanner._assignments import classify_key, is_credential_value
+from bastion.infra.governance.scanner._entropy import ENTROPY_ID, EntropyDetector, shannon_entropy
+from bastion.infra.governance.scanner._finding import Confidence, Finding, FindingSource
+from bastion.infra.governance.scanner._patterns import BUILTIN_PATTERNS, Pattern
+from bastion.infra.governance.scanner._placeholders import is_placeholder
+from bastion.infra.governance.scanner._regex import PatternSet, Regex
+from bastion.infra.governance.scanner._settings import ScannerSettings
+
+_ENTROPY = Pattern(
+    id=ENTROPY_ID, find="", keep=4, confidence=Confidence.LOW, source=FindingSource.ENTROPY
+)
+_SEPARATOR = "\x00"
+_WORD_CHARS = frozenset(string.ascii_letters + string.digits + "_")
+_CUSTOM_MAX_LENGTH = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    start: int
+    end: int
+    pattern: Pattern
+    order: int
+
+
+class _Detectors:
+    """A group of patterns behind one RE2 set prefilter."""
+
+    __slots__ = ("patterns", "regexes", "set")
+
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
+        self.patterns = tuple(patterns)
+        self.regexes = tuple(Regex(pattern.find) for pattern in self.patterns)
+        self.set = PatternSet([pattern.find for pattern in self.patterns])
+
+
+class SecretScanner:
+    """Finds credentials in prompts, tool arguments and any JSON value, and redacts them.
+
+    Build one at boot and share it: every regex compiles once, here, and a scanner is
+    immutable and safe to use from any thread or task.
+    """
+
+    __slots__ = (
+        "_allow_regexes",
+        "_allow_values",
+        "_builtin",
+        "_custom",
+        "_entropy",
+        "_generic",
+        "_ids",
+        "_settings",
+    )
+
+    def __init__(self, settings: ScannerSettings | None = None) -> None:
+        self._settings = settings = settings if settings is not None else ScannerSettings()
+        disabled = settings.disabled_patterns
+        self._builtin = _Detectors([p for p in BUILTIN_PATTERNS if p.id not in disabled])
+        custom = [
+            Pattern(
+                id=extra.id,
+                find=extra.regex,
+                keep=extra.keep,
+                confidence=extra.confidence,
+                max_length=_CUSTOM_MAX_LENGTH,
+                source=FindingSource.CUSTOM,
+            )
+            for extra in settings.extra_patterns
+        ]
+        self._custom = _Detectors(custom) if custom else None
+        entropy = settings.entropy
+        self._entropy = (
+            None
+            if ENTROPY_ID in disabled
+            else EntropyDetector(
+                min_length=entropy.min_length,
+                max_length=entropy.max_length,
+                threshold=entropy.threshold,
+            )
+        )
+        self._generic = {p.id: p for p in self._builtin.patterns if p.id in _GENERIC_IDS}
+        self._allow_values = settings.allowlist
+        self._allow_regexes = tuple(Regex(regex) for regex in settings.allowlist_regexes)
+        ids = [p.id for p in self._builtin.patterns] + [p.id for p in custom]
+        if self._entropy is not None:
+            ids.append(ENTROPY_ID)
+        self._ids = tuple(ids)
+
+    @property
+    def settings(self) -> ScannerSettings:
+        return self._settings
+
+    def pattern_ids(self) -> tuple[str, ...]:
+        """Every pattern id this scanner can report, built-in ones first."""
+        return self._ids
+
+    def __repr__(self) -> str:
+        return f"SecretScanner(patterns={len(self._ids)})"
+
+    # Text
+
+    def scan_text(self, text: str) -> list[Finding]:
+        """The secrets in ``text``, in order, without overlaps."""
+        return [self._finding(text, hit, None, 0) for hit in self._scan(text, custom=True)]
+
+    def redact_text(self, text: str) -> tuple[str, list[Finding]]:
+        """``text`` with every secret replaced by its redacted preview, and the findings."""
+        findings = self.scan_text(text)
+        return _redact.apply(text, findings), findings
+
+    # JSON
+
+    def scan_json(self, value: object) -> list[Finding]:
+        """The secrets in every string of a JSON value (object keys included), each with
+        the JSON path of the string it sits in, in document order."""
+        _, findings = self._scan_json(value, copy=False)
+        return findings
+
+    def redact_json(self, value: object) -> tuple[object, list[Finding]]:
+        """A copy of ``value`` with every secret redacted, and the findings. ``value`` is
+        not modified; arrays in the copy are lists."""
+        return self._scan_json(value, copy=True)
+
+    def _scan_json(self, value: object, *, copy: bool) -> tuple[object, list[Finding]]:
+        document, leaves = _json.walk(value, copy=copy)
+        if not leaves:
+            return document, []
+        starts: list[int] = []
+        position = 0
+        for leaf in leaves:
+            starts.append(position)
+            position += len(leaf.text) + 1
+        joined = _SEPARATOR.join(leaf.text for leaf in leaves)
+        hits = self._scan(joined, custom=False)
+        if self._custom is not None:
+            hits = self._resolve([*hits, *self._custom_json_hits(joined, leaves, starts)])
+
+        per_leaf: dict[int, list[Finding]] = {}
+        for hit in hits:
+            index = bisect.bisect_right(starts, hit.start) - 1
+            finding = self._finding(joined, hit, None, starts[index], leaves[index].in_key)
+            per_leaf.setdefault(index, []).append(finding)
+        for index, leaf in enumerate(leaves):
+            if index not in per_leaf and leaf.member is not None and self._generic:
+                member_finding = self._member_finding(leaf)
+                if member_finding is not None:
+                    per_leaf[index] = [member_finding]
+        if not per_leaf:
+            return document, []
+
+        redacted_keys = {
+            leaves[index].text: _redact.apply(leaves[index].text, found)
+            for index, found in per_leaf.items()
+            if leaves[index].in_key
+        }
+
+        def key_text(key: str) -> str:
+            return redacted_keys.get(key, key)
+
+        findings: list[Finding] = []
+        renames: list[tuple[_json.Leaf, str]] = []
+        for index in sorted(per_leaf):
+            leaf = leaves[index]
+            path = _json.format_path(leaf.step, key_text)
+            for finding in per_leaf[index]:
+                findings.append(_with_path(finding, path))
+            if copy:
+                redacted = _redact.apply(leaf.text, per_leaf[index])
+                if leaf.in_key:
+                    renames.append((leaf, redacted))
+                else:
+                    leaf.container[leaf.slot] = redacted
+        for leaf, redacted in renames:
+            _json.rename_key(leaf.container, leaf.text, redacted)
+        return document, findings
+
+    def _custom_json_hits(
+        self, joined: str, leaves: Sequence[_json.Leaf], starts: Sequence[int]
+    ) -> Iterable[_Hit]:
+        # Custom regexes may match across the NUL separator, so they run leaf by leaf,
+        # and only when the set saw one of them somewhere in the document.
+        assert self._custom is not None
+        indexes = self._custom.set.hits(joined)
+        if not indexes:
+            return
+        for leaf, offset in zip(leaves, starts, strict=True):
+            for hit in self._run(
+                self._custom, indexes, leaf.text, leaf.text, len(BUILTIN_PATTERNS)
+            ):
+                yield _Hit(hit.start + offset, hit.end + offset, hit.pattern, hit.order)
+
+    def _member_finding(self, leaf: _json.Leaf) -> Finding | None:
+        """A value whose member key names a credential: ``{"password": "hunter2!"}``."""
+        text = leaf.text
+        if len(text) < 6 or leaf.member is None:
+            return None
+        kind = classify_key(leaf.member)
+        pattern = self._generic.get(kind) if kind else None
+        if pattern is None or not is_credential_value(pattern.id, text, quoted=True):
+            return None
+        if self._allowlisted(text, leaf.member):
+            return None
+        return self._finding(text, _Hit(0, len(text), pattern, 0), None, 0)
+
+    # Engine
+
+    def _scan(self, text: str, *, custom: bool) -> list[_Hit]:
+        data = text.encode("ascii", "replace")
+        builtin = self._builtin
+        hits = list(self._run(builtin, builtin.set.hits(data), text, data, 0))
+        if custom and self._custom is not None:
+            indexes = self._custom.set.hits(text)
+            hits.extend(self._run(self._custom, indexes, text, text, len(BUILTIN_PATTERNS)))
+        if self._entropy is not None:
+            taken = sorted((hit.start, hit.end) for hit in hits)
+            for start, end in self._entropy.find(text, data, taken):
+                if not self._allowlisted(text[start:end], text[start:end]):
+                    hits.append(_Hit(start, end, _ENTROPY, len(BUILTIN_PATTERNS) * 2))
+        return self._resolve(hits) if len(hits) > 1 else hits
+
+    def _run(
+        self,
+        detectors: _Detectors,
+        indexes: Iterable[int],
+        text: str,
+        data: str | bytes,
+        order: int,
+    ) -> Iterable[_Hit]:
+        for index in indexes:
+            pattern = detectors.patterns[index]
+            for start, end, secret_start, secret_end in detectors.regexes[index].spans(data):
+                span = self._judge(pattern, text, start, end, secret_start, secret_end)
+                if span is not None:
+                    yield _Hit(span[0], span[1], pattern, order + index)
+
+    def _judge(
+        self, pattern: Pattern, text: str, start: int, end: int, secret_start: int, secret_end: int
+    ) -> tuple[int, int] | None:
+        if pattern.boundary and start and text[start - 1] in _WORD_CHARS:
+            return None
+        if pattern.check is not None:
+            span = pattern.check(text, start, secret_start, secret_end)
+            if span is None:
+                return None
+            secret_start, secret_end = span
+        if secret_end - secret_start > pattern.max_length:
+            return None
+        secret = text[secret_start:secret_end]
+        if pattern.shape is not None and pattern.shape.fullmatch(secret) is None:
+            return None
+        body = secret[pattern.keep :]
+        if pattern.placeholders and is_placeholder(body):
+            return None
+        if pattern.min_entropy and shannon_entropy(body) < pattern.min_entropy:
+            return None
+        if self._allowlisted(secret, text[start : max(end, secret_end)]):
+            return None
+        return secret_start, secret_end
+
+    def _allowlisted(self, secret: str, context: str) -> bool:
+        if secret in self._allow_values:
+            return True
+        return any(regex.search(secret) or regex.search(context) for regex in self._allow_regexes)
+
+    @staticmethod
+    def _resolve(hits: list[_Hit]) -> list[_Hit]:
+        """Non-overlapping hits in text order: higher confidence first, then pattern order."""
+        hits.sort(key=lambda h: (-h.pattern.confidence.rank, h.order, h.start, h.start - h.end))
+        starts: list[int] = []
+        kept: list[_Hit] = []
+        for hit in hits:
+            at = bisect.bisect_left(starts, hit.start)
+            if at and kept[at - 1].end > hit.start:
+                continue
+            if at < len(kept) and kept[at].start < hit.end:
+                continue
+            starts.insert(at, hit.start)
+            kept.insert(at, hit)
+        return kept
+
+    @staticmethod
+    def _finding(
+        text: str, hit: _Hit, path: str | None, offset: int, in_key: bool = False
+    ) -> Finding:
+        pattern = hit.pattern
+        return Finding(
+            pattern_id=pattern.id,
+            path=path,
+            start=hit.start - offset,
+            end=hit.end - offset,
+            redacted=_redact.preview(text[hit.start : hit.end], pattern.keep, pattern.id),
+            confidence=pattern.confidence,
+            source=pattern.source,
+            in_key=in_key,
+        )
+
+
+_GENERIC_IDS = frozenset({"generic-password", "generic-secret"})
+
+
+def _with_path(finding: Finding, path: str) -> Finding:
+    return Finding(
+        pattern_id=finding.pattern_id,
+        path=path,
+        start=finding.start,
+        end=finding.end,
+        redacted=finding.redacted,
+        confidence=finding.confidence,
+        source=finding.source,
+        in_key=finding.in_key,
+    )

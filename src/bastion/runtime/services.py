@@ -1,0 +1,79 @@
+"""Platform services built at boot and shared by every extension: the audit trail and
+the governance chain."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bastion.infra.audit import AuditTrail, AuditWriter, GovernanceDecisionRow, SiemEmitter
+from bastion.infra.config import Profile, SecretStore
+from bastion.infra.governance import Decision, Governance, build_governance
+from bastion.infra.governance.scanner import SecretScanner
+from bastion.kernel.context import RequestContext
+from bastion.kernel.policy import PolicyContext, PolicyStage, TargetType
+from bastion.kernel.registry import ExtensionRegistry
+from bastion.kernel.tiers import Tier
+
+
+def build_audit(
+    profile: Profile, secrets: SecretStore, engine: AsyncEngine, redact: Callable[[str], str]
+) -> AuditTrail:
+    settings = profile.audit
+    siem = None
+    if settings.siem is not None:
+        token = secrets.get(settings.siem.token_secret) if settings.siem.token_secret else None
+        siem = SiemEmitter.from_settings(settings.siem, token=token, redact=redact)
+    return AuditTrail(AuditWriter.from_settings(engine, settings), siem)
+
+
+def decision_row(context: PolicyContext, decision: Decision) -> GovernanceDecisionRow:
+    principal, target = context.principal, context.target
+    return {
+        "trace_id": principal.trace_id,
+        "session_id": principal.session_id,
+        "user_id": principal.user_id,
+        "tenant_id": principal.tenant_id,
+        "api_key_id": principal.api_key_id,
+        "client_id": principal.client_id,
+        "tier": principal.tier.label,
+        "target_type": target.type.value,
+        "target_server": target.server,
+        "target_name": target.tool or target.name,
+        "decision": decision.decision,
+        "stage": decision.stage,
+        "rule": decision.rule,
+        "reason": decision.reason,
+        "trace": decision.trace_dicts(),
+        "duration_us": round(decision.duration_us),
+    }
+
+
+def governance_for(
+    profile: Profile, registry: ExtensionRegistry, trail: AuditTrail, scanner: SecretScanner
+) -> Governance:
+    contributed: dict[str, list[PolicyStage]] = {
+        ext.meta.id: list(ext.policies()) for ext in registry.ordered() if ext.policies()
+    }
+
+    async def record(context: PolicyContext, decision: Decision) -> None:
+        await trail.record_decision(decision_row(context, decision))
+
+    return build_governance(
+        profile.governance, profile.rate_limits, contributed, [record], scanner=scanner
+    )
+
+
+def public_limiter(governance: Governance) -> Callable[[RequestContext], Awaitable[int | None]]:
+    """Rate limit for ``public`` endpoints: the anonymous tier, keyed by address."""
+    rate, burst = governance.rate_limits.limit_for(Tier.ANONYMOUS, TargetType.ROUTE)
+    limiter = governance.limiter
+
+    async def check(ctx: RequestContext) -> int | None:
+        if not governance.rate_limits.enabled:
+            return None
+        decision = await limiter.check(f"public:{ctx.principal_key()}", rate, burst)
+        return None if decision.allowed else decision.retry_after_ms
+
+    return check

@@ -1,0 +1,251 @@
+"""Boot: each failing step is one clear line naming the extension; readiness and health."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bastion.infra.config import load_profile
+from bastion.kernel.migration import migrations_from_package
+from bastion.runtime.app import build_app
+from bastion.runtime.boot import boot
+from tests.cli.conftest import Cli, error_of, query
+from tests.conftest import create_pg_database, drop_pg_database
+from tests.support import running_server, write_profile
+
+BASTION = Path(sys.executable).parent / "bastion"
+ZEROS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "BASTION_PROFILE"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def bastion(profile: Path, *args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(BASTION), "--profile", str(profile), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=clean_env(),
+    )
+
+
+def finish(proc: subprocess.Popen[str]) -> Outcome:
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"{proc.args} did not exit: it booted when it should not have\n{stderr}")
+    return Outcome(proc.returncode, stdout, stderr)
+
+
+def assert_one_clear_line(outcome: Outcome, expected: str) -> None:
+    assert outcome.returncode == 1, outcome
+    assert "Traceback" not in outcome.stderr, outcome.stderr
+    assert outcome.stdout == ""
+    errors = [line for line in outcome.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [expected], outcome.stderr
+
+
+def plugins_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "plugins" / "lonely"
+    folder.mkdir(parents=True)
+    (folder / "manifest.yaml").write_text(
+        "id: lonely\nkind: cli\nversion: '1'\ncommand: [echo]\ndepends_on: [users, ghost]\n"
+    )
+    return folder.parent
+
+
+SCENARIOS: dict[str, tuple[dict[str, Any], str]] = {
+    "invalid extension config": (
+        {"extensions": {"hello": {"greeting": ""}}},
+        "error: boot failed at configure: extension 'hello': extensions.hello.greeting: "
+        "String should have at least 1 character",
+    ),
+    "unknown extension namespace": (
+        {"extensions": {"helo": {"greeting": "Hi"}}},
+        "error: boot failed at configure: extensions.helo: no installed extension has config "
+        "namespace 'helo'",
+    ),
+    "required extension disabled": (
+        {"extensions": {"disabled": ["users"]}},
+        "error: boot failed at discover: extension 'users' is required and cannot be disabled: "
+        "Bastion cannot serve without it; remove it from extensions.disabled",
+    ),
+    "below min_maturity": (
+        {"extensions": {"min_maturity": "ga"}},
+        "error: boot failed at discover: extension 'hello' is beta, below "
+        "extensions.min_maturity=ga",
+    ),
+    "manifest with a missing dependency": (
+        {"extensions": {"dir": "plugins"}},
+        "error: boot failed at discover: extension 'lonely' requires 'ghost', which is not "
+        "installed",
+    ),
+}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_boot_failure_is_one_line_naming_the_extension(scenario: str, tmp_path: Path) -> None:
+    """``serve`` and ``config validate`` refuse the same profile with the same line."""
+    overrides, expected = SCENARIOS[scenario]
+    if "dir" in overrides.get("extensions", {}):
+        plugins_dir(tmp_path / "profile")
+    # these fail before the database is opened: one backend is enough
+    profile = write_profile(tmp_path / "profile", f"sqlite+aiosqlite:///{tmp_path}/b.db", overrides)
+    serve = bastion(profile, "serve", "--port", str(free_port()), cwd=tmp_path)
+    validate = bastion(profile, "config", "validate", cwd=tmp_path)
+    assert_one_clear_line(finish(serve), expected)
+    assert_one_clear_line(finish(validate), expected)
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_drifted_migration_stops_serve(db_url: str, tmp_path: Path) -> None:
+    profile = write_profile(tmp_path / "profile", db_url)
+    Cli(profile).ok("db", "migrate")
+    query(
+        db_url,
+        "UPDATE extension_migrations SET checksum_sha256 = :c WHERE extension_id = 'hello'",
+        c=ZEROS,
+    )
+    dialect = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+    current = migrations_from_package("bastion_hello")[0].checksum(dialect)
+    drift = (
+        f"migration drift in extension 'hello' version 1: stored checksum {ZEROS}, "
+        f"current checksum {current}"
+    )
+    serve = bastion(profile, "serve", "--port", str(free_port()), cwd=tmp_path)
+    migrate = bastion(profile, "db", "migrate", cwd=tmp_path)
+    assert_one_clear_line(finish(serve), f"error: boot failed at migrate: {drift}")
+    assert_one_clear_line(finish(migrate), f"error: {drift}")
+    # The profile itself is fine: validation does not read the ledger.
+    assert finish(bastion(profile, "config", "validate", cwd=tmp_path)).returncode == 0
+
+
+def test_serve_boots_becomes_ready_and_stops_cleanly(db_url: str, tmp_path: Path) -> None:
+    """The real ``bastion serve``: ready once listening, healthy, clean exit on Ctrl-C."""
+    profile = write_profile(tmp_path / "profile", db_url)
+    port = free_port()
+    proc = bastion(profile, "serve", "--port", str(port), cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        status = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                status = httpx.get(url + "/api/v1/ready", timeout=1).status_code
+            except httpx.TransportError:
+                time.sleep(0.02)
+                continue
+            if status == 200:
+                break
+        assert status == 200, finish(proc)
+        health = httpx.get(url + "/api/v1/health", timeout=5)
+        assert health.status_code == 200
+        assert health.json()["status"] == "healthy"
+        assert health.json()["checks"]["database"]["status"] == "ok"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        outcome = finish(proc)
+    assert outcome.returncode == 0, outcome
+    assert "Traceback" not in outcome.stderr
+    assert f"Bastion serving http://127.0.0.1:{port}" in outcome.stderr
+
+
+def test_disabled_extension_is_not_loaded(db_url: str, tmp_path: Path) -> None:
+    # Its config block may stay in the profile while it is disabled.
+    profile = write_profile(
+        tmp_path / "profile",
+        db_url,
+        {"extensions": {"disabled": ["hello"], "hello": {"greeting": "Hi"}}},
+    )
+    cli = Cli(profile)
+    ids = [row["id"] for row in json.loads(cli.ok("plugins", "list", "--json"))]
+    assert "hello" not in ids and {"core", "users", "auth"} <= set(ids)
+    assert error_of(cli.fails("admin", "users", "create", "g", "--role", "greeter")) == (
+        "error: role 'greeter' is not defined"
+    )
+    with running_server(profile) as server:
+        token = cli.ok("admin", "tokens", "issue", "admin").strip()
+        response = httpx.get(
+            server.url + "/api/v1/hello/greetings", headers={"authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 404
+    assert [e for e, *_ in query(db_url, "SELECT extension_id FROM extension_migrations")].count(
+        "hello"
+    ) == 0
+
+
+async def test_ready_only_once_the_listener_is_up(db_url: str, tmp_path: Path) -> None:
+    profile = write_profile(tmp_path / "profile", db_url)
+    platform = await boot(load_profile(profile))
+    try:
+        assert platform.ready is False
+        app = build_app(platform)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bastion") as client:
+            response = await client.get("/api/v1/ready")
+        assert response.status_code == 503
+        assert response.json() == {"status": "starting"}
+    finally:
+        await platform.close()
+
+    def serve_and_probe() -> tuple[bool, int, Any]:
+        with running_server(profile) as server:
+            assert server.platform is not None
+            ready = httpx.get(server.url + "/api/v1/ready")
+            return server.platform.ready, ready.status_code, ready.json()
+
+    assert await asyncio.to_thread(serve_and_probe) == (True, 200, {"status": "ready"})
+
+
+async def test_health_is_unhealthy_when_the_database_goes_away(tmp_path: Path) -> None:
+    url = await create_pg_database()
+    try:
+        profile = write_profile(tmp_path / "profile", url)
+
+        def probe() -> list[httpx.Response]:
+            with running_server(profile) as server:
+                before = httpx.get(server.url + "/api/v1/health", timeout=10)
+                asyncio.run(drop_pg_database(url))
+                after = httpx.get(server.url + "/api/v1/health", timeout=10)
+                return [before, after]
+
+        before, after = await asyncio.to_thread(probe)
+        assert before.status_code == 200 and before.json()["status"] == "healthy"
+        assert after.status_code == 503
+        body = after.json()
+        assert body["status"] == "unhealthy"
+        assert body["checks"]["database"]["status"] == "fail"
+        assert body["checks"]["database"]["error"]
+    finally:
+        await drop_pg_database(url)
