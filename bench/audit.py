@@ -19,12 +19,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bastion.infra.audit import AuditTrail, AuditWriter, governance_decisions
+from bastion.infra.audit import (
+    AuditTrail,
+    AuditWriter,
+    GovernanceDecisionRow,
+    governance_decisions,
+)
 from bastion.infra.db import create_engine
 from bastion.kernel.migration import migrations_from_package
 
@@ -34,7 +38,7 @@ PRODUCERS = 50
 CALLS = 100_000
 
 
-def decision(n: int) -> dict[str, Any]:
+def decision(n: int) -> GovernanceDecisionRow:
     return {
         "trace_id": secrets.token_hex(16),
         "session_id": "sess_1",
@@ -105,7 +109,9 @@ async def sustained(engine: AsyncEngine, spill: Path) -> float:
     return SUSTAINED_ROWS / elapsed
 
 
-async def call_cost(call: Callable[[dict[str, Any]], Awaitable[object] | None]) -> list[float]:
+async def call_cost(
+    call: Callable[[GovernanceDecisionRow], Awaitable[object] | None],
+) -> list[float]:
     """Single-call timings in µs; the consumer runs between rounds of 1,000 calls."""
     rows = [decision(n) for n in range(CALLS)]
     samples: list[float] = []
@@ -126,7 +132,7 @@ async def caller_costs(engine: AsyncEngine, spill: Path) -> dict[str, list[float
     costs = {"submit": await call_cost(lambda row: writer.submit(governance_decisions, row))}
     await writer.flush()
     trail = AuditTrail(writer)
-    costs["record_decision"] = await call_cost(lambda row: trail.record_decision(row))  # type: ignore[arg-type]
+    costs["record_decision"] = await call_cost(lambda row: trail.record_decision(row))
     await writer.close()
     return costs
 

@@ -14,7 +14,10 @@ from typer.testing import CliRunner, Result
 
 from bastion.cli import build_app
 from bastion.infra.db import create_engine
+from tests.examples.install import hello_installed
 from tests.support import write_profile
+
+__all__ = ["Cli", "error_of", "hello_installed", "query"]
 
 
 @dataclass(frozen=True)

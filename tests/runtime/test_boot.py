@@ -23,6 +23,7 @@ from bastion.runtime.app import build_app
 from bastion.runtime.boot import boot
 from tests.cli.conftest import Cli, error_of, query
 from tests.conftest import create_pg_database, drop_pg_database
+from tests.examples.install import hello_installed  # noqa: F401  (autouse)
 from tests.support import running_server, write_profile
 
 BASTION = Path(sys.executable).parent / "bastion"

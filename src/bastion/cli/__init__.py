@@ -8,12 +8,12 @@ from pathlib import Path
 import typer
 
 from bastion import __version__
-from bastion.cli import _admin, _config, _db, _jobs, _plugins
+from bastion.cli import _admin, _audit, _config, _db, _governance, _jobs, _plugins
 from bastion.cli._common import state
 from bastion.cli._extensions import add_extension_commands
 from bastion.cli._serve import serve
 
-BUILTIN_COMMANDS = {"serve", "db", "config", "plugins", "admin", "jobs"}
+BUILTIN_COMMANDS = {"serve", "db", "config", "plugins", "admin", "jobs", "audit", "governance"}
 
 
 def _version(value: bool) -> None:
@@ -50,6 +50,8 @@ def build_app(profile_dir: Path | None = None) -> typer.Typer:
     app.add_typer(_plugins.app, name="plugins")
     app.add_typer(_admin.app, name="admin")
     app.add_typer(_jobs.app, name="jobs")
+    app.add_typer(_audit.app, name="audit")
+    app.add_typer(_governance.app, name="governance")
     add_extension_commands(app, profile_dir, set(BUILTIN_COMMANDS))
     return app
 

@@ -4,7 +4,15 @@ import sys
 
 import typer
 
-from bastion.cli._common import JSON_OPTION, emit, fail, out, platform, run
+from bastion.cli._common import (
+    JSON_OPTION,
+    emit,
+    fail,
+    out,
+    platform,
+    record_admin_action,
+    run,
+)
 from bastion.domains.auth import ApiKeyRepository
 from bastion.domains.users import User, UserExistsError, UserRepository
 from bastion.infra.security import UnknownRoleError
@@ -43,9 +51,13 @@ def users_create(
             except UnknownRoleError as exc:
                 raise fail(str(exc)) from None
             try:
-                return await UserRepository(p.engine).create(name, RoleName(role), TenantId(tenant))
+                user = await UserRepository(p.engine).create(name, RoleName(role), TenantId(tenant))
             except UserExistsError as exc:
                 raise fail(str(exc)) from None
+            await record_admin_action(
+                p, "user.create", user.id, {"name": name, "role": role, "tenant": tenant}
+            )
+            return user
 
     user = run(go)
     out.print(user.id)
@@ -100,6 +112,12 @@ def tokens_issue(
                 scopes=scopes,
                 ttl_seconds=ttl,
             )
+            await record_admin_action(
+                p,
+                "token.issue",
+                account.id,
+                {"token_id": issued.claims.token_id, "expires_at": issued.claims.expires_at},
+            )
             return issued.token
 
     sys.stdout.write(run(go) + "\n")
@@ -119,7 +137,10 @@ def keys_issue(
     async def go() -> str:
         async with platform() as p:
             account = await _user(p, user)
-            _, plaintext = await _keys(p).issue(account.id, name)
+            record, plaintext = await _keys(p).issue(account.id, name)
+            await record_admin_action(
+                p, "key.issue", account.id, {"key_id": record.id, "name": name}
+            )
             return plaintext
 
     sys.stdout.write(run(go) + "\n")
@@ -157,7 +178,10 @@ def keys_revoke(key: str = typer.Argument(..., help="Key id (key_...) or prefix.
 
     async def go() -> bool:
         async with platform() as p:
-            return await _keys(p).revoke(key)
+            revoked = await _keys(p).revoke(key)
+            if revoked:
+                await record_admin_action(p, "key.revoke", key)
+            return revoked
 
     if not run(go):
         raise fail(f"no active API key '{key}'")

@@ -106,3 +106,19 @@ def emit(rows: Sequence[dict[str, Any]], *, as_json: bool, title: str | None = N
 
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+async def record_admin_action(
+    p: Platform, action: str, subject: str, details: dict[str, Any] | None = None
+) -> None:
+    """An ``audit_events`` row (and SIEM event) for an operator action from the CLI."""
+    await p.audit.record_event(
+        {
+            "event_type": f"admin.{action}",
+            "actor_user_id": None,
+            "actor_tenant_id": None,
+            "subject": subject,
+            "action": action,
+            "details": {"source": "cli", **(details or {})},
+        }
+    )

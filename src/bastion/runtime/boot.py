@@ -26,8 +26,8 @@ from bastion.runtime.bootstrap import ensure_bootstrap_admin
 from bastion.runtime.discovery import discover
 from bastion.runtime.errors import BootError
 from bastion.runtime.platform import Platform, migration_plan
-from bastion.runtime.services import build_audit, governance_for, public_limiter
 from bastion.runtime.scheduler import ScheduledJob, Scheduler, parse_schedule
+from bastion.runtime.services import build_audit, governance_for, public_limiter
 
 log = structlog.get_logger("bastion.boot")
 

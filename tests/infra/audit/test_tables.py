@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, inspect
+from sqlalchemy import DateTime, Table, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -46,4 +46,6 @@ def test_json_columns_and_the_time_column() -> None:
     assert isinstance(governance_decisions.c.trace.type, JsonText)
     assert isinstance(audit_events.c.details.type, JsonText)
     for table in AUDIT_TABLES:
-        assert table.c.created_at.type.timezone is True
+        created_at = table.c.created_at.type
+        assert isinstance(created_at, DateTime)
+        assert created_at.timezone is True

@@ -50,6 +50,8 @@ def build_governance(
     """Compile every rule and pattern once. A stage named in ``governance.policies`` that
     nothing provides, or a contributed stage left out of it, stops boot."""
     scanner = scanner or SecretScanner(settings.secret_scan.scanner)
+    # RE2 builds its DFAs lazily; pay that at boot, not on the first request.
+    scanner.scan_json({"warm": ["password = 'x' AKIA sk-ant- ghp_ -----BEGIN", "é" * 64]})
     limiter = build_rate_limiter(rate_limits)
     quota = QuotaEnforcer(settings.quota, build_quota_store(settings.quota))
     catalog = EntityCatalog()

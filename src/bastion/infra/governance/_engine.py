@@ -40,10 +40,12 @@ class PolicyEngine:
     def add_sink(self, sink: DecisionSink) -> None:
         self._sinks.append(sink)
 
-    async def evaluate(self, context: PolicyContext) -> Decision:
+    async def evaluate(self, context: PolicyContext, *, record: bool = True) -> Decision:
+        """Run the chain. ``record=False`` is for operator dry runs (``governance test``)."""
         decision = await self._run(context)
-        for sink in self._sinks:
-            await sink(context, decision)
+        if record:
+            for sink in self._sinks:
+                await sink(context, decision)
         return decision
 
     async def _run(self, context: PolicyContext) -> Decision:

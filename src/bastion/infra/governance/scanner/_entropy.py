@@ -10,7 +10,7 @@ random-looking but harmless:
 - images, documents, audio and archives: ``data:`` URIs, or a decoded head that starts with
   a known file signature, and anything longer than ``max_length`` (a payload, not a key);
 - public PEM blocks (certificates, public keys), SSH public keys, subresource-integrity
-  hashes (``sha512-...``) and multi-line base64 blocks;
+  hashes (``sha512-...``) and multi-line base64 blocks (MIME bodies, wrapped payloads);
 - code identifiers and file paths (``/`` separated segments are judged one by one);
 - segments of a URL path (resource ids such as document ids); URL query values are checked.
 """
@@ -30,20 +30,30 @@ from bastion.infra.governance.scanner._regex import Regex
 
 ENTROPY_ID = "high-entropy-string"
 
-_SHIELDS = (
-    # Public PEM blocks: certificates, CSRs, public keys, signatures.
-    r"-----BEGIN (?:CERTIFICATE|TRUSTED CERTIFICATE|X509 CRL|CERTIFICATE REQUEST"
-    r"|NEW CERTIFICATE REQUEST|PUBLIC KEY|RSA PUBLIC KEY|PGP PUBLIC KEY BLOCK|PGP SIGNATURE"
-    r"|PGP MESSAGE|SSH2 PUBLIC KEY|DH PARAMETERS|EC PARAMETERS)-----"
-    r"(?:[A-Za-z0-9+/=\s\\:,]|-[A-Za-z0-9])*(?:-----END [A-Z0-9 ]+-----)?",
-    r"data:[\w.+-]+/[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;base64,[A-Za-z0-9+/=]*",
-    r"\b(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com"
-    r"|sk-ecdsa-sha2-nistp256@openssh\.com) AAAA[A-Za-z0-9+/]*=*",
-    r"\bsha(?:1|256|384|512)-[A-Za-z0-9+/]+=*",
-    r"(?:[A-Za-z0-9+/]{60,}={0,2}\r?\n){2,}[A-Za-z0-9+/]*={0,2}",
+_PUBLIC_PEM = frozenset(
+    {
+        "CERTIFICATE",
+        "TRUSTED CERTIFICATE",
+        "X509 CRL",
+        "CERTIFICATE REQUEST",
+        "NEW CERTIFICATE REQUEST",
+        "PUBLIC KEY",
+        "RSA PUBLIC KEY",
+        "PGP PUBLIC KEY BLOCK",
+        "PGP SIGNATURE",
+        "PGP MESSAGE",
+        "SSH2 PUBLIC KEY",
+        "DH PARAMETERS",
+        "EC PARAMETERS",
+    }
+)
+_PEM_LOOKBACK = 16384
+_SSH_PUBLIC_KEY = re.compile(
+    r"(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com"
+    r"|sk-ecdsa-sha2-nistp256@openssh\.com) \Z"
 )
 _SRI = re.compile(r"sha(?:1|256|384|512)-")
-_SHIELD_CHARS = frozenset(" \t\r\n:@")
+_BASE64_LINE = re.compile(r"[A-Za-z0-9+/]{60,}={0,2}\r?")
 
 _HEX_LIKE = re.compile(r"[0-9a-fA-F_-]+")
 _DIGIT = re.compile(r"\d")
@@ -177,6 +187,35 @@ def _in_url_path(text: str, start: int) -> bool:
     return "://" in text[position + 1 : start]
 
 
+def _is_data(text: str, start: int, end: int, token: str) -> bool:
+    """Public or payload base64: a ``data:`` URI, an SSH public key, an SRI hash, the body
+    of a public PEM block (certificate, public key) or a multi-line base64 block."""
+    if _SRI.match(token):
+        return True
+    before = text[max(0, start - 48) : start]
+    if before.endswith("base64,") or _SSH_PUBLIC_KEY.search(before):
+        return True
+    begin = text.rfind("-----BEGIN ", max(0, start - _PEM_LOOKBACK), start)
+    if begin != -1:
+        label_end = text.find("-----", begin + 11, start)
+        if (
+            label_end != -1
+            and text[begin + 11 : label_end] in _PUBLIC_PEM
+            and text.find("-----END", label_end, start) == -1
+        ):
+            return True
+    if end - start < 60:
+        return False
+    newline = 1 if text.startswith("\n", end) else 2 if text.startswith("\r\n", end) else 0
+    if newline and _BASE64_LINE.match(text, end + newline):
+        return True
+    if start and text[start - 1] == "\n":
+        line_start = text.rfind("\n", 0, start - 1) + 1
+        if _BASE64_LINE.fullmatch(text, line_start, start - 1):
+            return True
+    return False
+
+
 def _is_path(token: str) -> bool:
     if token.startswith("/"):
         return True
@@ -204,7 +243,7 @@ class EntropyDetector:
     __slots__ = ("_max_length", "_min_length", "_regex", "_threshold")
 
     def __init__(self, *, min_length: int, max_length: int, threshold: float) -> None:
-        self._regex = Regex("|".join((*_SHIELDS, _token_regex(min_length))))
+        self._regex = Regex(_token_regex(min_length))
         self._min_length = min_length
         self._max_length = max_length
         self._threshold = threshold
@@ -223,9 +262,7 @@ class EntropyDetector:
                 if at and taken[at - 1][1] > start:
                     continue
             token = text[start:end]
-            if _SHIELD_CHARS.intersection(token) or _SRI.match(token):
-                continue
-            if _in_url_path(text, start):
+            if _is_data(text, start, end, token) or _in_url_path(text, start):
                 continue
             if "/" in token and _is_path(token):
                 yield from self._segments(token, start)

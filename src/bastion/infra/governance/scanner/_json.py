@@ -15,24 +15,15 @@ from typing import Any
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One step of a path below the root: an array index or an object member."""
-
-    parent: Step | None
-    index: int | None = None
-    key: str | None = None
-    """A string key; shown redacted in paths when it holds a secret."""
-    name: str | None = None
-    """A non-string key of a Python mapping, shown as text."""
+Step = tuple[Any, Any, bool]
+"""A path below the root as a linked list: (parent step or None, array index or object
+key, whether the key is a string). Tuples keep the walk cheap; most are never formatted."""
 
 
 @dataclass(slots=True)
 class Leaf:
     """A string in the document: a value, or an object key (``in_key``)."""
 
-    index: int
     text: str
     step: Step | None
     """The path of the value, or for a key, of its member."""
@@ -44,8 +35,8 @@ class Leaf:
     """Where the leaf lives in the copy being built, so redaction can patch it."""
 
 
-_Item = tuple[object, Any, Any, Step | None, str | None, bool]
-"""A node to visit: (node, container, slot, step, member key, is an object key)."""
+_Item = tuple[object, Any, Any, Step | None, str | None]
+"""A value to visit: (value, container in the copy, slot there, step, member key)."""
 
 
 def walk(value: object, *, copy: bool) -> tuple[object, list[Leaf]]:
@@ -54,52 +45,61 @@ def walk(value: object, *, copy: bool) -> tuple[object, list[Leaf]]:
     caller then patches."""
     leaves: list[Leaf] = []
     holder: list[object] = [None]
-    stack: list[_Item] = [(value, holder, 0, None, None, False)]
+    stack: list[_Item] = [(value, holder, 0, None, None)]
     while stack:
-        node, container, slot, step, member, in_key = stack.pop()
+        node, container, slot, step, member = stack.pop()
         if isinstance(node, str):
-            leaves.append(Leaf(len(leaves), node, step, in_key, member, container, slot))
-            if copy and not in_key:
+            leaves.append(Leaf(node, step, False, member, container, slot))
+            if copy:
                 container[slot] = node
         elif isinstance(node, dict):
             target: Any = dict.fromkeys(node) if copy else None
             if copy:
                 container[slot] = target
-            children: list[_Item] = []
-            for key, item in node.items():
+            # Pushed in reverse so the stack yields members in document order; a string
+            # key is recorded when its member is reached, before the member's value.
+            for key, item in reversed(node.items()):
                 if isinstance(key, str):
-                    child = Step(step, key=key)
-                    children.append((key, target, key, child, None, True))
-                    children.append((item, target, key, child, key, False))
+                    stack.append((item, target, key, (step, key, True), key))
+                    stack.append((_KeyMarker(key), target, key, (step, key, True), None))
                 else:
-                    children.append((item, target, key, Step(step, name=str(key)), None, False))
-            stack.extend(reversed(children))
+                    stack.append((item, target, key, (step, key, False), None))
+        elif isinstance(node, _KeyMarker):
+            leaves.append(Leaf(node.key, step, True, None, container, slot))
         elif isinstance(node, list | tuple):
             target = [None] * len(node) if copy else None
             if copy:
                 container[slot] = target
-            stack.extend(
-                (item, target, index, Step(step, index=index), None, False)
-                for index, item in reversed(list(enumerate(node)))
-            )
+            for index in range(len(node) - 1, -1, -1):
+                stack.append((node[index], target, index, (step, index, False), None))
         elif copy:
             container[slot] = node
     return holder[0], leaves
+
+
+class _KeyMarker:
+    """An object key waiting on the walk stack (a wrapper, so it is not taken for a value)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
 
 
 def format_path(step: Step | None, key_text: Callable[[str], str]) -> str:
     """The JSON path of a step, e.g. ``$.messages[0].content`` or ``$["x-api-key"]``."""
     parts: list[str] = []
     while step is not None:
-        if step.index is not None:
-            parts.append(f"[{step.index}]")
+        parent, slot, is_str_key = step
+        if isinstance(slot, int) and not is_str_key:
+            parts.append(f"[{slot}]")
         else:
-            name = key_text(step.key) if step.key is not None else (step.name or "")
+            name = key_text(slot) if is_str_key else str(slot)
             if _IDENTIFIER.fullmatch(name):
                 parts.append("." + name)
             else:
                 parts.append("[" + json.dumps(name, ensure_ascii=False) + "]")
-        step = step.parent
+        step = parent
     return "$" + "".join(reversed(parts))
 
 

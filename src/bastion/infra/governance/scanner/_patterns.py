@@ -134,8 +134,6 @@ def _url_password(
         return None
     if password.startswith(("$", "<", "[", "{", "%")) or "," in password:
         return None
-    if is_placeholder(password):
-        return None
     return secret_start, secret_end
 
 
@@ -228,15 +226,32 @@ def _pem(id: str, label: str) -> Pattern:
     )
 
 
-def _db_url(id: str, schemes: str) -> Pattern:
-    return _context(
-        id,
-        rf"""(?:{schemes})(?:\+[a-z0-9]+)?://[^\s:@/"'<>\x00]*:(?P<secret>[^\s@/"'<>\x00]+)"""
-        r"""@[^\s/"'<>\x00?#]+""",
-        r"[^\s@/]{1,256}",
-        check=_url_password,
-        boundary=True,
-    )
+# One locator for every URL with a password; each URL pattern then claims its schemes.
+_URL_WITH_PASSWORD = (
+    r"""(?i:[a-z][a-z0-9+.-]*)://[^\s:@/"'<>\x00]*:(?P<secret>[^\s@/"'<>\x00]+)"""
+    r"""@[^\s/"'<>\x00?#]+"""
+)
+_DATABASE_SCHEMES: dict[str, frozenset[str]] = {
+    "postgres-url": frozenset({"postgres", "postgresql"}),
+    "mysql-url": frozenset({"mysql", "mariadb"}),
+    "mongodb-url": frozenset({"mongodb"}),
+    "redis-url": frozenset({"redis", "rediss"}),
+    "amqp-url": frozenset({"amqp", "amqps"}),
+}
+_ANY_DATABASE = frozenset().union(*_DATABASE_SCHEMES.values())
+
+
+def _url(id: str) -> Pattern:
+    """A URL carrying a password. Database ids claim their schemes (``+driver`` and
+    ``+srv`` suffixes included); ``url-credentials`` takes every other scheme."""
+    schemes = _DATABASE_SCHEMES.get(id)
+
+    def check(text: str, start: int, secret_start: int, secret_end: int) -> tuple[int, int] | None:
+        scheme = text[start : text.index("://", start)].lower().split("+", 1)[0]
+        claimed = scheme in schemes if schemes is not None else scheme not in _ANY_DATABASE
+        return _url_password(text, start, secret_start, secret_end) if claimed else None
+
+    return _context(id, _URL_WITH_PASSWORD, r"[^\s@/]{1,256}", check=check, boundary=True)
 
 
 _WORD_RUN = r"[\w-]+"
@@ -441,12 +456,12 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
         max_length=16384,
         boundary=True,
     ),
-    _db_url("postgres-url", "postgres|postgresql"),
-    _db_url("mysql-url", "mysql|mariadb"),
-    _db_url("mongodb-url", r"mongodb|mongodb\+srv"),
-    _db_url("redis-url", "redis|rediss"),
-    _db_url("amqp-url", "amqp|amqps"),
-    _db_url("url-credentials", r"[a-z][a-z0-9.-]*"),
+    _url("postgres-url"),
+    _url("mysql-url"),
+    _url("mongodb-url"),
+    _url("redis-url"),
+    _url("amqp-url"),
+    _url("url-credentials"),
     _context(
         "http-bearer-token",
         r"(?i:bearer)[ \t]+(?P<secret>[A-Za-z0-9._~+/-]+=*)",

@@ -47,14 +47,18 @@ class _Hit:
 
 
 class _Detectors:
-    """A group of patterns behind one RE2 set prefilter."""
+    """Patterns behind one RE2 set prefilter. Patterns sharing a locator (the URL family)
+    share its set entry and its pass; each then judges every match for itself."""
 
-    __slots__ = ("patterns", "regexes", "set")
+    __slots__ = ("groups", "patterns", "set")
 
-    def __init__(self, patterns: Sequence[Pattern]) -> None:
+    def __init__(self, patterns: Sequence[Pattern], order: int) -> None:
         self.patterns = tuple(patterns)
-        self.regexes = tuple(Regex(pattern.find) for pattern in self.patterns)
-        self.set = PatternSet([pattern.find for pattern in self.patterns])
+        finds: dict[str, list[tuple[int, Pattern]]] = {}
+        for index, pattern in enumerate(self.patterns):
+            finds.setdefault(pattern.find, []).append((order + index, pattern))
+        self.groups = tuple((Regex(find), tuple(members)) for find, members in finds.items())
+        self.set = PatternSet(list(finds))
 
 
 class SecretScanner:
@@ -78,7 +82,7 @@ class SecretScanner:
     def __init__(self, settings: ScannerSettings | None = None) -> None:
         self._settings = settings = settings if settings is not None else ScannerSettings()
         disabled = settings.disabled_patterns
-        self._builtin = _Detectors([p for p in BUILTIN_PATTERNS if p.id not in disabled])
+        self._builtin = _Detectors([p for p in BUILTIN_PATTERNS if p.id not in disabled], 0)
         custom = [
             Pattern(
                 id=extra.id,
@@ -90,7 +94,7 @@ class SecretScanner:
             )
             for extra in settings.extra_patterns
         ]
-        self._custom = _Detectors(custom) if custom else None
+        self._custom = _Detectors(custom, len(BUILTIN_PATTERNS)) if custom else None
         entropy = settings.entropy
         self._entropy = (
             None
@@ -207,9 +211,7 @@ class SecretScanner:
         if not indexes:
             return
         for leaf, offset in zip(leaves, starts, strict=True):
-            for hit in self._run(
-                self._custom, indexes, leaf.text, leaf.text, len(BUILTIN_PATTERNS)
-            ):
+            for hit in self._run(self._custom, indexes, leaf.text, leaf.text):
                 yield _Hit(hit.start + offset, hit.end + offset, hit.pattern, hit.order)
 
     def _member_finding(self, leaf: _json.Leaf) -> Finding | None:
@@ -230,10 +232,9 @@ class SecretScanner:
     def _scan(self, text: str, *, custom: bool) -> list[_Hit]:
         data = text.encode("ascii", "replace")
         builtin = self._builtin
-        hits = list(self._run(builtin, builtin.set.hits(data), text, data, 0))
+        hits = list(self._run(builtin, builtin.set.hits(data), text, data))
         if custom and self._custom is not None:
-            indexes = self._custom.set.hits(text)
-            hits.extend(self._run(self._custom, indexes, text, text, len(BUILTIN_PATTERNS)))
+            hits.extend(self._run(self._custom, self._custom.set.hits(text), text, text))
         if self._entropy is not None:
             taken = sorted((hit.start, hit.end) for hit in hits)
             for start, end in self._entropy.find(text, data, taken):
@@ -242,19 +243,15 @@ class SecretScanner:
         return self._resolve(hits) if len(hits) > 1 else hits
 
     def _run(
-        self,
-        detectors: _Detectors,
-        indexes: Iterable[int],
-        text: str,
-        data: str | bytes,
-        order: int,
+        self, detectors: _Detectors, indexes: Iterable[int], text: str, data: str | bytes
     ) -> Iterable[_Hit]:
         for index in indexes:
-            pattern = detectors.patterns[index]
-            for start, end, secret_start, secret_end in detectors.regexes[index].spans(data):
-                span = self._judge(pattern, text, start, end, secret_start, secret_end)
-                if span is not None:
-                    yield _Hit(span[0], span[1], pattern, order + index)
+            regex, members = detectors.groups[index]
+            for start, end, secret_start, secret_end in regex.spans(data):
+                for order, pattern in members:
+                    span = self._judge(pattern, text, start, end, secret_start, secret_end)
+                    if span is not None:
+                        yield _Hit(span[0], span[1], pattern, order)
 
     def _judge(
         self, pattern: Pattern, text: str, start: int, end: int, secret_start: int, secret_end: int

@@ -1,0 +1,3 @@
+from tests.examples.install import hello_installed
+
+__all__ = ["hello_installed"]

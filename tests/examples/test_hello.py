@@ -1,0 +1,161 @@
+"""The example third-party extension: installed like any distribution, governed like core."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import importlib.util
+from collections.abc import Iterator
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bastion.infra.config import load_profile
+from bastion.kernel.migration import migrations_from_package
+from bastion.runtime.boot import boot
+from bastion.runtime.errors import BootError
+from tests.cli.conftest import Cli, query
+from tests.support import ServerThread, running_server, write_profile
+
+
+def test_installed_as_an_entry_point() -> None:
+    (ep,) = [ep for ep in entry_points(group="bastion.extensions") if ep.name == "hello"]
+    assert ep.value == "bastion_hello:HelloExtension"
+    assert ep.dist is not None and ep.dist.name == "bastion-hello"
+    cls = ep.load()
+    assert cls.meta.id == "hello" and cls.meta.maturity.label == "beta"
+
+
+def test_uses_only_the_public_facade() -> None:
+    spec = importlib.util.find_spec("bastion_hello")
+    assert spec is not None and spec.origin is not None
+    tree = ast.parse(Path(spec.origin).read_text())
+    imported = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bastion")
+    }
+    imported |= {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name.startswith("bastion")
+    }
+    assert imported == {"bastion.extension"}
+
+
+@pytest.fixture
+def server(db_url: str, tmp_path: Path) -> Iterator[ServerThread]:
+    profile = write_profile(
+        tmp_path / "profile", db_url, {"extensions": {"hello": {"greeting": "Hi"}}}
+    )
+    with running_server(profile) as srv:
+        yield srv
+
+
+def test_route_is_governed_like_core(server: ServerThread, db_url: str) -> None:
+    cli = Cli(server.profile_dir)
+    greetings = server.url + "/api/v1/hello/greetings"
+
+    anonymous = httpx.post(greetings, json={"name": "Ada"})
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["message"] == "authentication required"
+    assert httpx.get(greetings).status_code == 401
+
+    cli.ok("admin", "users", "create", "plain", "--role", "user")
+    plain = {"authorization": "Bearer " + cli.ok("admin", "tokens", "issue", "plain").strip()}
+    forbidden = httpx.post(greetings, json={"name": "Ada"}, headers=plain)
+    assert forbidden.status_code == 403
+    assert forbidden.json() == {"error": "needs scope hello:write"}
+    assert httpx.get(greetings, headers=plain).json() == []  # reading needs only a token
+
+    greeter_id = cli.ok("admin", "users", "create", "gwen", "--role", "greeter").strip()
+    token = cli.ok("admin", "tokens", "issue", "gwen").strip()
+    created = httpx.post(
+        greetings, json={"name": "Ada"}, headers={"authorization": f"Bearer {token}"}
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["message"] == "Hi, Ada!"  # extensions.hello.greeting from the profile
+    key = cli.ok("admin", "keys", "issue", "gwen", "--name", "bot").strip()
+    by_key = httpx.post(greetings, json={"name": "Bob"}, headers={"x-api-key": key})
+    assert by_key.status_code == 201
+
+    listed = httpx.get(greetings, headers=plain).json()
+    assert [g["message"] for g in listed] == ["Hi, Ada!", "Hi, Bob!"]
+    rows = query(db_url, "SELECT name, user_id FROM hello_greetings ORDER BY created_at")
+    assert rows == [("Ada", greeter_id), ("Bob", greeter_id)]
+
+
+def test_migration_is_in_the_ledger(server: ServerThread, db_url: str) -> None:
+    dialect = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+    (migration,) = migrations_from_package("bastion_hello")
+    rows = query(
+        db_url,
+        "SELECT version, name, checksum_sha256 FROM extension_migrations "
+        "WHERE extension_id = 'hello'",
+    )
+    assert [(v, n, c.strip()) for v, n, c in rows] == [
+        (1, "greetings", migration.checksum(dialect))
+    ]
+    assert query(db_url, "SELECT count(*) FROM hello_greetings") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        (
+            {"retention_days": 0},
+            "extension 'hello': extensions.hello.retention_days: "
+            "Input should be greater than or equal to 1",
+        ),
+        ({"colour": "blue"}, "extension 'hello': extensions.hello.colour: unknown key"),
+        (
+            {"greeting": "x" * 65},
+            "extension 'hello': extensions.hello.greeting: "
+            "String should have at most 64 characters",
+        ),
+        ("loud", "extensions.hello: expected a mapping for 'hello'"),
+    ],
+)
+async def test_config_is_validated_at_boot(tmp_path: Path, block: object, message: str) -> None:
+    # Refused before any SQL runs, so the database is never opened.
+    profile = write_profile(
+        tmp_path / "profile",
+        f"sqlite+aiosqlite:///{tmp_path / 'never.db'}",
+        {"extensions": {"hello": block}},
+    )
+    with pytest.raises(BootError) as info:
+        await boot(load_profile(profile))
+    assert str(info.value) == f"boot failed at configure: {message}"
+    assert info.value.extension_id == "hello"
+    assert not (tmp_path / "never.db").exists()
+
+
+def test_prune_job_runs_from_the_cli(db_url: str, tmp_path: Path) -> None:
+    cli = Cli(
+        write_profile(
+            tmp_path / "profile", db_url, {"extensions": {"hello": {"retention_days": 7}}}
+        )
+    )
+    cli.ok("db", "migrate")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for gid, age in (("old", 30), ("new", 1)):
+        query(
+            db_url,
+            "INSERT INTO hello_greetings (id, name, message, created_at) VALUES (:i, :i, :i, :t)",
+            i=gid,
+            t=now - dt.timedelta(days=age),
+        )
+    jobs = cli.ok("jobs", "list", "--json")
+    assert '"job":"hello.prune"' in jobs and '"schedule":"every 3600s"' in jobs
+    assert cli.ok("jobs", "run", "hello.prune") == "hello.prune: success\n"
+    assert query(db_url, "SELECT id FROM hello_greetings") == [("new",)]
+    runs = query(
+        db_url,
+        "SELECT outcome, error FROM core_job_runs "
+        "WHERE extension_id = 'hello' AND job_name = 'prune'",
+    )
+    assert runs == [("success", None)]
