@@ -7,7 +7,8 @@ import typer
 import yaml
 
 from bastion.cli._common import loaded_profile, out, run
-from bastion.infra.config import redacted_profile
+from bastion.infra.config import redacted_profile, reference_markdown
+
 from bastion.runtime.boot import boot
 
 app = typer.Typer(help="Validate and show the active profile.", no_args_is_help=True)
@@ -39,3 +40,9 @@ def show(as_json: bool = typer.Option(False, "--json", help="Print JSON instead 
         sys.stdout.write(orjson.dumps(data).decode() + "\n")
     else:
         sys.stdout.write(yaml.safe_dump(data, sort_keys=False))
+
+
+@app.command()
+def reference() -> None:
+    """Print the Markdown reference of every profile key (docs/configuration.md)."""
+    sys.stdout.write(reference_markdown())

@@ -19,6 +19,7 @@ from bastion.infra.config._profile import (
     ServerSettings,
 )
 from bastion.infra.config._redact import redacted_profile
+from bastion.infra.config._reference import reference_markdown
 from bastion.infra.config._secrets import SecretStore, write_secrets_file
 from bastion.infra.config.errors import ConfigError, ProfileError, SecretsError
 
@@ -43,6 +44,7 @@ __all__ = [
     "key_path",
     "load_profile",
     "redacted_profile",
+    "reference_markdown",
     "validation_message",
     "write_secrets_file",
 ]

@@ -40,7 +40,7 @@ class BootstrapAdmin(_Strict):
 
 
 class SecuritySettings(_Strict):
-    jwt: JwtSettings = Field(default_factory=JwtSettings)
+    jwt: JwtSettings = Field(default_factory=JwtSettings, description="Self-issued JWTs.")
     api_key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a resolved API key is cached in process (0 = never)."
     )
@@ -50,8 +50,10 @@ class SecuritySettings(_Strict):
 
 
 class LoggingSettings(_Strict):
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    format: Literal["json", "console"] = "console"
+    level: Literal["debug", "info", "warning", "error"] = Field("info", description="Threshold.")
+    format: Literal["json", "console"] = Field(
+        "console", description="`json` (one object per line) for production, or `console`."
+    )
 
 
 class ExtensionsSettings(BaseModel):
@@ -76,21 +78,49 @@ class ExtensionsSettings(BaseModel):
         return dict(self.model_extra or {})
 
 
+class McpSettings(_Strict):
+    """The MCP registry block. It accepts no keys until the MCP domain ships, so a profile
+    that configures MCP servers fails loudly instead of being silently ignored."""
+
+
 class Profile(_Strict):
     """The whole validated profile. Later sections are owned by their subsystems."""
 
     name: str = Field("local", description="A label shown in logs and `config show`.")
-    server: ServerSettings = Field(default_factory=ServerSettings)
-    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    security: SecuritySettings = Field(default_factory=SecuritySettings)
-    secrets_file: Path | None = Field(default=None, description="YAML file of named secrets.")
-    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
-    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
-    governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
-    audit: AuditSettings = Field(default_factory=AuditSettings)
-    mcp: dict[str, Any] = Field(default_factory=dict)
-    extensions: ExtensionsSettings = Field(default_factory=ExtensionsSettings)
-    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings, description="The listener.")
+    database: DatabaseSettings = Field(
+        default_factory=DatabaseSettings, description="The one database."
+    )
+    security: SecuritySettings = Field(
+        default_factory=SecuritySettings, description="JWTs, API keys, bootstrap admin."
+    )
+    secrets_file: Path | None = Field(
+        default=None,
+        description="YAML file of named secrets (mode 0600, `${ENV}` substitution); "
+        "relative to the profile directory.",
+    )
+    rate_limits: RateLimitSettings = Field(
+        default_factory=RateLimitSettings, description="GCRA rate limits per principal and tier."
+    )
+    gateway: GatewaySettings = Field(
+        default_factory=GatewaySettings, description="LLM routes and pricing."
+    )
+    governance: GovernanceSettings = Field(
+        default_factory=GovernanceSettings,
+        description="The governance chain; `services/governance.yaml` merges in here.",
+    )
+    audit: AuditSettings = Field(
+        default_factory=AuditSettings, description="The audit writer and the SIEM copy."
+    )
+    mcp: McpSettings = Field(
+        default_factory=lambda: McpSettings(),
+        description="Reserved for the MCP server registry; no keys are accepted yet.",
+    )
+    extensions: ExtensionsSettings = Field(
+        default_factory=ExtensionsSettings,
+        description="Extension switches, plus one block per extension config namespace.",
+    )
+    logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logs.")
     profile_dir: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -36,10 +36,10 @@ def _default_requirements() -> dict[TargetType, TargetRequirement]:
 class AclRule(_Strict):
     """Exactly one of ``user`` (a user id), ``role`` or ``tenant``."""
 
-    effect: Effect
-    user: str | None = None
-    role: str | None = None
-    tenant: str | None = None
+    effect: Effect = Field(description="`allow` or `deny`; deny wins within a level.")
+    user: str | None = Field(None, description="A user id (`usr_...`); beats role rules.")
+    role: str | None = Field(None, description="A role name; beats tenant rules.")
+    tenant: str | None = Field(None, description="A tenant id.")
 
     @model_validator(mode="after")
     def _one_subject(self) -> AclRule:
@@ -56,7 +56,9 @@ class AclEntry(_Strict):
         min_length=1,
         description="Entity name or glob; tools are `server/tool` (`github/*`).",
     )
-    rules: tuple[AclRule, ...] = Field(min_length=1)
+    rules: tuple[AclRule, ...] = Field(
+        min_length=1, description="Who may (or may not) use the entity."
+    )
 
 
 class ScopeCheckSettings(_Strict):
@@ -76,28 +78,30 @@ class ScopeCheckSettings(_Strict):
 
 
 class SecretScanSettings(_Strict):
-    scanner: ScannerSettings = Field(default_factory=ScannerSettings)
+    scanner: ScannerSettings = Field(
+        default_factory=ScannerSettings, description="Extra patterns, allowlist, entropy."
+    )
     min_confidence: Literal["low", "medium", "high"] = Field(
         "low", description="Findings below this confidence do not deny."
     )
 
 
 class ToolBlockRule(_Strict):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, description="Reported as rule `blocklist.<id>`.")
     pattern: str = Field(min_length=1, description="Glob over the tool name (or server/tool).")
-    reason: str = "tool is blocklisted"
-    exempt_tiers: tuple[TierName, ...] = ()
+    reason: str = Field("tool is blocklisted", description="The human reason in the deny.")
+    exempt_tiers: tuple[TierName, ...] = Field((), description="Tiers the rule does not bind.")
 
 
 class ContentBlockRule(_Strict):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, description="Reported as rule `blocklist.<id>`.")
     literal: str | None = Field(None, description="Case-insensitive substring.")
     regex: str | None = Field(None, description="RE2 syntax: linear time, no backreferences.")
     targets: tuple[TargetType, ...] = Field(
         (TargetType.PROMPT, TargetType.TOOL), description="Target types the rule applies to."
     )
-    reason: str = "content is blocklisted"
-    exempt_tiers: tuple[TierName, ...] = ()
+    reason: str = Field("content is blocklisted", description="The human reason in the deny.")
+    exempt_tiers: tuple[TierName, ...] = Field((), description="Tiers the rule does not bind.")
 
     @model_validator(mode="after")
     def _one_matcher(self) -> ContentBlockRule:
@@ -107,8 +111,10 @@ class ContentBlockRule(_Strict):
 
 
 class BlocklistSettings(_Strict):
-    tools: tuple[ToolBlockRule, ...] = ()
-    content: tuple[ContentBlockRule, ...] = ()
+    tools: tuple[ToolBlockRule, ...] = Field((), description="Tool-name glob rules.")
+    content: tuple[ContentBlockRule, ...] = Field(
+        (), description="Content rules over every string of the input."
+    )
 
 
 class GovernanceSettings(_Strict):
@@ -122,10 +128,18 @@ class GovernanceSettings(_Strict):
     disabled: tuple[str, ...] = Field(
         (), description="Stages listed in `policies` that are traced as disabled."
     )
-    scope_check: ScopeCheckSettings = Field(default_factory=ScopeCheckSettings)
-    secret_scan: SecretScanSettings = Field(default_factory=SecretScanSettings)
-    blocklist: BlocklistSettings = Field(default_factory=BlocklistSettings)
-    quota: QuotaSettings = Field(default_factory=QuotaSettings)
+    scope_check: ScopeCheckSettings = Field(
+        default_factory=ScopeCheckSettings, description="Tier, scope and ACL checks."
+    )
+    secret_scan: SecretScanSettings = Field(
+        default_factory=SecretScanSettings, description="The secret scanner stage."
+    )
+    blocklist: BlocklistSettings = Field(
+        default_factory=BlocklistSettings, description="Tool and content blocklists."
+    )
+    quota: QuotaSettings = Field(
+        default_factory=QuotaSettings, description="Quota windows per user, tenant or key."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> GovernanceSettings:

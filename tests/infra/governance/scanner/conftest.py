@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from bastion.infra.governance.scanner import SecretScanner
+
 ALNUM = string.ascii_letters + string.digits
 UPPER_ALNUM = string.ascii_uppercase + string.digits
 WORD = ALNUM + "_-"
@@ -511,3 +513,8 @@ def positives() -> list[Positive]:
 @pytest.fixture(scope="session")
 def negatives() -> list[Negative]:
     return NEGATIVES
+
+
+@pytest.fixture(scope="session")
+def scanner() -> SecretScanner:
+    return SecretScanner()

@@ -8,6 +8,7 @@ enough is. The same judgement applies to JSON members whose key names a credenti
 
 from __future__ import annotations
 
+import functools
 import re
 
 from bastion.infra.governance.scanner._entropy import (
@@ -97,6 +98,7 @@ MIN_SECRET = 12
 MAX_VALUE = 512
 
 
+@functools.lru_cache(maxsize=4096)
 def classify_key(name: str) -> str | None:
     """The generic pattern id a key name stands for, or None for an ordinary name."""
     lowered = name.lower()

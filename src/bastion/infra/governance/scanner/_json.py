@@ -15,9 +15,11 @@ from typing import Any
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-Step = tuple[Any, Any, bool]
-"""A path below the root as a linked list: (parent step or None, array index or object
-key, whether the key is a string). Tuples keep the walk cheap; most are never formatted."""
+Step = tuple[Any, Any, int]
+"""A path below the root as a linked list: (parent step or None, slot, kind), the slot
+being an array index (``INDEX``), a string key (``KEY``) or another key of a Python
+mapping (``OTHER``). Tuples keep the walk cheap; most paths are never formatted."""
+INDEX, KEY, OTHER = 0, 1, 2
 
 
 @dataclass(slots=True)
@@ -60,10 +62,11 @@ def walk(value: object, *, copy: bool) -> tuple[object, list[Leaf]]:
             # key is recorded when its member is reached, before the member's value.
             for key, item in reversed(node.items()):
                 if isinstance(key, str):
-                    stack.append((item, target, key, (step, key, True), key))
-                    stack.append((_KeyMarker(key), target, key, (step, key, True), None))
+                    child = (step, key, KEY)
+                    stack.append((item, target, key, child, key))
+                    stack.append((_KeyMarker(key), target, key, child, None))
                 else:
-                    stack.append((item, target, key, (step, key, False), None))
+                    stack.append((item, target, key, (step, key, OTHER), None))
         elif isinstance(node, _KeyMarker):
             leaves.append(Leaf(node.key, step, True, None, container, slot))
         elif isinstance(node, list | tuple):
@@ -71,7 +74,7 @@ def walk(value: object, *, copy: bool) -> tuple[object, list[Leaf]]:
             if copy:
                 container[slot] = target
             for index in range(len(node) - 1, -1, -1):
-                stack.append((node[index], target, index, (step, index, False), None))
+                stack.append((node[index], target, index, (step, index, INDEX), None))
         elif copy:
             container[slot] = node
     return holder[0], leaves
@@ -90,11 +93,11 @@ def format_path(step: Step | None, key_text: Callable[[str], str]) -> str:
     """The JSON path of a step, e.g. ``$.messages[0].content`` or ``$["x-api-key"]``."""
     parts: list[str] = []
     while step is not None:
-        parent, slot, is_str_key = step
-        if isinstance(slot, int) and not is_str_key:
+        parent, slot, kind = step
+        if kind == INDEX:
             parts.append(f"[{slot}]")
         else:
-            name = key_text(slot) if is_str_key else str(slot)
+            name = key_text(slot) if kind == KEY else str(slot)
             if _IDENTIFIER.fullmatch(name):
                 parts.append("." + name)
             else:

@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -226,11 +227,10 @@ def _pem(id: str, label: str) -> Pattern:
     )
 
 
-# One locator for every URL with a password; each URL pattern then claims its schemes.
-_URL_WITH_PASSWORD = (
-    r"""(?i:[a-z][a-z0-9+.-]*)://[^\s:@/"'<>\x00]*:(?P<secret>[^\s@/"'<>\x00]+)"""
-    r"""@[^\s/"'<>\x00?#]+"""
-)
+# One locator for every URL with a password, anchored on "://" so RE2 can skip to it
+# with memchr; each URL pattern then reads the scheme before it and claims its own.
+_URL_WITH_PASSWORD = r"""://[^\s:@/"'<>\x00]*:(?P<secret>[^\s@/"'<>\x00]+)@[^\s/"'<>\x00?#]+"""
+_SCHEME_CHARS = frozenset(string.ascii_letters + string.digits + "+.-")
 _DATABASE_SCHEMES: dict[str, frozenset[str]] = {
     "postgres-url": frozenset({"postgres", "postgresql"}),
     "mysql-url": frozenset({"mysql", "mariadb"}),
@@ -241,17 +241,27 @@ _DATABASE_SCHEMES: dict[str, frozenset[str]] = {
 _ANY_DATABASE = frozenset().union(*_DATABASE_SCHEMES.values())
 
 
+def _scheme(text: str, end: int) -> str:
+    """The URL scheme ending at ``end``, lower-cased, without ``+driver`` or ``+srv``."""
+    start = end
+    while start and text[start - 1] in _SCHEME_CHARS:
+        start -= 1
+    return text[start:end].lower().split("+", 1)[0]
+
+
 def _url(id: str) -> Pattern:
-    """A URL carrying a password. Database ids claim their schemes (``+driver`` and
-    ``+srv`` suffixes included); ``url-credentials`` takes every other scheme."""
+    """A URL carrying a password. Database ids claim their schemes; ``url-credentials``
+    takes every other scheme."""
     schemes = _DATABASE_SCHEMES.get(id)
 
     def check(text: str, start: int, secret_start: int, secret_end: int) -> tuple[int, int] | None:
-        scheme = text[start : text.index("://", start)].lower().split("+", 1)[0]
+        scheme = _scheme(text, start)
+        if not scheme[:1].isalpha():
+            return None
         claimed = scheme in schemes if schemes is not None else scheme not in _ANY_DATABASE
         return _url_password(text, start, secret_start, secret_end) if claimed else None
 
-    return _context(id, _URL_WITH_PASSWORD, r"[^\s@/]{1,256}", check=check, boundary=True)
+    return _context(id, _URL_WITH_PASSWORD, r"[^\s@/]{1,256}", check=check)
 
 
 _WORD_RUN = r"[\w-]+"

@@ -17,6 +17,7 @@ built-in pattern can match across, then the findings are mapped back to leaves.
 from __future__ import annotations
 
 import bisect
+import itertools
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -152,12 +153,9 @@ class SecretScanner:
         document, leaves = _json.walk(value, copy=copy)
         if not leaves:
             return document, []
-        starts: list[int] = []
-        position = 0
-        for leaf in leaves:
-            starts.append(position)
-            position += len(leaf.text) + 1
-        joined = _SEPARATOR.join(leaf.text for leaf in leaves)
+        texts = [leaf.text for leaf in leaves]
+        starts = list(itertools.accumulate(map(len, texts), lambda at, n: at + n + 1, initial=0))
+        joined = _SEPARATOR.join(texts)
         hits = self._scan(joined, custom=False)
         if self._custom is not None:
             hits = self._resolve([*hits, *self._custom_json_hits(joined, leaves, starts)])
@@ -167,8 +165,15 @@ class SecretScanner:
             index = bisect.bisect_right(starts, hit.start) - 1
             finding = self._finding(joined, hit, None, starts[index], leaves[index].in_key)
             per_leaf.setdefault(index, []).append(finding)
-        for index, leaf in enumerate(leaves):
-            if index not in per_leaf and leaf.member is not None and self._generic:
+        if self._generic:
+            # A value under a key that names a credential is one, whatever its shape; it
+            # outranks entropy findings in it but not a recognised format inside it.
+            for index, leaf in enumerate(leaves):
+                if leaf.member is None or len(leaf.text) < 6:
+                    continue
+                found = per_leaf.get(index)
+                if found and any(f.source is not FindingSource.ENTROPY for f in found):
+                    continue
                 member_finding = self._member_finding(leaf)
                 if member_finding is not None:
                     per_leaf[index] = [member_finding]
