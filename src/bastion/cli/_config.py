@@ -8,7 +8,6 @@ import yaml
 
 from bastion.cli._common import loaded_profile, out, run
 from bastion.infra.config import redacted_profile, reference_markdown
-
 from bastion.runtime.boot import boot
 
 app = typer.Typer(help="Validate and show the active profile.", no_args_is_help=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,12 +98,15 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> No
 class TcpProxy:
     """A loopback TCP proxy to a real server that a test can cut (listener closed, live
     connections aborted, so clients see resets and refused connections) and restore on
-    the same port."""
+    the same port, or freeze (connections stay open, bytes stop flowing: a network
+    partition) and thaw."""
 
     def __init__(self, host: str, port: int) -> None:
         self._target = (host, port)
         self._server: asyncio.Server | None = None
         self._transports: set[asyncio.WriteTransport] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.port = 0
 
     async def start(self) -> None:
@@ -121,6 +125,12 @@ class TcpProxy:
     async def restore(self) -> None:
         await self.start()
 
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
     async def close(self) -> None:
         if self._server is not None:
             await self.cut()
@@ -134,31 +144,35 @@ class TcpProxy:
         pair = {writer.transport, upstream_writer.transport}
         self._transports |= pair
         try:
-            await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+            await asyncio.gather(
+                self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer)
+            )
         finally:
             self._transports -= pair
 
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except OSError:
-        pass
-    finally:
-        writer.transport.abort()
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                await self._flowing.wait()
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.transport.abort()
 
 
 @dataclass
 class Outage:
     """A migrated database the test can take away and give back for real: PostgreSQL
     behind a TCP proxy that is cut; SQLite in a directory that is renamed away (pooled
-    connections are closed, so new ones cannot open the file)."""
+    connections are closed, so new ones cannot open the file). Or that stops answering:
+    see ``freeze``."""
 
     engine: AsyncEngine
     proxy: TcpProxy | None
     directory: Path | None
+    _lock_holder: sqlite3.Connection | None = None
 
     async def cut(self) -> None:
         if self.proxy is not None:
@@ -174,6 +188,25 @@ class Outage:
             return
         assert self.directory is not None
         os.rename(self._offline, self.directory)
+
+    def freeze(self) -> None:
+        """The database stops answering: PostgreSQL's bytes stop flowing; SQLite's file is
+        held under an exclusive lock by another connection, so writes wait."""
+        if self.proxy is not None:
+            self.proxy.freeze()
+            return
+        assert self.directory is not None
+        self._lock_holder = sqlite3.connect(self.directory / "bastion.db", isolation_level=None)
+        self._lock_holder.execute("BEGIN EXCLUSIVE")
+
+    def thaw(self) -> None:
+        if self.proxy is not None:
+            self.proxy.thaw()
+            return
+        assert self._lock_holder is not None
+        self._lock_holder.execute("COMMIT")
+        self._lock_holder.close()
+        self._lock_holder = None
 
     @property
     def _offline(self) -> Path:

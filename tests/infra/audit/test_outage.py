@@ -96,6 +96,44 @@ async def test_outage_mid_load_loses_nothing_and_duplicates_nothing(
     assert not spill.with_name("audit.jsonl.rejected").exists()
 
 
+async def test_a_database_that_stops_answering_is_down_after_write_timeout(
+    outage: Outage, tmp_path: Path
+) -> None:
+    spilled = metric("bastion_audit_rows_spilled_total", table="audit_events")
+    writer = AuditWriter(
+        outage.engine,
+        spill_path=tmp_path / "audit.jsonl",
+        batch_size=50,
+        flush_interval=0.005,
+        write_timeout=0.5,
+        retry_initial=0.05,
+        retry_max=0.2,
+    )
+    await writer.start()
+    rows = [event_row(n) for n in range(300)]
+    for row in rows[:100]:
+        await writer.write(audit_events, row)
+    await writer.flush()
+
+    outage.freeze()
+    try:
+        for row in rows[100:]:
+            await writer.write(audit_events, row)
+        # Nothing answers, yet every row is on disk within a few write timeouts.
+        await wait_until(
+            lambda: (
+                metric("bastion_audit_rows_spilled_total", table="audit_events") == spilled + 200
+            ),
+            timeout=10,
+        )
+        assert writer.spilling
+    finally:
+        outage.thaw()
+    await asyncio.wait_for(writer.flush(), 30)
+    await writer.close()
+    assert sorted(await ids_of(outage.engine, audit_events)) == sorted(r["id"] for r in rows)
+
+
 async def test_spill_left_by_a_previous_process_is_replayed_on_start(
     outage: Outage, tmp_path: Path
 ) -> None:

@@ -16,8 +16,13 @@ def test_configuration_doc_carries_the_current_generated_reference() -> None:
 
 def test_every_profile_key_is_documented() -> None:
     documented = {path for path, *_ in rows(Profile)}
-    for key in ("server.port", "security.jwt.algorithm", "gateway.routes[].provider",
-                "governance.blocklist.content[].regex", "extensions.min_maturity"):
+    for key in (
+        "server.port",
+        "security.jwt.algorithm",
+        "gateway.routes[].provider",
+        "governance.blocklist.content[].regex",
+        "extensions.min_maturity",
+    ):
         assert key in documented
     undescribed = [path for path, _, _, desc in rows(Profile) if not desc]
     assert undescribed == []

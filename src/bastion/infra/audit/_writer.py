@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 
 import structlog
 from prometheus_client import Counter
@@ -34,6 +34,7 @@ from bastion.infra.audit._tables import AUDIT_TABLES
 
 _log = structlog.get_logger("bastion.audit")
 
+_T = TypeVar("_T")
 _State = Literal["not started", "running", "closing", "closed"]
 Groups = dict[Table, list[dict[str, Any]]]
 
@@ -308,8 +309,13 @@ class AuditWriter:
         return rest
 
     async def _insert(self, groups: Groups, counter: Counter) -> None:
+        inserted = await self._answered(self._insert_unbounded(groups))
+        for name, count in inserted.items():
+            counter.labels(table=name).inc(count)
+
+    async def _insert_unbounded(self, groups: Groups) -> dict[str, int]:
         inserted: dict[str, int] = {}
-        async with asyncio.timeout(self._write_timeout), self._engine.begin() as conn:
+        async with self._engine.begin() as conn:
             for table, rows in groups.items():
                 columns = self._columns[table.name]
                 for row in rows:
@@ -323,8 +329,31 @@ class AuditWriter:
                 # cached compilation, and the returned ids count what was really inserted.
                 result = await conn.execute(self._inserts[table.name], values)
                 inserted[table.name] = len(result.all())
-        for name, count in inserted.items():
-            counter.labels(table=name).inc(count)
+        return inserted
+
+    async def _probe(self) -> None:
+        async with self._engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def _answered(self, operation: Coroutine[Any, Any, _T]) -> _T:
+        """Await ``operation`` for at most ``write_timeout`` seconds.
+
+        ``asyncio.timeout`` is not enough against a server that stops answering: the
+        cancelled transaction's rollback waits on the same dead connection. So past the
+        deadline the operation is abandoned (cancelled, left to finish on its own) and the
+        caller treats the database as down. An abandoned batch that commits later anyway
+        is harmless: its rows were spilled, and their replay inserts nothing."""
+        task = asyncio.ensure_future(operation)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self._write_timeout)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if task not in done:
+            task.cancel()
+            task.add_done_callback(_discard)
+            raise TimeoutError(f"the database did not answer within {self._write_timeout}s")
+        return task.result()
 
     async def _reject(self, table: Table, row: dict[str, Any], error: Exception) -> None:
         _log.error("audit_row_rejected", table=table.name, id=row.get("id"), error=str(error))
@@ -360,8 +389,7 @@ class AuditWriter:
         """One recovery pass: probe the database, then replay segments until the spill
         file is empty. True when everything is replayed and direct writes resume."""
         try:
-            async with asyncio.timeout(self._write_timeout), self._engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await self._answered(self._probe())
             while True:
                 async with self._spill_lock:
                     segment = await asyncio.to_thread(self._spill.claim)
@@ -387,6 +415,11 @@ class AuditWriter:
             await asyncio.to_thread(reader.close)
         await asyncio.to_thread(self._spill.finish)
         return True
+
+
+def _discard(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _group(items: Iterable[Item]) -> Groups:

@@ -39,18 +39,37 @@ def _tiers(names: Sequence[str]) -> frozenset[Tier]:
     return frozenset(Tier.parse(n) for n in names)
 
 
+def _re2_options() -> object:
+    options = re2.Options()
+    # Errors are raised (and reported once, naming the rule), not also logged to stderr.
+    options.log_errors = False
+    return options
+
+
+def _error_text(exc: Exception) -> str:
+    detail = exc.args[0] if exc.args else exc
+    return detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+
+
+def _validate_regexes(rules: Sequence[ContentBlockRule]) -> None:
+    """Every regex rule compiles on RE2, whichever targets and tiers it applies to."""
+    for rule in rules:
+        if rule.regex is None:
+            continue
+        try:
+            re2.compile(rule.regex, _re2_options())
+        except re2.error as exc:
+            raise GovernanceConfigError(
+                f"governance.blocklist.content rule '{rule.id}': invalid RE2 regex: "
+                f"{_error_text(exc)}"
+            ) from None
+
+
 def _compile_regexes(rules: Sequence[ContentBlockRule]) -> object | None:
     if not rules:
         return None
-    for rule in rules:
-        try:
-            re2.compile(rule.regex or "")
-        except re2.error as exc:
-            raise GovernanceConfigError(
-                f"governance.blocklist.content rule '{rule.id}': invalid RE2 regex: {exc}"
-            ) from None
     alternation = "|".join(f"(?P<bastion_rule_{i}>{rule.regex})" for i, rule in enumerate(rules))
-    compiled: object = re2.compile(alternation)
+    compiled: object = re2.compile(alternation, _re2_options())
     return compiled
 
 
@@ -67,6 +86,7 @@ class BlocklistStage:
             )
             for r in settings.tools
         ]
+        _validate_regexes(settings.content)
         self._content: dict[tuple[TargetType, Tier], _ContentSet] = {}
         for target in TargetType:
             for tier in Tier:

@@ -86,5 +86,6 @@ def build_governance(
         [available[name] for name in settings.policies],
         disabled=settings.disabled,
         sinks=sinks,
+        redact=lambda text: scanner.redact_text(text)[0],
     )
     return Governance(engine, scanner, limiter, quota, catalog, rate_limits)

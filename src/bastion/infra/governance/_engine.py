@@ -28,10 +28,13 @@ class PolicyEngine:
         *,
         disabled: Sequence[str] = (),
         sinks: Sequence[DecisionSink] = (),
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self._stages = list(stages)
         self._disabled = frozenset(disabled)
         self._sinks = list(sinks)
+        # A stage's exception text may quote its input; it is logged only once redacted.
+        self._redact = redact
 
     @property
     def stage_names(self) -> list[str]:
@@ -66,10 +69,11 @@ class PolicyEngine:
             try:
                 verdict = await stage.evaluate(context)
             except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
                 log.error(
                     "governance stage failed; denying",
                     stage=name,
-                    error=f"{type(exc).__name__}: {exc}",
+                    error=self._redact(error) if self._redact is not None else error,
                     trace_id=context.principal.trace_id,
                 )
                 verdict = StageVerdict.deny(INTERNAL_ERROR, INTERNAL_ERROR)

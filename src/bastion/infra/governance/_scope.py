@@ -46,8 +46,6 @@ def _entity_of(target: PolicyTarget) -> tuple[str, str] | None:
         return "route", target.name
     if target.type is TargetType.AGENT and target.name:
         return "agent", target.name
-    if target.type in (TargetType.RESOURCE, TargetType.MCP_PROMPT) and target.server:
-        return "server", target.server
     return None
 
 
@@ -91,8 +89,16 @@ class ScopeCheckStage:
             return StageVerdict.deny(
                 "scope.admin_tool", f"tool '{target.tool}' is reserved for the admin tier"
             )
-        if target.server and self._catalog.knows("server", target.server) is False:
-            return StageVerdict.deny("acl.unknown_entity", f"unknown server '{target.server}'")
+        if target.server:
+            # A server's ACL governs everything on it (tools, resources, prompts); a tool
+            # on it must then also pass its own ACL.
+            if self._catalog.knows("server", target.server) is False:
+                return StageVerdict.deny(
+                    "acl.unknown_entity", f"unknown server '{target.server}'"
+                )
+            verdict = self._acl_verdict(principal, "server", target.server)
+            if verdict is not _ALLOW:
+                return verdict
         entity = _entity_of(target)
         if entity is None:
             return _ALLOW

@@ -127,7 +127,10 @@ def _token_cases(g: Gen) -> list[tuple[str, str]]:
     def add(pattern_id: str, make: Callable[[], str], times: int = 3) -> None:
         cases.extend((pattern_id, make()) for _ in range(times))
 
-    add("aws-access-key-id", lambda: g.pick("AK", "AS") + "IA" + g.chars("ABCDEFGHJKLMNPQRSTUVWXYZ234567", 16))
+    add(
+        "aws-access-key-id",
+        lambda: g.pick("AK", "AS") + "IA" + g.chars("ABCDEFGHJKLMNPQRSTUVWXYZ234567", 16),
+    )
     add("github-pat", lambda: _p("gh", "p_") + g.alnum(36))
     add("github-fine-grained-pat", lambda: _p("github", "_pat_") + g.alnum(22) + "_" + g.alnum(59))
     add("github-oauth-token", lambda: _p("gh", "o_") + g.alnum(36))
@@ -153,13 +156,24 @@ def _token_cases(g: Gen) -> list[tuple[str, str]]:
     )
     add(
         "slack-app-token",
-        lambda: _p("xa", "pp-") + "1-A" + g.chars(UPPER_ALNUM, 10) + "-" + g.digits(13) + "-" + g.hex(64),
+        lambda: (
+            _p("xa", "pp-")
+            + "1-A"
+            + g.chars(UPPER_ALNUM, 10)
+            + "-"
+            + g.digits(13)
+            + "-"
+            + g.hex(64)
+        ),
     )
     add(
         "slack-legacy-token",
         lambda: _p("xo", "xs-") + "-".join(g.digits(10) for _ in range(3)) + "-" + g.hex(10),
     )
-    add("stripe-secret-key", lambda: _p("sk", "_", g.pick("live", "test"), "_") + g.alnum(g.rng.randint(24, 99)))
+    add(
+        "stripe-secret-key",
+        lambda: _p("sk", "_", g.pick("live", "test"), "_") + g.alnum(g.rng.randint(24, 99)),
+    )
     add("stripe-restricted-key", lambda: _p("rk", "_", g.pick("live", "test"), "_") + g.alnum(32))
     add("stripe-webhook-secret", lambda: _p("wh", "sec_") + g.alnum(32))
     add("google-api-key", lambda: _p("AI", "za") + g.word(35))
@@ -170,7 +184,10 @@ def _token_cases(g: Gen) -> list[tuple[str, str]]:
     add("anthropic-oauth-token", lambda: _p("sk-", "ant-", g.pick("oat01-", "ort01-")) + g.word(95))
     marker = _p("T3Blbk", "FJ")
     add("openai-project-key", lambda: _p("sk-", "proj-") + g.word(74) + marker + g.word(74))
-    add("openai-service-account-key", lambda: _p("sk-", "svcacct-") + g.word(58) + marker + g.word(58))
+    add(
+        "openai-service-account-key",
+        lambda: _p("sk-", "svcacct-") + g.word(58) + marker + g.word(58),
+    )
     add("openai-admin-key", lambda: _p("sk-", "admin-") + g.word(58) + marker + g.word(58))
     add("openai-api-key", lambda: _p("sk", "-") + g.alnum(20) + marker + g.alnum(20))
     add("huggingface-token", lambda: _p("h", "f_") + g.alnum(34))
@@ -207,7 +224,11 @@ def _context_cases(g: Gen) -> list[Positive]:
         add("aws-session-token", secret, template.format(s=secret))
     for kind in ("services", "services", "workflows"):
         secret = "T" + g.chars(UPPER_ALNUM, 8) + "/B" + g.chars(UPPER_ALNUM, 10) + "/" + g.alnum(24)
-        add("slack-webhook-url", secret, f"post to https://hooks.{_p('sla', 'ck')}.com/{kind}/{secret} now")
+        add(
+            "slack-webhook-url",
+            secret,
+            f"post to https://hooks.{_p('sla', 'ck')}.com/{kind}/{secret} now",
+        )
     for _ in range(3):
         secret = g.hex(40)
         text = (
@@ -379,7 +400,8 @@ PLACEHOLDERS = (
 )
 
 CODE = (
-    'def handle(self, request):\n    tokenizer = AutoTokenizer.from_pretrained("bert-base-uncased")\n',
+    "def handle(self, request):\n"
+    '    tokenizer = AutoTokenizer.from_pretrained("bert-base-uncased")\n',
     'payload = {"model": "claude-sonnet-4-5", "max_tokens": 1024, "stop_sequences": []}',
     "input_tokens: 3512\noutput_tokens: 128\n",
     'next_page_token: "eyJvZmZzZXQiOiAxMDAsICJsaW1pdCI6IDUwfQ=="',
@@ -392,12 +414,15 @@ CODE = (
 )
 
 
+IDENTIFIER_WORDS = (
+    "user account settings organization handler request response manager factory "
+    "provider service controller repository config default update validate session "
+    "client server buffer stream reader writer permission policy audit gateway"
+)
+
+
 def _identifiers(g: Gen) -> list[str]:
-    words = (
-        "user account settings organization handler request response manager factory "
-        "provider service controller repository config default update validate session "
-        "client server buffer stream reader writer permission policy audit gateway"
-    ).split()
+    words = IDENTIFIER_WORDS.split()
     out = []
     for i in range(24):
         ws = [g.rng.choice(words) for _ in range(g.rng.randint(5, 8))]
@@ -467,7 +492,10 @@ def build_negatives(seed: int = 20240602) -> list[Negative]:
         doc_id = g.word(44)
         add("url-path-id", f"see https://docs.google.com/document/d/{doc_id}/edit#heading=h.x")
     add("url", "https://github.com/org/repo/blob/main/src/bastion/infra/governance/scanner/x.py")
-    add("path", "/home/runner/.cache/huggingface/hub/models--bert-base-uncased/snapshots/" + g.hex(40))
+    add(
+        "path",
+        "/home/runner/.cache/huggingface/hub/models--bert-base-uncased/snapshots/" + g.hex(40),
+    )
     add("path", "src/bastion/infrastructure/governance/secret_scanner/high_entropy_detection.py")
     add("path", "C:/Users/developer/AppData/Local/Programs/Python/Python311/site-packages")
     cert_body = g.b64bytes(900)

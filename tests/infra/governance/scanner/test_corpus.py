@@ -27,7 +27,9 @@ def test_precision_and_recall(positives, negatives, scanner: SecretScanner) -> N
     for case in positives:
         start, end = case.span
         findings = scanner.scan_text(case.text)
-        if any(f.pattern_id == case.pattern_id and (f.start, f.end) == (start, end) for f in findings):
+        if any(
+            f.pattern_id == case.pattern_id and (f.start, f.end) == (start, end) for f in findings
+        ):
             true_positives += 1
         else:
             false_negatives += 1

@@ -22,6 +22,7 @@ import binascii
 import bisect
 import math
 import re
+import string
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
@@ -65,7 +66,8 @@ _HEX_SEGMENT = re.compile(r"g?[0-9a-fA-F]+")
 _PATH_SEGMENT = re.compile(r"[a-z][a-z0-9_-]{2,}")
 _B64 = re.compile(r"[A-Za-z0-9+/]+")
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
-_BOUNDARY = frozenset(" \t\r\n\"'`<>()[]{},;|\x00")
+_URL_BREAK = re.compile(r"[\s\"'`<>()\[\]{},;|\x00]")
+_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "+/_-")
 
 _SIGNATURES = (
     b"\x89PNG",
@@ -180,11 +182,8 @@ def _in_url_path(text: str, start: int) -> bool:
     """True when the token at ``start`` lies in a URL but is not a query or fragment value."""
     if start and text[start - 1] == "=":
         return False
-    lower = max(0, start - _URL_LOOKBACK)
-    position = start - 1
-    while position >= lower and text[position] not in _BOUNDARY:
-        position -= 1
-    return "://" in text[position + 1 : start]
+    scheme_end = text.rfind("://", max(0, start - _URL_LOOKBACK), start)
+    return scheme_end != -1 and _URL_BREAK.search(text, scheme_end, start) is None
 
 
 def _is_data(text: str, start: int, end: int, token: str) -> bool:
@@ -229,12 +228,15 @@ def _token_regex(length: int) -> str:
 
     Requiring the non-hex character inside the regex keeps UUIDs, git SHAs and digests,
     the bulk of long tokens in real prompts, in RE2's DFA instead of handing each to
-    Python. Alternative ``k`` matches runs whose first non-hex character is at ``k``.
+    Python. Alternative ``k`` matches runs whose first non-hex character is at ``k``. Each
+    match starts at the start of the text or with the character before the run, so only
+    one candidate is alive per run: left unanchored, a thread would start at every position
+    of a long run and the DFA would thrash on random text.
     """
     token, hexlike, other = "[A-Za-z0-9+/_-]", "[0-9a-fA-F_-]", "[g-zG-Z+/]"
     alternatives = [f"{hexlike}{{{k}}}{other}{token}{{{length - 1 - k},}}" for k in range(length)]
     alternatives.append(f"{hexlike}{{{length},}}{other}{token}*")
-    return "(?:" + "|".join(alternatives) + ")={0,2}"
+    return "(?:^|[^A-Za-z0-9+/_-])(?:" + "|".join(alternatives) + ")={0,2}"
 
 
 class EntropyDetector:
@@ -255,6 +257,8 @@ class EntropyDetector:
         candidates overlapping a ``taken`` span (sorted, found by a pattern) are skipped."""
         starts = [span[0] for span in taken]
         for start, end, _, _ in self._regex.spans(data):
+            if text[start] not in _TOKEN_CHARS:
+                start += 1
             if end - start > self._max_length:
                 continue
             if taken:

@@ -41,10 +41,11 @@ _Item = tuple[object, Any, Any, Step | None, str | None]
 """A value to visit: (value, container in the copy, slot there, step, member key)."""
 
 
-def walk(value: object, *, copy: bool) -> tuple[object, list[Leaf]]:
+def walk(value: object, *, copy: bool) -> tuple[list[object], list[Leaf]]:
     """Every string leaf of ``value`` in document order (a key before its value), and,
-    with ``copy``, a structural copy of ``value`` (tuples become lists) whose leaves the
-    caller then patches."""
+    with ``copy``, a one-item list holding a structural copy of ``value`` (tuples become
+    lists). The caller patches leaves through their container and slot, the root included,
+    then reads the copy from the list."""
     leaves: list[Leaf] = []
     holder: list[object] = [None]
     stack: list[_Item] = [(value, holder, 0, None, None)]
@@ -77,7 +78,7 @@ def walk(value: object, *, copy: bool) -> tuple[object, list[Leaf]]:
                 stack.append((node[index], target, index, (step, index, INDEX), None))
         elif copy:
             container[slot] = node
-    return holder[0], leaves
+    return holder, leaves
 
 
 class _KeyMarker:

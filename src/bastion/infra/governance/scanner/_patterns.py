@@ -16,7 +16,6 @@ import base64
 import binascii
 import json
 import re
-import string
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -230,7 +229,7 @@ def _pem(id: str, label: str) -> Pattern:
 # One locator for every URL with a password, anchored on "://" so RE2 can skip to it
 # with memchr; each URL pattern then reads the scheme before it and claims its own.
 _URL_WITH_PASSWORD = r"""://[^\s:@/"'<>\x00]*:(?P<secret>[^\s@/"'<>\x00]+)@[^\s/"'<>\x00?#]+"""
-_SCHEME_CHARS = frozenset(string.ascii_letters + string.digits + "+.-")
+_SCHEME_TAIL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*\Z")
 _DATABASE_SCHEMES: dict[str, frozenset[str]] = {
     "postgres-url": frozenset({"postgres", "postgresql"}),
     "mysql-url": frozenset({"mysql", "mariadb"}),
@@ -243,10 +242,8 @@ _ANY_DATABASE = frozenset().union(*_DATABASE_SCHEMES.values())
 
 def _scheme(text: str, end: int) -> str:
     """The URL scheme ending at ``end``, lower-cased, without ``+driver`` or ``+srv``."""
-    start = end
-    while start and text[start - 1] in _SCHEME_CHARS:
-        start -= 1
-    return text[start:end].lower().split("+", 1)[0]
+    match = _SCHEME_TAIL.search(text, max(0, end - 32), end)
+    return match.group().lower().split("+", 1)[0] if match else ""
 
 
 def _url(id: str) -> Pattern:
@@ -256,8 +253,6 @@ def _url(id: str) -> Pattern:
 
     def check(text: str, start: int, secret_start: int, secret_end: int) -> tuple[int, int] | None:
         scheme = _scheme(text, start)
-        if not scheme[:1].isalpha():
-            return None
         claimed = scheme in schemes if schemes is not None else scheme not in _ANY_DATABASE
         return _url_password(text, start, secret_start, secret_end) if claimed else None
 

@@ -150,11 +150,12 @@ class SecretScanner:
         return self._scan_json(value, copy=True)
 
     def _scan_json(self, value: object, *, copy: bool) -> tuple[object, list[Finding]]:
-        document, leaves = _json.walk(value, copy=copy)
+        root, leaves = _json.walk(value, copy=copy)
         if not leaves:
-            return document, []
+            return root[0], []
         texts = [leaf.text for leaf in leaves]
         starts = list(itertools.accumulate(map(len, texts), lambda at, n: at + n + 1, initial=0))
+        starts.pop()
         joined = _SEPARATOR.join(texts)
         hits = self._scan(joined, custom=False)
         if self._custom is not None:
@@ -178,7 +179,7 @@ class SecretScanner:
                 if member_finding is not None:
                     per_leaf[index] = [member_finding]
         if not per_leaf:
-            return document, []
+            return root[0], []
 
         redacted_keys = {
             leaves[index].text: _redact.apply(leaves[index].text, found)
@@ -204,7 +205,7 @@ class SecretScanner:
                     leaf.container[leaf.slot] = redacted
         for leaf, redacted in renames:
             _json.rename_key(leaf.container, leaf.text, redacted)
-        return document, findings
+        return root[0], findings
 
     def _custom_json_hits(
         self, joined: str, leaves: Sequence[_json.Leaf], starts: Sequence[int]
@@ -285,6 +286,8 @@ class SecretScanner:
     def _allowlisted(self, secret: str, context: str) -> bool:
         if secret in self._allow_values:
             return True
+        if not self._allow_regexes:
+            return False
         return any(regex.search(secret) or regex.search(context) for regex in self._allow_regexes)
 
     @staticmethod
