@@ -137,6 +137,7 @@ def run() -> str:
     small, large = prompt(2 * 1024), prompt(100 * 1024)
     clean = prompt(2 * 1024, with_secrets=False)
     document = request_json(prompt(1600))
+    clean_document = request_json(prompt(1600, with_secrets=False))
     rows: list[tuple[str, str, int, Callable[[], list[Finding]], int]] = [
         ("scan_text", "2 KB prompt", len(small), lambda: scanner.scan_text(small), 5000),
         ("scan_text", "2 KB prompt, no secret", len(clean), lambda: scanner.scan_text(clean), 5000),
@@ -148,6 +149,13 @@ def run() -> str:
             "2 KB Messages request",
             len(json.dumps(document)),
             lambda: scanner.scan_json(document),
+            5000,
+        ),
+        (
+            "scan_json",
+            "2 KB Messages request, no secret",
+            len(json.dumps(clean_document)),
+            lambda: scanner.scan_json(clean_document),
             5000,
         ),
     ]

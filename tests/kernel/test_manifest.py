@@ -257,24 +257,29 @@ def test_cli_plugin_is_a_bastion_subcommand(tmp_path: Path) -> None:
     )
     env = {k: v for k, v in os.environ.items() if k != "BASTION_PROFILE"}
 
-    def bastion(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+    def bastion(*args: str, **extra_env: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             [str(BASTION), "--profile", str(profile), *args],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=60,
             cwd=tmp_path,
             env={**env, **extra_env},
         )
 
-    done = bastion("notes", "a", "b", "--c", "d e")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {
+    # three independent processes, started together
+    procs = [
+        bastion("notes", "a", "b", "--c", "d e"),
+        bastion("notes", "x", NOTES_EXIT="3"),
+        bastion("--help"),
+    ]
+    (done, done_err), (failed, _), (helped, _) = [p.communicate(timeout=60) for p in procs]
+    assert procs[0].returncode == 0, done_err
+    assert json.loads(done) == {
         "argv": ["--from-manifest", "a", "b", "--c", "d e"],
         "env": "/srv/notes",
     }
-    failed = bastion("notes", "x", NOTES_EXIT="3")
-    assert failed.returncode == 3
-    assert json.loads(failed.stdout)["argv"] == ["--from-manifest", "x"]
-    helped = bastion("--help")
-    assert "notes" in helped.stdout and "Print the arguments" in helped.stdout
+    assert procs[1].returncode == 3
+    assert json.loads(failed)["argv"] == ["--from-manifest", "x"]
+    assert procs[2].returncode == 0
+    assert "notes" in helped and "Print the arguments" in helped

@@ -146,10 +146,11 @@ def test_drifted_migration_stops_serve(db_url: str, tmp_path: Path) -> None:
     )
     serve = bastion(profile, "serve", "--port", str(free_port()), cwd=tmp_path)
     migrate = bastion(profile, "db", "migrate", cwd=tmp_path)
+    validate = bastion(profile, "config", "validate", cwd=tmp_path)
     assert_one_clear_line(finish(serve), f"error: boot failed at migrate: {drift}")
     assert_one_clear_line(finish(migrate), f"error: {drift}")
     # The profile itself is fine: validation does not read the ledger.
-    assert finish(bastion(profile, "config", "validate", cwd=tmp_path)).returncode == 0
+    assert finish(validate).returncode == 0
 
 
 def test_serve_boots_becomes_ready_and_stops_cleanly(db_url: str, tmp_path: Path) -> None:

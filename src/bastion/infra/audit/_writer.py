@@ -45,11 +45,14 @@ class AuditWriter:
     ``submit`` and ``write`` only enqueue; a single consumer flushes a batch when it
     reaches ``batch_size`` rows or its oldest row is ``flush_interval`` seconds old, as one
     multi-row ``INSERT ... ON CONFLICT (id) DO NOTHING`` per table in one transaction.
-    When the database is unreachable the batch is appended to the spill file instead, and
-    a background task probes the database with backoff and replays the file. Every row
-    carries a client-generated ``id``, so replaying is idempotent.
+    When the database is unreachable (or does not answer within ``write_timeout``
+    seconds) the batch is appended to the spill file instead, and a background task
+    probes the database with backoff and replays the file. Every row carries a
+    client-generated ``id``, so replaying is idempotent. A row the database refuses as bad
+    data goes to the dead-letter file next to the spill file, never back to the caller.
 
-    Every registered table must have a string primary key named ``id``.
+    At most ``queue_max`` rows wait in memory: beyond that ``submit`` raises and ``write``
+    waits. Every registered table must have a string primary key named ``id``.
     """
 
     def __init__(

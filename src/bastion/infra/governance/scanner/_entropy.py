@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import itertools
 import math
 import re
 import string
@@ -254,17 +255,18 @@ class EntropyDetector:
         self, text: str, data: bytes, taken: Sequence[tuple[int, int]] = ()
     ) -> Iterator[tuple[int, int]]:
         """Spans of random-looking tokens. ``data`` is ``text`` as one byte per character;
-        candidates overlapping a ``taken`` span (sorted, found by a pattern) are skipped."""
+        candidates overlapping a ``taken`` span (found by a pattern, sorted by start, possibly
+        nested) are not judged at all."""
         starts = [span[0] for span in taken]
+        reach = list(itertools.accumulate((span[1] for span in taken), max))
         for start, end, _, _ in self._regex.spans(data):
             if text[start] not in _TOKEN_CHARS:
                 start += 1
             if end - start > self._max_length:
                 continue
-            if taken:
-                at = bisect.bisect_left(starts, end)
-                if at and taken[at - 1][1] > start:
-                    continue
+            at = bisect.bisect_left(starts, end)
+            if at and reach[at - 1] > start:
+                continue
             token = text[start:end]
             if _is_data(text, start, end, token) or _in_url_path(text, start):
                 continue

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bastion.infra.governance.scanner._assignments import (
+    MAX_VALUE,
     PASSWORD_ID,
     SECRET_ID,
     classify_key,
@@ -53,6 +54,18 @@ class Pattern:
     boundary: bool = False
     """The match must not follow a word character. Checked in Python rather than with a
     leading ``\\b``, which would stop RE2 from scanning for the literal prefix with memchr."""
+    route: Route | None = None
+    """For patterns sharing one ``find``: which matches this pattern takes (see Route)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Tells apart patterns that share a locator, such as the URL family: ``key`` is
+    computed once per match, and the pattern whose ``claims`` holds it takes the match;
+    a pattern with ``claims=None`` takes every match no sibling claims."""
+
+    key: Callable[[str, int], str]
+    claims: frozenset[str] | None
 
 
 def _shape(regex: str) -> re.Pattern[str]:
@@ -81,8 +94,8 @@ def _token(
     )
 
 
-# Key names, separators and values of ``key = value`` style assignments.
-_SEPARATOR = r"""[\w-]*\\?["']?[ \t]*(?::=|=>|==|[:=])[ \t]*(?:\\?["'`])?"""
+# The operator (with quotes and key-name suffix) and value of ``key = value`` assignments.
+_ASSIGN = r"""[\w-]*\\?["']?[ \t]*(?::=|=>|==|[:=])[ \t]*(?:\\?["'`])?"""
 _VALUE = r"""(?P<secret>[^\s"'`\\\x00]+)"""
 _QUOTES = "\"'`"
 _TRAILING = ",;:.)]}>"
@@ -102,7 +115,7 @@ def _assignment(kind: str) -> Check:
         if quote:
             escaped = secret_start >= 2 and text[secret_start - 2] == "\\"
             closing = "\\" + quote if escaped else quote
-            close = text.find(closing, secret_start, secret_start + 514)
+            close = text.find(closing, secret_start, secret_start + MAX_VALUE + 2)
             if close != -1 and "\n" not in text[secret_start:close]:
                 secret_end = close
         else:
@@ -116,25 +129,16 @@ def _assignment(kind: str) -> Check:
     return check
 
 
-def _context_value(text: str, start: int, secret_start: int, secret_end: int) -> tuple[int, int]:
-    return secret_start, secret_end
-
-
 # Passwords of documentation URLs (``scott:tiger`` is SQLAlchemy's and Oracle's demo).
 _DEMO_PASSWORDS = frozenset({"pass", "pwd", "tiger", "changeme", "guest", "test", "admin"})
 _NAMES_A_CREDENTIAL = ("password", "passwd", "secret", "token")
 
 
-def _url_password(
-    text: str, start: int, secret_start: int, secret_end: int
-) -> tuple[int, int] | None:
-    password = text[secret_start:secret_end]
+def _is_demo_password(password: str) -> bool:
     lowered = password.lower()
     if lowered in _DEMO_PASSWORDS or any(word in lowered for word in _NAMES_A_CREDENTIAL):
-        return None
-    if password.startswith(("$", "<", "[", "{", "%")) or "," in password:
-        return None
-    return secret_start, secret_end
+        return True
+    return password.startswith(("$", "<", "[", "{", "%")) or "," in password
 
 
 def _b64url_json(segment: str) -> object:
@@ -164,7 +168,7 @@ def _basic_auth(
         return None
     if not (sep and user and password.isprintable() and user.isprintable()):
         return None
-    if _url_password(password, 0, 0, len(password)) is None or len(password) < 4:
+    if len(password) < 4 or _is_demo_password(password):
         return None
     return secret_start, secret_end
 
@@ -184,7 +188,7 @@ def _context(
     *,
     keep: int = 0,
     confidence: Confidence = Confidence.MEDIUM,
-    check: Check = _context_value,
+    check: Check | None = None,
     boundary: bool = False,
 ) -> Pattern:
     return Pattern(
@@ -198,6 +202,7 @@ def _context(
     )
 
 
+# Escaped newlines (a key inside a JSON string) and anything outside the base64 alphabet.
 _PEM_NOISE = re.compile(r"\\[nr]|[^A-Za-z0-9+/=]")
 
 
@@ -227,7 +232,7 @@ def _pem(id: str, label: str) -> Pattern:
 
 
 # One locator for every URL with a password, anchored on "://" so RE2 can skip to it
-# with memchr; each URL pattern then reads the scheme before it and claims its own.
+# with memchr; the scheme before it routes each match to its pattern.
 _URL_WITH_PASSWORD = r"""://[^\s:@/"'<>\x00]*:(?P<secret>[^\s@/"'<>\x00]+)@[^\s/"'<>\x00?#]+"""
 _SCHEME_TAIL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*\Z")
 _DATABASE_SCHEMES: dict[str, frozenset[str]] = {
@@ -237,7 +242,6 @@ _DATABASE_SCHEMES: dict[str, frozenset[str]] = {
     "redis-url": frozenset({"redis", "rediss"}),
     "amqp-url": frozenset({"amqp", "amqps"}),
 }
-_ANY_DATABASE = frozenset().union(*_DATABASE_SCHEMES.values())
 
 
 def _scheme(text: str, end: int) -> str:
@@ -246,20 +250,26 @@ def _scheme(text: str, end: int) -> str:
     return match.group().lower().split("+", 1)[0] if match else ""
 
 
+def _url_password(
+    text: str, start: int, secret_start: int, secret_end: int
+) -> tuple[int, int] | None:
+    if not _scheme(text, start) or _is_demo_password(text[secret_start:secret_end]):
+        return None
+    return secret_start, secret_end
+
+
 def _url(id: str) -> Pattern:
-    """A URL carrying a password. Database ids claim their schemes; ``url-credentials``
+    """A URL carrying a password: database ids claim their schemes, ``url-credentials``
     takes every other scheme."""
-    schemes = _DATABASE_SCHEMES.get(id)
+    return Pattern(
+        id=id,
+        find=_URL_WITH_PASSWORD,
+        shape=_shape(r"[^\s@/]{1,256}"),
+        confidence=Confidence.MEDIUM,
+        check=_url_password,
+        route=Route(_scheme, _DATABASE_SCHEMES.get(id)),
+    )
 
-    def check(text: str, start: int, secret_start: int, secret_end: int) -> tuple[int, int] | None:
-        scheme = _scheme(text, start)
-        claimed = scheme in schemes if schemes is not None else scheme not in _ANY_DATABASE
-        return _url_password(text, start, secret_start, secret_end) if claimed else None
-
-    return _context(id, _URL_WITH_PASSWORD, r"[^\s@/]{1,256}", check=check)
-
-
-_WORD_RUN = r"[\w-]+"
 
 BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     # Private keys come first: on overlap, earlier patterns win ties.
@@ -280,7 +290,7 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     _context(
         "aws-secret-access-key",
         r"(?i:aws[\w-]*secret|secret[_-]?access[_-]?key)"
-        + _SEPARATOR
+        + _ASSIGN
         + r"(?P<secret>[A-Za-z0-9/+=]+)",
         r"[A-Za-z0-9/+]{40}",
         keep=4,
@@ -288,7 +298,7 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     ),
     _context(
         "aws-session-token",
-        r"(?i:session[_-]?token|security[_-]?token)" + _SEPARATOR + r"(?P<secret>[A-Za-z0-9/+=]+)",
+        r"(?i:session[_-]?token|security[_-]?token)" + _ASSIGN + r"(?P<secret>[A-Za-z0-9/+=]+)",
         r"[A-Za-z0-9/+]{100,2048}={0,2}",
         keep=4,
     ),
@@ -420,7 +430,7 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     _token("twilio-api-key", r"SK\w+", r"SK[0-9a-fA-F]{32}", 2),
     _context(
         "twilio-auth-token",
-        r"(?i:twilio[\w-]*(?:token|secret))" + _SEPARATOR + r"(?P<secret>\w+)",
+        r"(?i:twilio[\w-]*(?:token|secret))" + _ASSIGN + r"(?P<secret>\w+)",
         r"[0-9a-f]{32}",
     ),
     _token("sendgrid-api-key", r"SG\.[\w-]+\.[\w-]+", r"SG\.[\w-]{22}\.[\w-]{43}", 3),
@@ -434,7 +444,7 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     _token("heroku-api-key", r"HRKU-AA[\w-]+", r"HRKU-AA[\w-]{58}", 7),
     _context(
         "heroku-api-key-legacy",
-        r"(?i:heroku[\w-]*(?:key|token|secret))" + _SEPARATOR + r"(?P<secret>[\w-]+)",
+        r"(?i:heroku[\w-]*(?:key|token|secret))" + _ASSIGN + r"(?P<secret>[\w-]+)",
         r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
     ),
     _context(
@@ -481,7 +491,7 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     ),
     Pattern(
         id=PASSWORD_ID,
-        find=r"(?i:password|passwd|passphrase|pwd)" + _SEPARATOR + _VALUE,
+        find=r"(?i:password|passwd|passphrase|pwd)" + _ASSIGN + _VALUE,
         keep=0,
         confidence=Confidence.MEDIUM,
         check=_assignment(PASSWORD_ID),
@@ -489,7 +499,7 @@ BUILTIN_PATTERNS: tuple[Pattern, ...] = (
     Pattern(
         id=SECRET_ID,
         find=r"(?i:secret|token|api[_-]?key|apikey|(?:private|signing|encryption|master)[_-]?key"
-        r"|credential)" + _SEPARATOR + _VALUE,
+        r"|credential)" + _ASSIGN + _VALUE,
         keep=0,
         confidence=Confidence.MEDIUM,
         check=_assignment(SECRET_ID),

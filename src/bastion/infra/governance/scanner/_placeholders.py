@@ -37,19 +37,17 @@ _WORDS = (
     "qwerty",
 )
 
-_TEMPLATE_MARKERS = ("${", "{{", "}}", "$(", "%(", "%s", "...", "\u2026")
 _WORD_FORMS = tuple({form for word in _WORDS for form in (word, word.upper(), word.title())})
-# Runs of one character ("xxxxx", "*****") and <angle-bracket> stand-ins.
-_SHAPES = re.compile(r"(.)\1{4,}|<[^<>]*>")
+# Template syntax (${VAR}, {{ var }}, $(cmd), %(name)s, %s), ellipses, runs of one
+# character ("xxxxx", "*****") and <angle-bracket> stand-ins.
+_SHAPES = re.compile(r"\$\{|\{\{|\}\}|\$\(|%\(|%s|\.\.\.|\u2026|(.)\1{4,}|<[^<>]*>")
 # Long random strings contain short words by chance; placeholders are short.
 _MAX_WORDY = 256
 
 
 def is_placeholder(value: str) -> bool:
     """True for values that are obviously stand-ins rather than credentials."""
-    if len(set(value)) <= 3:
-        return True
-    if any(map(value.__contains__, _TEMPLATE_MARKERS)) or _SHAPES.search(value):
+    if len(set(value)) <= 3 or _SHAPES.search(value):
         return True
     if len(value) > _MAX_WORDY or not any(map(value.lower().__contains__, _WORDS)):
         return False

@@ -19,11 +19,16 @@ from __future__ import annotations
 import bisect
 import itertools
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bastion.infra.governance.scanner import _json, _redact
-from bastion.infra.governance.scanner._assignments import classify_key, is_credential_value
+from bastion.infra.governance.scanner._assignments import (
+    PASSWORD_ID,
+    SECRET_ID,
+    classify_key,
+    is_credential_value,
+)
 from bastion.infra.governance.scanner._entropy import ENTROPY_ID, EntropyDetector, shannon_entropy
 from bastion.infra.governance.scanner._finding import Confidence, Finding, FindingSource
 from bastion.infra.governance.scanner._patterns import BUILTIN_PATTERNS, Pattern
@@ -37,6 +42,8 @@ _ENTROPY = Pattern(
 _SEPARATOR = "\x00"
 _WORD_CHARS = frozenset(string.ascii_letters + string.digits + "_")
 _CUSTOM_MAX_LENGTH = 65536
+# Entropy findings lose every tie on overlap, even against low-confidence custom patterns.
+_ENTROPY_ORDER = 1 << 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,18 +54,51 @@ class _Hit:
     order: int
 
 
+_Member = tuple[int, Pattern]
+"""A pattern with its rank in the built-in order (ties on overlap go to the lower)."""
+
+
+class _Group:
+    """The patterns behind one locator regex. Usually one; several share a locator when
+    they carry a ``Route`` (all with the same key), which picks who judges each match."""
+
+    __slots__ = ("fallback", "key", "members", "regex", "routes")
+
+    def __init__(self, find: str, members: Sequence[_Member]) -> None:
+        self.regex = Regex(find)
+        self.members = tuple(members)
+        routes = [pattern.route for _, pattern in members if pattern.route is not None]
+        self.key: Callable[[str, int], str] | None = routes[0].key if routes else None
+        self.routes: dict[str, tuple[_Member, ...]] = {}
+        for member in members:
+            route = member[1].route
+            if route is not None and route.claims is not None:
+                for value in route.claims:
+                    self.routes[value] = (*self.routes.get(value, ()), member)
+        self.fallback = tuple(
+            member
+            for member in members
+            if member[1].route is None or member[1].route.claims is None
+        )
+
+    def candidates(self, text: str, start: int) -> tuple[_Member, ...]:
+        if self.key is None:
+            return self.members
+        return self.routes.get(self.key(text, start), self.fallback)
+
+
 class _Detectors:
     """Patterns behind one RE2 set prefilter. Patterns sharing a locator (the URL family)
-    share its set entry and its pass; each then judges every match for itself."""
+    share its set entry and its pass."""
 
     __slots__ = ("groups", "patterns", "set")
 
     def __init__(self, patterns: Sequence[Pattern], order: int) -> None:
         self.patterns = tuple(patterns)
-        finds: dict[str, list[tuple[int, Pattern]]] = {}
+        finds: dict[str, list[_Member]] = {}
         for index, pattern in enumerate(self.patterns):
             finds.setdefault(pattern.find, []).append((order + index, pattern))
-        self.groups = tuple((Regex(find), tuple(members)) for find, members in finds.items())
+        self.groups = tuple(_Group(find, members) for find, members in finds.items())
         self.set = PatternSet(list(finds))
 
 
@@ -106,7 +146,9 @@ class SecretScanner:
                 threshold=entropy.threshold,
             )
         )
-        self._generic = {p.id: p for p in self._builtin.patterns if p.id in _GENERIC_IDS}
+        self._generic = {
+            p.id: p for p in self._builtin.patterns if p.id in (PASSWORD_ID, SECRET_ID)
+        }
         self._allow_values = settings.allowlist
         self._allow_regexes = tuple(Regex(regex) for regex in settings.allowlist_regexes)
         ids = [p.id for p in self._builtin.patterns] + [p.id for p in custom]
@@ -129,7 +171,7 @@ class SecretScanner:
 
     def scan_text(self, text: str) -> list[Finding]:
         """The secrets in ``text``, in order, without overlaps."""
-        return [self._finding(text, hit, None, 0) for hit in self._scan(text, custom=True)]
+        return [self._finding(text, hit) for hit in self._scan(text, custom=True)]
 
     def redact_text(self, text: str) -> tuple[str, list[Finding]]:
         """``text`` with every secret replaced by its redacted preview, and the findings."""
@@ -161,11 +203,13 @@ class SecretScanner:
         if self._custom is not None:
             hits = self._resolve([*hits, *self._custom_json_hits(joined, leaves, starts)])
 
-        per_leaf: dict[int, list[Finding]] = {}
+        # Hits per leaf, with offsets made local to the leaf.
+        per_leaf: dict[int, list[_Hit]] = {}
         for hit in hits:
             index = bisect.bisect_right(starts, hit.start) - 1
-            finding = self._finding(joined, hit, None, starts[index], leaves[index].in_key)
-            per_leaf.setdefault(index, []).append(finding)
+            offset = starts[index]
+            local = _Hit(hit.start - offset, hit.end - offset, hit.pattern, hit.order)
+            per_leaf.setdefault(index, []).append(local)
         if self._generic:
             # A value under a key that names a credential is one, whatever its shape; it
             # outranks entropy findings in it but not a recognised format inside it.
@@ -173,16 +217,18 @@ class SecretScanner:
                 if leaf.member is None or len(leaf.text) < 6:
                     continue
                 found = per_leaf.get(index)
-                if found and any(f.source is not FindingSource.ENTROPY for f in found):
+                if found and any(h.pattern.source is not FindingSource.ENTROPY for h in found):
                     continue
-                member_finding = self._member_finding(leaf)
-                if member_finding is not None:
-                    per_leaf[index] = [member_finding]
+                member_hit = self._member_hit(leaf.text, leaf.member)
+                if member_hit is not None:
+                    per_leaf[index] = [member_hit]
         if not per_leaf:
             return root[0], []
 
         redacted_keys = {
-            leaves[index].text: _redact.apply(leaves[index].text, found)
+            leaves[index].text: _redact.apply(
+                leaves[index].text, [self._finding(leaves[index].text, hit) for hit in found]
+            )
             for index, found in per_leaf.items()
             if leaves[index].in_key
         }
@@ -195,10 +241,12 @@ class SecretScanner:
         for index in sorted(per_leaf):
             leaf = leaves[index]
             path = _json.format_path(leaf.step, key_text)
-            for finding in per_leaf[index]:
-                findings.append(_with_path(finding, path))
+            found_here = [
+                self._finding(leaf.text, hit, path, leaf.in_key) for hit in per_leaf[index]
+            ]
+            findings.extend(found_here)
             if copy:
-                redacted = _redact.apply(leaf.text, per_leaf[index])
+                redacted = _redact.apply(leaf.text, found_here)
                 if leaf.in_key:
                     renames.append((leaf, redacted))
                 else:
@@ -220,18 +268,15 @@ class SecretScanner:
             for hit in self._run(self._custom, indexes, leaf.text, leaf.text):
                 yield _Hit(hit.start + offset, hit.end + offset, hit.pattern, hit.order)
 
-    def _member_finding(self, leaf: _json.Leaf) -> Finding | None:
+    def _member_hit(self, text: str, member: str) -> _Hit | None:
         """A value whose member key names a credential: ``{"password": "hunter2!"}``."""
-        text = leaf.text
-        if len(text) < 6 or leaf.member is None:
-            return None
-        kind = classify_key(leaf.member)
+        kind = classify_key(member)
         pattern = self._generic.get(kind) if kind else None
         if pattern is None or not is_credential_value(pattern.id, text, quoted=True):
             return None
-        if self._allowlisted(text, leaf.member):
+        if self._allowlisted(text, member):
             return None
-        return self._finding(text, _Hit(0, len(text), pattern, 0), None, 0)
+        return _Hit(0, len(text), pattern, 0)
 
     # Engine
 
@@ -245,16 +290,16 @@ class SecretScanner:
             taken = sorted((hit.start, hit.end) for hit in hits)
             for start, end in self._entropy.find(text, data, taken):
                 if not self._allowlisted(text[start:end], text[start:end]):
-                    hits.append(_Hit(start, end, _ENTROPY, len(BUILTIN_PATTERNS) * 2))
+                    hits.append(_Hit(start, end, _ENTROPY, _ENTROPY_ORDER))
         return self._resolve(hits) if len(hits) > 1 else hits
 
     def _run(
         self, detectors: _Detectors, indexes: Iterable[int], text: str, data: str | bytes
     ) -> Iterable[_Hit]:
         for index in indexes:
-            regex, members = detectors.groups[index]
-            for start, end, secret_start, secret_end in regex.spans(data):
-                for order, pattern in members:
+            group = detectors.groups[index]
+            for start, end, secret_start, secret_end in group.regex.spans(data):
+                for order, pattern in group.candidates(text, start):
                     span = self._judge(pattern, text, start, end, secret_start, secret_end)
                     if span is not None:
                         yield _Hit(span[0], span[1], pattern, order)
@@ -307,33 +352,15 @@ class SecretScanner:
         return kept
 
     @staticmethod
-    def _finding(
-        text: str, hit: _Hit, path: str | None, offset: int, in_key: bool = False
-    ) -> Finding:
+    def _finding(text: str, hit: _Hit, path: str | None = None, in_key: bool = False) -> Finding:
         pattern = hit.pattern
         return Finding(
             pattern_id=pattern.id,
             path=path,
-            start=hit.start - offset,
-            end=hit.end - offset,
+            start=hit.start,
+            end=hit.end,
             redacted=_redact.preview(text[hit.start : hit.end], pattern.keep, pattern.id),
             confidence=pattern.confidence,
             source=pattern.source,
             in_key=in_key,
         )
-
-
-_GENERIC_IDS = frozenset({"generic-password", "generic-secret"})
-
-
-def _with_path(finding: Finding, path: str) -> Finding:
-    return Finding(
-        pattern_id=finding.pattern_id,
-        path=path,
-        start=finding.start,
-        end=finding.end,
-        redacted=finding.redacted,
-        confidence=finding.confidence,
-        source=finding.source,
-        in_key=finding.in_key,
-    )

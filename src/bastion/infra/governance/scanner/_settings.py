@@ -17,7 +17,11 @@ class _Strict(BaseModel):
 
 
 class ExtraPattern(_Strict):
-    """A profile-supplied pattern, compiled with RE2 so matching stays linear-time."""
+    """A profile-supplied pattern, compiled with RE2 so matching stays linear-time.
+
+    Like a built-in pattern, a match that reads as an obvious placeholder (``xxxx``,
+    ``YOUR_...``, a run of one character) is not reported.
+    """
 
     id: str = Field(
         pattern=r"^[a-z0-9][a-z0-9-]{1,63}$",
@@ -31,7 +35,9 @@ class ExtraPattern(_Strict):
     keep: int = Field(
         0, ge=0, le=16, description="Leading characters left visible in the redacted preview."
     )
-    confidence: Confidence = Confidence.HIGH
+    confidence: Confidence = Field(
+        Confidence.HIGH, description="Reported confidence; `min_confidence` filters on it."
+    )
 
     @field_validator("regex")
     @classmethod
@@ -73,7 +79,9 @@ class ScannerSettings(_Strict):
         description="Built-in pattern ids to switch off ('high-entropy-string' turns off "
         "the entropy check).",
     )
-    extra_patterns: tuple[ExtraPattern, ...] = ()
+    extra_patterns: tuple[ExtraPattern, ...] = Field(
+        (), description="Profile-supplied patterns (RE2), reported like built-in ones."
+    )
     allowlist: frozenset[str] = Field(
         frozenset(), description="Exact secret values that are never reported."
     )
@@ -82,7 +90,9 @@ class ScannerSettings(_Strict):
         description="RE2 regexes; a finding is dropped when one matches its secret or the "
         "text its pattern matched around it (key name, URL).",
     )
-    entropy: EntropySettings = Field(default_factory=EntropySettings)
+    entropy: EntropySettings = Field(
+        default_factory=EntropySettings, description="The long-random-token check."
+    )
 
     @field_validator("disabled_patterns")
     @classmethod
