@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -33,17 +34,32 @@ def create_app(profile_dir: Path | None = None) -> Starlette:
 class _Server(uvicorn.Server):
     """Flips readiness only once the listening sockets accept connections."""
 
-    def __init__(self, config: uvicorn.Config, platform: Platform) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        platform: Platform,
+        on_ready: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__(config)
         self.platform = platform
+        self.on_ready = on_ready
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
             self.platform.ready = True
+            if self.on_ready is not None:
+                host, port = self.servers[0].sockets[0].getsockname()[:2]
+                self.on_ready(f"http://{host}:{port}")
 
 
-async def serve(loaded: LoadedProfile, *, host: str | None = None, port: int | None = None) -> None:
+async def serve(
+    loaded: LoadedProfile,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
     """Boot (discover, validate, migrate, mount), then open the listener."""
     platform = await create_platform(loaded)
     app = build_app(platform)
@@ -59,4 +75,4 @@ async def serve(loaded: LoadedProfile, *, host: str | None = None, port: int | N
         log_config=None,
         server_header=False,
     )
-    await _Server(config, platform).serve()
+    await _Server(config, platform, on_ready).serve()

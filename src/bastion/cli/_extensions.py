@@ -12,6 +12,7 @@ import typer
 from bastion.infra.config import load_profile
 from bastion.kernel.errors import BastionError
 from bastion.kernel.manifest import ManifestExtension, discover_manifests
+from bastion.kernel.surfaces import surface
 from bastion.runtime.discovery import installed_extensions
 
 
@@ -33,22 +34,37 @@ def _add_manifest_command(app: typer.Typer, name: str, ext: ManifestExtension) -
     )(run_plugin)
 
 
+def _shadowed(name: str, owner: str) -> None:
+    print(
+        f"warning: {owner} wants the command 'bastion {name}', which is taken; skipped",
+        file=sys.stderr,
+    )
+
+
 def add_extension_commands(app: typer.Typer, profile_dir: Path | None, taken: set[str]) -> None:
     """Mount each extension's Typer app and each ``cli`` manifest as ``bastion <name>``."""
     try:
         for ext, _source in installed_extensions():
-            sub = ext.cli()
-            if sub is not None and ext.meta.id not in taken:
-                app.add_typer(sub, name=ext.meta.id)
-                taken.add(ext.meta.id)
+            sub = surface(ext, "cli")
+            if sub is None:
+                continue
+            if ext.meta.id in taken:
+                _shadowed(ext.meta.id, f"extension '{ext.meta.id}'")
+                continue
+            app.add_typer(sub, name=ext.meta.id)
+            taken.add(ext.meta.id)
         if profile_dir is None and not os.environ.get("BASTION_PROFILE"):
             return
         profile = load_profile(profile_dir).profile
         for manifest in discover_manifests(profile.extensions.dir):
             name = manifest.manifest.name or manifest.meta.id
-            if manifest.kind == "cli" and name not in taken:
-                _add_manifest_command(app, name, manifest)
-                taken.add(name)
+            if manifest.kind != "cli":
+                continue
+            if name in taken:
+                _shadowed(name, f"manifest {manifest.manifest_dir / 'manifest.yaml'}")
+                continue
+            _add_manifest_command(app, name, manifest)
+            taken.add(name)
     except BastionError as exc:
         # The built-in commands must stay usable to diagnose exactly this.
         print(f"warning: extension commands unavailable: {exc}", file=sys.stderr)

@@ -21,17 +21,18 @@ def serve(
         configure_logging(loaded.profile.logging, loaded.secrets)
     except BastionError as exc:
         raise fail(str(exc)) from None
-    settings = loaded.profile.server
-    url = f"http://{host or settings.host}:{settings.port if port is None else port}"
-    err.print(f"Bastion serving {url} with the {loaded.source}", highlight=False)
-    if loaded.builtin:
-        err.print(
-            f"  admin token:  bastion admin tokens issue admin   (data in {BUILTIN_DIR}/)",
-            highlight=False,
-        )
-    err.print(f"  health:       curl {url}/api/v1/health", highlight=False)
+
+    def announce(url: str) -> None:
+        err.print(f"Bastion serving {url} with the {loaded.source}", highlight=False)
+        if loaded.builtin:
+            err.print(
+                f"  admin token:  bastion admin tokens issue admin   (data in {BUILTIN_DIR}/)",
+                highlight=False,
+            )
+        err.print(f"  health:       curl {url}/api/v1/health", highlight=False)
+
     try:
-        asyncio.run(serve_app(loaded, host=host, port=port))
+        asyncio.run(serve_app(loaded, host=host, port=port, on_ready=announce))
     except BastionError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:

@@ -22,6 +22,7 @@ from bastion.kernel.errors import BastionError, ExtensionConfigError, ExtensionE
 from bastion.kernel.identity import ApiKeyResolver, IdentityProvider
 from bastion.kernel.ledger import MigrationLedger
 from bastion.kernel.registry import ExtensionRegistry
+from bastion.kernel.surfaces import surface
 from bastion.runtime.bootstrap import ensure_bootstrap_admin
 from bastion.runtime.discovery import discover
 from bastion.runtime.errors import BootError
@@ -45,7 +46,7 @@ def configure_extensions(
     configs: dict[str, BaseModel | None] = {}
     claimed: set[str] = set()
     for ext in registry.ordered():
-        spec = ext.config()
+        spec = surface(ext, "config")
         if spec is None:
             configs[ext.meta.id] = None
             continue
@@ -74,7 +75,7 @@ def configure_extensions(
 
 
 def _routers(ext: Extension, ctx: ExtensionContext) -> list[ExtensionRouter]:
-    contributed = ext.router(ctx)
+    contributed = surface(ext, "router", ctx)
     if contributed is None:
         return []
     if isinstance(contributed, ExtensionRouter):
@@ -84,7 +85,7 @@ def _routers(ext: Extension, ctx: ExtensionContext) -> list[ExtensionRouter]:
 
 def _scheduled(ext: Extension, ctx: ExtensionContext) -> list[ScheduledJob]:
     jobs: list[ScheduledJob] = []
-    for job in ext.jobs():
+    for job in surface(ext, "jobs"):
         try:
             schedule = parse_schedule(job.schedule)
         except ValueError as exc:
@@ -113,7 +114,7 @@ async def boot(
         configs = configure_extensions(registry, loaded)
         roles = RoleCatalog()
         for ext in registry.ordered():
-            roles.merge(ext.roles(), source=ext.meta.id)
+            roles.merge(surface(ext, "roles"), source=ext.meta.id)
         jwt_settings = profile.security.jwt
         jwt = JwtCodec(jwt_settings, loaded.secrets.get(jwt_settings.key_secret_name))
     except BastionError as exc:
@@ -127,7 +128,11 @@ async def boot(
     except BastionError as exc:
         await engine.dispose()
         raise _fail("configure", exc) from exc
-    events = EventBus(h for ext in registry.ordered() for h in ext.event_handlers())
+    try:
+        events = EventBus(h for ext in registry.ordered() for h in surface(ext, "event_handlers"))
+    except BastionError as exc:
+        await engine.dispose()
+        raise _fail("configure", exc) from exc
     services: dict[str, Any] = {
         "roles": roles,
         "jwt": jwt,

@@ -25,7 +25,12 @@ def _load_entry_point(ep: EntryPoint) -> tuple[Extension, str]:
         ) from exc
     if not (isinstance(target, type) and issubclass(target, Extension)):
         raise ExtensionError(ep.name, f"entry point '{ep.name}' ({source}) is not an Extension")
-    return target(), source
+    try:
+        return target(), source
+    except Exception as exc:
+        raise ExtensionError(
+            ep.name, f"extension '{ep.name}' ({source}) failed to instantiate: {exc}"
+        ) from exc
 
 
 def installed_extensions() -> list[tuple[Extension, str]]:

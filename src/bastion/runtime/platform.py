@@ -16,6 +16,7 @@ from bastion.kernel.contract import ExtensionContext, ExtensionRouter
 from bastion.kernel.identity import ApiKeyResolver
 from bastion.kernel.ledger import MigrationLedger, PlannedMigration
 from bastion.kernel.registry import ExtensionRegistry
+from bastion.kernel.surfaces import surface
 from bastion.runtime.scheduler import Scheduler
 
 
@@ -74,5 +75,5 @@ def migration_plan(registry: ExtensionRegistry) -> list[PlannedMigration]:
     return [
         PlannedMigration(ext.meta.id, m)
         for ext in registry.ordered()
-        for m in sorted(ext.migrations(), key=lambda m: m.version)
+        for m in sorted(surface(ext, "migrations"), key=lambda m: m.version)
     ]

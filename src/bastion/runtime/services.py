@@ -14,6 +14,7 @@ from bastion.infra.governance.scanner import SecretScanner
 from bastion.kernel.context import RequestContext
 from bastion.kernel.policy import PolicyContext, PolicyStage, TargetType
 from bastion.kernel.registry import ExtensionRegistry
+from bastion.kernel.surfaces import surface
 from bastion.kernel.tiers import Tier
 
 
@@ -54,7 +55,9 @@ def governance_for(
     profile: Profile, registry: ExtensionRegistry, trail: AuditTrail, scanner: SecretScanner
 ) -> Governance:
     contributed: dict[str, list[PolicyStage]] = {
-        ext.meta.id: list(ext.policies()) for ext in registry.ordered() if ext.policies()
+        ext.meta.id: stages
+        for ext in registry.ordered()
+        if (stages := list(surface(ext, "policies")))
     }
 
     async def record(context: PolicyContext, decision: Decision) -> None:

@@ -36,6 +36,7 @@ def test_structlog_processor_redacts_the_message_and_every_value() -> None:
     logger = structlog.wrap_logger(
         structlog.PrintLogger(out),
         processors=[RedactingProcessor(scanner), structlog.processors.JSONRenderer()],
+        wrapper_class=structlog.BoundLogger,
     )
     logger.info(f"upstream said {SECRET}", header={"authorization": SECRET}, attempt=1)
     line = orjson.loads(out.getvalue())

@@ -16,7 +16,11 @@ def _scrub(value: Any, key: str = "") -> Any:
         return {k: _scrub(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [_scrub(v, key) for v in value]
-    if isinstance(value, str) and _SENSITIVE_KEY.search(key) and not key.endswith("_secret"):
+    if (
+        isinstance(value, str)
+        and _SENSITIVE_KEY.search(key)
+        and not key.endswith(("_secret", "_file", "_path"))
+    ):
         return REDACTED
     return value
 
@@ -24,7 +28,8 @@ def _scrub(value: Any, key: str = "") -> Any:
 def redacted_profile(profile: Profile) -> dict[str, Any]:
     """The profile as plain data with passwords in URLs and secret-looking keys masked.
 
-    Keys ending in ``_secret`` hold secret *names*, not values, and stay visible.
+    Keys ending in ``_secret`` hold secret *names* and ``_file``/``_path`` keys hold paths,
+    not values; they stay visible.
     """
     data = profile.model_dump(mode="json")
     url = data["database"]["url"]

@@ -93,9 +93,7 @@ class ScopeCheckStage:
             # A server's ACL governs everything on it (tools, resources, prompts); a tool
             # on it must then also pass its own ACL.
             if self._catalog.knows("server", target.server) is False:
-                return StageVerdict.deny(
-                    "acl.unknown_entity", f"unknown server '{target.server}'"
-                )
+                return StageVerdict.deny("acl.unknown_entity", f"unknown server '{target.server}'")
             verdict = self._acl_verdict(principal, "server", target.server)
             if verdict is not _ALLOW:
                 return verdict

@@ -1,0 +1,82 @@
+"""What every upstream provider implements. The gateway speaks Anthropic Messages
+internally: a provider receives an Anthropic request and returns Anthropic bytes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+
+from bastion.domains.gateway.translate import Usage
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamTarget:
+    """A resolved route: where to send the call and with which credentials."""
+
+    route_name: str
+    provider: str
+    endpoint: str | None
+    upstream_model: str
+    api_key: str | None = field(default=None, repr=False)
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
+    timeout_seconds: float = 600.0
+    connect_timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesCall:
+    """An Anthropic Messages request on its way upstream. ``body["model"]`` is already the
+    upstream model; ``forward_headers`` holds only what may cross (``anthropic-version``,
+    ``anthropic-beta``) — never the caller's credentials or identity headers."""
+
+    body: Mapping[str, Any]
+    stream: bool
+    forward_headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class UpstreamResponse:
+    """A complete (non-streaming) Anthropic Messages response."""
+
+    status: int
+    body: bytes
+    usage: Usage
+    model: str | None = None
+
+
+class UpstreamStream(Protocol):
+    """Anthropic SSE bytes from an upstream that answered 200. Iterating may raise
+    ``UpstreamStreamError`` after some bytes were yielded (a broken stream); ``usage`` is
+    final once iteration ends."""
+
+    usage: Usage
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamServices:
+    """What a provider factory receives: the shared, pooled HTTP client."""
+
+    http: httpx.AsyncClient
+
+
+@runtime_checkable
+class Upstream(Protocol):
+    """A provider. One instance per tag, shared by every route that names it."""
+
+    async def messages(
+        self, call: MessagesCall, target: UpstreamTarget
+    ) -> UpstreamResponse | UpstreamStream:
+        """Send the call. Raises ``UpstreamConnectError``, ``UpstreamTimeoutError`` or
+        ``UpstreamStatusError`` before any byte is returned."""
+        ...
+
+    async def count_tokens(self, body: Mapping[str, Any], target: UpstreamTarget) -> int | None:
+        """Input tokens as the upstream counts them, or None when it has no such API."""
+        ...
