@@ -3,7 +3,11 @@
 For each backend: rows/s sustained by the batched writer (default settings, 50 producer
 tasks, timed until ``flush()`` returns, i.e. every row committed), and the caller-side
 cost of ``AuditWriter.submit`` and ``AuditTrail.record_decision`` (median and p99 of
-single calls, timer overhead included). Set ``BASTION_BENCH_PG`` to use another
+single calls, timer overhead included).
+
+Baselines, on the same engine and rows: a plain SQLAlchemy ``executemany`` INSERT of
+500 rows per transaction from one task (no queue, no conflict handling, no RETURNING),
+and a bare ``asyncio.Queue.put_nowait``. Set ``BASTION_BENCH_PG`` to use another
 PostgreSQL server (default ``postgresql://postgres@127.0.0.1:5432/postgres``).
 """
 
@@ -21,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.infra.audit import (
@@ -28,6 +33,7 @@ from bastion.infra.audit import (
     AuditWriter,
     GovernanceDecisionRow,
     governance_decisions,
+    new_row_id,
 )
 from bastion.infra.db import create_engine
 from bastion.kernel.migration import migrations_from_package
@@ -109,6 +115,16 @@ async def sustained(engine: AsyncEngine, spill: Path) -> float:
     return SUSTAINED_ROWS / elapsed
 
 
+async def direct_inserts(engine: AsyncEngine) -> float:
+    rows = [{**decision(n), "id": new_row_id()} for n in range(SUSTAINED_ROWS)]
+    statement = insert(governance_decisions)
+    start = time.perf_counter()
+    for offset in range(0, SUSTAINED_ROWS, 500):
+        async with engine.begin() as conn:
+            await conn.execute(statement, rows[offset : offset + 500])
+    return SUSTAINED_ROWS / (time.perf_counter() - start)
+
+
 async def call_cost(
     call: Callable[[GovernanceDecisionRow], Awaitable[object] | None],
 ) -> list[float]:
@@ -134,6 +150,8 @@ async def caller_costs(engine: AsyncEngine, spill: Path) -> dict[str, list[float
     trail = AuditTrail(writer)
     costs["record_decision"] = await call_cost(lambda row: trail.record_decision(row))
     await writer.close()
+    queue: asyncio.Queue[tuple[Table, GovernanceDecisionRow]] = asyncio.Queue(CALLS * 2)
+    costs["put_nowait"] = await call_cost(lambda row: queue.put_nowait((governance_decisions, row)))
     return costs
 
 
@@ -144,9 +162,9 @@ def median_p99(samples: list[float]) -> str:
 
 async def run() -> str:
     lines = [
-        f"| backend | sustained rows/s ({SUSTAINED_ROWS:,} rows, {PRODUCERS} producers) "
-        "| submit µs median / p99 | record_decision µs median / p99 |",
-        "|---|---:|---:|---:|",
+        f"| backend | measure ({SUSTAINED_ROWS:,} rows; {CALLS:,} calls) | AuditWriter "
+        "| baseline |",
+        "|---|---|---:|---:|",
     ]
     for backend, factory in (("sqlite", sqlite_engine), ("postgresql", postgres_engine)):
         try:
@@ -156,13 +174,18 @@ async def run() -> str:
                     spill = Path(spill_dir) / "spill.jsonl"
                     rate = await sustained(engine, spill)
                     costs = await caller_costs(engine, spill)
+                direct = await direct_inserts(engine)
         except (OSError, asyncpg.PostgresError) as exc:
             lines.append(f"| {backend} | unavailable ({type(exc).__name__}) | | |")
             continue
-        lines.append(
-            f"| {backend} | {rate:,.0f} | {median_p99(costs['submit'])} "
-            f"| {median_p99(costs['record_decision'])} |"
-        )
+        lines += [
+            f"| {backend} | rows/s sustained, {PRODUCERS} producers "
+            f"(baseline: executemany, 500 per transaction) | {rate:,.0f} | {direct:,.0f} |",
+            f"| {backend} | submit µs, median / p99 (baseline: Queue.put_nowait) "
+            f"| {median_p99(costs['submit'])} | {median_p99(costs['put_nowait'])} |",
+            f"| {backend} | AuditTrail.record_decision µs, median / p99 "
+            f"| {median_p99(costs['record_decision'])} | |",
+        ]
     return "\n".join(lines)
 
 

@@ -24,7 +24,8 @@ round ends).
 Options: ``--db sqlite|postgresql`` (default sqlite; PostgreSQL gets a throwaway database
 on ``BASTION_BENCH_PG``, default ``postgresql://postgres@127.0.0.1:5432/postgres``),
 ``--rounds N`` (default 3), ``--duration S`` per round (default 10), ``--connections C``
-(default 200).
+(default 200), ``--disabled a,b`` (stages traced ``disabled``: an ablation showing what
+the rest of the request path costs).
 """
 
 from __future__ import annotations
@@ -180,7 +181,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _write_profile(directory: Path, db_url: str, port: int) -> Path:
+def _write_profile(
+    directory: Path, db_url: str, port: int, disabled: tuple[str, ...] = ()
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     secrets_path = directory / "secrets.yaml"
     fd = os.open(secrets_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -194,7 +197,7 @@ def _write_profile(directory: Path, db_url: str, port: int) -> Path:
         "security": {"bootstrap_admin": {"name": "admin"}},
         "logging": {"level": "warning", "format": "json"},
         "rate_limits": {"requests_per_second": 1_000_000},
-        "governance": GOVERNANCE,
+        "governance": {**GOVERNANCE, "disabled": list(disabled)},
     }
     (directory / "profile.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     return directory
@@ -356,7 +359,9 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
     return process.returncode
 
 
-def run(db: str, rounds: int, duration: int, connections: int) -> str:
+def run(
+    db: str, rounds: int, duration: int, connections: int, disabled: tuple[str, ...] = ()
+) -> str:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install -y wrk")
     work = Path(tempfile.mkdtemp(prefix="bench-hooks-"))
@@ -366,7 +371,7 @@ def run(db: str, rounds: int, duration: int, connections: int) -> str:
         else f"sqlite+aiosqlite:///{work / 'bastion.db'}"
     )
     bastion_port, baseline_port = _free_port(), _free_port()
-    profile = _write_profile(work / "profile", db_url, bastion_port)
+    profile = _write_profile(work / "profile", db_url, bastion_port, disabled)
     token = _token(profile)
     body_path = work / "payload.json"
     body_path.write_bytes(orjson.dumps(PAYLOAD))
@@ -415,7 +420,9 @@ def run(db: str, rounds: int, duration: int, connections: int) -> str:
 
     lines = [
         f"`python -m bench.hooks --db {db} --rounds {rounds} --duration {duration} "
-        f"--connections {connections}`; wrk 1 thread, {connections} connections, "
+        f"--connections {connections}"
+        + (f" --disabled {','.join(disabled)}" if disabled else "")
+        + f"`; wrk 1 thread, {connections} connections, "
         f"{duration} s per round; {os.cpu_count()} CPUs shared by wrk and both servers",
         "",
         "| round | server | requests/s | requests | 200 | allow bodies | non-200 | "
@@ -460,11 +467,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=200)
+    parser.add_argument(
+        "--disabled",
+        default="",
+        help="Comma-separated stages traced 'disabled' (an ablation: what the rest costs).",
+    )
     args = parser.parse_args()
     if args.baseline:
         baseline_server(args.baseline)
         return
-    print(run(args.db, args.rounds, args.duration, args.connections))
+    disabled = tuple(name for name in args.disabled.split(",") if name)
+    print(run(args.db, args.rounds, args.duration, args.connections, disabled))
 
 
 if __name__ == "__main__":

@@ -196,8 +196,13 @@ class ExtensionContext:
     settings: Any  # the validated profile (bastion.infra.config.Profile)
     services: dict[str, Any] = field(default_factory=dict)
 
+    def on_shutdown(self, hook: Callable[[], Awaitable[object]]) -> None:
+        """Run ``hook`` when the platform stops (close pools, flush buffers)."""
+        self.services.setdefault(SHUTDOWN_HOOKS, []).append(hook)
+
 
 ConfigSpec = tuple[str, type[BaseModel]]
+SHUTDOWN_HOOKS = "platform.shutdown_hooks"
 
 
 class Extension:

@@ -24,7 +24,8 @@ def build_app(platform: Platform) -> Starlette:
     """Core routes and every extension router, all behind the same middleware."""
     routes: list[BaseRoute] = [*core_routes(platform)]
     styles: list[tuple[str, ErrorStyle]] = []
-    for _, router in platform.routers:
+    # Longest base path first: a Mount claims everything under its path.
+    for _, router in sorted(platform.routers, key=lambda r: len(r[1].base_path), reverse=True):
         guarded = EndpointGuard(
             Router(routes=list(router.routes)),
             router,

@@ -140,6 +140,15 @@ async def boot(
         "governance": governance,
         "public_limiter": public_limiter(governance),
     }
+    try:
+        services["llm_upstreams"] = [
+            (ext.meta.id, registration)
+            for ext in registry.ordered()
+            for registration in surface(ext, "llm_upstreams")
+        ]
+    except BastionError as exc:
+        await engine.dispose()
+        raise _fail("configure", exc) from exc
     contexts = {
         ext.meta.id: ExtensionContext(
             extension_id=ext.meta.extension_id,

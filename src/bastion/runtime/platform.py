@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.infra.audit import AuditTrail
@@ -12,12 +13,14 @@ from bastion.infra.config import LoadedProfile, Profile, SecretStore
 from bastion.infra.events import EventBus
 from bastion.infra.governance import Governance
 from bastion.infra.security import JwtCodec, RoleCatalog
-from bastion.kernel.contract import ExtensionContext, ExtensionRouter
+from bastion.kernel.contract import SHUTDOWN_HOOKS, ExtensionContext, ExtensionRouter
 from bastion.kernel.identity import ApiKeyResolver
 from bastion.kernel.ledger import MigrationLedger, PlannedMigration
 from bastion.kernel.registry import ExtensionRegistry
 from bastion.kernel.surfaces import surface
 from bastion.runtime.scheduler import Scheduler
+
+log = structlog.get_logger("bastion.platform")
 
 
 @dataclass(slots=True)
@@ -64,6 +67,11 @@ class Platform:
     async def close(self) -> None:
         """Stop jobs, drain the audit queue, release pools. Safe to call once started or not."""
         await self.scheduler.stop()
+        for hook in reversed(self.services.get(SHUTDOWN_HOOKS, [])):
+            try:
+                await hook()
+            except Exception as exc:
+                log.error("shutdown hook failed", hook=repr(hook), error=repr(exc))
         if self._started:
             await self.audit.close()
         await self.governance.aclose()

@@ -37,6 +37,7 @@ class ProviderNotRegisteredError(GatewayError):
 
 class UpstreamError(GatewayError):
     retryable: bool = False
+    attempts: int = 0  # how many upstream calls were made in all, set by the dispatcher
 
 
 class UpstreamConnectError(UpstreamError):

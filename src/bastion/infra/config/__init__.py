@@ -1,6 +1,12 @@
 """Profiles and secrets: config as code, validated with pydantic at boot."""
 
-from bastion.infra.config._gateway import GatewaySettings, PriceSettings, RouteSettings
+from bastion.infra.config._gateway import (
+    CoworkSettings,
+    GatewaySettings,
+    PriceSettings,
+    RetrySettings,
+    RouteSettings,
+)
 from bastion.infra.config._loader import (
     BUILTIN_DIR,
     LoadedProfile,
@@ -27,6 +33,7 @@ __all__ = [
     "BUILTIN_DIR",
     "BootstrapAdmin",
     "ConfigError",
+    "CoworkSettings",
     "DatabaseSettings",
     "ExtensionsSettings",
     "GatewaySettings",
@@ -35,6 +42,7 @@ __all__ = [
     "PriceSettings",
     "Profile",
     "ProfileError",
+    "RetrySettings",
     "RouteSettings",
     "SecretStore",
     "SecretsError",

@@ -28,6 +28,7 @@ class Governance:
     """Everything the chain is built from; shared by every surface that governs."""
 
     engine: PolicyEngine
+    scope: ScopeCheckStage
     scanner: SecretScanner
     limiter: RateLimiter
     quota: QuotaEnforcer
@@ -55,8 +56,9 @@ def build_governance(
     limiter = build_rate_limiter(rate_limits)
     quota = QuotaEnforcer(settings.quota, build_quota_store(settings.quota))
     catalog = EntityCatalog()
+    scope = ScopeCheckStage(settings.scope_check, catalog)
     available: dict[str, PolicyStage] = {
-        "scope_check": ScopeCheckStage(settings.scope_check, catalog),
+        "scope_check": scope,
         "secret_scan": SecretScanStage(settings.secret_scan, scanner),
         "blocklist": BlocklistStage(settings.blocklist),
         "rate_limit": RateLimitStage(rate_limits, limiter),
@@ -88,4 +90,4 @@ def build_governance(
         sinks=sinks,
         redact=lambda text: scanner.redact_text(text)[0],
     )
-    return Governance(engine, scanner, limiter, quota, catalog, rate_limits)
+    return Governance(engine, scope, scanner, limiter, quota, catalog, rate_limits)

@@ -42,7 +42,8 @@ def _compile(entry: AclEntry) -> _CompiledEntry:
 def _entity_of(target: PolicyTarget) -> tuple[str, str] | None:
     if target.type is TargetType.TOOL and target.tool:
         return "tool", f"{target.server}/{target.tool}" if target.server else target.tool
-    if target.type is TargetType.ROUTE and target.name:
+    if target.type in (TargetType.ROUTE, TargetType.PROMPT) and target.name:
+        # A prompt names the gateway route it is sent through; the route's ACL applies.
         return "route", target.name
     if target.type is TargetType.AGENT and target.name:
         return "agent", target.name

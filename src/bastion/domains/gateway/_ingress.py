@@ -1,0 +1,120 @@
+"""The two wire formats callers speak. The gateway works in Anthropic Messages; an
+``Ingress`` converts a caller's request in and the answer (and errors) back out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import orjson
+
+from bastion.domains.gateway.translate import (
+    AnthropicToOpenAISSE,
+    StreamTranslator,
+    TranslationError,
+    anthropic_response_to_openai,
+    openai_request_to_anthropic,
+)
+from bastion.infra.http import error_body
+from bastion.kernel.contract import ErrorStyle
+
+FORWARDED_HEADERS = (b"anthropic-version", b"anthropic-beta")
+DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
+
+
+class RequestError(ValueError):
+    """The caller's request is malformed; answered with 400."""
+
+
+class Ingress(Protocol):
+    name: str
+    style: ErrorStyle
+
+    def to_anthropic(self, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    def response(self, anthropic_body: bytes, requested_model: str) -> bytes: ...
+
+    def stream_translator(
+        self, body: Mapping[str, Any], requested_model: str
+    ) -> StreamTranslator | None: ...
+
+    def stream_error(self, message: str) -> bytes: ...
+
+    def upstream_error(self, status: int, anthropic_error: bytes) -> bytes: ...
+
+
+def _require(body: Mapping[str, Any], key: str, kind: type, what: str) -> None:
+    if not isinstance(body.get(key), kind):
+        raise RequestError(f"{key}: {what}")
+
+
+class AnthropicIngress:
+    name = "anthropic"
+    style = ErrorStyle.ANTHROPIC
+
+    def to_anthropic(self, body: dict[str, Any]) -> dict[str, Any]:
+        _require(body, "model", str, "a model name is required")
+        _require(body, "messages", list, "messages must be a list")
+        max_tokens = body.get("max_tokens")
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+            raise RequestError("max_tokens: a positive integer is required")
+        return body
+
+    def response(self, anthropic_body: bytes, requested_model: str) -> bytes:
+        return anthropic_body
+
+    def stream_translator(
+        self, body: Mapping[str, Any], requested_model: str
+    ) -> StreamTranslator | None:
+        return None
+
+    def stream_error(self, message: str) -> bytes:
+        data = orjson.dumps({"type": "error", "error": {"type": "api_error", "message": message}})
+        return b"event: error\ndata: " + data + b"\n\n"
+
+    def upstream_error(self, status: int, anthropic_error: bytes) -> bytes:
+        return anthropic_error
+
+
+class OpenAIIngress:
+    name = "openai"
+    style = ErrorStyle.OPENAI
+
+    def to_anthropic(self, body: dict[str, Any]) -> dict[str, Any]:
+        _require(body, "model", str, "a model name is required")
+        _require(body, "messages", list, "messages must be a list")
+        try:
+            return openai_request_to_anthropic(body)
+        except TranslationError as exc:
+            raise RequestError(str(exc)) from None
+
+    def response(self, anthropic_body: bytes, requested_model: str) -> bytes:
+        return orjson.dumps(
+            anthropic_response_to_openai(orjson.loads(anthropic_body), model=requested_model)
+        )
+
+    def stream_translator(
+        self, body: Mapping[str, Any], requested_model: str
+    ) -> StreamTranslator | None:
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+        return AnthropicToOpenAISSE(include_usage=include_usage, model=requested_model)
+
+    def stream_error(self, message: str) -> bytes:
+        data = orjson.dumps({"error": {"message": message, "type": "server_error", "code": None}})
+        return b"data: " + data + b"\n\n"
+
+    def upstream_error(self, status: int, anthropic_error: bytes) -> bytes:
+        message = f"upstream answered {status}"
+        try:
+            doc = orjson.loads(anthropic_error)
+            inner = doc.get("error") if isinstance(doc, dict) else None
+            if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+                message = inner["message"]
+        except orjson.JSONDecodeError:
+            pass
+        return error_body(ErrorStyle.OPENAI, status, message)
+
+
+ANTHROPIC = AnthropicIngress()
+OPENAI = OpenAIIngress()

@@ -1,0 +1,373 @@
+"""One gateway request, from the caller's bytes to the audit row.
+
+parse -> route -> govern (target ``prompt`` on the route) -> dispatch (retries,
+fallbacks) -> relay (bytes, or a translated stream) -> scan the response -> cost ->
+one ``ai_requests`` row through the batched writer -> quota usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import orjson
+import structlog
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from bastion.domains.gateway._dispatch import Dispatcher
+from bastion.domains.gateway._ingress import (
+    DEFAULT_ANTHROPIC_VERSION,
+    FORWARDED_HEADERS,
+    Ingress,
+    RequestError,
+)
+from bastion.domains.gateway._material import prompt_material
+from bastion.domains.gateway._pricing import PricingCatalog, cost_microdollars
+from bastion.domains.gateway._records import RequestRecord, ai_requests
+from bastion.domains.gateway._routing import RouteTable
+from bastion.domains.gateway._stream_scan import StreamTextCollector
+from bastion.domains.gateway.errors import (
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamStreamError,
+    UpstreamTimeoutError,
+)
+from bastion.domains.gateway.upstreams import MessagesCall, UpstreamResponse, UpstreamStream
+from bastion.infra.audit import AuditWriter, new_row_id
+from bastion.infra.config import GatewaySettings
+from bastion.infra.governance import Governance
+from bastion.infra.http import error_body
+from bastion.kernel.context import RequestContext, request_context
+from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
+
+log = structlog.get_logger("bastion.gateway")
+
+_THROTTLE_RULES = ("rate_limit.", "quota.")
+_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def _ms(start: float, end: float) -> float:
+    return (end - start) * 1000.0
+
+
+class Gateway:
+    """Shared by both ingress formats; built once at boot."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        routes: RouteTable,
+        dispatcher: Dispatcher,
+        pricing: PricingCatalog,
+        governance: Governance,
+        writer: AuditWriter,
+        *,
+        store_prompts: bool = False,
+    ) -> None:
+        self._settings = settings
+        self.routes = routes
+        self.dispatcher = dispatcher
+        self.pricing = pricing
+        self.governance = governance
+        self._writer = writer
+        self._store_prompts = store_prompts
+        self._redact_responses = settings.response_secrets == "redact"
+
+    def visible_models(self) -> list[tuple[str, str, str]]:
+        """``(model, provider, route)`` for every model a route serves: exact patterns as
+        written, wildcard routes with the catalog models they match."""
+        seen: set[str] = set()
+        out: list[tuple[str, str, str]] = []
+        candidates = self.pricing.models()
+        for route in self.routes:
+            pattern = route.settings.model_pattern
+            names = [pattern] if "*" not in pattern else [m for m in candidates if route.matches(m)]
+            for name in names:
+                if name not in seen and self.routes.match(name) is route:
+                    seen.add(name)
+                    out.append((name, route.settings.provider, route.name))
+        return out
+
+    # -- the request ------------------------------------------------------------------
+
+    async def handle(self, request: Request, ingress: Ingress) -> Response:
+        started = time.perf_counter()
+        ctx = request_context(request)
+        record = RequestRecord(ctx, ingress.name)
+        raw = await request.body()
+        try:
+            return await self._handle(request, ingress, ctx, record, raw, started)
+        except RequestError as exc:
+            return await self._fail(record, ingress, started, 400, str(exc))
+
+    async def _handle(
+        self,
+        request: Request,
+        ingress: Ingress,
+        ctx: RequestContext,
+        record: RequestRecord,
+        raw: bytes,
+        started: float,
+    ) -> Response:
+        record.request_sha256 = hashlib.sha256(raw).hexdigest()
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise RequestError(f"request body is not valid JSON: {exc.msg}") from None
+        if not isinstance(body, dict):
+            raise RequestError("request body must be a JSON object")
+        anthropic_body = ingress.to_anthropic(body)
+        model: str = anthropic_body["model"]
+        stream = bool(body.get("stream"))
+        record.requested_model, record.streaming = model, stream
+        if self._store_prompts:
+            record.prompt = raw.decode("utf-8", "replace")
+
+        route = self.routes.match(model)
+        if route is None:
+            return await self._fail(
+                record,
+                ingress,
+                started,
+                404,
+                f"model '{model}' has no gateway route",
+                error_type="not_found_error",
+            )
+        record.route, record.provider = route.name, route.settings.provider
+        record.upstream_model = route.upstream_model(model)
+
+        decision = await self.governance.engine.evaluate(
+            PolicyContext(
+                ctx,
+                PolicyTarget(TargetType.PROMPT, name=route.name),
+                prompt_material(anthropic_body),
+            )
+        )
+        if not decision.allowed:
+            rule = decision.rule or ""
+            throttled = rule.startswith(_THROTTLE_RULES)
+            headers = {}
+            if throttled and decision.retry_after_ms is not None:
+                headers["retry-after"] = str(max(1, -(-decision.retry_after_ms // 1000)))
+            return await self._fail(
+                record,
+                ingress,
+                started,
+                429 if throttled else 403,
+                f"Bastion governance denied the request: {decision.reason}",
+                outcome="denied",
+                details={"stage": decision.stage, "rule": decision.rule, "reason": decision.reason},
+                headers=headers,
+            )
+
+        call = MessagesCall(anthropic_body, stream, self._forward_headers(request, ingress))
+        upstream_started = time.perf_counter()
+        try:
+            dispatched = await self.dispatcher.send(call, route, model)
+        except UpstreamError as exc:
+            return await self._upstream_failed(record, ingress, started, exc)
+        record.attempts = dispatched.attempts
+        record.route, record.provider = dispatched.route.name, dispatched.route.settings.provider
+        record.upstream_model = dispatched.target.upstream_model
+        if isinstance(dispatched.result, UpstreamResponse):
+            return await self._complete(
+                record, ingress, dispatched.result, model, started, upstream_started
+            )
+        return self._relay(
+            record, ingress, dispatched.result, body, model, started, upstream_started
+        )
+
+    def _forward_headers(self, request: Request, ingress: Ingress) -> dict[str, str]:
+        forwarded = {"anthropic-version": DEFAULT_ANTHROPIC_VERSION}
+        for name, value in request.scope["headers"]:
+            if name in FORWARDED_HEADERS:
+                forwarded[name.decode()] = value.decode("latin-1")
+        return forwarded
+
+    # -- answers ----------------------------------------------------------------------
+
+    async def _complete(
+        self,
+        record: RequestRecord,
+        ingress: Ingress,
+        result: UpstreamResponse,
+        model: str,
+        started: float,
+        upstream_started: float,
+    ) -> Response:
+        upstream_done = time.perf_counter()
+        body = result.body
+        record.usage = result.usage
+        body = self._scan_response(record, body)
+        out = ingress.response(body, model)
+        finished = time.perf_counter()
+        record.status, record.outcome = 200, "success"
+        record.latency_ms = record.ttfb_ms = _ms(started, finished)
+        record.overhead_ms = _ms(started, upstream_started) + _ms(upstream_done, finished)
+        await self._finish(record)
+        return Response(
+            out,
+            media_type="application/json",
+            headers={"x-bastion-overhead-ms": f"{record.overhead_ms:.3f}"},
+        )
+
+    def _scan_response(self, record: RequestRecord, body: bytes) -> bytes:
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return body
+        content = doc.get("content") if isinstance(doc, dict) else None
+        if not isinstance(content, list):
+            return body
+        scanner = self.governance.scanner
+        if not self._redact_responses:
+            findings = scanner.scan_json(content)
+            if findings:
+                record.response_findings = ",".join(sorted({f.pattern_id for f in findings}))
+            return body
+        redacted, findings = scanner.redact_json(content)
+        if not findings:
+            return body
+        record.response_findings = ",".join(sorted({f.pattern_id for f in findings}))
+        doc["content"] = redacted
+        return orjson.dumps(doc)
+
+    def _relay(
+        self,
+        record: RequestRecord,
+        ingress: Ingress,
+        stream: UpstreamStream,
+        body: Mapping[str, Any],
+        model: str,
+        started: float,
+        upstream_started: float,
+    ) -> Response:
+        translator = ingress.stream_translator(body, model)
+        collector = StreamTextCollector()
+        pre_ms = _ms(started, upstream_started)
+
+        async def relay() -> AsyncIterator[bytes]:
+            first = True
+            last_byte = time.perf_counter()
+            try:
+                async for chunk in stream:
+                    collector.feed(chunk)
+                    out = translator.feed(chunk) if translator is not None else chunk
+                    if out:
+                        if first:
+                            record.ttfb_ms = _ms(started, time.perf_counter())
+                            first = False
+                        yield out
+                if translator is not None:
+                    tail = translator.finish()
+                    if tail:
+                        yield tail
+                record.status, record.outcome = 200, "success"
+            except UpstreamStreamError as exc:
+                record.status, record.outcome, record.error = 502, "error", str(exc)
+                yield ingress.stream_error(f"upstream stream failed: {exc}")
+            except asyncio.CancelledError:
+                record.status, record.outcome, record.error = 499, "cancelled", "client went away"
+                raise
+            finally:
+                last_byte = time.perf_counter()
+                await stream.aclose()
+                record.usage = stream.usage
+                findings = collector.findings(self.governance.scanner)
+                if findings:
+                    record.response_findings = findings
+                record.latency_ms = _ms(started, last_byte)
+                record.overhead_ms = pre_ms
+                await asyncio.shield(self._finish(record))
+
+        return StreamingResponse(
+            relay(),
+            media_type="text/event-stream",
+            headers={**_SSE_HEADERS, "x-bastion-overhead-ms": f"{pre_ms:.3f}"},
+        )
+
+    async def _upstream_failed(
+        self, record: RequestRecord, ingress: Ingress, started: float, exc: UpstreamError
+    ) -> Response:
+        record.attempts = exc.attempts
+        if isinstance(exc, UpstreamStatusError) and not exc.retryable:
+            record.status, record.error = exc.status, f"upstream {exc.status}"
+            record.latency_ms = _ms(started, time.perf_counter())
+            await self._finish(record)
+            return Response(
+                ingress.upstream_error(exc.status, exc.body),
+                status_code=exc.status,
+                media_type="application/json",
+            )
+        if isinstance(exc, UpstreamTimeoutError):
+            status, message = 504, "the upstream timed out"
+        elif isinstance(exc, UpstreamConnectError):
+            status, message = 502, "the upstream could not be reached"
+        else:
+            status, message = 502, f"the upstream failed: {exc}"
+        return await self._fail(record, ingress, started, status, message, error=str(exc))
+
+    async def _fail(
+        self,
+        record: RequestRecord,
+        ingress: Ingress,
+        started: float,
+        status: int,
+        message: str,
+        *,
+        error_type: str | None = None,
+        outcome: str = "error",
+        details: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+        error: str | None = None,
+    ) -> Response:
+        record.status, record.outcome = status, outcome
+        record.error = error or message
+        now = time.perf_counter()
+        record.latency_ms = record.overhead_ms = _ms(started, now)
+        await self._finish(record)
+        body = error_body(
+            ingress.style,
+            status,
+            message,
+            error_type=error_type,
+            trace_id=record.principal.trace_id,
+            details=details,
+        )
+        return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    async def _finish(self, record: RequestRecord) -> None:
+        """Cost, the audit row and quota usage. Awaiting only ever waits on a full queue."""
+        price = None
+        if record.upstream_model is not None:
+            route = self.routes.named(record.route or "")
+            price = (route.settings.pricing if route else None) or self.pricing.price_for(
+                record.upstream_model
+            )
+        record.cost_microdollars = cost_microdollars(record.usage, price)
+        row = record.row()
+        row["id"] = new_row_id()
+        row["created_at"] = _utcnow()
+        await self._writer.write(ai_requests, row)
+        if record.outcome == "success":
+            try:
+                await self.governance.quota.record_usage(
+                    record.principal,
+                    record.usage.total_input_tokens,
+                    record.usage.output_tokens,
+                    record.cost_microdollars,
+                )
+            except Exception as exc:
+                log.error("quota usage not recorded", error=repr(exc), trace_id=row["trace_id"])
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
