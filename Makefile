@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BASTION := $(VENV)/bin/bastion
 
-.PHONY: run test lint bench clean install
+.PHONY: run test lint bench clean install docs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ run: $(VENV)/.installed
 	$(BASTION) serve
 
 test: $(VENV)/.examples-installed
-	$(PY) -m pytest
+	$(PY) -m pytest -q
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench examples
@@ -36,3 +36,6 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .bastion
+
+docs: $(VENV)/.installed
+	$(PY) -c "import pathlib, re; from bastion.infra.config import reference_markdown as r; p = pathlib.Path('docs/configuration.md'); s = p.read_text(); i = s.index('<!-- BEGIN GENERATED REFERENCE'); p.write_text(s[:i] + r())"

@@ -10,10 +10,21 @@ import typer
 from bastion import __version__
 from bastion.cli import _admin, _audit, _config, _db, _governance, _jobs, _plugins
 from bastion.cli._common import state
+from bastion.cli._cowork import cowork_helper
 from bastion.cli._extensions import add_extension_commands
 from bastion.cli._serve import serve
 
-BUILTIN_COMMANDS = {"serve", "db", "config", "plugins", "admin", "jobs", "audit", "governance"}
+BUILTIN_COMMANDS = {
+    "serve",
+    "db",
+    "config",
+    "plugins",
+    "admin",
+    "jobs",
+    "audit",
+    "governance",
+    "cowork-helper",
+}
 
 
 def _version(value: bool) -> None:
@@ -45,6 +56,7 @@ def build_app(profile_dir: Path | None = None) -> typer.Typer:
         state.profile_dir = profile
 
     app.command()(serve)
+    app.command("cowork-helper")(cowork_helper)
     app.add_typer(_db.app, name="db")
     app.add_typer(_config.app, name="config")
     app.add_typer(_plugins.app, name="plugins")

@@ -48,9 +48,15 @@ class UpstreamResponse:
 
 
 class UpstreamStream(Protocol):
-    """Anthropic SSE bytes from an upstream that answered 200. Iterating may raise
-    ``UpstreamStreamError`` after some bytes were yielded (a broken stream); ``usage`` is
-    final once iteration ends."""
+    """Anthropic SSE bytes from an upstream that answered 200.
+
+    The bytes always end in a terminal event: ``message_stop``, or an Anthropic ``error``
+    event when the stream broke (the upstream's own in-band error, relayed, or one the
+    provider wrote for a dropped connection or a read timeout). After yielding that
+    ``error`` event, iteration raises ``UpstreamStreamError`` so the caller can record the
+    failure; the caller must not append another ``error`` event. ``usage`` is final once
+    iteration ends. ``aclose`` releases the connection at any point and may be called
+    more than once."""
 
     usage: Usage
 
@@ -76,9 +82,17 @@ class Upstream(Protocol):
         self, call: MessagesCall, target: UpstreamTarget
     ) -> UpstreamResponse | UpstreamStream:
         """Send the call. Raises ``UpstreamConnectError``, ``UpstreamTimeoutError`` or
-        ``UpstreamStatusError`` before any byte is returned."""
+        ``UpstreamStatusError`` before any byte is returned, and ``TranslationError`` when
+        the request cannot be expressed in the upstream's wire format."""
         ...
 
-    async def count_tokens(self, body: Mapping[str, Any], target: UpstreamTarget) -> int | None:
-        """Input tokens as the upstream counts them, or None when it has no such API."""
+    async def count_tokens(
+        self,
+        body: Mapping[str, Any],
+        target: UpstreamTarget,
+        forward_headers: Mapping[str, str] | None = None,
+    ) -> int | None:
+        """Input tokens as the upstream counts them, or None when it has no such API.
+        ``forward_headers`` holds what ``MessagesCall.forward_headers`` may hold. Raises
+        the same errors as ``messages``."""
         ...

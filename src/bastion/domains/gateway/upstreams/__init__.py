@@ -1,0 +1,47 @@
+"""LLM upstream providers.
+
+The gateway speaks Anthropic Messages internally: a provider receives an Anthropic
+request body (model already rewritten) and returns Anthropic bytes, whole or as SSE.
+Providers share one pooled aiohttp session (:func:`create_http_session`), map every
+transport failure onto the gateway's ``UpstreamError`` family, and never retry: retries
+and fallbacks belong to the dispatcher, guided by ``UpstreamError.retryable``.
+
+Built-in tags (:func:`builtin_upstreams`)::
+
+    anthropic, minimax        AnthropicUpstream          byte passthrough, usage tapped
+    openai, moonshot, qwen    OpenAICompatibleUpstream   Chat Completions translation
+    gemini                    GeminiUpstream             generateContent translation
+    mock                      MockUpstream               deterministic, offline
+"""
+
+from bastion.domains.gateway.upstreams._anthropic import AnthropicUpstream
+from bastion.domains.gateway.upstreams._builtin import DEFAULT_ENDPOINTS, builtin_upstreams
+from bastion.domains.gateway.upstreams._contract import (
+    MessagesCall,
+    Upstream,
+    UpstreamResponse,
+    UpstreamServices,
+    UpstreamStream,
+    UpstreamTarget,
+)
+from bastion.domains.gateway.upstreams._gemini import GeminiUpstream
+from bastion.domains.gateway.upstreams._http import create_http_session
+from bastion.domains.gateway.upstreams._mock import MockUpstream, estimate_tokens
+from bastion.domains.gateway.upstreams._openai import OpenAICompatibleUpstream
+
+__all__ = [
+    "DEFAULT_ENDPOINTS",
+    "AnthropicUpstream",
+    "GeminiUpstream",
+    "MessagesCall",
+    "MockUpstream",
+    "OpenAICompatibleUpstream",
+    "Upstream",
+    "UpstreamResponse",
+    "UpstreamServices",
+    "UpstreamStream",
+    "UpstreamTarget",
+    "builtin_upstreams",
+    "create_http_session",
+    "estimate_tokens",
+]

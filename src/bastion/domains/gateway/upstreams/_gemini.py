@@ -1,0 +1,87 @@
+"""The Gemini API (``generateContent`` and ``streamGenerateContent``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import orjson
+
+from bastion.domains.gateway.translate import (
+    GeminiToAnthropicSSE,
+    GeminiUsageTap,
+    TranslationError,
+    anthropic_request_to_gemini,
+    gemini_endpoint,
+    gemini_response_to_anthropic,
+    usage_from_gemini,
+)
+from bastion.domains.gateway.upstreams._codecs import TranslatedStream
+from bastion.domains.gateway.upstreams._contract import (
+    MessagesCall,
+    UpstreamResponse,
+    UpstreamStream,
+    UpstreamTarget,
+)
+from bastion.domains.gateway.upstreams._errors import error_message, translated_error
+from bastion.domains.gateway.upstreams._http import invalid_response, json_object, post, read_body
+from bastion.domains.gateway.upstreams._relay import RelayStream
+from bastion.domains.gateway.upstreams._request import base_url, dumps, model_of, with_extra
+
+
+class GeminiUpstream:
+    """Translates each call to Gemini and the answer back to Anthropic. ``endpoint`` is
+    the host's base URL (``https://generativelanguage.googleapis.com``); a trailing
+    ``/v1beta`` is tolerated. Gemini has no Anthropic-compatible token count, so
+    ``count_tokens`` answers None and the gateway estimates."""
+
+    def __init__(self, http: aiohttp.ClientSession, *, default_endpoint: str) -> None:
+        self._http = http
+        self._default_endpoint = default_endpoint
+
+    async def messages(
+        self, call: MessagesCall, target: UpstreamTarget
+    ) -> UpstreamResponse | UpstreamStream:
+        model = model_of(call.body, target).removeprefix("models/")
+        request = anthropic_request_to_gemini(call.body)
+        headers = {"content-type": "application/json"}
+        if target.api_key:
+            headers["x-goog-api-key"] = target.api_key
+        base = base_url(target, self._default_endpoint).removesuffix("/v1beta")
+        response = await post(
+            self._http,
+            base + gemini_endpoint(model, stream=call.stream),
+            payload=dumps(request),
+            headers=with_extra(headers, target),
+            target=target,
+            error_body=translated_error,
+        )
+        if call.stream:
+            return RelayStream(
+                response, TranslatedStream(GeminiToAnthropicSSE(model=model), GeminiUsageTap())
+            )
+        raw = await read_body(response, target)
+        document = json_object(raw)
+        if document is None:
+            raise invalid_response(target, error_message(response.status, raw))
+        try:
+            message = gemini_response_to_anthropic(document, model=model)
+        except TranslationError as exc:
+            raise invalid_response(target, str(exc)) from exc
+        version = document.get("modelVersion")
+        metadata = document.get("usageMetadata")
+        return UpstreamResponse(
+            status=response.status,
+            body=orjson.dumps(message),
+            usage=usage_from_gemini(metadata if isinstance(metadata, Mapping) else None),
+            model=version if isinstance(version, str) else model,
+        )
+
+    async def count_tokens(
+        self,
+        body: Mapping[str, Any],
+        target: UpstreamTarget,
+        forward_headers: Mapping[str, str] | None = None,
+    ) -> int | None:
+        return None

@@ -1,0 +1,163 @@
+"""The outbound HTTP layer: the shared session, and one POST with its failures mapped
+onto the gateway's upstream errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp
+import orjson
+
+from bastion.domains.gateway.errors import (
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+)
+from bastion.domains.gateway.upstreams._contract import UpstreamTarget
+from bastion.domains.gateway.upstreams._errors import anthropic_error
+
+ErrorBody = Callable[[int, bytes], bytes]
+"""Turns an upstream's non-2xx status and body into an Anthropic error document."""
+
+USER_AGENT = "bastion-gateway"
+
+# What an error response may tell the caller about retrying and tracing.
+_ERROR_HEADERS = frozenset({"retry-after", "retry-after-ms", "request-id", "x-request-id"})
+_ERROR_HEADER_PREFIXES = ("anthropic-ratelimit-", "x-ratelimit-")
+
+
+def create_http_session(
+    *,
+    limit: int = 0,
+    limit_per_host: int = 0,
+    keepalive_timeout: float = 30.0,
+    ttl_dns_cache: int = 60,
+    trust_env: bool = False,
+) -> aiohttp.ClientSession:
+    """The pooled client every upstream shares. Call inside the running event loop and
+    ``close()`` it on shutdown.
+
+    The pool is unbounded by default (0): a long stream holds its connection for
+    minutes, so a cap would queue new calls behind old streams with no deadline;
+    concurrency is bounded by the gateway's rate limits instead. Cookies are never
+    stored: a shared jar would carry one caller's upstream cookies into the next
+    caller's request. ``trust_env`` honours ``HTTPS_PROXY``/``NO_PROXY`` (and ``.netrc``).
+    """
+    connector = aiohttp.TCPConnector(
+        limit=limit,
+        limit_per_host=limit_per_host,
+        keepalive_timeout=keepalive_timeout,
+        ttl_dns_cache=ttl_dns_cache,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        headers={"User-Agent": USER_AGENT},
+        timeout=aiohttp.ClientTimeout(sock_connect=10.0, sock_read=600.0),
+        raise_for_status=False,
+        auto_decompress=True,
+        trust_env=trust_env,
+        json_serialize=_json_text,
+        json_serialize_bytes=orjson.dumps,
+    )
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def post(
+    http: aiohttp.ClientSession,
+    url: str,
+    *,
+    payload: bytes,
+    headers: Mapping[str, str],
+    target: UpstreamTarget,
+    error_body: ErrorBody,
+) -> aiohttp.ClientResponse:
+    """POST and return a 2xx response whose body is still unread; the caller owns it.
+
+    Any other outcome raises: a non-2xx answer as ``UpstreamStatusError`` (its body run
+    through ``error_body``), and the connection released either way.
+    """
+    timeout = aiohttp.ClientTimeout(
+        sock_connect=target.connect_timeout_seconds, sock_read=target.timeout_seconds
+    )
+    try:
+        response = await http.post(
+            url, data=payload, headers=dict(headers), timeout=timeout, allow_redirects=False
+        )
+    except aiohttp.ConnectionTimeoutError as exc:
+        raise UpstreamTimeoutError(
+            f"{_name(target)}: no connection within {target.connect_timeout_seconds:g}s"
+        ) from exc
+    except TimeoutError as exc:
+        raise UpstreamTimeoutError(
+            f"{_name(target)}: no response within {target.timeout_seconds:g}s"
+        ) from exc
+    except aiohttp.InvalidURL as exc:
+        raise UpstreamError(f"{_name(target)}: invalid upstream URL {url!r}") from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        raise UpstreamConnectError(f"{_name(target)}: {_describe(exc)}") from exc
+    if response.status < 300:
+        return response
+    try:
+        raw = await response.read()
+    except (aiohttp.ClientError, OSError):
+        raw = b""
+    finally:
+        response.release()
+    raise UpstreamStatusError(
+        response.status, error_body(response.status, raw), _error_headers(response)
+    )
+
+
+async def read_body(response: aiohttp.ClientResponse, target: UpstreamTarget) -> bytes:
+    """The whole body of a response :func:`post` returned, releasing its connection."""
+    try:
+        return await response.read()
+    except TimeoutError as exc:
+        raise UpstreamTimeoutError(
+            f"{_name(target)}: response body stalled for {target.timeout_seconds:g}s"
+        ) from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        raise UpstreamConnectError(
+            f"{_name(target)}: connection lost before the response was complete ({_describe(exc)})"
+        ) from exc
+    finally:
+        response.release()
+
+
+def invalid_response(target: UpstreamTarget, detail: str) -> UpstreamStatusError:
+    """A 2xx answer that is not what the upstream's API promises, reported as a 502."""
+    return UpstreamStatusError(
+        502, anthropic_error(502, f"{_name(target)} returned an invalid response: {detail}")
+    )
+
+
+def json_object(raw: bytes) -> dict[str, Any] | None:
+    """``raw`` decoded when it is a JSON object, else None."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _error_headers(response: aiohttp.ClientResponse) -> dict[str, str]:
+    return {
+        name.lower(): value
+        for name, value in response.headers.items()
+        if name.lower() in _ERROR_HEADERS or name.lower().startswith(_ERROR_HEADER_PREFIXES)
+    }
+
+
+def _name(target: UpstreamTarget) -> str:
+    return f"upstream {target.provider!r} (route {target.route_name!r})"
+
+
+def _describe(exc: BaseException) -> str:
+    detail = str(exc)
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__

@@ -1,0 +1,101 @@
+"""Upstreams that speak OpenAI Chat Completions: OpenAI, Moonshot, Qwen (DashScope)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import aiohttp
+import orjson
+
+from bastion.domains.gateway.translate import (
+    OpenAIToAnthropicSSE,
+    OpenAIUsageTap,
+    TranslationError,
+    Usage,
+    anthropic_request_to_openai,
+    openai_response_to_anthropic,
+    usage_from_openai,
+)
+from bastion.domains.gateway.upstreams._codecs import TranslatedStream
+from bastion.domains.gateway.upstreams._contract import (
+    MessagesCall,
+    UpstreamResponse,
+    UpstreamStream,
+    UpstreamTarget,
+)
+from bastion.domains.gateway.upstreams._errors import error_message, translated_error
+from bastion.domains.gateway.upstreams._http import invalid_response, json_object, post, read_body
+from bastion.domains.gateway.upstreams._relay import RelayStream
+from bastion.domains.gateway.upstreams._request import base_url, dumps, streaming_body, with_extra
+
+
+class OpenAICompatibleUpstream:
+    """Translates each call to ``/chat/completions`` and the answer back to Anthropic.
+    ``endpoint`` is the base URL including the version, as the OpenAI SDK's ``base_url``
+    (``https://api.openai.com/v1``). ``max_tokens_field`` names the output limit the
+    server understands: OpenAI's reasoning models accept only ``max_completion_tokens``,
+    most compatible servers only ``max_tokens``."""
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        *,
+        default_endpoint: str,
+        max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens",
+    ) -> None:
+        self._http = http
+        self._default_endpoint = default_endpoint
+        self._max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = max_tokens_field
+
+    async def messages(
+        self, call: MessagesCall, target: UpstreamTarget
+    ) -> UpstreamResponse | UpstreamStream:
+        request = anthropic_request_to_openai(
+            streaming_body(call.body, call.stream), max_tokens_field=self._max_tokens_field
+        )
+        headers = {"content-type": "application/json"}
+        if target.api_key:
+            headers["authorization"] = f"Bearer {target.api_key}"
+        response = await post(
+            self._http,
+            base_url(target, self._default_endpoint) + "/chat/completions",
+            payload=dumps(request),
+            headers=with_extra(headers, target),
+            target=target,
+            error_body=translated_error,
+        )
+        if call.stream:
+            return RelayStream(response, TranslatedStream(OpenAIToAnthropicSSE(), OpenAIUsageTap()))
+        raw = await read_body(response, target)
+        completion = json_object(raw)
+        if completion is None or "choices" not in completion:
+            raise invalid_response(target, error_message(response.status, raw))
+        try:
+            message = openai_response_to_anthropic(completion)
+        except TranslationError as exc:
+            raise invalid_response(target, str(exc)) from exc
+        model = completion.get("model")
+        return UpstreamResponse(
+            status=response.status,
+            body=orjson.dumps(message),
+            usage=_usage(completion),
+            model=model if isinstance(model, str) else None,
+        )
+
+    async def count_tokens(
+        self,
+        body: Mapping[str, Any],
+        target: UpstreamTarget,
+        forward_headers: Mapping[str, str] | None = None,
+    ) -> int | None:
+        return None
+
+
+def _usage(completion: Mapping[str, Any]) -> Usage:
+    usage = completion.get("usage")
+    if not usage:
+        # Moonshot puts usage on the choice.
+        choices = completion.get("choices") or ()
+        usage = choices[0].get("usage") if choices and isinstance(choices[0], Mapping) else None
+    return usage_from_openai(usage if isinstance(usage, Mapping) else None)
