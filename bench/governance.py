@@ -65,9 +65,7 @@ SETTINGS = GovernanceSettings.model_validate(
                 {"id": "ssn", "regex": r"\b\d{3}-\d{2}-\d{4}\b", "targets": ["prompt"]},
             ],
         },
-        "quota": {
-            "rules": [{"subject": "user", "window": "1d", "limits": {"requests": 10**12}}]
-        },
+        "quota": {"rules": [{"subject": "user", "window": "1d", "limits": {"requests": 10**12}}]},
     }
 )
 # High enough that the benchmark never hits the limit: every call does the full GCRA work.
@@ -150,7 +148,7 @@ async def run() -> str:
         iterations = 300 if "100 KB" in label else 20_000
         last: list[Decision] = []
 
-        async def op(context: PolicyContext = context) -> None:
+        async def op(context: PolicyContext = context, last: list[Decision] = last) -> None:
             last.append(await engine.evaluate(context))
 
         us = await median_us(op, iterations)
@@ -163,8 +161,8 @@ async def run() -> str:
         stages = ", ".join(
             f"{name} {statistics.median(values):.1f}" for name, values in per_stage.items()
         )
-        chars = len(context.input) if isinstance(context.input, str) else len(
-            json.dumps(context.input)
+        chars = (
+            len(context.input) if isinstance(context.input, str) else len(json.dumps(context.input))
         )
         lines.append(f"| {label} | {chars} | {last[-1].decision} | {us:.1f} | {stages} |")
     await governance.aclose()

@@ -181,9 +181,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _write_profile(
-    directory: Path, db_url: str, port: int, disabled: tuple[str, ...] = ()
-) -> Path:
+def _write_profile(directory: Path, db_url: str, port: int, disabled: tuple[str, ...] = ()) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     secrets_path = directory / "secrets.yaml"
     fd = os.open(secrets_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -306,9 +304,7 @@ class Round:
     p99_ms: float
 
 
-def _wrk(
-    name: str, url: str, script: Path, duration: int, connections: int
-) -> Round:
+def _wrk(name: str, url: str, script: Path, duration: int, connections: int) -> Round:
     result = subprocess.run(
         [
             "wrk",
@@ -333,7 +329,9 @@ def _wrk(
 
     socket_errors = sum(
         int(n)
-        for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", field(r"Socket errors: (.*)", ""))
+        for n in re.findall(
+            r"(?:connect|read|write|timeout) (\d+)", field(r"Socket errors: (.*)", "")
+        )
     )
     return Round(
         server=name,

@@ -11,9 +11,9 @@ import uvicorn
 from starlette.applications import Starlette
 
 from bastion.infra.config import LoadedProfile, load_profile
-from bastion.infra.logging import configure_logging
 from bastion.runtime.app import build_app
 from bastion.runtime.boot import boot
+from bastion.runtime.logs import configure_process_logging
 from bastion.runtime.platform import Platform
 
 
@@ -24,7 +24,7 @@ async def create_platform(loaded: LoadedProfile) -> Platform:
 def create_app(profile_dir: Path | None = None) -> Starlette:
     """Boot synchronously (for ``uvicorn --factory``). Readiness flips on first startup."""
     loaded = load_profile(profile_dir)
-    configure_logging(loaded.profile.logging, loaded.secrets)
+    configure_process_logging(loaded)
     platform = asyncio.run(create_platform(loaded))
     app = build_app(platform)
     platform.ready = True

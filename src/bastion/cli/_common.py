@@ -17,9 +17,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bastion.infra.config import LoadedProfile, load_profile
-from bastion.infra.logging import configure_logging
 from bastion.kernel.errors import BastionError
 from bastion.runtime.boot import boot
+from bastion.runtime.logs import configure_process_logging
 from bastion.runtime.platform import Platform
 
 T = TypeVar("T")
@@ -39,7 +39,7 @@ def loaded_profile() -> LoadedProfile:
     """The active profile; logging is configured from it (to stderr, never stdout, which
     carries only a command's result: a token, a key, JSON)."""
     loaded = load_profile(state.profile_dir)
-    configure_logging(loaded.profile.logging, loaded.secrets)
+    configure_process_logging(loaded)
     structlog.configure(logger_factory=_stderr_logger)
     return loaded
 

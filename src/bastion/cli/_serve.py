@@ -6,8 +6,8 @@ import typer
 
 from bastion.cli._common import err, fail, loaded_profile
 from bastion.infra.config import BUILTIN_DIR
-from bastion.infra.logging import configure_logging
 from bastion.kernel.errors import BastionError
+from bastion.runtime.logs import configure_process_logging
 from bastion.server import serve as serve_app
 
 
@@ -18,7 +18,7 @@ def serve(
     """Boot (discover, validate, migrate, mount) and serve."""
     try:
         loaded = loaded_profile()
-        configure_logging(loaded.profile.logging, loaded.secrets)
+        configure_process_logging(loaded)
     except BastionError as exc:
         raise fail(str(exc)) from None
 

@@ -71,7 +71,12 @@ def build_app(platform: Platform) -> Starlette:
     app.state.platform = platform
     app.add_middleware(
         CoreMiddleware,
-        authenticator=Authenticator(platform.jwt, platform.api_keys, platform.roles),
+        authenticator=Authenticator(
+            platform.jwt,
+            platform.api_keys,
+            platform.roles,
+            is_secret=lambda value: bool(platform.governance.scanner.scan_text(value)),
+        ),
         styles=error_styles,
         max_body_bytes=platform.profile.server.max_body_bytes,
     )

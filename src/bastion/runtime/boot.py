@@ -146,6 +146,11 @@ async def boot(
             for ext in registry.ordered()
             for registration in surface(ext, "llm_upstreams")
         ]
+        services["tool_providers"] = [
+            (ext.meta.id, definition)
+            for ext in registry.ordered()
+            for definition in surface(ext, "tool_providers")
+        ]
     except BastionError as exc:
         await engine.dispose()
         raise _fail("configure", exc) from exc

@@ -4,7 +4,7 @@ resolved through the identity provider extension."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from bastion.infra.security import (
     CredentialKind,
@@ -19,17 +19,32 @@ from bastion.kernel.ids import ClientId, RoleName, SessionId, TraceId, new_trace
 from bastion.kernel.tiers import Tier
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+SecretCheck = Callable[[str], bool]
 
 
-def _header_id(value: str | None) -> str | None:
-    return value if value and _SAFE_ID.match(value) else None
+def _never_secret(_: str) -> bool:
+    return False
 
 
 class Authenticator:
-    def __init__(self, jwt: JwtCodec, api_keys: ApiKeyResolver | None, roles: RoleCatalog) -> None:
+    def __init__(
+        self,
+        jwt: JwtCodec,
+        api_keys: ApiKeyResolver | None,
+        roles: RoleCatalog,
+        is_secret: SecretCheck = _never_secret,
+    ) -> None:
         self._jwt = jwt
         self._api_keys = api_keys
         self._roles = roles
+        self._is_secret = is_secret
+
+    def _header_id(self, value: str | None) -> str | None:
+        """A caller-chosen id (trace, session, client) if it is well formed and is not a
+        credential pasted into the wrong header: ids are stored and logged verbatim."""
+        if not value or not _SAFE_ID.match(value) or self._is_secret(value):
+            return None
+        return value
 
     async def authenticate(
         self,
@@ -38,9 +53,9 @@ class Authenticator:
         remote_addr: str | None = None,
     ) -> tuple[RequestContext, str | None]:
         """The request's context, and the reason a presented credential was refused."""
-        trace = TraceId(_header_id(wanted.get(b"x-trace-id")) or new_trace_id())
-        session = _header_id(wanted.get(b"x-session-id"))
-        client = _header_id(wanted.get(b"x-client-id"))
+        trace = TraceId(self._header_id(wanted.get(b"x-trace-id")) or new_trace_id())
+        session = self._header_id(wanted.get(b"x-session-id"))
+        client = self._header_id(wanted.get(b"x-client-id"))
         anonymous = RequestContext(
             trace_id=trace,
             tier=Tier.ANONYMOUS,

@@ -23,7 +23,7 @@ from bastion.runtime.platform import Platform
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.support import ServerThread, running_server, write_profile
 
-ROLES = {role.name: role for role in BUILTIN_ROLES}
+ROLES = {str(role.name): role for role in BUILTIN_ROLES}
 
 API_GOVERNANCE: dict[str, Any] = {
     "blocklist": {

@@ -16,8 +16,12 @@ EVALUATE = "/api/v1/governance/evaluate"
 HOOK = "/api/v1/hooks/govern"
 CHAIN = ["scope_check", "secret_scan", "blocklist", "rate_limit", "quota"]
 RNG = random.Random(314)
-AWS_KEY = "AK" + "IA" + "".join(RNG.choice(string.ascii_uppercase + string.digits) for _ in "x" * 16)
-GITHUB_TOKEN = "gh" + "p_" + "".join(RNG.choice(string.ascii_letters + string.digits) for _ in "x" * 36)
+AWS_KEY = (
+    "AK" + "IA" + "".join(RNG.choice(string.ascii_uppercase + string.digits) for _ in "x" * 16)
+)
+GITHUB_TOKEN = (
+    "gh" + "p_" + "".join(RNG.choice(string.ascii_letters + string.digits) for _ in "x" * 36)
+)
 
 
 def user(prefix: str = "usr") -> str:
@@ -327,9 +331,7 @@ async def test_mcp_tool_names_map_to_a_server_and_tool(bastion: Bastion) -> None
     )
     assert row["session_id"] == session
     # The server-qualified blocklist glob sees the mapped server.
-    denied = await bastion.post(
-        HOOK, token, pre_tool_use("mcp__payroll__export_csv", {}, session)
-    )
+    denied = await bastion.post(HOOK, token, pre_tool_use("mcp__payroll__export_csv", {}, session))
     assert denied.json()["hookSpecificOutput"] == {
         "hookEventName": "PreToolUse",
         "permissionDecision": "deny",

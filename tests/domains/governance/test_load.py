@@ -31,7 +31,9 @@ from tests.support import write_profile
 
 SCOPES = frozenset({"llm:invoke", "mcp:call", "agents:read", "agents:invoke"})
 RNG = random.Random(99)
-AWS_KEY = "AK" + "IA" + "".join(RNG.choice(string.ascii_uppercase + string.digits) for _ in "x" * 16)
+AWS_KEY = (
+    "AK" + "IA" + "".join(RNG.choice(string.ascii_uppercase + string.digits) for _ in "x" * 16)
+)
 TOOL = PolicyTarget(TargetType.TOOL, server="github", tool="create_issue")
 PROMPT = PolicyTarget(TargetType.PROMPT)
 PROMPT_TEXT = "Please review the attached diff and point out anything risky. " * 8
@@ -111,7 +113,9 @@ async def test_ten_thousand_concurrent_decisions_make_ten_thousand_rows(
             # The full default chain; limits high enough that 50 users never hit them.
             "rate_limits": {"requests_per_second": 100_000},
             "governance": {
-                "quota": {"rules": [{"subject": "user", "window": "1h", "limits": {"requests": 10**9}}]}
+                "quota": {
+                    "rules": [{"subject": "user", "window": "1h", "limits": {"requests": 10**9}}]
+                }
             },
         },
     )
@@ -163,8 +167,9 @@ async def test_database_outage_mid_load_loses_no_decision(
         proxied,
         {"rate_limits": {"requests_per_second": 100_000}, "audit": {"batch_size": 100}},
     )
-    spilled, replayed = _metric("bastion_audit_rows_spilled_total"), _metric(
-        "bastion_audit_rows_replayed_total"
+    spilled, replayed = (
+        _metric("bastion_audit_rows_spilled_total"),
+        _metric("bastion_audit_rows_replayed_total"),
     )
     platform = await _booted(profile)
     writer = platform.audit.writer

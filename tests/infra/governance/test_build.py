@@ -157,7 +157,11 @@ def test_stage_contributed_twice_fails_the_build() -> None:
         ({"blocklst": {}}, "blocklst"),
         ({"scope_check": {"acl": [{"type": "tool", "name": "x", "rules": []}]}}, "rules"),
         (
-            {"scope_check": {"acl": [{"type": "tool", "name": "x", "rules": [{"effect": "allow"}]}]}},
+            {
+                "scope_check": {
+                    "acl": [{"type": "tool", "name": "x", "rules": [{"effect": "allow"}]}]
+                }
+            },
             "exactly one of user, role or tenant",
         ),
         ({"secret_scan": {"min_confidence": "paranoid"}}, "min_confidence"),
@@ -226,9 +230,7 @@ async def test_boot_fails_on_a_stage_contributed_twice(tmp_path: Path) -> None:
         "boot failed at configure: extension 'dlp-b' contributes governance stage 'dlp', "
         "which is already defined"
     )
-    assert "already defined" in await _boot_error(
-        _profile(tmp_path / "shadow", {}), [Shadow]
-    )
+    assert "already defined" in await _boot_error(_profile(tmp_path / "shadow", {}), [Shadow])
 
 
 async def test_boot_fails_on_an_invalid_re2_rule(tmp_path: Path) -> None:
@@ -289,8 +291,9 @@ async def test_placed_extension_stage_runs_in_its_configured_position(
         async with db.connect() as conn:
             rows = (
                 await conn.execute(
-                    select(governance_decisions.c.trace_id, governance_decisions.c.trace)
-                    .order_by(governance_decisions.c.trace_id)
+                    select(governance_decisions.c.trace_id, governance_decisions.c.trace).order_by(
+                        governance_decisions.c.trace_id
+                    )
                 )
             ).all()
     finally:
@@ -373,7 +376,9 @@ def test_config_validate_accepts_a_full_governance_block(tmp_path: Path) -> None
         "disabled": ["quota"],
         "scope_check": {
             "admin_tool_prefixes": ["admin_"],
-            "acl": [{"type": "tool", "name": "github/*", "rules": [{"effect": "allow", "role": "user"}]}],
+            "acl": [
+                {"type": "tool", "name": "github/*", "rules": [{"effect": "allow", "role": "user"}]}
+            ],
         },
         "secret_scan": {"min_confidence": "medium"},
         "blocklist": {

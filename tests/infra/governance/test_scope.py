@@ -42,9 +42,7 @@ def tool(name: str, server: str | None = "github") -> PolicyTarget:
 
 
 def stage(catalog: EntityCatalog | None = None, **settings: Any) -> ScopeCheckStage:
-    return ScopeCheckStage(
-        ScopeCheckSettings.model_validate(settings), catalog or EntityCatalog()
-    )
+    return ScopeCheckStage(ScopeCheckSettings.model_validate(settings), catalog or EntityCatalog())
 
 
 async def check(

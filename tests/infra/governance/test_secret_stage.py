@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import string
+from typing import Any
 
 import pytest
 
@@ -53,6 +54,12 @@ async def check(s: SecretScanStage, target: PolicyTarget, data: object) -> Stage
     return await s.evaluate(PolicyContext(who, target, data))
 
 
+def findings(verdict: StageVerdict) -> list[dict[str, Any]]:
+    reported = verdict.details["findings"]
+    assert isinstance(reported, list)
+    return reported
+
+
 def assert_no_raw_secret(verdict: StageVerdict, *secrets: str) -> None:
     dumped = repr(verdict)
     for secret in secrets:
@@ -91,7 +98,7 @@ async def test_github_token_nested_in_tool_arguments_reports_its_json_path() -> 
     assert verdict.reason == (
         "input contains a secret (github-pat) at $.config.headers[1].authorization"
     )
-    assert verdict.details["findings"] == [
+    assert findings(verdict) == [
         {
             "pattern_id": "github-pat",
             "path": "$.config.headers[1].authorization",
@@ -106,7 +113,7 @@ async def test_every_finding_is_reported_and_the_first_names_the_rule() -> None:
     verdict = await check(stage(), TOOL, args)
     assert verdict.rule == "secret.aws-access-key-id"
     assert verdict.reason == "input contains a secret (aws-access-key-id) at $.aws"
-    assert [(f["pattern_id"], f["path"]) for f in verdict.details["findings"]] == [
+    assert [(f["pattern_id"], f["path"]) for f in findings(verdict)] == [
         ("aws-access-key-id", "$.aws"),
         ("github-pat", "$.list[1].gh"),
     ]
@@ -117,7 +124,7 @@ async def test_every_finding_is_reported_and_the_first_names_the_rule() -> None:
 async def test_a_secret_used_as_an_object_key_is_found() -> None:
     verdict = await check(stage(), TOOL, {"tokens": {GITHUB_TOKEN: "primary"}})
     assert verdict.rule == "secret.github-pat"
-    finding = verdict.details["findings"][0]
+    finding = findings(verdict)[0]
     assert finding["redacted"] == "ghp_[REDACTED:github-pat]"
     assert finding["path"].startswith("$.tokens")
     assert_no_raw_secret(verdict, GITHUB_TOKEN)
@@ -127,8 +134,8 @@ async def test_reported_findings_are_capped_but_counted() -> None:
     keys = ["AK" + "IA" + _chars(UPPER, 16) for _ in range(15)]
     verdict = await check(stage(), TOOL, {"keys": keys})
     assert verdict.details["finding_count"] == 15
-    assert len(verdict.details["findings"]) == 10
-    assert [f["path"] for f in verdict.details["findings"]] == [f"$.keys[{i}]" for i in range(10)]
+    assert len(findings(verdict)) == 10
+    assert [f["path"] for f in findings(verdict)] == [f"$.keys[{i}]" for i in range(10)]
     assert_no_raw_secret(verdict, *keys)
 
 
@@ -176,7 +183,7 @@ async def test_min_confidence_filters_weaker_findings(
 async def test_weaker_findings_are_dropped_from_the_report_not_just_the_decision() -> None:
     verdict = await check(stage("high"), PROMPT, f"{RANDOM_TOKEN} and {AWS_KEY}")
     assert verdict.rule == "secret.aws-access-key-id"
-    assert [f["pattern_id"] for f in verdict.details["findings"]] == ["aws-access-key-id"]
+    assert [f["pattern_id"] for f in findings(verdict)] == ["aws-access-key-id"]
     assert verdict.details["finding_count"] == 1
 
 
@@ -190,11 +197,9 @@ async def test_scanner_settings_apply_allowlist_and_extra_patterns() -> None:
         )
     )
     s = stage(scanner=scanner)
-    assert (await check(s, PROMPT, f"documented example key {AWS_KEY}")).verdict is (
-        Verdict.ALLOW
-    )
+    assert (await check(s, PROMPT, f"documented example key {AWS_KEY}")).verdict is (Verdict.ALLOW)
     internal = "acme_" + _chars(string.ascii_lowercase + string.digits, 24)
     verdict = await check(s, TOOL, {"env": {"ACME": internal}})
     assert verdict.rule == "secret.acme-token"
-    assert verdict.details["findings"][0]["path"] == "$.env.ACME"
+    assert findings(verdict)[0]["path"] == "$.env.ACME"
     assert_no_raw_secret(verdict, internal)

@@ -1,5 +1,12 @@
 """Profiles and secrets: config as code, validated with pydantic at boot."""
 
+from bastion.infra.config._agents import (
+    AgentSettings,
+    AgentsSettings,
+    McpGrant,
+    ProviderSettings,
+    SkillSettings,
+)
 from bastion.infra.config._gateway import (
     CoworkSettings,
     GatewaySettings,
@@ -31,6 +38,8 @@ from bastion.infra.config.errors import ConfigError, ProfileError, SecretsError
 
 __all__ = [
     "BUILTIN_DIR",
+    "AgentSettings",
+    "AgentsSettings",
     "BootstrapAdmin",
     "ConfigError",
     "CoworkSettings",
@@ -39,15 +48,18 @@ __all__ = [
     "GatewaySettings",
     "LoadedProfile",
     "LoggingSettings",
+    "McpGrant",
     "PriceSettings",
     "Profile",
     "ProfileError",
+    "ProviderSettings",
     "RetrySettings",
     "RouteSettings",
     "SecretStore",
     "SecretsError",
     "SecuritySettings",
     "ServerSettings",
+    "SkillSettings",
     "builtin_profile",
     "key_path",
     "load_profile",

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bastion.infra.audit import AuditSettings
+from bastion.infra.config._agents import AgentsSettings
 from bastion.infra.config._gateway import GatewaySettings
 from bastion.infra.governance import GovernanceSettings
 from bastion.infra.governance.ratelimit import RateLimitSettings
@@ -115,6 +116,11 @@ class Profile(_Strict):
     mcp: McpSettings = Field(
         default_factory=lambda: McpSettings(),
         description="Reserved for the MCP server registry; no keys are accepted yet.",
+    )
+    agents: AgentsSettings = Field(
+        default_factory=AgentsSettings,
+        description="A2A agents and their cards; `services/agents/*.yaml` append to "
+        "`agents.agents`.",
     )
     extensions: ExtensionsSettings = Field(
         default_factory=ExtensionsSettings,

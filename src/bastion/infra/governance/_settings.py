@@ -98,7 +98,9 @@ class ContentBlockRule(_Strict):
     literal: str | None = Field(None, description="Case-insensitive substring.")
     regex: str | None = Field(None, description="RE2 syntax: linear time, no backreferences.")
     targets: tuple[TargetType, ...] = Field(
-        (TargetType.PROMPT, TargetType.TOOL), description="Target types the rule applies to."
+        (TargetType.PROMPT, TargetType.TOOL),
+        min_length=1,
+        description="Target types the rule applies to.",
     )
     reason: str = Field("content is blocklisted", description="The human reason in the deny.")
     exempt_tiers: tuple[TierName, ...] = Field((), description="Tiers the rule does not bind.")

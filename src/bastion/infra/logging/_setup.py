@@ -47,7 +47,9 @@ def configure_logging(
     secrets: SecretStore | None = None,
     extra_redactors: Iterable[Redactor] = (),
 ) -> None:
-    """JSON lines (production) or console rendering, to stderr; secrets masked."""
+    """JSON lines (production) or console rendering, on stderr, for structlog *and* the
+    standard library (uvicorn, SQLAlchemy drivers): every line passes the same redactors,
+    the configured secret values first, then ``extra_redactors`` (the secret scanner)."""
     level = getattr(logging, settings.level.upper())
     redactors: list[Redactor] = [*extra_redactors]
     if secrets is not None:
@@ -57,11 +59,14 @@ def configure_logging(
         if settings.format == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *shared,
             structlog.processors.format_exc_info,
             redact_processor(redactors),
             renderer,
@@ -72,4 +77,34 @@ def configure_logging(
         logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redact_processor(redactors),
+            renderer,
+        ],
+    )
+    handler = _StderrHandler()
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Driver chatter at debug level prints statement parameters; never below INFO.
+    for noisy in ("aiosqlite", "asyncpg", "sqlalchemy.engine", "httpcore", "httpx"):
+        logging.getLogger(noisy).setLevel(max(level, logging.INFO))
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the record."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)

@@ -1,0 +1,55 @@
+"""The ``agents`` domain: A2A v1.0 discovery for agents defined as config as code.
+
+Each agent in ``services/agents/*.yaml`` gets an Agent Card, built once at boot and
+served anonymously at ``/.well-known/agent-card.json`` (the default agent),
+``/.well-known/agent-cards`` and ``/.well-known/agent-cards/{name}``; the authenticated
+``/api/v1/agents/registry`` shows each agent's route, MCP grants and required scopes to
+callers who may see it.
+"""
+
+from bastion.domains.agents._card import (
+    PROTOCOL_VERSION,
+    AgentCapabilities,
+    AgentCard,
+    AgentInterface,
+    AgentProvider,
+    AgentSkill,
+    ApiKeySecurityScheme,
+    HttpAuthSecurityScheme,
+    SecurityRequirement,
+    SecurityScheme,
+    StringList,
+)
+from bastion.domains.agents._catalog import (
+    WELL_KNOWN_CARD,
+    WELL_KNOWN_CARDS,
+    AgentCatalog,
+    AgentEntry,
+    base_url,
+    build_card,
+)
+from bastion.domains.agents._extension import AgentsExtension
+from bastion.domains.agents._references import Unresolved, unresolved
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "WELL_KNOWN_CARD",
+    "WELL_KNOWN_CARDS",
+    "AgentCapabilities",
+    "AgentCard",
+    "AgentCatalog",
+    "AgentEntry",
+    "AgentInterface",
+    "AgentProvider",
+    "AgentSkill",
+    "AgentsExtension",
+    "ApiKeySecurityScheme",
+    "HttpAuthSecurityScheme",
+    "SecurityRequirement",
+    "SecurityScheme",
+    "StringList",
+    "Unresolved",
+    "base_url",
+    "build_card",
+    "unresolved",
+]

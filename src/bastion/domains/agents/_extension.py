@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+
+from bastion.domains.agents._catalog import API_BASE, AgentCatalog, base_url
+from bastion.domains.agents._references import warn_unresolved
+from bastion.domains.agents._routes import registry_routes, well_known_routes
+from bastion.infra.config import Profile
+from bastion.infra.governance import Governance
+from bastion.kernel.contract import (
+    EndpointClass,
+    Extension,
+    ExtensionContext,
+    ExtensionMeta,
+    ExtensionRouter,
+)
+from bastion.kernel.policy import TargetType
+
+log = structlog.get_logger("bastion.agents")
+
+
+class AgentsExtension(Extension):
+    """A2A discovery: agent cards at ``/.well-known`` (anonymous) and the agent registry at
+    ``/api/v1/agents/registry`` (filtered by the caller's scopes and the ACL).
+
+    Priority 90 puts it after the domains whose entities agents name (gateway routes, MCP
+    servers), so their entries in the entity catalog exist when the references are checked.
+    """
+
+    meta = ExtensionMeta(
+        id="agents",
+        version="1.0.0",
+        depends_on=("core", "governance"),
+        priority=90,
+        description="A2A discovery: agent cards and the agent registry",
+        required=False,
+    )
+
+    def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:
+        profile: Profile = ctx.settings
+        settings = profile.agents
+        governance: Governance = ctx.services["governance"]
+        requirement = profile.governance.scope_check.requirements.get(TargetType.AGENT)
+        catalog = AgentCatalog.build(
+            settings,
+            base_url(settings, profile.server),
+            requirement.scopes if requirement is not None else (),
+        )
+        if len(catalog) and settings.public_base_url is None:
+            log.warning(
+                "agents.public_base_url is unset; cards advertise the listener address",
+                base_url=base_url(settings, profile.server),
+            )
+        warn_unresolved(catalog, governance.catalog)
+        governance.catalog.register("agent", catalog.__contains__)
+        ctx.services["agents"] = catalog
+        return [
+            ExtensionRouter(well_known_routes(catalog), "/.well-known", EndpointClass.PUBLIC),
+            ExtensionRouter(registry_routes(catalog, governance), API_BASE, EndpointClass.API),
+        ]

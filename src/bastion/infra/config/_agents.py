@@ -1,0 +1,151 @@
+"""The ``agents`` block: A2A agents as config as code (``services/agents/*.yaml``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+AGENT_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+
+# ``text/plain``, ``application/vnd.geo+json``, ``image/*``
+MEDIA_TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9!#$&^_.+*-]+$"
+MediaType = Annotated[str, Field(pattern=MEDIA_TYPE_PATTERN)]
+# An absolute http(s) URL without query or fragment.
+WebUrl = Annotated[str, Field(pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProviderSettings(_Strict):
+    """The organisation that publishes an agent (the card's ``provider``)."""
+
+    organization: str = Field(min_length=1, description="Name of the publishing organisation.")
+    url: WebUrl = Field(description="The organisation's website or documentation.")
+
+
+class SkillSettings(_Strict):
+    """One A2A skill: a focused thing the agent is likely to do well."""
+
+    id: str = Field(
+        min_length=1, pattern=r"^[A-Za-z0-9._:-]{1,128}$", description="Unique within the agent."
+    )
+    name: str = Field(min_length=1, description="Human-readable skill name.")
+    description: str = Field(min_length=1, description="What the skill does.")
+    tags: tuple[str, ...] = Field(min_length=1, description="Keywords describing the skill.")
+    examples: tuple[str, ...] = Field((), description="Example prompts the skill handles.")
+    input_modes: tuple[MediaType, ...] | None = Field(
+        None, min_length=1, description="Media types accepted; overrides the agent's default."
+    )
+    output_modes: tuple[MediaType, ...] | None = Field(
+        None, min_length=1, description="Media types produced; overrides the agent's default."
+    )
+
+
+class McpGrant(_Strict):
+    """An MCP server the agent may call, and which of its tools."""
+
+    server: str = Field(min_length=1, description="MCP server name in the registry.")
+    tools: tuple[str, ...] = Field(
+        ("*",), min_length=1, description="Tool names or globs on that server (`*` = all)."
+    )
+
+
+class AgentSettings(_Strict):
+    """One agent. Its card is published at ``/.well-known/agent-cards/<name>``."""
+
+    name: str = Field(
+        pattern=AGENT_NAME_PATTERN,
+        description="Identifier: lowercase letters, digits, `.`, `_`, `-`; used in URLs and ACLs.",
+    )
+    display_name: str | None = Field(
+        None, min_length=1, description="The card's human-readable name (default: `name`)."
+    )
+    description: str = Field(min_length=1, description="What the agent is for.")
+    version: str = Field(min_length=1, description="The agent's own version (e.g. `1.2.0`).")
+    skills: tuple[SkillSettings, ...] = Field(
+        min_length=1, description="What the agent can do; A2A requires at least one."
+    )
+    route: str | None = Field(
+        None, description="The gateway route (its name or model pattern) the agent's model uses."
+    )
+    mcp: tuple[McpGrant, ...] = Field((), description="MCP servers and tools it may call.")
+    required_scopes: tuple[str, ...] = Field(
+        (),
+        description="Scopes a caller must hold (besides `agents:invoke`) to see and use it.",
+    )
+    default: bool = Field(
+        False, description="Serve this agent's card at `/.well-known/agent-card.json`."
+    )
+    public: bool = Field(
+        True,
+        description="Publish the card at the anonymous `/.well-known` endpoints; `false` "
+        "keeps it to the authenticated registry.",
+    )
+    input_modes: tuple[MediaType, ...] = Field(
+        ("text/plain",), min_length=1, description="Default input media types of every skill."
+    )
+    output_modes: tuple[MediaType, ...] = Field(
+        ("text/plain",), min_length=1, description="Default output media types of every skill."
+    )
+    streaming: bool = Field(False, description="Advertise streaming responses (SSE).")
+    push_notifications: bool = Field(False, description="Advertise push notifications.")
+    url: WebUrl | None = Field(
+        None,
+        description="The agent's A2A endpoint (default: "
+        "`<public_base_url>/api/v1/agents/<name>/a2a`).",
+    )
+    protocol_binding: Literal["JSONRPC", "HTTP+JSON", "GRPC"] = Field(
+        "JSONRPC", description="The A2A protocol binding served at `url`."
+    )
+    provider: ProviderSettings | None = Field(
+        None, description="Overrides `agents.provider` for this agent."
+    )
+    documentation_url: WebUrl | None = Field(None, description="Documentation for the agent.")
+    icon_url: WebUrl | None = Field(None, description="An icon for the agent.")
+
+    @model_validator(mode="after")
+    def _unique_skills(self) -> AgentSettings:
+        seen: set[str] = set()
+        for skill in self.skills:
+            if skill.id in seen:
+                raise ValueError(f"agent '{self.name}': skill id '{skill.id}' is used twice")
+            seen.add(skill.id)
+        servers = [grant.server for grant in self.mcp]
+        for server in servers:
+            if servers.count(server) > 1:
+                raise ValueError(f"agent '{self.name}': MCP server '{server}' is granted twice")
+        return self
+
+
+class AgentsSettings(_Strict):
+    """Agents published over A2A discovery; `services/agents/*.yaml` append to `agents`."""
+
+    agents: tuple[AgentSettings, ...] = Field(
+        (), description="Each agent: identity, skills, model route, MCP grants, scopes."
+    )
+    public_base_url: WebUrl | None = Field(
+        None,
+        description="Bastion's external URL, as clients reach it; cards advertise URLs under "
+        "it (default: `http://<server.host>:<server.port>`).",
+    )
+    provider: ProviderSettings | None = Field(
+        None, description="The organisation named on every card (the card's `provider`)."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AgentsSettings:
+        names: set[str] = set()
+        for agent in self.agents:
+            if agent.name in names:
+                raise ValueError(f"agent name '{agent.name}' is defined twice")
+            names.add(agent.name)
+        defaults = [a.name for a in self.agents if a.default]
+        if len(defaults) > 1:
+            raise ValueError(f"more than one default agent: {', '.join(defaults)}")
+        hidden = [a.name for a in self.agents if a.default and not a.public]
+        if hidden:
+            raise ValueError(f"default agent '{hidden[0]}' must be public")
+        return self

@@ -1,0 +1,17 @@
+"""Logging for a booted process: secret values and anything the scanner recognises are
+masked in every line, structlog's and the standard library's alike."""
+
+from __future__ import annotations
+
+from bastion.infra.config import LoadedProfile
+from bastion.infra.governance.scanner import SecretScanner
+from bastion.infra.logging import configure_logging
+
+
+def configure_process_logging(loaded: LoadedProfile) -> None:
+    scanner = SecretScanner(loaded.profile.governance.secret_scan.scanner)
+    configure_logging(
+        loaded.profile.logging,
+        loaded.secrets,
+        extra_redactors=[lambda text: scanner.redact_text(text)[0]],
+    )

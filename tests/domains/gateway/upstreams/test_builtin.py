@@ -1,0 +1,42 @@
+"""The built-in provider tags."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from bastion.domains.gateway.upstreams import (
+    DEFAULT_ENDPOINTS,
+    AnthropicUpstream,
+    GeminiUpstream,
+    MockUpstream,
+    OpenAICompatibleUpstream,
+    Upstream,
+    UpstreamServices,
+    builtin_upstreams,
+)
+
+
+async def test_every_builtin_tag_builds_its_provider(http: aiohttp.ClientSession) -> None:
+    services = UpstreamServices(http=http)
+    built = {entry.tag: entry.factory(services) for entry in builtin_upstreams()}
+    assert {tag: type(upstream) for tag, upstream in built.items()} == {
+        "anthropic": AnthropicUpstream,
+        "minimax": AnthropicUpstream,
+        "openai": OpenAICompatibleUpstream,
+        "moonshot": OpenAICompatibleUpstream,
+        "qwen": OpenAICompatibleUpstream,
+        "gemini": GeminiUpstream,
+        "mock": MockUpstream,
+    }
+    assert all(isinstance(upstream, Upstream) for upstream in built.values())
+
+
+def test_default_endpoints() -> None:
+    assert dict(DEFAULT_ENDPOINTS) == {
+        "anthropic": "https://api.anthropic.com",
+        "minimax": "https://api.minimax.io/anthropic",
+        "openai": "https://api.openai.com/v1",
+        "moonshot": "https://api.moonshot.ai/v1",
+        "qwen": "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
+        "gemini": "https://generativelanguage.googleapis.com",
+    }
