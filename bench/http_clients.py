@@ -3,9 +3,10 @@
 A tiny raw-ASGI JSON server runs under uvicorn (uvloop, httptools) in a subprocess on
 loopback, so that client and server do not share an event loop or a core's worth of
 GIL. httpx.AsyncClient and aiohttp.ClientSession (as ``create_http_session`` builds it)
-POST the same small JSON body to it, both on uvloop, both with an unbounded keep-alive
-pool, in alternating rounds at each concurrency. Reported: requests per second (median
-of the rounds) and the median and p99 latency over every request of every round.
+POST the same small JSON body to it, both on uvloop, both with an unbounded pool that
+keeps idle connections for 30 s, in alternating rounds at each concurrency. Reported:
+requests per second (median of the rounds) and the median and p99 latency over every
+request of every round.
 
     python -m bench.http_clients [--requests 2000] [--rounds 3] [--concurrency 1,50,200]
 """
@@ -95,6 +96,9 @@ def serve() -> None:
         access_log=False,
         log_level="warning",
         backlog=4096,
+        # Longer than any pause between rounds: uvicorn's default of 5 s would close
+        # pooled connections just as a round reuses them, counting that race as errors.
+        timeout_keep_alive=75,
     )
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -151,7 +155,7 @@ def _aiohttp_sender(session: aiohttp.ClientSession, url: str) -> Send:
 async def measure(
     url: str, requests: int, rounds: int, concurrencies: list[int]
 ) -> list[tuple[int, str, Tally]]:
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=30)
     results: list[tuple[int, str, Tally]] = []
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
         session = create_http_session()

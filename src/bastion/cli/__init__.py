@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from bastion import __version__
-from bastion.cli import _admin, _audit, _config, _db, _governance, _jobs, _plugins
+from bastion.cli import _admin, _agents, _audit, _config, _db, _governance, _jobs, _plugins
 from bastion.cli._common import state
 from bastion.cli._cowork import cowork_helper
 from bastion.cli._extensions import add_extension_commands
@@ -24,6 +24,7 @@ BUILTIN_COMMANDS = {
     "audit",
     "governance",
     "cowork-helper",
+    "agents",
 }
 
 
@@ -64,6 +65,7 @@ def build_app(profile_dir: Path | None = None) -> typer.Typer:
     app.add_typer(_jobs.app, name="jobs")
     app.add_typer(_audit.app, name="audit")
     app.add_typer(_governance.app, name="governance")
+    app.add_typer(_agents.app, name="agents")
     add_extension_commands(app, profile_dir, set(BUILTIN_COMMANDS))
     return app
 

@@ -310,9 +310,17 @@ def test_regex_outside_re2_fails_the_build_naming_the_rule(regex: str) -> None:
     assert "\n" not in message
 
 
-def test_invalid_regex_fails_even_when_the_rule_applies_to_no_target() -> None:
+def test_invalid_regex_fails_even_when_the_rule_binds_no_tier() -> None:
+    every_tier = ["admin", "user", "service", "a2a", "mcp", "anonymous"]
     settings = BlocklistSettings.model_validate(
-        {"content": [{"id": "dormant", "regex": r"(a)\1", "targets": []}]}
+        {"content": [{"id": "dormant", "regex": r"(a)\1", "exempt_tiers": every_tier}]}
     )
     with pytest.raises(GovernanceConfigError, match="rule 'dormant'"):
         BlocklistStage(settings)
+
+
+def test_a_content_rule_needs_a_target() -> None:
+    with pytest.raises(ValueError, match="at least 1 item"):
+        BlocklistSettings.model_validate(
+            {"content": [{"id": "inert", "literal": "x", "targets": []}]}
+        )

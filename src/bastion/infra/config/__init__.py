@@ -22,6 +22,14 @@ from bastion.infra.config._loader import (
     load_profile,
     validation_message,
 )
+from bastion.infra.config._mcp import (
+    McpCredentials,
+    McpSecretRef,
+    McpServerSettings,
+    McpSettings,
+    McpToolFilter,
+    check_server_name,
+)
 from bastion.infra.config._profile import (
     BootstrapAdmin,
     DatabaseSettings,
@@ -48,7 +56,12 @@ __all__ = [
     "GatewaySettings",
     "LoadedProfile",
     "LoggingSettings",
+    "McpCredentials",
     "McpGrant",
+    "McpSecretRef",
+    "McpServerSettings",
+    "McpSettings",
+    "McpToolFilter",
     "PriceSettings",
     "Profile",
     "ProfileError",
@@ -61,6 +74,7 @@ __all__ = [
     "ServerSettings",
     "SkillSettings",
     "builtin_profile",
+    "check_server_name",
     "key_path",
     "load_profile",
     "redacted_profile",

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bastion.infra.audit import AuditSettings
 from bastion.infra.config._agents import AgentsSettings
 from bastion.infra.config._gateway import GatewaySettings
+from bastion.infra.config._mcp import McpSettings
 from bastion.infra.governance import GovernanceSettings
 from bastion.infra.governance.ratelimit import RateLimitSettings
 from bastion.infra.security import JwtSettings
@@ -77,11 +78,6 @@ class ExtensionsSettings(BaseModel):
 
     def namespaces(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
-
-
-class McpSettings(_Strict):
-    """The MCP registry block. It accepts no keys until the MCP domain ships, so a profile
-    that configures MCP servers fails loudly instead of being silently ignored."""
 
 
 class Profile(_Strict):

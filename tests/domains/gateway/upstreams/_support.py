@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -114,7 +115,7 @@ def message_of(data: bytes) -> dict[str, Any]:
     return anthropic_message_from_events(events(data))
 
 
-def assert_no_caller_headers(headers: dict[str, str]) -> None:
+def assert_no_caller_headers(headers: Mapping[str, str]) -> None:
     for name in ("authorization", "cookie", "x-session-id", "x-user-id", "x-forwarded-for"):
         assert name not in headers, name
     for value in headers.values():

@@ -15,9 +15,9 @@ from bastion.domains.gateway.upstreams._contract import (
     UpstreamStream,
     UpstreamTarget,
 )
-from bastion.domains.gateway.upstreams._errors import passthrough_error
+from bastion.domains.gateway.upstreams._errors import error_message, passthrough_error
 from bastion.domains.gateway.upstreams._http import invalid_response, json_object, post, read_body
-from bastion.domains.gateway.upstreams._relay import RelayStream
+from bastion.domains.gateway.upstreams._relay import relay
 from bastion.domains.gateway.upstreams._request import (
     base_url,
     dumps,
@@ -43,11 +43,11 @@ class AnthropicUpstream:
             "/v1/messages", streaming_body(call.body, call.stream), target, call.forward_headers
         )
         if call.stream:
-            return RelayStream(response, AnthropicPassthrough())
+            return await relay(response, AnthropicPassthrough(), target)
         raw = await read_body(response, target)
         message = json_object(raw)
-        if message is None or message.get("type") != "message":
-            raise invalid_response(target, "expected a message object")
+        if message is None:
+            raise invalid_response(target, error_message(response.status, raw))
         model = message.get("model")
         return UpstreamResponse(
             status=response.status,

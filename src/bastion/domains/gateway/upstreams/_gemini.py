@@ -26,7 +26,7 @@ from bastion.domains.gateway.upstreams._contract import (
 )
 from bastion.domains.gateway.upstreams._errors import error_message, translated_error
 from bastion.domains.gateway.upstreams._http import invalid_response, json_object, post, read_body
-from bastion.domains.gateway.upstreams._relay import RelayStream
+from bastion.domains.gateway.upstreams._relay import relay
 from bastion.domains.gateway.upstreams._request import base_url, dumps, model_of, with_extra
 
 
@@ -58,9 +58,8 @@ class GeminiUpstream:
             error_body=translated_error,
         )
         if call.stream:
-            return RelayStream(
-                response, TranslatedStream(GeminiToAnthropicSSE(model=model), GeminiUsageTap())
-            )
+            codec = TranslatedStream(GeminiToAnthropicSSE(model=model), GeminiUsageTap())
+            return await relay(response, codec, target)
         raw = await read_body(response, target)
         document = json_object(raw)
         if document is None:

@@ -16,7 +16,7 @@ from bastion.domains.gateway.errors import (
     UpstreamTimeoutError,
 )
 from bastion.domains.gateway.upstreams._contract import UpstreamTarget
-from bastion.domains.gateway.upstreams._errors import anthropic_error
+from bastion.domains.gateway.upstreams._errors import anthropic_error, error_message
 
 ErrorBody = Callable[[int, bytes], bytes]
 """Turns an upstream's non-2xx status and body into an Anthropic error document."""
@@ -87,7 +87,7 @@ async def post(
     )
     try:
         response = await http.post(
-            url, data=payload, headers=dict(headers), timeout=timeout, allow_redirects=False
+            url, data=payload, headers=headers, timeout=timeout, allow_redirects=False
         )
     except aiohttp.ConnectionTimeoutError as exc:
         raise UpstreamTimeoutError(
@@ -128,6 +128,16 @@ async def read_body(response: aiohttp.ClientResponse, target: UpstreamTarget) ->
         ) from exc
     finally:
         response.release()
+
+
+async def expect_stream(response: aiohttp.ClientResponse, target: UpstreamTarget) -> None:
+    """Refuse a JSON document in answer to a streaming call (a server that ignored
+    ``stream``, or one that reports errors with a 200) before any byte is relayed."""
+    if response.content_type == "application/json":
+        raw = await read_body(response, target)
+        raise invalid_response(
+            target, "a JSON document instead of a stream: " + error_message(response.status, raw)
+        )
 
 
 def invalid_response(target: UpstreamTarget, detail: str) -> UpstreamStatusError:

@@ -26,7 +26,7 @@ from bastion.domains.gateway.upstreams._contract import (
 )
 from bastion.domains.gateway.upstreams._errors import error_message, translated_error
 from bastion.domains.gateway.upstreams._http import invalid_response, json_object, post, read_body
-from bastion.domains.gateway.upstreams._relay import RelayStream
+from bastion.domains.gateway.upstreams._relay import relay
 from bastion.domains.gateway.upstreams._request import base_url, dumps, streaming_body, with_extra
 
 
@@ -66,7 +66,8 @@ class OpenAICompatibleUpstream:
             error_body=translated_error,
         )
         if call.stream:
-            return RelayStream(response, TranslatedStream(OpenAIToAnthropicSSE(), OpenAIUsageTap()))
+            codec = TranslatedStream(OpenAIToAnthropicSSE(), OpenAIUsageTap())
+            return await relay(response, codec, target)
         raw = await read_body(response, target)
         completion = json_object(raw)
         if completion is None or "choices" not in completion:

@@ -10,10 +10,20 @@ import aiohttp
 from bastion.domains.gateway.errors import UpstreamStreamError
 from bastion.domains.gateway.translate import Usage
 from bastion.domains.gateway.upstreams._codecs import StreamCodec
+from bastion.domains.gateway.upstreams._contract import UpstreamTarget
+from bastion.domains.gateway.upstreams._http import expect_stream
 
 _ENDED_EARLY = "upstream closed the stream before message_stop"
 _TIMED_OUT = "upstream read timed out mid-stream"
 _CONNECTION_LOST = "upstream connection lost mid-stream"
+
+
+async def relay(
+    response: aiohttp.ClientResponse, codec: StreamCodec, target: UpstreamTarget
+) -> RelayStream:
+    """The stream of a 2xx response to a streaming call."""
+    await expect_stream(response, target)
+    return RelayStream(response, codec)
 
 
 class RelayStream:
