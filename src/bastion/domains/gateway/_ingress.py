@@ -38,8 +38,6 @@ class Ingress(Protocol):
         self, body: Mapping[str, Any], requested_model: str
     ) -> StreamTranslator | None: ...
 
-    def stream_error(self, message: str) -> bytes: ...
-
     def upstream_error(self, status: int, anthropic_error: bytes) -> bytes: ...
 
 
@@ -68,10 +66,6 @@ class AnthropicIngress:
     ) -> StreamTranslator | None:
         return None
 
-    def stream_error(self, message: str) -> bytes:
-        data = orjson.dumps({"type": "error", "error": {"type": "api_error", "message": message}})
-        return b"event: error\ndata: " + data + b"\n\n"
-
     def upstream_error(self, status: int, anthropic_error: bytes) -> bytes:
         return anthropic_error
 
@@ -99,10 +93,6 @@ class OpenAIIngress:
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
         return AnthropicToOpenAISSE(include_usage=include_usage, model=requested_model)
-
-    def stream_error(self, message: str) -> bytes:
-        data = orjson.dumps({"error": {"message": message, "type": "server_error", "code": None}})
-        return b"data: " + data + b"\n\n"
 
     def upstream_error(self, status: int, anthropic_error: bytes) -> bytes:
         message = f"upstream answered {status}"

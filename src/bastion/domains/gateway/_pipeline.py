@@ -166,7 +166,7 @@ class Gateway:
                 headers=headers,
             )
 
-        call = MessagesCall(anthropic_body, stream, self._forward_headers(request, ingress))
+        call = MessagesCall(anthropic_body, stream, self.forward_headers(request))
         upstream_started = time.perf_counter()
         try:
             dispatched = await self.dispatcher.send(call, route, model)
@@ -183,7 +183,8 @@ class Gateway:
             record, ingress, dispatched.result, body, model, started, upstream_started
         )
 
-    def _forward_headers(self, request: Request, ingress: Ingress) -> dict[str, str]:
+    def forward_headers(self, request: Request) -> dict[str, str]:
+        """``anthropic-version`` and ``anthropic-beta`` only; nothing else of the caller's."""
         forwarded = {"anthropic-version": DEFAULT_ANTHROPIC_VERSION}
         for name, value in request.scope["headers"]:
             if name in FORWARDED_HEADERS:
@@ -270,8 +271,13 @@ class Gateway:
                         yield tail
                 record.status, record.outcome = 200, "success"
             except UpstreamStreamError as exc:
+                # The provider already ended the stream with an Anthropic error event
+                # (translated for OpenAI callers); only the record is left to write.
                 record.status, record.outcome, record.error = 502, "error", str(exc)
-                yield ingress.stream_error(f"upstream stream failed: {exc}")
+                if translator is not None:
+                    tail = translator.finish()
+                    if tail:
+                        yield tail
             except asyncio.CancelledError:
                 record.status, record.outcome, record.error = 499, "cancelled", "client went away"
                 raise
@@ -296,6 +302,17 @@ class Gateway:
         self, record: RequestRecord, ingress: Ingress, started: float, exc: UpstreamError
     ) -> Response:
         record.attempts = exc.attempts
+        if isinstance(exc, UpstreamStatusError) and exc.status in (401, 403):
+            # The upstream refused the route's key, not the caller's: passing its 401 on
+            # would make clients believe their own Bastion credential is bad.
+            return await self._fail(
+                record,
+                ingress,
+                started,
+                502,
+                f"the upstream refused the gateway's credentials ({exc.status})",
+                error=f"upstream {exc.status}",
+            )
         if isinstance(exc, UpstreamStatusError) and not exc.retryable:
             record.status, record.error = exc.status, f"upstream {exc.status}"
             record.latency_ms = _ms(started, time.perf_counter())

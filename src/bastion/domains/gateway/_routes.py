@@ -57,7 +57,9 @@ def inference_routes(gateway: Gateway) -> list[Route]:
         target = gateway.dispatcher.target(route, model)
         try:
             counted = await gateway.dispatcher.upstream(route).count_tokens(
-                {**body, "model": target.upstream_model}, target
+                {**body, "model": target.upstream_model},
+                target,
+                gateway.forward_headers(request),
             )
         except UpstreamError:
             counted = None  # fall back to the local estimate

@@ -313,17 +313,13 @@ class HttpUpstream(Upstream):
         reply, headers = await self._exchange(call, dict(call.params or {}), {}, None)
         info = initialize_info(reply.get("result"))
         if info is None:
-            raise UpstreamProtocolError(
-                self.spec.name, f"initialize failed: {reply.get('error')}"
-            )
+            raise UpstreamProtocolError(self.spec.name, f"initialize failed: {reply.get('error')}")
         if info.protocol_version not in HANDSHAKE_VERSIONS:
             log.info(
                 "mcp upstream older protocol", server=self.spec.name, version=info.protocol_version
             )
         session = _Session(headers.get("mcp-session-id"), info.protocol_version, info)
-        await self._send_quietly(
-            session, {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        )
+        await self._send_quietly(session, {"jsonrpc": "2.0", "method": "notifications/initialized"})
         return session
 
     def _drop(self, principal: str, session: _Session) -> None:
@@ -381,4 +377,3 @@ def _decode(server: str, raw: bytes) -> rpc.Message:
     if not isinstance(message, dict):
         raise UpstreamProtocolError(server, "the server sent a JSON value that is not a message")
     return message
-

@@ -88,9 +88,7 @@ def result(request_id: RequestId | None, value: Any) -> Message:
     return {"jsonrpc": "2.0", "id": request_id, "result": value}
 
 
-def error(
-    request_id: RequestId | None, code: int, message: str, data: Any = None
-) -> Message:
+def error(request_id: RequestId | None, code: int, message: str, data: Any = None) -> Message:
     body: dict[str, Any] = {"code": code, "message": message}
     if data is not None:
         body["data"] = data

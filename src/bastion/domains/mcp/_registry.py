@@ -138,7 +138,9 @@ def spec_from_definition(extension_id: str, definition: McpServerDefinition) -> 
     try:
         check_server_name(definition.name)
     except ValueError as exc:
-        raise McpConfigError(f"extension '{extension_id}' contributes an MCP server: {exc}") from None
+        raise McpConfigError(
+            f"extension '{extension_id}' contributes an MCP server: {exc}"
+        ) from None
     if (definition.url is None) == (not definition.command):
         raise McpConfigError(
             f"extension '{extension_id}' MCP server '{definition.name}': "

@@ -96,7 +96,9 @@ class StdioProcess:
             )
         except OSError as exc:
             self._exited.set()
-            raise UpstreamUnavailable(self.spec.name, f"cannot start {self.spec.command[0]}: {exc}") from None
+            raise UpstreamUnavailable(
+                self.spec.name, f"cannot start {self.spec.command[0]}: {exc}"
+            ) from None
         self._tasks = [
             asyncio.create_task(self._read_stdout(), name=f"mcp-stdout-{self.spec.name}"),
             asyncio.create_task(self._read_stderr(), name=f"mcp-stderr-{self.spec.name}"),
@@ -184,7 +186,9 @@ class StdioProcess:
                 process.stdin.write(orjson.dumps(message) + b"\n")
                 await process.stdin.drain()
             except (ConnectionError, RuntimeError) as exc:
-                raise UpstreamUnavailable(self.spec.name, f"cannot write to the process: {exc}") from None
+                raise UpstreamUnavailable(
+                    self.spec.name, f"cannot write to the process: {exc}"
+                ) from None
 
     async def _read_stdout(self) -> None:
         assert self._process is not None and self._process.stdout is not None
@@ -286,4 +290,3 @@ class StdioProcess:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._exited.set()
         self._fail_pending()
-

@@ -70,7 +70,9 @@ class StdioUpstream(Upstream):
             await process.stop()
             if self.spec.protocol == "modern":
                 raise
-            log.info("mcp stdio server speaks the handshake era", server=self.spec.name, probe=str(exc))
+            log.info(
+                "mcp stdio server speaks the handshake era", server=self.spec.name, probe=str(exc)
+            )
             return "legacy", None
         return "modern", process
 

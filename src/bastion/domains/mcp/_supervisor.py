@@ -62,7 +62,9 @@ class SupervisedProcess:
         if self._stopping:
             raise UpstreamUnavailable(self.spec.name, "the server is stopping")
         if self._task is None:
-            self._task = asyncio.create_task(self._supervise(), name=f"mcp-supervisor-{self.spec.name}")
+            self._task = asyncio.create_task(
+                self._supervise(), name=f"mcp-supervisor-{self.spec.name}"
+            )
         current = self._current
         if current is not None and current.alive and self._ready.is_set():
             return current
@@ -77,7 +79,9 @@ class SupervisedProcess:
                         return current
                     await asyncio.sleep(0.01)
         except TimeoutError:
-            detail = f"not running (restarting: {self.last_error})" if self.last_error else "not running"
+            detail = (
+                f"not running (restarting: {self.last_error})" if self.last_error else "not running"
+            )
             raise UpstreamUnavailable(self.spec.name, detail) from None
 
     async def request(self, call: Call) -> Message:

@@ -117,6 +117,17 @@ def builtin_profile(base: Path = BUILTIN_DIR) -> LoadedProfile:
             "secrets_file": secrets_path,
             "security": {"bootstrap_admin": BootstrapAdmin().model_dump()},
             "audit": {"spill_path": base / "audit" / "spill.jsonl"},
+            # Offline out of the box: every model answers from the deterministic mock.
+            "gateway": {
+                "routes": [
+                    {
+                        "name": "mock",
+                        "model_pattern": "*",
+                        "provider": "mock",
+                        "pricing": {"input": 0, "output": 0},
+                    }
+                ]
+            },
             "profile_dir": base,
         }
     )
