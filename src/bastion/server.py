@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from bastion.infra.config import LoadedProfile, load_profile
 from bastion.runtime.app import build_app
@@ -21,7 +21,7 @@ async def create_platform(loaded: LoadedProfile) -> Platform:
     return await boot(loaded)
 
 
-def create_app(profile_dir: Path | None = None) -> Starlette:
+def create_app(profile_dir: Path | None = None) -> ASGIApp:
     """Boot synchronously (for ``uvicorn --factory``). Readiness flips on first startup."""
     loaded = load_profile(profile_dir)
     configure_process_logging(loaded)

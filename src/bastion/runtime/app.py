@@ -1,61 +1,77 @@
-"""Build the ASGI application from a booted platform."""
+"""Build the ASGI application from a booted platform.
+
+The stack: ``CoreMiddleware`` (trace, identity, body limit, errors, metrics) in front of
+``PathDispatch`` (exact paths, then Starlette's router with the core routes and one
+guarded Mount per extension router). There is no route around the middleware.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bastion.infra.http import error_response
-from bastion.kernel.context import request_context
+from bastion.infra.http import error_body
+from bastion.kernel.context import CONTEXT_SCOPE_KEY
 from bastion.kernel.contract import ErrorStyle
 from bastion.runtime.core_routes import core_routes
+from bastion.runtime.dispatch import PathDispatch
 from bastion.runtime.guard import EndpointGuard
 from bastion.runtime.identity import Authenticator
 from bastion.runtime.middleware import CoreMiddleware, ErrorStyles
 from bastion.runtime.platform import Platform
 
 
-def build_app(platform: Platform) -> Starlette:
+def _not_found(styles: ErrorStyles) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        ctx = scope.get(CONTEXT_SCOPE_KEY)
+        body = error_body(
+            styles.for_path(scope["path"]),
+            404,
+            f"no route for {scope['method']} {scope['path']}",
+            trace_id=getattr(ctx, "trace_id", None),
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 404,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def build_app(platform: Platform) -> ASGIApp:
     """Core routes and every extension router, all behind the same middleware."""
     routes: list[BaseRoute] = [*core_routes(platform)]
     styles: list[tuple[str, ErrorStyle]] = []
+    guards: list[tuple[Any, list[BaseRoute], EndpointGuard]] = []
     # Longest base path first: a Mount claims everything under its path.
     for _, router in sorted(platform.routers, key=lambda r: len(r[1].base_path), reverse=True):
-        guarded = EndpointGuard(
-            Router(routes=list(router.routes)),
+        inner = list(router.routes)
+        guard = EndpointGuard(
+            Router(routes=inner),
             router,
             secrets=platform.secrets,
             public_limiter=platform.services.get("public_limiter"),
         )
-        routes.append(Mount(router.base_path.rstrip("/"), app=guarded))
+        routes.append(Mount(router.base_path.rstrip("/"), app=guard))
         styles.append((router.base_path, router.error_style))
+        guards.append((router, inner, guard))
     error_styles = ErrorStyles(styles)
 
-    async def not_found(request: Request, _exc: Exception) -> Response:
-        style = error_styles.for_path(request.url.path)
-        return error_response(
-            style,
-            404,
-            f"no route for {request.method} {request.url.path}",
-            trace_id=request_context(request).trace_id,
-        )
-
-    async def method_not_allowed(request: Request, _exc: Exception) -> Response:
-        style = error_styles.for_path(request.url.path)
-        return error_response(
-            style,
-            405,
-            f"method {request.method} not allowed on {request.url.path}",
-            trace_id=request_context(request).trace_id,
-        )
-
     @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_: object) -> AsyncIterator[None]:
         await platform.start()
         try:
             yield
@@ -63,14 +79,12 @@ def build_app(platform: Platform) -> Starlette:
             platform.ready = False
             await platform.close()
 
-    app = Starlette(
-        routes=routes,
-        lifespan=lifespan,
-        exception_handlers={404: not_found, 405: method_not_allowed},
-    )
-    app.state.platform = platform
-    app.add_middleware(
-        CoreMiddleware,
+    fallback = Router(routes=routes, lifespan=lifespan, default=_not_found(error_styles))
+    dispatch = PathDispatch(fallback)
+    for router, inner, guard in guards:
+        dispatch.add_exact(router, inner, guard)
+    return CoreMiddleware(
+        dispatch,
         authenticator=Authenticator(
             platform.jwt,
             platform.api_keys,
@@ -80,4 +94,3 @@ def build_app(platform: Platform) -> Starlette:
         styles=error_styles,
         max_body_bytes=platform.profile.server.max_body_bytes,
     )
-    return app

@@ -11,13 +11,20 @@ from typing import Any
 
 import structlog
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.infra.config import ConfigError, LoadedProfile, validation_message
 from bastion.infra.db import create_engine
 from bastion.infra.events import EventBus
 from bastion.infra.governance.scanner import SecretScanner
 from bastion.infra.security import JwtCodec, RoleCatalog
-from bastion.kernel.contract import EndpointClass, Extension, ExtensionContext, ExtensionRouter
+from bastion.kernel.contract import (
+    SHUTDOWN_HOOKS,
+    EndpointClass,
+    Extension,
+    ExtensionContext,
+    ExtensionRouter,
+)
 from bastion.kernel.errors import BastionError, ExtensionConfigError, ExtensionError
 from bastion.kernel.identity import ApiKeyResolver, IdentityProvider
 from bastion.kernel.ledger import MigrationLedger
@@ -74,6 +81,16 @@ def configure_extensions(
     return configs
 
 
+async def _release(engine: AsyncEngine, services: dict[str, Any]) -> None:
+    """Undo what a boot that failed half-way had opened: extension resources, the pool."""
+    for hook in reversed(services.get(SHUTDOWN_HOOKS, [])):
+        try:
+            await hook()
+        except Exception as exc:
+            log.error("shutdown hook failed", hook=repr(hook), error=repr(exc))
+    await engine.dispose()
+
+
 def _routers(ext: Extension, ctx: ExtensionContext) -> list[ExtensionRouter]:
     contributed = surface(ext, "router", ctx)
     if contributed is None:
@@ -121,25 +138,28 @@ async def boot(
         raise _fail("configure", exc) from exc
 
     engine = create_engine(profile.database.url, pool_size=profile.database.pool_size)
+    services: dict[str, Any] = {}
     try:
         scanner = SecretScanner(profile.governance.secret_scan.scanner)
         trail = build_audit(profile, loaded.secrets, engine, lambda s: scanner.redact_text(s)[0])
         governance = governance_for(profile, registry, trail, scanner)
     except BastionError as exc:
-        await engine.dispose()
+        await _release(engine, services)
         raise _fail("configure", exc) from exc
     try:
         events = EventBus(h for ext in registry.ordered() for h in surface(ext, "event_handlers"))
     except BastionError as exc:
-        await engine.dispose()
+        await _release(engine, services)
         raise _fail("configure", exc) from exc
-    services: dict[str, Any] = {
-        "roles": roles,
-        "jwt": jwt,
-        "audit": trail,
-        "governance": governance,
-        "public_limiter": public_limiter(governance),
-    }
+    services.update(
+        {
+            "roles": roles,
+            "jwt": jwt,
+            "audit": trail,
+            "governance": governance,
+            "public_limiter": public_limiter(governance),
+        }
+    )
     try:
         services["llm_upstreams"] = [
             (ext.meta.id, registration)
@@ -152,7 +172,7 @@ async def boot(
             for definition in surface(ext, "tool_providers")
         ]
     except BastionError as exc:
-        await engine.dispose()
+        await _release(engine, services)
         raise _fail("configure", exc) from exc
     contexts = {
         ext.meta.id: ExtensionContext(
@@ -188,10 +208,10 @@ async def boot(
             for scheduled in _scheduled(ext, contexts[ext.meta.id])
         ]
     except ValueError as exc:
-        await engine.dispose()
+        await _release(engine, services)
         raise BootError("validate", str(exc)) from exc
     except BastionError as exc:
-        await engine.dispose()
+        await _release(engine, services)
         raise _fail("validate", exc) from exc
 
     api_keys: ApiKeyResolver | None = None
@@ -204,10 +224,10 @@ async def boot(
         try:
             applied = await MigrationLedger(engine).migrate(migration_plan(registry))
         except BastionError as exc:
-            await engine.dispose()
+            await _release(engine, services)
             raise _fail("migrate", exc) from exc
         except OSError as exc:
-            await engine.dispose()
+            await _release(engine, services)
             raise BootError("migrate", f"database unreachable: {exc}") from exc
         for status in applied:
             log.info("migration applied", extension=status.extension_id, version=status.version)

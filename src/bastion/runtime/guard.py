@@ -47,6 +47,13 @@ class EndpointGuard:
                 f"webhook router at {router.base_path} needs a non-empty webhook_secret"
             )
 
+    def wrapping(self, app: ASGIApp) -> EndpointGuard:
+        """The same guard in front of another app (one endpoint of the router)."""
+        clone = object.__new__(EndpointGuard)
+        clone.__dict__.update(self.__dict__)
+        clone.app = app
+        return clone
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)

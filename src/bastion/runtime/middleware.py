@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.infra.http import error_body
@@ -30,6 +32,25 @@ LATENCY = Histogram(
     "Time from request to response start",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
 )
+
+
+_counters: dict[tuple[str, int], Any] = {}
+
+
+def _count(method: str, status: int) -> None:
+    # Labelled children are looked up once per (method, status), not per request.
+    child = _counters.get((method, status))
+    if child is None:
+        child = _counters[(method, status)] = REQUESTS.labels(method, str(status))
+    child.inc()
+
+
+def _http_message(exc: HTTPException, scope: Scope) -> str:
+    if exc.status_code == 405:
+        return f"method {scope['method']} not allowed on {scope['path']}"
+    if exc.status_code == 404:
+        return f"no route for {scope['method']} {scope['path']}"
+    return str(exc.detail)
 
 
 class ErrorStyles:
@@ -78,6 +99,9 @@ class CoreMiddleware:
         )
         scope[CONTEXT_SCOPE_KEY] = ctx
         scope[AUTH_ERROR_SCOPE_KEY] = auth_error
+        # With an "app" in scope Starlette raises HTTPException (405 ...) instead of
+        # answering in plain text, and the handler below answers in the caller's format.
+        scope.setdefault("app", self.app)
         trace_header = (b"x-trace-id", ctx.trace_id.encode())
         state = {"started": False, "status": 500}
 
@@ -92,7 +116,7 @@ class CoreMiddleware:
         length = wanted.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             await self._error(scope, send_wrapper, ctx, 413, self._too_large())
-            REQUESTS.labels(scope["method"], "413").inc()
+            _count(scope["method"], 413)
             return
 
         received = 0
@@ -111,29 +135,41 @@ class CoreMiddleware:
         except RequestTooLarge:
             if not state["started"]:
                 await self._error(scope, send_wrapper, ctx, 413, self._too_large())
+        except HTTPException as exc:
+            if not state["started"]:
+                await self._error(
+                    scope,
+                    send_wrapper,
+                    ctx,
+                    exc.status_code,
+                    _http_message(exc, scope),
+                    dict(exc.headers or {}),
+                )
         except Exception:
             log.exception("unhandled error", path=scope["path"], trace_id=ctx.trace_id)
             if not state["started"]:
                 await self._error(scope, send_wrapper, ctx, 500, "internal error")
-        REQUESTS.labels(scope["method"], str(state["status"])).inc()
+        _count(scope["method"], state["status"])
 
     def _too_large(self) -> str:
         return f"request body exceeds the limit of {self.max_body_bytes} bytes"
 
     async def _error(
-        self, scope: Scope, send: Send, ctx: RequestContext, status: int, message: str
+        self,
+        scope: Scope,
+        send: Send,
+        ctx: RequestContext,
+        status: int,
+        message: str,
+        extra_headers: dict[str, str] | None = None,
     ) -> None:
         body = error_body(
             self.styles.for_path(scope["path"]), status, message, trace_id=ctx.trace_id
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        headers += [(k.lower().encode(), v.encode()) for k, v in (extra_headers or {}).items()]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -53,7 +53,7 @@ async def test_boot_warns_once_per_unresolved_name_and_still_serves(tmp_path: Pa
     try:
         warnings = [e["event"] for e in logs if e["log_level"] == "warning"]
         assert warnings == [
-            "agent 'helpdesk' names gateway route 'claude', but the 'gateway' domain is not loaded",
+            "agent 'helpdesk' names gateway route 'claude', which does not exist",
             "agent 'payroll' names MCP server 'workday', which does not exist",
         ]
         assert "agents" in platform.services

@@ -142,6 +142,11 @@ async def bastion(
         {
             "governance": API_GOVERNANCE,
             "rate_limits": {"requests_per_second": 1000},
+            "gateway": {
+                "routes": [
+                    {"name": "claude-sonnet", "model_pattern": "claude-*", "provider": "mock"}
+                ]
+            },
         },
     )
     db = create_engine(module_db_url)

@@ -186,6 +186,13 @@ async def test_evaluate_route_and_agent_targets(bastion: Bastion) -> None:
     assert route.json()["decision"] == "allow"
     row = await bastion.row_for(route.json()["trace_id"])
     assert (row["target_type"], row["target_name"]) == ("route", "claude-sonnet")
+    unknown = await bastion.post(
+        EVALUATE, token, {"target": {"type": "route", "name": "no-such-route"}, "input": {}}
+    )
+    assert (unknown.json()["rule"], unknown.json()["reason"]) == (
+        "acl.unknown_entity",
+        "unknown route 'no-such-route'",
+    )
     mcp_client = bastion.token(user("mcp"), "mcp")
     agent = await bastion.post(
         EVALUATE, mcp_client, {"target": {"type": "agent", "name": "researcher"}, "input": "go"}

@@ -22,6 +22,7 @@ import aiohttp
 import orjson
 import structlog
 
+from bastion import __version__
 from bastion.domains.mcp import _jsonrpc as rpc
 from bastion.domains.mcp._protocol import (
     CLIENT_INFO,
@@ -69,10 +70,18 @@ class _Session:
 
 
 def create_http_session(connect_timeout: float) -> aiohttp.ClientSession:
+    """One pool for every remote server. Call inside the running loop; close on shutdown.
+
+    Cookies are never stored: a shared jar would carry one principal's upstream cookies
+    into another principal's requests.
+    """
     return aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=None),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=None),
         connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        headers={"user-agent": f"bastion/{__version__}"},
         auto_decompress=True,
+        trust_env=False,
     )
 
 

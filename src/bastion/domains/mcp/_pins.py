@@ -85,7 +85,7 @@ class ToolPin:
         return changed_fields(self.pinned_definition, self.observed_definition)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> ToolPin:
+    def from_row(cls, row: Mapping[Any, Any]) -> ToolPin:
         observed = row["observed_definition"]
         return cls(
             server=row["server"],

@@ -38,8 +38,8 @@ from bastion.domains.mcp._protocol import (
 )
 from bastion.domains.mcp._records import Execution, Status, mcp_tool_executions
 from bastion.domains.mcp._registry import ServerSpec
-from bastion.domains.mcp._upstream import NotificationSink, Upstream
 from bastion.domains.mcp._upstream import Call as UpstreamCall
+from bastion.domains.mcp._upstream import NotificationSink, Upstream
 from bastion.domains.mcp.errors import RpcFailure, UpstreamError, UpstreamTimeout
 from bastion.infra.audit import AuditWriter
 from bastion.infra.governance import Governance
@@ -202,7 +202,8 @@ class McpProxy:
             )
             result = reply.get("result")
             if not isinstance(result, dict):
-                error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+                raw_error = reply.get("error")
+                error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
                 code = error.get("code")
                 data = error.get("data")
                 raise RpcFailure(

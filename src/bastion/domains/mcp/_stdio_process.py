@@ -68,6 +68,7 @@ class StdioProcess:
         self._by_token: dict[str, _Pending] = {}
         self._write_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[None]] = set()
         self._exited = asyncio.Event()
 
     @property
@@ -112,12 +113,12 @@ class StdioProcess:
 
     # Handshake
 
-    async def open(self, era: Era, timeout: float) -> UpstreamInfo:
+    async def open(self, era: Era, limit: float) -> UpstreamInfo:
         """Open the conversation in ``era``: ``server/discover`` (modern) or the
         ``initialize`` handshake (legacy)."""
         info: UpstreamInfo | None
         if era == "modern":
-            reply = await self.request(Call("server/discover", None, timeout), modern=True)
+            reply = await self.request(Call("server/discover", None, limit), modern=True)
             info = discover_info(reply.get("result"))
             if info is None:
                 raise UpstreamProtocolError(self.spec.name, "server/discover failed")
@@ -127,7 +128,7 @@ class StdioProcess:
                 "capabilities": {},
                 "clientInfo": CLIENT_INFO,
             }
-            reply = await self.request(Call("initialize", params, timeout), modern=False)
+            reply = await self.request(Call("initialize", params, limit), modern=False)
             info = initialize_info(reply.get("result"))
             if info is None:
                 raise UpstreamProtocolError(
@@ -160,6 +161,12 @@ class StdioProcess:
         except TimeoutError:
             await self._cancel(request_id)
             raise UpstreamTimeout(self.spec.name, call.timeout) from None
+        except asyncio.CancelledError:
+            # The caller went away: tell the server to stop working on it.
+            task = asyncio.get_running_loop().create_task(self._cancel(request_id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            raise
         finally:
             self._pending.pop(request_id, None)
             self._by_token.pop(progress.upstream_token, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import structlog
 
@@ -57,8 +58,8 @@ class SupervisedProcess:
     def info(self) -> UpstreamInfo | None:
         return self._current.info if self._current is not None else None
 
-    async def ready(self, timeout: float) -> StdioProcess:
-        """A live process with its conversation open, waiting up to ``timeout`` for one."""
+    async def ready(self, limit: float) -> StdioProcess:
+        """A live process with its conversation open, waiting up to ``limit`` seconds for one."""
         if self._stopping:
             raise UpstreamUnavailable(self.spec.name, "the server is stopping")
         if self._task is None:
@@ -69,7 +70,7 @@ class SupervisedProcess:
         if current is not None and current.alive and self._ready.is_set():
             return current
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(limit):
                 while True:
                     await self._ready.wait()
                     if self._stopping:
@@ -91,8 +92,10 @@ class SupervisedProcess:
         remaining = call.timeout - (time.monotonic() - started)
         if remaining <= 0:
             raise UpstreamTimeout(self.spec.name, call.timeout)
-        call.timeout = remaining
-        return await process.request(call)
+        try:
+            return await process.request(replace(call, timeout=remaining))
+        except UpstreamTimeout:
+            raise UpstreamTimeout(self.spec.name, call.timeout) from None
 
     async def _supervise(self) -> None:
         delay = self._backoff

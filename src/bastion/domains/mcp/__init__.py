@@ -1,0 +1,50 @@
+"""The ``mcp`` domain: the MCP server registry and the governed proxy in front of it.
+
+Servers come from the profile (``mcp.servers``, ``services/mcp/*.yaml``), from
+extensions' ``tool_providers()`` and from standalone ``mcp-server`` manifests. Clients
+reach each at ``/api/v1/mcp/{server}/mcp`` over streamable HTTP (2025-06-18, 2025-11-25
+or 2026-07-28); Bastion speaks streamable HTTP or stdio to the server, with credentials
+from the registry. Tool listings are filtered per caller, tool calls go through the
+governance chain and are audited in ``mcp_tool_executions``, and every tool definition is
+pinned: a changed one is quarantined until ``bastion mcp tools approve``.
+"""
+
+from bastion.domains.mcp._extension import McpExtension
+from bastion.domains.mcp._health import Health, HealthStatus
+from bastion.domains.mcp._pins import PinStatus, PinStore, ToolPin, mcp_tool_pins
+from bastion.domains.mcp._records import Status, mcp_tool_executions
+from bastion.domains.mcp._registry import Registry, ServerSpec
+from bastion.domains.mcp._service import McpService
+from bastion.domains.mcp.errors import (
+    McpConfigError,
+    McpError,
+    PinError,
+    RpcFailure,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+__all__ = [
+    "Health",
+    "HealthStatus",
+    "McpConfigError",
+    "McpError",
+    "McpExtension",
+    "McpService",
+    "PinError",
+    "PinStatus",
+    "PinStore",
+    "Registry",
+    "RpcFailure",
+    "ServerSpec",
+    "Status",
+    "ToolPin",
+    "UpstreamError",
+    "UpstreamProtocolError",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+    "mcp_tool_executions",
+    "mcp_tool_pins",
+]
