@@ -63,9 +63,7 @@ class Bastion:
     def endpoint(self, server: str) -> str:
         return f"{self.url}/api/v1/mcp/{server}/mcp"
 
-    def token(
-        self, user: str, role: str = "user", *, scopes: frozenset[str] | None = None
-    ) -> str:
+    def token(self, user: str, role: str = "user", *, scopes: frozenset[str] | None = None) -> str:
         definition = ROLES[role]
         return self.platform.jwt.issue(
             user_id=UserId(user),

@@ -1,38 +1,28 @@
 from __future__ import annotations
 
-import dataclasses
-
 import orjson
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from bastion.domains.governance._payloads import PayloadError, parse_evaluate, parse_hook
 from bastion.infra.governance import Decision, Governance
-from bastion.infra.http import error_response
-from bastion.kernel.context import RequestContext, request_context
+from bastion.infra.http import JsonEndpoint, error_body
+from bastion.kernel.context import RequestContext
 from bastion.kernel.contract import ErrorStyle
 from bastion.kernel.ids import SessionId
 from bastion.kernel.policy import PolicyContext
 
-
-class _Json(Response):
-    media_type = "application/json"
-
-    def render(self, content: object) -> bytes:
-        return orjson.dumps(content)
+_ALLOWED_REASON = "allowed by Bastion governance"
 
 
-async def _body(request: Request) -> object:
-    raw = await request.body()
+def _parse(raw: bytes) -> object:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise PayloadError(f"body is not valid JSON: {exc.msg}") from None
 
 
-def _bad(ctx: RequestContext, exc: PayloadError) -> Response:
-    return error_response(ErrorStyle.JSON, 400, str(exc), trace_id=ctx.trace_id)
+def _bad(ctx: RequestContext, exc: PayloadError) -> tuple[int, bytes]:
+    return 400, error_body(ErrorStyle.JSON, 400, str(exc), trace_id=ctx.trace_id)
 
 
 def _deny_reason(decision: Decision) -> str:
@@ -43,46 +33,39 @@ def routes(governance: Governance) -> tuple[list[Route], list[Route]]:
     """The ``/api/v1/governance`` routes and the ``/api/v1/hooks`` routes."""
     engine = governance.engine
 
-    async def evaluate(request: Request) -> Response:
-        ctx = request_context(request)
+    async def evaluate(ctx: RequestContext, raw: bytes) -> tuple[int, bytes]:
         try:
-            target, data = parse_evaluate(await _body(request))
+            target, data = parse_evaluate(_parse(raw))
         except PayloadError as exc:
             return _bad(ctx, exc)
         decision = await engine.evaluate(PolicyContext(ctx, target, data))
-        return _Json({**decision.as_dict(), "trace_id": ctx.trace_id})
+        return 200, orjson.dumps({**decision.as_dict(), "trace_id": ctx.trace_id})
 
-    async def govern(request: Request) -> Response:
-        ctx = request_context(request)
+    async def govern(ctx: RequestContext, raw: bytes) -> tuple[int, bytes]:
         try:
-            hook = parse_hook(await _body(request))
+            hook = parse_hook(_parse(raw))
         except PayloadError as exc:
             return _bad(ctx, exc)
         if hook.session_id and ctx.session_id is None:
-            ctx = dataclasses.replace(ctx, session_id=SessionId(hook.session_id))
+            ctx = ctx.with_session(SessionId(hook.session_id))
         decision = await engine.evaluate(PolicyContext(ctx, hook.target, hook.input))
         if hook.event == "PreToolUse":
-            return _Json(
-                {
-                    "hookSpecificOutput": {
-                        "hookEventName": "PreToolUse",
-                        "permissionDecision": decision.decision,
-                        "permissionDecisionReason": (
-                            _deny_reason(decision)
-                            if not decision.allowed
-                            else "allowed by Bastion governance"
-                        ),
-                    }
+            answer: dict[str, object] = {
+                "hookSpecificOutput": {
+                    "hookEventName": "PreToolUse",
+                    "permissionDecision": decision.decision,
+                    "permissionDecisionReason": (
+                        _ALLOWED_REASON if decision.allowed else _deny_reason(decision)
+                    ),
                 }
-            )
-        if decision.allowed:
-            return _Json({})
-        return _Json({"decision": "block", "reason": _deny_reason(decision)})
+            }
+        elif decision.allowed:
+            answer = {}
+        else:
+            answer = {"decision": "block", "reason": _deny_reason(decision)}
+        return 200, orjson.dumps(answer)
 
     return (
-        [Route("/evaluate", evaluate, methods=["POST"])],
-        [Route("/govern", govern, methods=["POST"])],
+        [Route("/evaluate", JsonEndpoint(evaluate), methods=["POST"])],
+        [Route("/govern", JsonEndpoint(govern), methods=["POST"])],
     )
-
-
-__all__ = ["routes"]

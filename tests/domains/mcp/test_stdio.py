@@ -1,0 +1,265 @@
+"""Local servers that Bastion spawns over stdio: the official SDK client through Bastion
+to a real SDK server process; its environment, per-principal processes for a
+handshake-era server, restarts with backoff, timeouts and shutdown; SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mcp.shared.exceptions import MCPError
+
+from bastion.infra.db import create_engine
+from tests.domains.mcp.conftest import PROTOCOL_MODES, Bastion, user_id
+from tests.fakes.mcp_servers import STDIO_SERVER, github_token
+from tests.support import running_server, write_profile
+
+STDIO_TOKEN = github_token()
+SENTINEL = "do-not-inherit-" + secrets.token_hex(4)
+
+
+def stdio_server(name: str, record: Path, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "command": sys.executable,
+        "args": [str(STDIO_SERVER)],
+        "env": {"FAKE_MCP_RECORD": str(record), "PLAIN_SETTING": "plain"},
+        "credentials": {"env": {"UPSTREAM_TOKEN": {"secret": "stdio_token"}}},
+        **extra,
+    }
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+async def bastion(
+    module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Bastion]:
+    directory = tmp_path_factory.mktemp("stdio")
+    profile = write_profile(
+        directory / "profile",
+        module_db_url,
+        {
+            "rate_limits": {"requests_per_second": 1000},
+            "mcp": {
+                "health_interval_seconds": 3600,
+                "restart_backoff_seconds": 0.1,
+                "servers": [
+                    stdio_server("local", directory / "local.jsonl", timeout_seconds=2),
+                    stdio_server("handshake", directory / "handshake.jsonl", protocol="legacy"),
+                ],
+            },
+        },
+        {"stdio_token": STDIO_TOKEN},
+    )
+    db = create_engine(module_db_url)
+    with pytest.MonkeyPatch.context() as env:
+        # Bastion's own environment: a spawned server must not inherit it.
+        env.setenv("BASTION_TEST_SENTINEL", SENTINEL)
+        try:
+            with running_server(profile) as server:
+                yield Bastion(server, profile, db)
+        finally:
+            await db.dispose()
+
+
+def record_of(bastion: Bastion, server: str) -> Path:
+    spec = next(s for s in bastion.platform.profile.mcp.servers if s.name == server)
+    return Path(spec.env["FAKE_MCP_RECORD"])
+
+
+async def pid_of(bastion: Bastion, server: str, token: str, mode: str = "auto") -> int:
+    async with bastion.client(server, token, mode=mode) as client:
+        result = await client.call_tool("whoami", {})
+    assert result.structured_content is not None
+    return int(result.structured_content["result"])
+
+
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_a_spawned_server_is_governed_like_a_remote_one(bastion: Bastion, mode: str) -> None:
+    trace = secrets.token_hex(16)
+    marker = secrets.token_hex(6)
+    async with bastion.client(
+        "local", bastion.token(user_id()), mode=mode, trace_id=trace
+    ) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert names == {"echo", "whoami", "sleep"}
+        result = await client.call_tool("echo", {"text": marker})
+        assert result.content[0].text == marker  # type: ignore[union-attr]
+        with pytest.raises(MCPError) as denied:
+            await client.call_tool("echo", {"text": f"token {github_token()}"})
+    assert denied.value.error.data["stage"] == "secret_scan"
+    calls = [r for r in records(record_of(bastion, "local")) if r["event"] == "call"]
+    assert [c["arguments"]["text"] for c in calls if c["tool"] == "echo"].count(marker) == 1
+    assert all("token " not in c["arguments"].get("text", "") for c in calls)
+    rows = await bastion.executions(2, trace_id=trace)
+    assert {(r["server"], r["tool"], r["status"]) for r in rows} == {
+        ("local", "echo", "success"),
+        ("local", "echo", "denied"),
+    }
+
+
+async def test_the_process_gets_its_credentials_and_nothing_of_bastions_environment(
+    bastion: Bastion,
+) -> None:
+    async with bastion.client("local", bastion.token(user_id())) as client:
+        listed = await client.list_tools()
+        result = await client.call_tool("echo", {"text": "x"})
+    starts = [r for r in records(record_of(bastion, "local")) if r["event"] == "start"]
+    assert starts
+    for start in starts:
+        assert start["env"] == {
+            "UPSTREAM_TOKEN": STDIO_TOKEN,
+            "BASTION_TEST_SENTINEL": None,
+            "PLAIN_SETTING": "plain",
+        }
+    assert STDIO_TOKEN not in listed.model_dump_json() + result.model_dump_json()
+    assert STDIO_TOKEN not in str(await bastion.registry(bastion.token(user_id(), "admin")))
+
+
+async def test_a_modern_server_runs_one_process_for_everyone(bastion: Bastion) -> None:
+    alice, bob = bastion.token(user_id()), bastion.token(user_id())
+    assert await pid_of(bastion, "local", alice) == await pid_of(bastion, "local", bob)
+
+
+async def whoami(client: Any) -> int:
+    result = await client.call_tool("whoami", {})
+    return int(result.structured_content["result"])
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_a_handshake_era_server_gets_a_process_per_principal(
+    bastion: Bastion, mode: str
+) -> None:
+    alice, bob = bastion.token(user_id()), bastion.token(user_id())
+    async with (
+        bastion.client("handshake", alice, mode=mode) as as_alice,
+        bastion.client("handshake", bob, mode=mode) as as_bob,
+    ):
+        alice_pid = await whoami(as_alice)
+        assert await whoami(as_alice) == alice_pid
+        bob_pid = await whoami(as_bob)
+        assert bob_pid != alice_pid
+        view = await bastion.registry(alice)
+        entry = next(s for s in view["servers"] if s["name"] == "handshake")
+        assert entry["protocol_version"] == "2025-11-25" and entry["processes"] >= 2
+    if mode == "legacy":
+        # Each client ended its session (DELETE): its principal's process goes with it.
+        async with asyncio.timeout(10):
+            while alive(alice_pid) or alive(bob_pid):
+                await asyncio.sleep(0.05)
+    else:
+        assert alive(alice_pid) and alive(bob_pid)
+
+
+async def test_a_dead_server_is_restarted(bastion: Bastion) -> None:
+    token = bastion.token(user_id())
+    first = await pid_of(bastion, "local", token)
+    before = next(s for s in (await bastion.registry(token))["servers"] if s["name"] == "local")
+    os.kill(first, signal.SIGKILL)
+    second = await pid_of(bastion, "local", token)
+    assert second != first
+    starts = [r["pid"] for r in records(record_of(bastion, "local")) if r["event"] == "start"]
+    assert second in starts
+    after = next(s for s in (await bastion.registry(token))["servers"] if s["name"] == "local")
+    assert after["restarts"] == before["restarts"] + 1
+    metrics = await asyncio.to_thread(httpx.get, f"{bastion.url}/metrics")
+    assert 'bastion_mcp_stdio_restarts_total{server="local"}' in metrics.text
+
+
+async def test_a_slow_call_times_out_and_the_process_lives_on(bastion: Bastion) -> None:
+    token, trace = bastion.token(user_id()), secrets.token_hex(16)
+    before = await pid_of(bastion, "local", token)
+    async with bastion.client("local", token, trace_id=trace) as client:
+        with pytest.raises(MCPError) as timed_out:
+            await client.call_tool("sleep", {"seconds": 5})
+    assert timed_out.value.error.code == -32001
+    assert await pid_of(bastion, "local", token) == before
+    row = await bastion.execution(trace)
+    assert (row["tool"], row["status"]) == ("sleep", "timeout")
+    assert "no answer within 2s" in row["reason"]
+
+
+async def test_processes_stop_with_bastion(db_url: str, tmp_path: Path) -> None:
+    profile = write_profile(
+        tmp_path / "profile",
+        db_url,
+        {"mcp": {"servers": [stdio_server("local", tmp_path / "r.jsonl")]}},
+        {"stdio_token": STDIO_TOKEN},
+    )
+    db = create_engine(db_url)
+    try:
+        with running_server(profile) as server:
+            bastion = Bastion(server, profile, db)
+            pid = await pid_of(bastion, "local", bastion.token(user_id()))
+            os.kill(pid, 0)  # alive
+    finally:
+        await db.dispose()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+async def test_a_server_that_cannot_start_is_an_error_not_a_hang(
+    db_url: str, tmp_path: Path
+) -> None:
+    profile = write_profile(
+        tmp_path / "profile",
+        db_url,
+        {
+            "mcp": {
+                "servers": [
+                    {
+                        "name": "broken",
+                        "command": str(tmp_path / "missing-binary"),
+                        "timeout_seconds": 2,
+                    }
+                ]
+            }
+        },
+    )
+    db = create_engine(db_url)
+    try:
+        with running_server(profile) as server:
+            bastion = Bastion(server, profile, db)
+            async with asyncio.timeout(10):
+                response = await bastion.post(
+                    "broken",
+                    {
+                        "jsonrpc": "2.0",
+                        "id": 1,
+                        "method": "initialize",
+                        "params": {
+                            "protocolVersion": "2025-11-25",
+                            "capabilities": {},
+                            "clientInfo": {"name": "t", "version": "1"},
+                        },
+                    },
+                    token=bastion.token(user_id()),
+                )
+    finally:
+        await db.dispose()
+    error = response.json()["error"]
+    assert error["code"] == -32603
+    assert "cannot start" in error["message"] and "missing-binary" in error["message"]
