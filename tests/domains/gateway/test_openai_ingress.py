@@ -102,7 +102,9 @@ def test_create_against_anthropic_upstream(gw: Gateway) -> None:
         "model": "claude-opus-4-5",
         "max_tokens": 300,
         "system": "Be brief.",
-        "messages": [{"role": "user", "content": "What is the weather in Oslo?"}],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "What is the weather in Oslo?"}]}
+        ],
         "temperature": 0.5,
         "stop_sequences": ["END"],
         "tools": [

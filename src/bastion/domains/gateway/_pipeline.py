@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -29,7 +30,7 @@ from bastion.domains.gateway._ingress import (
 from bastion.domains.gateway._material import prompt_material
 from bastion.domains.gateway._pricing import PricingCatalog, cost_microdollars
 from bastion.domains.gateway._records import RequestRecord, ai_requests
-from bastion.domains.gateway._routing import RouteTable
+from bastion.domains.gateway._routing import Route, RouteTable
 from bastion.domains.gateway._stream_scan import StreamTextCollector
 from bastion.domains.gateway.errors import (
     UpstreamConnectError,
@@ -38,6 +39,7 @@ from bastion.domains.gateway.errors import (
     UpstreamStreamError,
     UpstreamTimeoutError,
 )
+from bastion.domains.gateway.translate import TranslationError
 from bastion.domains.gateway.upstreams import MessagesCall, UpstreamResponse, UpstreamStream
 from bastion.infra.audit import AuditWriter, new_row_id
 from bastion.infra.config import GatewaySettings
@@ -54,6 +56,17 @@ _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 def _ms(start: float, end: float) -> float:
     return (end - start) * 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """A governance deny as the caller sees it: 403, or 429 (with ``Retry-After``) for
+    rate limits and quotas; ``details`` carries the stage, rule and reason."""
+
+    status: int
+    message: str
+    details: Mapping[str, object]
+    headers: Mapping[str, str]
 
 
 class Gateway:
@@ -142,36 +155,29 @@ class Gateway:
         record.route, record.provider = route.name, route.settings.provider
         record.upstream_model = route.upstream_model(model)
 
-        decision = await self.governance.engine.evaluate(
-            PolicyContext(
-                ctx,
-                PolicyTarget(TargetType.PROMPT, name=route.name),
-                prompt_material(anthropic_body),
-            )
-        )
-        if not decision.allowed:
-            rule = decision.rule or ""
-            throttled = rule.startswith(_THROTTLE_RULES)
-            headers = {}
-            if throttled and decision.retry_after_ms is not None:
-                headers["retry-after"] = str(max(1, -(-decision.retry_after_ms // 1000)))
+        denied = await self.govern(ctx, route, anthropic_body)
+        if denied is not None:
             return await self._fail(
                 record,
                 ingress,
                 started,
-                429 if throttled else 403,
-                f"Bastion governance denied the request: {decision.reason}",
+                denied.status,
+                denied.message,
                 outcome="denied",
-                details={"stage": decision.stage, "rule": decision.rule, "reason": decision.reason},
-                headers=headers,
+                details=denied.details,
+                headers=denied.headers,
             )
 
         call = MessagesCall(anthropic_body, stream, self.forward_headers(request))
         upstream_started = time.perf_counter()
         try:
             dispatched = await self.dispatcher.send(call, route, model)
+        except TranslationError as exc:
+            # The request is valid Anthropic but cannot be carried to this upstream.
+            raise RequestError(str(exc)) from None
         except UpstreamError as exc:
-            return await self._upstream_failed(record, ingress, started, exc)
+            upstream_ms = _ms(upstream_started, time.perf_counter())
+            return await self._upstream_failed(record, ingress, started, upstream_ms, exc)
         record.attempts = dispatched.attempts
         record.route, record.provider = dispatched.route.name, dispatched.route.settings.provider
         record.upstream_model = dispatched.target.upstream_model
@@ -181,6 +187,31 @@ class Gateway:
             )
         return self._relay(
             record, ingress, dispatched.result, body, model, started, upstream_started
+        )
+
+    async def govern(
+        self, ctx: RequestContext, route: Route, anthropic_body: Mapping[str, Any]
+    ) -> Denial | None:
+        """Run the prompt through the governance chain as target ``prompt`` on the route;
+        None when it may go upstream."""
+        decision = await self.governance.engine.evaluate(
+            PolicyContext(
+                ctx,
+                PolicyTarget(TargetType.PROMPT, name=route.name),
+                prompt_material(anthropic_body),
+            )
+        )
+        if decision.allowed:
+            return None
+        throttled = (decision.rule or "").startswith(_THROTTLE_RULES)
+        headers = {}
+        if throttled and decision.retry_after_ms is not None:
+            headers["retry-after"] = str(max(1, -(-decision.retry_after_ms // 1000)))
+        return Denial(
+            429 if throttled else 403,
+            f"Bastion governance denied the request: {decision.reason}",
+            {"stage": decision.stage, "rule": decision.rule, "reason": decision.reason},
+            headers,
         )
 
     def forward_headers(self, request: Request) -> dict[str, str]:
@@ -299,8 +330,15 @@ class Gateway:
         )
 
     async def _upstream_failed(
-        self, record: RequestRecord, ingress: Ingress, started: float, exc: UpstreamError
+        self,
+        record: RequestRecord,
+        ingress: Ingress,
+        started: float,
+        upstream_ms: float,
+        exc: UpstreamError,
     ) -> Response:
+        """``upstream_ms``: the time spent on upstream calls (and backoffs), which is not
+        the gateway's overhead."""
         record.attempts = exc.attempts
         if isinstance(exc, UpstreamStatusError) and exc.status in (401, 403):
             # The upstream refused the route's key, not the caller's: passing its 401 on
@@ -312,15 +350,23 @@ class Gateway:
                 502,
                 f"the upstream refused the gateway's credentials ({exc.status})",
                 error=f"upstream {exc.status}",
+                upstream_ms=upstream_ms,
             )
-        if isinstance(exc, UpstreamStatusError) and not exc.retryable:
+        if isinstance(exc, UpstreamStatusError) and exc.status < 500:
+            # A 4xx (429 included, once retries are spent) is the caller's to see, with
+            # the upstream's own message and its Retry-After.
             record.status, record.error = exc.status, f"upstream {exc.status}"
             record.latency_ms = _ms(started, time.perf_counter())
+            record.overhead_ms = max(0.0, record.latency_ms - upstream_ms)
             await self._finish(record)
+            headers = {"x-bastion-overhead-ms": f"{record.overhead_ms:.3f}"}
+            if "retry-after" in exc.headers:
+                headers["retry-after"] = exc.headers["retry-after"]
             return Response(
                 ingress.upstream_error(exc.status, exc.body),
                 status_code=exc.status,
                 media_type="application/json",
+                headers=headers,
             )
         if isinstance(exc, UpstreamTimeoutError):
             status, message = 504, "the upstream timed out"
@@ -328,7 +374,9 @@ class Gateway:
             status, message = 502, "the upstream could not be reached"
         else:
             status, message = 502, f"the upstream failed: {exc}"
-        return await self._fail(record, ingress, started, status, message, error=str(exc))
+        return await self._fail(
+            record, ingress, started, status, message, error=str(exc), upstream_ms=upstream_ms
+        )
 
     async def _fail(
         self,
@@ -343,11 +391,12 @@ class Gateway:
         details: Mapping[str, object] | None = None,
         headers: Mapping[str, str] | None = None,
         error: str | None = None,
+        upstream_ms: float = 0.0,
     ) -> Response:
         record.status, record.outcome = status, outcome
         record.error = error or message
-        now = time.perf_counter()
-        record.latency_ms = record.overhead_ms = _ms(started, now)
+        record.latency_ms = _ms(started, time.perf_counter())
+        record.overhead_ms = max(0.0, record.latency_ms - upstream_ms)
         await self._finish(record)
         body = error_body(
             ingress.style,
@@ -357,7 +406,12 @@ class Gateway:
             trace_id=record.principal.trace_id,
             details=details,
         )
-        return Response(body, status_code=status, media_type="application/json", headers=headers)
+        return Response(
+            body,
+            status_code=status,
+            media_type="application/json",
+            headers={**(headers or {}), "x-bastion-overhead-ms": f"{record.overhead_ms:.3f}"},
+        )
 
     # -- bookkeeping --------------------------------------------------------------------
 

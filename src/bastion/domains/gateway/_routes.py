@@ -53,6 +53,17 @@ def inference_routes(gateway: Gateway) -> list[Route]:
                 error_type="not_found_error",
                 trace_id=ctx.trace_id,
             )
+        # The prompt goes upstream to be counted: it passes the same chain first.
+        denied = await gateway.govern(ctx, route, body)
+        if denied is not None:
+            return error_response(
+                ErrorStyle.ANTHROPIC,
+                denied.status,
+                denied.message,
+                trace_id=ctx.trace_id,
+                details=denied.details,
+                headers=denied.headers,
+            )
         counted: int | None = None
         target = gateway.dispatcher.target(route, model)
         try:

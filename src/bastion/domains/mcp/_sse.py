@@ -21,15 +21,21 @@ class Event:
 
 
 class SseParser:
-    """Incremental parser (WHATWG rules, minus ``retry``): feed bytes, get whole events."""
+    """Incremental parser (WHATWG rules, minus ``retry``): feed bytes, get whole events.
+    Lines end with CRLF, LF or CR, wherever the chunks happen to be cut."""
 
     def __init__(self) -> None:
         self._buffer = b""
         self._event = ""
         self._data: list[str] = []
         self._id: str | None = None
+        self._after_cr = False
 
     def feed(self, chunk: bytes) -> Iterator[Event]:
+        if self._after_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]  # the second half of a CRLF cut between two chunks
+        if chunk:
+            self._after_cr = False
         self._buffer += chunk
         while True:
             cut = _line_end(self._buffer)
@@ -38,21 +44,32 @@ class SseParser:
             end, width = cut
             line = self._buffer[:end].decode("utf-8", errors="replace")
             self._buffer = self._buffer[end + width :]
-            if not line:
-                if self._data:
-                    yield Event(self._event or "message", "\n".join(self._data), self._id)
-                self._event, self._data = "", []
-                continue
-            if line.startswith(":"):
-                continue
-            field, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if field == "data":
-                self._data.append(value)
-            elif field == "event":
-                self._event = value
-            elif field == "id":
-                self._id = value or None
+            if width == 1 and self._buffer == b"" and chunk.endswith(b"\r"):
+                self._after_cr = True
+            completed = self._line(line)
+            if completed is not None:
+                yield completed
+
+    def _line(self, line: str) -> Event | None:
+        if not line:
+            completed = (
+                Event(self._event or "message", "\n".join(self._data), self._id)
+                if self._data
+                else None
+            )
+            self._event, self._data = "", []
+            return completed
+        if line.startswith(":"):
+            return None
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "data":
+            self._data.append(value)
+        elif field == "event":
+            self._event = value
+        elif field == "id":
+            self._id = value or None
+        return None
 
 
 def _line_end(buffer: bytes) -> tuple[int, int] | None:
@@ -62,7 +79,5 @@ def _line_end(buffer: bytes) -> tuple[int, int] | None:
     if cr == -1 and lf == -1:
         return None
     if cr != -1 and (lf == -1 or cr < lf):
-        if cr + 1 == len(buffer):
-            return None  # a CR at the end may be the first half of CRLF
         return (cr, 2) if buffer[cr + 1 : cr + 2] == b"\n" else (cr, 1)
     return lf, 1
