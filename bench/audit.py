@@ -1,9 +1,12 @@
 """Audit writer throughput and caller cost: ``python -m bench.audit``.
 
 For each backend: rows/s sustained by the batched writer (default settings, 50 producer
-tasks, timed until ``flush()`` returns, i.e. every row committed), and the caller-side
-cost of ``AuditWriter.submit`` and ``AuditTrail.record_decision`` (median and p99 of
-single calls, timer overhead included).
+tasks, timed until ``flush()`` returns, i.e. every row committed), the CPU time that run
+costs this process per row (``process_time``: every thread, the aiosqlite worker's
+SQLite work included; and ``thread_time`` of the event-loop thread alone: what competes
+with request handling for the GIL), and the caller-side cost of ``AuditWriter.submit``
+and ``AuditTrail.record_decision`` (median and p99 of single calls, timer overhead
+included).
 
 Baselines, on the same engine and rows: a plain SQLAlchemy ``executemany`` INSERT of
 500 rows per transaction from one task (no queue, no conflict handling, no RETURNING),
@@ -21,6 +24,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -97,7 +101,29 @@ async def postgres_engine() -> AsyncIterator[AsyncEngine]:
         await admin.close()
 
 
-async def sustained(engine: AsyncEngine, spill: Path) -> float:
+@dataclass
+class Run:
+    rows_per_s: float
+    cpu_us: float
+    """Process CPU per row, all threads."""
+    loop_us: float
+    """CPU per row of the event-loop thread."""
+
+    @classmethod
+    def measure(cls, began: tuple[float, float, float]) -> Run:
+        wall, cpu, loop = time.perf_counter(), time.process_time(), time.thread_time()
+        return cls(
+            SUSTAINED_ROWS / (wall - began[0]),
+            (cpu - began[1]) / SUSTAINED_ROWS * 1e6,
+            (loop - began[2]) / SUSTAINED_ROWS * 1e6,
+        )
+
+
+def clocks() -> tuple[float, float, float]:
+    return time.perf_counter(), time.process_time(), time.thread_time()
+
+
+async def sustained(engine: AsyncEngine, spill: Path) -> Run:
     rows = [decision(n) for n in range(SUSTAINED_ROWS)]
     per_producer = SUSTAINED_ROWS // PRODUCERS
     writer = AuditWriter(engine, spill_path=spill)
@@ -107,22 +133,22 @@ async def sustained(engine: AsyncEngine, spill: Path) -> float:
         for row in rows[offset : offset + per_producer]:
             await writer.write(governance_decisions, row)
 
-    start = time.perf_counter()
+    began = clocks()
     await asyncio.gather(*(produce(p * per_producer) for p in range(PRODUCERS)))
     await writer.flush()
-    elapsed = time.perf_counter() - start
+    run = Run.measure(began)
     await writer.close()
-    return SUSTAINED_ROWS / elapsed
+    return run
 
 
-async def direct_inserts(engine: AsyncEngine) -> float:
+async def direct_inserts(engine: AsyncEngine) -> Run:
     rows = [{**decision(n), "id": new_row_id()} for n in range(SUSTAINED_ROWS)]
     statement = insert(governance_decisions)
-    start = time.perf_counter()
+    began = clocks()
     for offset in range(0, SUSTAINED_ROWS, 500):
         async with engine.begin() as conn:
             await conn.execute(statement, rows[offset : offset + 500])
-    return SUSTAINED_ROWS / (time.perf_counter() - start)
+    return Run.measure(began)
 
 
 async def call_cost(
@@ -180,7 +206,11 @@ async def run() -> str:
             continue
         lines += [
             f"| {backend} | rows/s sustained, {PRODUCERS} producers "
-            f"(baseline: executemany, 500 per transaction) | {rate:,.0f} | {direct:,.0f} |",
+            f"(baseline: executemany, 500 per transaction) | {rate.rows_per_s:,.0f} "
+            f"| {direct.rows_per_s:,.0f} |",
+            f"| {backend} | CPU µs per row, process / event-loop thread "
+            f"| {rate.cpu_us:.1f} / {rate.loop_us:.1f} "
+            f"| {direct.cpu_us:.1f} / {direct.loop_us:.1f} |",
             f"| {backend} | submit µs, median / p99 (baseline: Queue.put_nowait) "
             f"| {median_p99(costs['submit'])} | {median_p99(costs['put_nowait'])} |",
             f"| {backend} | AuditTrail.record_decision µs, median / p99 "

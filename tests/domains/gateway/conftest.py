@@ -217,9 +217,7 @@ def gateway_routes(up: Upstreams, dead: str) -> list[dict[str, Any]]:
     ]
 
 
-def gateway_profile(
-    directory: Path, db_url: str, up: Upstreams, **overrides: Any
-) -> Path:
+def gateway_profile(directory: Path, db_url: str, up: Upstreams, **overrides: Any) -> Path:
     """The shared server's profile: the full governance chain, audit writes, a route per
     provider and per failure mode, a route ACL, a quota and a stingy service tier."""
     profile: dict[str, Any] = {
@@ -241,7 +239,10 @@ def gateway_profile(
                     {
                         "type": "route",
                         "name": "restricted",
-                        "rules": [{"effect": "deny", "role": "user"}],
+                        "rules": [
+                            {"effect": "deny", "role": "user"},
+                            {"effect": "allow", "role": "admin"},
+                        ],
                     }
                 ]
             },
@@ -308,13 +309,17 @@ class Gateway:
             scopes=definition.scopes,
         ).token
 
-    def anthropic(self, key: str | None = None, **kwargs: Any) -> anthropic.Anthropic:
+    def anthropic(
+        self, key: str | None = None, *, bearer: str | None = None
+    ) -> anthropic.Anthropic:
+        """The SDK with an API key (``x-api-key``: alice's by default) or, given
+        ``bearer``, with that token as ``Authorization: Bearer`` instead."""
+        if bearer is not None:
+            return anthropic.Anthropic(
+                base_url=self.url, api_key=None, auth_token=bearer, max_retries=0, timeout=30
+            )
         return anthropic.Anthropic(
-            base_url=self.url,
-            api_key=key or self.keys["alice"],
-            max_retries=0,
-            timeout=30,
-            **kwargs,
+            base_url=self.url, api_key=key or self.keys["alice"], max_retries=0, timeout=30
         )
 
     def openai(self, key: str | None = None, **kwargs: Any) -> openai.OpenAI:

@@ -227,7 +227,11 @@ def test_sdk_stream_with_tools_and_thinking_through_passthrough(gw: Gateway) -> 
     gw.up.anthropic.enqueue(tool_reply(thinking="The user wants weather."))
     trace = new_trace("stream")
     seen, message = stream_via_sdk(gw, "claude-opus-4-5", trace)
-    thinking = {"type": "thinking", "thinking": "The user wants weather.", "signature": "c2lnbmF0dXJl"}
+    thinking = {
+        "type": "thinking",
+        "thinking": "The user wants weather.",
+        "signature": "c2lnbmF0dXJl",
+    }
     assert plain(message) == expected_tool_message("claude-opus-4-5", thinking=thinking)
     assert seen[0] == "message_start" and seen[-1] == "message_stop"
     assert "input_json" in seen  # the SDK's per-delta event for tool arguments

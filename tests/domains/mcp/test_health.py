@@ -79,7 +79,7 @@ async def test_health_is_in_the_registry_and_on_metrics(
     bastion, _ = watched
     servers = await settled(bastion, bastion.token(user_id(), "admin"))
     assert servers["up"]["status"] == "healthy" and servers["up"]["error"] is None
-    assert servers["up"]["tools"] == 9 and servers["up"]["latency_ms"] > 0
+    assert servers["up"]["tools"] == 10 and servers["up"]["latency_ms"] > 0
     assert servers["local"]["status"] == "healthy" and servers["local"]["processes"] == 1
     assert servers["down"]["status"] == "unhealthy"
     assert "MCP server 'down'" in servers["down"]["error"]
@@ -90,7 +90,7 @@ async def test_health_is_in_the_registry_and_on_metrics(
     assert gauge(metrics, "bastion_mcp_server_up", "up") == 1.0
     assert gauge(metrics, "bastion_mcp_server_up", "local") == 1.0
     assert gauge(metrics, "bastion_mcp_server_up", "down") == 0.0
-    assert gauge(metrics, "bastion_mcp_server_tools", "up") == 9.0
+    assert gauge(metrics, "bastion_mcp_server_tools", "up") == 10.0
 
     async with bastion.db.connect() as conn:
         runs = (

@@ -70,7 +70,7 @@ async def test_a_rug_pull_is_quarantined_until_approved(
         assert description_of(await client.list_tools(), "search") == SEARCH_DESCRIPTION
     pinned = json.loads((await cli(bastion.profile, "mcp", "tools", server, "--json")).stdout)
     assert {p["tool"]: p["status"] for p in pinned}["search"] == "pinned"
-    assert len({p["tool"] for p in pinned}) == 9  # every tool the server offers is pinned
+    assert len({p["tool"] for p in pinned}) == 10  # every tool the server offers is pinned
 
     fake.set_description("search", POISONED)
     listing_trace = secrets.token_hex(16)

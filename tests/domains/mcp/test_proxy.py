@@ -23,7 +23,16 @@ from tests.support import running_server, write_profile
 
 UPSTREAM_KEY = github_token()
 UPSTREAM_BEARER = "upstream-" + secrets.token_hex(16)
-FAKE_TOOLS = {"echo", "add", "load_config", "sleep", "progress", "delete_repository", "search"}
+FAKE_TOOLS = {
+    "echo",
+    "add",
+    "load_config",
+    "sleep",
+    "progress",
+    "deploy",
+    "delete_repository",
+    "search",
+}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +77,8 @@ async def bastion(
                         },
                         "tools": {"deny": ["internal_*"]},
                         "timeout_seconds": 1.5,
-                    }
+                    },
+                    {"name": "handshake", "url": fake.url, "protocol": "legacy"},
                 ],
             },
         },
@@ -499,6 +509,7 @@ async def test_malformed_json_rpc_gets_a_json_rpc_error(
     assert document["error"]["data"]["trace_id"] == response.headers["x-trace-id"]
 
 
+@pytest.mark.filterwarnings("ignore::mcp.MCPDeprecationWarning")
 async def test_bad_params_and_unknown_methods(bastion: Bastion) -> None:
     async with bastion.client("fake", bastion.token(user_id()), mode="legacy") as client:
         await client.send_ping()  # answered by Bastion itself
@@ -668,8 +679,9 @@ async def test_registry_lists_what_the_caller_may_see(bastion: Bastion) -> None:
     async with bastion.client("fake", bastion.token(user_id())) as client:
         await client.list_tools()
     view = await bastion.registry(bastion.token(user_id()))
-    assert [s["name"] for s in view["servers"]] == ["fake"]
-    [fake_entry] = view["servers"]
+    assert [s["name"] for s in view["servers"]] == ["fake", "handshake"]
+    fake_entry, handshake_entry = view["servers"]
+    assert handshake_entry["tools"] is None  # never listed yet
     assert fake_entry["endpoint"] == "/api/v1/mcp/fake/mcp"
     assert fake_entry["url"] == bastion.endpoint("fake")
     assert (fake_entry["transport"], fake_entry["source"]) == ("http", "profile")
@@ -682,7 +694,7 @@ async def test_registry_lists_what_the_caller_may_see(bastion: Bastion) -> None:
     async with bastion.client("restricted", service) as client:
         await client.list_tools()
     both = await bastion.registry(service)
-    assert [s["name"] for s in both["servers"]] == ["fake", "restricted"]
+    assert [s["name"] for s in both["servers"]] == ["fake", "handshake", "restricted"]
     assert set(both["collisions"]) >= {"echo", "search"}
     assert both["collisions"]["echo"] == ["fake", "restricted"]
     assert both["servers"][0]["tool_collisions"]["echo"] == ["restricted"]
@@ -711,3 +723,71 @@ async def test_audit_trace_links_identity_decision_and_execution(bastion: Bastio
         "allow",
         "add",
     )
+
+
+# A handshake-era upstream
+
+
+def upstream_sessions(fake: HttpMcpServer, since: int) -> list[str]:
+    return [h["mcp-session-id"] for h in fake.recorded.headers[since:] if "mcp-session-id" in h]
+
+
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_each_principal_gets_its_own_upstream_session(
+    bastion: Bastion, fake: HttpMcpServer, mode: str
+) -> None:
+    alice, bob = bastion.token(user_id()), bastion.token(user_id())
+    start = len(fake.recorded.headers)
+    async with bastion.client("handshake", alice, mode=mode) as client:
+        await client.call_tool("echo", {"text": "a1"})
+        await client.call_tool("echo", {"text": "a2"})
+        alice_sessions = set(upstream_sessions(fake, start))
+    middle = len(fake.recorded.headers)
+    async with bastion.client("handshake", bob, mode=mode) as client:
+        await client.call_tool("echo", {"text": "b1"})
+        bob_sessions = set(upstream_sessions(fake, middle))
+    assert len(alice_sessions) == 1 and len(bob_sessions) == 1
+    assert alice_sessions != bob_sessions
+    for headers in fake.recorded.headers[start:]:
+        assert headers.get("mcp-protocol-version") in (None, "2025-11-25")
+        assert alice not in str(headers) and bob not in str(headers)
+    deletes = [
+        h
+        for h in fake.recorded.headers[start:]
+        if h[":method"] == "DELETE" and h.get("mcp-session-id") in alice_sessions
+    ]
+    # A handshake-era client ends its session (DELETE) and Bastion ends the upstream one;
+    # a 2026 client has no session to end, so the upstream one waits for the idle timeout.
+    assert len(deletes) == (1 if mode == "legacy" else 0)
+
+
+async def test_a_forgotten_upstream_session_is_reopened(
+    bastion: Bastion, fake: HttpMcpServer
+) -> None:
+    start = len(fake.recorded.headers)
+    async with bastion.client("handshake", bastion.token(user_id())) as client:
+        await client.call_tool("echo", {"text": "before"})
+        [session] = set(upstream_sessions(fake, start))
+        async with httpx.AsyncClient() as http:
+            gone = await http.delete(
+                fake.url,
+                headers={"mcp-session-id": session, "mcp-protocol-version": "2025-11-25"},
+            )
+        assert gone.status_code == 200
+        result = await client.call_tool("echo", {"text": "after"})
+    assert text_of(result) == "after"
+    assert len(set(upstream_sessions(fake, start))) == 2
+
+
+@pytest.mark.parametrize("mode", PROTOCOL_MODES)
+async def test_routable_arguments_are_mirrored_into_headers_upstream(
+    bastion: Bastion, fake: HttpMcpServer, mode: str
+) -> None:
+    """A 2026-07-28 server checks Mcp-Param-* headers against x-mcp-header arguments;
+    Bastion mirrors them from the arguments it forwards, whatever the client sent."""
+    start = len(fake.recorded.headers)
+    async with bastion.client("fake", bastion.token(user_id()), mode=mode) as client:
+        result = await client.call_tool("deploy", {"region": "eu-west-1", "version": "1.4.2"})
+    assert text_of(result) == "1.4.2 deployed to eu-west-1"
+    calls = [h for h in fake.recorded.headers[start:] if h.get("mcp-name") == "deploy"]
+    assert [h.get("mcp-param-region") for h in calls] == ["eu-west-1"]

@@ -40,3 +40,12 @@ def test_the_last_session_to_end_releases_the_principal() -> None:
     assert tracker.end("gh", "user:b", "s3") is True
     # a session this replica never saw (another replica issued it) still ends cleanly
     assert tracker.end("gh", "user:c", "s9") is True
+
+
+def test_sessions_left_behind_are_pruned() -> None:
+    tracker = SessionTracker()
+    tracker.seen("gh", "user:a", "old")
+    assert tracker.prune(3600) == 0
+    assert tracker.prune(0) == 1
+    # pruned: ending it now finds no live session left for the principal
+    assert tracker.end("gh", "user:a", "old") is True

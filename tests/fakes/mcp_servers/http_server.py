@@ -10,10 +10,11 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
+from pydantic import Field
 
 from tests.fakes.mcp_servers._secrets import aws_access_key_id
 
@@ -26,6 +27,8 @@ SEARCH_DESCRIPTION = "Search the team knowledge base."
 
 @dataclass
 class Recorded:
+    """``headers`` holds one dict per HTTP request, its method under ``:method``."""
+
     headers: list[dict[str, str]] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
@@ -64,6 +67,13 @@ def _build(recorded: Recorded, leaked: str) -> MCPServer:
             await ctx.report_progress(step + 1, steps, f"step {step + 1}")
             await asyncio.sleep(0.01)
         return f"{steps} steps done"
+
+    @mcp.tool(description="Deploy a version to a region (the region is routable: x-mcp-header).")
+    def deploy(
+        region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})], version: str
+    ) -> str:
+        recorded.calls.append(("deploy", {"region": region, "version": version}))
+        return f"{version} deployed to {region}"
 
     @mcp.tool(description="Delete a repository for good.")
     def delete_repository(name: str) -> str:
@@ -122,7 +132,10 @@ class HttpMcpServer:
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] == "http":
                 recorded.headers.append(
-                    {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+                    {
+                        ":method": scope["method"],
+                        **{k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
+                    }
                 )
             await inner(scope, receive, send)
 

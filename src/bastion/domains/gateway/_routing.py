@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from bastion.domains.gateway.errors import GatewayError
 from bastion.infra.config import RouteSettings
 
 
@@ -60,8 +61,8 @@ class RouteTable:
         for route in self._routes:
             for name in route.settings.fallbacks:
                 if name not in self._by_name:
-                    raise ValueError(
+                    raise GatewayError(
                         f"gateway route '{route.name}' falls back to unknown route '{name}'"
                     )
                 if name == route.name:
-                    raise ValueError(f"gateway route '{route.name}' falls back to itself")
+                    raise GatewayError(f"gateway route '{route.name}' falls back to itself")

@@ -7,39 +7,39 @@ non-browser client and allowed), the server lookup and the caller's access to it
   ``initialize`` issues a signed ``Mcp-Session-Id``; every later request must carry it
   (400 without, 404 for one that is not the caller's or was ended); ``DELETE`` ends it.
 - any other version: a 2026-07-28 request, validated like the SDK does (the envelope in
-  ``params._meta`` and the ``Mcp-Method`` / ``Mcp-Name`` headers must agree).
+  ``params._meta`` and the ``MCP-Protocol-Version`` / ``Mcp-Method`` / ``Mcp-Name``
+  headers must agree).
 
-A reply is JSON, unless the upstream sends notifications for the request (progress,
-logs) or stays silent for ``sse_keepalive_seconds``: then it becomes an SSE stream that
-relays them (and keepalive comments) before the result. ``GET`` is 405: Bastion keeps
-no server-to-client channel.
+The reply is JSON unless the upstream streams notifications for the request or stays
+silent past ``sse_keepalive_seconds`` (see ``Reply``). ``GET`` is 405: Bastion keeps no
+server-to-client channel. This is a raw ASGI app: it sits on the hot path of every call.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
 from mcp.shared.inbound import (
     ERROR_CODE_HTTP_STATUS,
+    MCP_METHOD_HEADER,
+    MCP_NAME_HEADER,
+    MCP_PROTOCOL_VERSION_HEADER,
     InboundLadderRejection,
     classify_inbound_request,
-    find_duplicated_routing_header,
 )
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.domains.mcp import _jsonrpc as rpc
-from bastion.domains.mcp import _sse as sse
 from bastion.domains.mcp._access import Access
-from bastion.domains.mcp._jsonrpc import Inbound, Message
+from bastion.domains.mcp._jsonrpc import Inbound
 from bastion.domains.mcp._protocol import MODERN_VERSIONS, negotiate_handshake
 from bastion.domains.mcp._proxy import Caller, McpProxy
 from bastion.domains.mcp._registry import Registry, ServerSpec
+from bastion.domains.mcp._reply import Reply, send_empty, send_json
 from bastion.domains.mcp._sessions import SessionSigner, SessionTracker
 from bastion.domains.mcp._upstream import Upstream
 from bastion.domains.mcp.errors import RpcFailure
@@ -48,27 +48,45 @@ from bastion.kernel.context import RequestContext, request_context
 log = structlog.get_logger("bastion.mcp")
 
 SESSION_HEADER = "mcp-session-id"
-_SSE_HEADERS = {"cache-control": "no-cache, no-transform", "x-accel-buffering": "no"}
+_ROUTING = (MCP_PROTOCOL_VERSION_HEADER, MCP_METHOD_HEADER, MCP_NAME_HEADER)
+_WANTED = frozenset(n.encode() for n in ("origin", "accept", SESSION_HEADER, *_ROUTING))
 
 
-def _json(
-    message: Message, status: int = 200, headers: Mapping[str, str] | None = None
-) -> Response:
-    return Response(
-        rpc.dumps(message), status, headers=dict(headers or {}), media_type="application/json"
-    )
+@dataclass(slots=True)
+class _Request:
+    """What the endpoint reads of an HTTP request: its method and the headers it needs."""
+
+    method: str
+    headers: dict[str, str]
+    duplicated: str | None
+
+    @classmethod
+    def of(cls, scope: Scope) -> _Request:
+        headers: dict[str, str] = {}
+        duplicated: str | None = None
+        for raw_name, raw_value in scope["headers"]:
+            if raw_name in _WANTED:
+                name = raw_name.decode("latin-1")
+                if name in headers and name in _ROUTING:
+                    duplicated = name
+                headers[name] = raw_value.decode("latin-1")
+        return cls(scope["method"], headers, duplicated)
+
+    @property
+    def accepts(self) -> tuple[bool, bool]:
+        """Whether the client accepts JSON, and SSE."""
+        accept = self.headers.get("accept", "*/*").lower()
+        anything = "*/*" in accept or "application/*" in accept
+        return "application/json" in accept or anything, "text/event-stream" in accept
 
 
-@dataclass(frozen=True, slots=True)
-class _Accepts:
-    json: bool
-    sse: bool
-
-
-def _accepts(request: Request) -> _Accepts:
-    accept = request.headers.get("accept", "*/*").lower()
-    anything = "*/*" in accept or "application/*" in accept
-    return _Accepts("application/json" in accept or anything, "text/event-stream" in accept)
+async def _body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 class OriginPolicy:
@@ -103,28 +121,34 @@ class McpEndpoint:
         self._origins = origins
         self._keepalive = keepalive_seconds
 
+    def bound(self, server: str) -> ASGIApp:
+        """The endpoint of one server, for an exact-path route."""
+        return _Bound(self, server)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
+        await self.serve(scope, receive, send, scope["path_params"]["server"])
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, server: str) -> None:
         principal = request_context(scope)
         try:
-            response = await self._handle(request, principal)
+            await self._handle(scope, receive, send, principal, server)
         except RpcFailure as failure:
             data = dict(failure.data or {})
             data.setdefault("trace_id", principal.trace_id)
             failure.data = data
-            response = _json(
-                rpc.failure(failure.request_id, failure), failure.status, failure.headers
-            )
-        await response(scope, receive, send)
+            body = rpc.dumps(rpc.failure(failure.request_id, failure))
+            await send_json(send, body, failure.status, failure.headers)
 
-    async def _handle(self, request: Request, principal: RequestContext) -> Response:
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, principal: RequestContext, name: str
+    ) -> None:
+        request = _Request.of(scope)
         origin = request.headers.get("origin")
         if not self._origins.allows(origin):
             log.warning("mcp request from a disallowed origin", origin=origin)
             raise RpcFailure(
                 rpc.FORBIDDEN, f"Forbidden: origin {origin!r} is not allowed", status=403
             )
-        name = request.path_params["server"]
         spec = self._registry.get(name)
         if spec is None:
             raise RpcFailure(rpc.METHOD_NOT_FOUND, f"unknown MCP server '{name}'", status=404)
@@ -132,18 +156,21 @@ class McpEndpoint:
         if refusal is not None:
             raise RpcFailure(rpc.FORBIDDEN, refusal.reason, status=403, data=refusal.data())
         if request.method == "DELETE":
-            return await self._end_session(request, spec, principal)
+            await self._end_session(request, spec, principal)
+            await send_empty(send, 200)
+            return
         if request.method != "POST":
-            return Response(status_code=405, headers={"allow": "POST, DELETE"})
-        accepts = _accepts(request)
-        if not (accepts.json or accepts.sse):
+            await send_empty(send, 405, {"allow": "POST, DELETE"})
+            return
+        json_ok, sse_ok = request.accepts
+        if not (json_ok or sse_ok):
             raise RpcFailure(
                 rpc.INVALID_REQUEST,
                 "Not Acceptable: accept application/json or text/event-stream",
                 status=406,
             )
-        message = rpc.parse(await request.body())
-        version = request.headers.get("mcp-protocol-version")
+        message = rpc.parse(await _body(receive))
+        version = request.headers.get(MCP_PROTOCOL_VERSION_HEADER)
         modern = version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS
         if not message.is_request:
             # Notifications and responses: there is nothing to relay them to.
@@ -154,34 +181,43 @@ class McpEndpoint:
                     status=400,
                     data={"supported": list(MODERN_VERSIONS), "requested": version},
                 )
-            if not modern and message.method != "notifications/initialized":
+            if not modern:
                 self._session(request, spec, principal, version)
-            return Response(status_code=202)
+            await send_empty(send, 202)
+            return
         if modern:
             caller = self._modern_caller(request, message, principal)
-            return await self._respond(spec, caller, message, accepts, {})
-        if message.method == "initialize":
-            return await self._initialize(spec, principal, message, accepts)
-        session_id, session_version = self._session(request, spec, principal, version)
-        caller = Caller(principal, False, session_version, session_id)
-        return await self._respond(spec, caller, message, accepts, {})
+        elif message.method == "initialize":
+            await self._initialize(send, spec, principal, message)
+            return
+        else:
+            session_id, session_version = self._session(request, spec, principal, version)
+            caller = Caller(principal, False, session_version, session_id)
+        reply = Reply(send, receive, json_ok=json_ok, sse_ok=sse_ok, keepalive=self._keepalive)
+        try:
+            answer = await self._proxy.handle(spec, caller, message, reply.note)
+        except asyncio.CancelledError:
+            await reply.abandon()
+            task = asyncio.current_task()
+            if reply.disconnected and task is not None:
+                task.uncancel()  # the client left; nothing to answer
+                return
+            raise
+        await reply.finish(answer)
 
     # Eras
 
     def _modern_caller(
-        self, request: Request, message: Inbound, principal: RequestContext
+        self, request: _Request, message: Inbound, principal: RequestContext
     ) -> Caller:
-        raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
-        duplicated = find_duplicated_routing_header(raw_headers)
         verdict = (
             InboundLadderRejection(
-                code=rpc.HEADER_MISMATCH, message=f"{duplicated} header appears more than once"
+                code=rpc.HEADER_MISMATCH,
+                message=f"{request.duplicated} header appears more than once",
             )
-            if duplicated is not None
+            if request.duplicated is not None
             else classify_inbound_request(
-                message.raw,
-                headers=dict(request.headers.items()),
-                supported_modern_versions=MODERN_VERSIONS,
+                message.raw, headers=request.headers, supported_modern_versions=MODERN_VERSIONS
             )
         )
         if isinstance(verdict, InboundLadderRejection):
@@ -195,7 +231,7 @@ class McpEndpoint:
         return Caller(principal, True, verdict.protocol_version)
 
     def _session(
-        self, request: Request, spec: ServerSpec, principal: RequestContext, version: str | None
+        self, request: _Request, spec: ServerSpec, principal: RequestContext, version: str | None
     ) -> tuple[str, str]:
         token = request.headers.get(SESSION_HEADER)
         if token is None:
@@ -219,88 +255,37 @@ class McpEndpoint:
         return session.id, session.protocol_version
 
     async def _initialize(
-        self, spec: ServerSpec, principal: RequestContext, message: Inbound, accepts: _Accepts
-    ) -> Response:
+        self, send: Send, spec: ServerSpec, principal: RequestContext, message: Inbound
+    ) -> None:
         version = negotiate_handshake((message.params or {}).get("protocolVersion"))
         key = principal.principal_key()
         token, sid = self._signer.issue(spec.name, key, version)
-        caller = Caller(principal, False, version, sid)
-        reply = await self._proxy.handle(spec, caller, message)
-        if "error" in reply:
-            return _json(reply)
+        answer = await self._proxy.handle(spec, Caller(principal, False, version, sid), message)
+        if "error" in answer:
+            await send_json(send, rpc.dumps(answer))
+            return
         self._tracker.seen(spec.name, key, sid)
         log.info("mcp session opened", server=spec.name, session=sid, version=version)
-        return _json(reply, headers={SESSION_HEADER: token})
+        await send_json(send, rpc.dumps(answer), headers={SESSION_HEADER: token})
 
     async def _end_session(
-        self, request: Request, spec: ServerSpec, principal: RequestContext
-    ) -> Response:
+        self, request: _Request, spec: ServerSpec, principal: RequestContext
+    ) -> None:
         session_id, _ = self._session(request, spec, principal, None)
         key = principal.principal_key()
         if self._tracker.end(spec.name, key, session_id):
             await self._upstreams[spec.name].release(key)
         log.info("mcp session ended", server=spec.name, session=session_id)
-        return Response(status_code=200)
 
-    # Replies
 
-    async def _respond(
-        self,
-        spec: ServerSpec,
-        caller: Caller,
-        message: Inbound,
-        accepts: _Accepts,
-        headers: Mapping[str, str],
-    ) -> Response:
-        if not accepts.sse:
-            return _json(await self._proxy.handle(spec, caller, message), headers=headers)
-        notes: asyncio.Queue[Message] = asyncio.Queue()
-        task = asyncio.create_task(self._proxy.handle(spec, caller, message, notes.put))
-        first: Message | None = None
-        if accepts.json:
-            first = await self._first_note(task, notes)
-            if first is None and task.done():
-                return _json(task.result(), headers=headers)
-        return StreamingResponse(
-            self._stream(task, notes, first),
-            media_type="text/event-stream",
-            headers={**_SSE_HEADERS, **headers},
-        )
+class _Bound:
+    """An ASGI app (not a function: Starlette would treat that as request-response)."""
 
-    async def _first_note(
-        self, task: asyncio.Task[Message], notes: asyncio.Queue[Message]
-    ) -> Message | None:
-        """The first notification, or None when the reply came first or time ran out."""
-        getter = asyncio.ensure_future(notes.get())
-        done, _ = await asyncio.wait(
-            {task, getter}, timeout=self._keepalive, return_when=asyncio.FIRST_COMPLETED
-        )
-        if getter in done:
-            return getter.result()
-        getter.cancel()
-        return None
+    __slots__ = ("_endpoint", "_server")
 
-    async def _stream(
-        self, task: asyncio.Task[Message], notes: asyncio.Queue[Message], first: Message | None
-    ) -> AsyncIterator[bytes]:
-        try:
-            yield sse.event(rpc.dumps(first)) if first is not None else sse.KEEPALIVE
-            while True:
-                getter = asyncio.ensure_future(notes.get())
-                done, _ = await asyncio.wait(
-                    {task, getter}, timeout=self._keepalive, return_when=asyncio.FIRST_COMPLETED
-                )
-                if getter in done:
-                    yield sse.event(rpc.dumps(getter.result()))
-                    continue
-                getter.cancel()
-                if task in done:
-                    while not notes.empty():
-                        yield sse.event(rpc.dumps(notes.get_nowait()))
-                    yield sse.event(rpc.dumps(task.result()))
-                    return
-                yield sse.KEEPALIVE
-        finally:
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+    def __init__(self, endpoint: McpEndpoint, server: str) -> None:
+        self._endpoint = endpoint
+        self._server = server
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._endpoint.serve(scope, receive, send, self._server)

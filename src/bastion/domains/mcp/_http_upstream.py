@@ -61,6 +61,14 @@ class _SessionGone(Exception):
     """The server answered 404 for a session id: it no longer knows the session."""
 
 
+class _HttpStatus(UpstreamProtocolError):
+    """An HTTP answer without a JSON-RPC message in it."""
+
+    def __init__(self, server: str, status: int) -> None:
+        super().__init__(server, f"HTTP {status} without a JSON-RPC response")
+        self.status = status
+
+
 @dataclass(slots=True)
 class _Session:
     id: str | None
@@ -126,6 +134,12 @@ class HttpUpstream(Upstream):
         params = upstream_params(None, modern_version=LATEST_MODERN)
         try:
             reply, _ = await self._exchange(call, params, modern_headers(call, params), None)
+        except _HttpStatus as exc:
+            # A handshake-era server refuses a request without a session (400, 404, 405,
+            # 406); anything else (auth, an outage) says nothing about the era.
+            if exc.status in (401, 403, 407) or exc.status >= 500:
+                raise UpstreamUnavailable(self.spec.name, exc.detail) from None
+            return None
         except (UpstreamProtocolError, _SessionGone):
             return None
         return discover_info(reply.get("result"))
@@ -226,9 +240,7 @@ class HttpUpstream(Upstream):
                     if "result" in message or "error" in message:
                         return message, response.headers
                 self._last_error = f"HTTP {response.status}"
-                raise UpstreamProtocolError(
-                    self.spec.name, f"HTTP {response.status} without a JSON-RPC response"
-                )
+                raise _HttpStatus(self.spec.name, response.status)
         except aiohttp.ClientError as exc:
             self._last_error = f"{type(exc).__name__}: {exc}"
             raise UpstreamUnavailable(self.spec.name, self._last_error) from None
@@ -302,12 +314,16 @@ class HttpUpstream(Upstream):
         if session is not None:
             return session
         lock = self._opening.setdefault(principal, asyncio.Lock())
-        async with lock:
-            session = self._sessions.get(principal)
-            if session is None:
-                session = await self._open()
-                self._sessions[principal] = session
-            return session
+        try:
+            async with lock:
+                session = self._sessions.get(principal)
+                if session is None:
+                    session = await self._open()
+                    self._sessions[principal] = session
+                return session
+        finally:
+            if not lock.locked():
+                self._opening.pop(principal, None)
 
     async def _open(self) -> _Session:
         call = Call(

@@ -16,12 +16,14 @@ rule, reason and trace id; the upstream never sees the call.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import structlog
+from prometheus_client import Counter, Histogram
 
 from bastion.domains.mcp import _jsonrpc as rpc
 from bastion.domains.mcp._access import PINNING_STAGE, Access, Refusal
@@ -94,6 +96,9 @@ class McpProxy:
         self._scanner = governance.scanner
         self._writer = writer
         self._redact = response_secrets == "redact"
+        # prometheus_client's labels() takes a lock and builds a key on every call.
+        self._counters: dict[tuple[str, str, str], Counter] = {}
+        self._seconds: dict[str, Histogram] = {}
 
     async def handle(
         self,
@@ -372,6 +377,9 @@ class McpProxy:
         except UpstreamError as exc:
             execution.status, execution.reason = Status.ERROR, exc.detail
             raise
+        except asyncio.CancelledError:
+            execution.status, execution.reason = Status.ERROR, "cancelled: the client went away"
+            raise
         finally:
             execution.upstream_ms = (time.perf_counter() - started) * 1000
         shaped = self._shaped(call.method, caller, reply)
@@ -404,6 +412,13 @@ class McpProxy:
 
     async def _record(self, execution: Execution) -> None:
         row = execution.row()
-        CALLS.labels(execution.server, execution.method, execution.status.value).inc()
-        CALL_SECONDS.labels(execution.server).observe(row["duration_ms"] / 1000)
+        key = (execution.server, execution.method, execution.status.value)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = CALLS.labels(*key)
+        counter.inc()
+        seconds = self._seconds.get(execution.server)
+        if seconds is None:
+            seconds = self._seconds[execution.server] = CALL_SECONDS.labels(execution.server)
+        seconds.observe(row["duration_ms"] / 1000)
         await self._writer.write(mcp_tool_executions, row)

@@ -59,13 +59,14 @@ class McpService:
             trail.writer,
             response_secrets=settings.response_secrets,
         )
+        self.sessions = SessionTracker()
         self.endpoint = McpEndpoint(
             registry,
             self.upstreams,
             self.proxy,
             self.access,
             SessionSigner(session_secret),
-            SessionTracker(),
+            self.sessions,
             OriginPolicy(settings.allowed_origins),
             settings.sse_keepalive_seconds,
         )
@@ -112,8 +113,10 @@ class McpService:
         """Check every server at once, then end idle upstream conversations."""
         specs = list(self.registry)
         results = await asyncio.gather(*(self.check(spec) for spec in specs))
+        idle = self.settings.session_idle_seconds
         for upstream in self.upstreams.values():
-            await upstream.reap(self.settings.session_idle_seconds)
+            await upstream.reap(idle)
+        self.sessions.prune(idle)
         return {spec.name: result for spec, result in zip(specs, results, strict=True)}
 
     # Registry view

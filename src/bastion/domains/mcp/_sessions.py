@@ -85,14 +85,14 @@ class SessionSigner:
 
 
 class SessionTracker:
-    """Sessions seen by this replica, per (server, principal)."""
+    """Sessions seen by this replica, per (server, principal), with when each was last used."""
 
     def __init__(self) -> None:
-        self._live: dict[tuple[str, str], set[str]] = {}
+        self._live: dict[tuple[str, str], dict[str, float]] = {}
         self._terminated: dict[str, float] = {}
 
     def seen(self, server: str, principal_key: str, sid: str) -> None:
-        self._live.setdefault((server, principal_key), set()).add(sid)
+        self._live.setdefault((server, principal_key), {})[sid] = time.monotonic()
 
     def terminated(self, sid: str) -> bool:
         return sid in self._terminated
@@ -107,11 +107,22 @@ class SessionTracker:
         live = self._live.get((server, principal_key))
         if live is None:
             return True
-        live.discard(sid)
+        live.pop(sid, None)
         if live:
             return False
         del self._live[(server, principal_key)]
         return True
 
-    def forget(self, server: str, principal_key: str) -> None:
-        self._live.pop((server, principal_key), None)
+    def prune(self, idle_seconds: float) -> int:
+        """Forget sessions unused for ``idle_seconds`` (clients that left without ending
+        them); how many."""
+        cutoff = time.monotonic() - idle_seconds
+        pruned = 0
+        for key in list(self._live):
+            live = self._live[key]
+            for sid in [sid for sid, last in live.items() if last < cutoff]:
+                del live[sid]
+                pruned += 1
+            if not live:
+                del self._live[key]
+        return pruned

@@ -265,9 +265,9 @@ class StdioProcess:
             log.debug("mcp stdio stderr", server=self.spec.name, line=text)
 
     def _fail_pending(self) -> None:
+        # The stderr tail is logged by the supervisor, never sent to a caller: a server
+        # may print its own credentials there.
         detail = "the process exited"
-        if self.stderr_tail:
-            detail += f"; last stderr: {self.stderr_tail[-1][:200]}"
         for pending in self._pending.values():
             if not pending.future.done():
                 pending.future.set_exception(UpstreamUnavailable(self.spec.name, detail))

@@ -99,21 +99,35 @@ def progress_binding(sink: NotificationSink | None) -> ProgressBinding:
     return ProgressBinding(f"bastion-{next(_tokens)}", sink=sink)
 
 
+# Input schema -> its x-mcp-header map (None: none to mirror). Keyed by identity: the
+# catalog keeps each listed schema object until the next listing replaces it.
+_PARAM_MAPS: dict[int, tuple[Mapping[str, Any], dict[tuple[str, ...], str] | None]] = {}
+_PARAM_MAPS_MAX = 4096
+
+
+def _param_map(schema: Mapping[str, Any]) -> dict[tuple[str, ...], str] | None:
+    cached = _PARAM_MAPS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    header_map = x_mcp_header_map(schema) if find_invalid_x_mcp_header(schema) is None else None
+    if len(_PARAM_MAPS) >= _PARAM_MAPS_MAX:
+        _PARAM_MAPS.clear()
+    _PARAM_MAPS[id(schema)] = (schema, header_map or None)
+    return header_map or None
+
+
 def modern_headers(call: Call, params: Mapping[str, Any] | None) -> dict[str, str]:
-    """The routing headers of a 2026-07-28 request, mirrored from its body."""
+    """The routing headers of a 2026-07-28 request, mirrored from its body (``Mcp-Param-*``
+    too, for tool arguments whose schema declares ``x-mcp-header``)."""
     headers = {MCP_PROTOCOL_VERSION_HEADER: LATEST_MODERN, MCP_METHOD_HEADER: call.method}
     key = NAME_BEARING_METHODS.get(call.method)
     if key is not None and params is not None and isinstance(params.get(key), str):
         headers[MCP_NAME_HEADER] = encode_header_value(params[key])
-    if (
-        call.method == "tools/call"
-        and call.tool_schema is not None
-        and find_invalid_x_mcp_header(call.tool_schema) is None
-        and params is not None
-    ):
+    if call.method == "tools/call" and call.tool_schema is not None and params is not None:
+        header_map = _param_map(call.tool_schema)
         arguments = params.get("arguments")
-        if isinstance(arguments, Mapping):
-            headers.update(mcp_param_headers(x_mcp_header_map(call.tool_schema), arguments))
+        if header_map is not None and isinstance(arguments, Mapping):
+            headers.update(mcp_param_headers(header_map, arguments))
     return headers
 
 

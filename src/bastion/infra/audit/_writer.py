@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
@@ -13,9 +14,7 @@ from typing import Any, Literal, Self, TypeVar
 import structlog
 from prometheus_client import Counter
 from sqlalchemy import Table, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql.dml import Insert, ReturningInsert
 
 from bastion.infra.audit._errors import AuditClosedError, AuditQueueFull, UnknownAuditTable
 from bastion.infra.audit._metrics import (
@@ -30,6 +29,7 @@ from bastion.infra.audit._outage import is_outage
 from bastion.infra.audit._rows import new_row_id
 from bastion.infra.audit._settings import AuditSettings
 from bastion.infra.audit._spill import Item, SpillFile
+from bastion.infra.audit._statements import TableStatements
 from bastion.infra.audit._tables import AUDIT_TABLES
 
 _log = structlog.get_logger("bastion.audit")
@@ -44,7 +44,9 @@ class AuditWriter:
 
     ``submit`` and ``write`` only enqueue; a single consumer flushes a batch when it
     reaches ``batch_size`` rows or its oldest row is ``flush_interval`` seconds old, as one
-    multi-row ``INSERT ... ON CONFLICT (id) DO NOTHING`` per table in one transaction.
+    ``executemany`` of a plain, precompiled ``INSERT`` per table in one transaction (see
+    ``_statements``). When that batch is refused (a duplicate id, a bad row) it is retried
+    as ``INSERT ... ON CONFLICT (id) DO NOTHING``, which counts what it really inserts.
     When the database is unreachable (or does not answer within ``write_timeout``
     seconds) the batch is appended to the spill file instead, and a background task
     probes the database with backoff and replays the file. Every row carries a
@@ -72,8 +74,7 @@ class AuditWriter:
             raise ValueError("batch_size and queue_max must be >= 1, flush_interval > 0")
         self._engine = engine
         self._tables: dict[str, Table] = {}
-        self._inserts: dict[str, ReturningInsert[tuple[str]]] = {}
-        self._columns: dict[str, dict[str, None]] = {}
+        self._statements: dict[str, TableStatements] = {}
         self._batch_size = batch_size
         self._flush_interval = flush_interval
         self._queue_max = queue_max
@@ -82,6 +83,10 @@ class AuditWriter:
         self._retry_max = retry_max
         self._queue: asyncio.Queue[Item | None] = asyncio.Queue(queue_max)
         self._waiting = 0
+        # While the consumer waits for a batch to fill, producers set ``_ready`` once the
+        # queue holds ``_wanted`` rows; the rest of the time nothing can reach ``_wanted``.
+        self._ready = asyncio.Event()
+        self._wanted = queue_max + 1
         self._state: _State = "not started"
         self._spill = SpillFile(spill_path, self._tables)
         self._spill_lock = asyncio.Lock()
@@ -123,18 +128,9 @@ class AuditWriter:
     def register_table(self, table: Table) -> None:
         """Accept rows for ``table``. Register every table before ``start()`` so that a
         leftover spill file can be replayed."""
-        if [c.name for c in table.primary_key.columns] != ["id"]:
-            raise ValueError(f"audit table '{table.name}' needs a single primary key named 'id'")
-        dialect = self._engine.dialect.name
-        if dialect == "postgresql":
-            insert: Insert = postgresql.insert(table).on_conflict_do_nothing(index_elements=["id"])
-        elif dialect == "sqlite":
-            insert = sqlite.insert(table).on_conflict_do_nothing(index_elements=["id"])
-        else:
-            raise ValueError(f"audit writer supports sqlite and postgresql, not {dialect}")
+        statements = TableStatements(table, self._engine.dialect)
         self._tables[table.name] = table
-        self._inserts[table.name] = insert.returning(table.c.id)
-        self._columns[table.name] = dict.fromkeys(c.name for c in table.columns)
+        self._statements[table.name] = statements
 
     async def start(self) -> None:
         """Start the consumer; replay a spill file left by an earlier process."""
@@ -151,24 +147,28 @@ class AuditWriter:
         """Enqueue ``row`` without waiting. Raises ``AuditQueueFull`` when the queue is
         full; ``await write()`` then waits for room instead."""
         item = self._item(table, row)
+        queue = self._queue
         try:
-            self._queue.put_nowait(item)
+            queue.put_nowait(item)
         except asyncio.QueueFull:
             raise AuditQueueFull(self._queue_max) from None
+        if queue.qsize() >= self._wanted:
+            self._ready.set()
 
     async def write(self, table: Table, row: Mapping[str, Any]) -> None:
         """Enqueue ``row``, waiting for room when the queue is full (backpressure)."""
         item = self._item(table, row)
+        queue = self._queue
         try:
-            self._queue.put_nowait(item)
-            return
+            queue.put_nowait(item)
         except asyncio.QueueFull:
-            pass
-        self._waiting += 1
-        try:
-            await self._queue.put(item)
-        finally:
-            self._waiting -= 1
+            self._waiting += 1
+            try:
+                await queue.put(item)
+            finally:
+                self._waiting -= 1
+        if queue.qsize() >= self._wanted:
+            self._ready.set()
 
     async def flush(self) -> None:
         """Return once every row enqueued before the call is committed to the database.
@@ -185,6 +185,7 @@ class AuditWriter:
             return
         self._state = "closing"
         await self._queue.put(None)
+        self._ready.set()
         assert self._consumer is not None
         await self._consumer
         if self._recovery is not None:
@@ -239,28 +240,38 @@ class AuditWriter:
             else:
                 batch.append(first)
             deadline = loop.time() + self._flush_interval
-            while len(batch) < self._batch_size:
-                try:
+            while True:
+                while len(batch) < self._batch_size and not queue.empty():
                     item = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    remaining = deadline - loop.time()
-                    if stopping or not batch or remaining <= 0:
-                        break
-                    try:
-                        async with asyncio.timeout(remaining):
-                            item = await queue.get()
-                    except TimeoutError:
-                        break
-                taken += 1
-                if item is None:
-                    stopping = True
-                else:
-                    batch.append(item)
+                    taken += 1
+                    if item is None:
+                        stopping = True
+                    else:
+                        batch.append(item)
+                if stopping or not batch or len(batch) >= self._batch_size:
+                    break
+                if loop.time() >= deadline:
+                    break
+                await self._wait_for_rows(self._batch_size - len(batch), deadline)
             QUEUE_DEPTH.set(queue.qsize())
             if batch:
                 await self._persist(batch)
             for _ in range(taken):
                 queue.task_done()
+
+    async def _wait_for_rows(self, wanted: int, deadline: float) -> None:
+        """Sleep until the queue holds ``wanted`` more rows (or is full, or ``close()`` was
+        called), or until the loop time ``deadline``: one wake-up per batch, where awaiting
+        ``queue.get()`` row by row would cost a task switch per row under moderate load."""
+        self._wanted = min(wanted, self._queue_max)
+        try:
+            if self._queue.qsize() < self._wanted and self._state == "running":
+                self._ready.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(deadline):
+                        await self._ready.wait()
+        finally:
+            self._wanted = self._queue_max + 1
 
     async def _persist(self, batch: Sequence[Item]) -> None:
         """Commit ``batch`` or spill it. Never raises: when even the spill file cannot be
@@ -270,7 +281,7 @@ class AuditWriter:
         delay = self._retry_initial
         while True:
             if not self._spilling:
-                pending = await self._insert_or_isolate(pending, ROWS_WRITTEN)
+                pending = await self._insert_or_isolate(pending, ROWS_WRITTEN, fast=True)
                 if not pending:
                     break
             try:
@@ -282,12 +293,24 @@ class AuditWriter:
                 delay = min(delay * 2, self._retry_max)
         FLUSH_SECONDS.observe(time.perf_counter() - started)
 
-    async def _insert_or_isolate(self, groups: Groups, counter: Counter) -> Groups:
+    async def _insert_or_isolate(
+        self, groups: Groups, counter: Counter, *, fast: bool = False
+    ) -> Groups:
         """Insert ``groups``; return what could not be inserted because of an outage.
 
-        When the batch fails for another reason (a row with bad data), rows are retried
-        one by one so that a single bad row cannot hold back the others; the bad ones go
-        to the dead-letter file."""
+        With ``fast`` (fresh rows) the batch goes the fast way first, and the exact way
+        only if that is refused. When the exact batch fails for another reason than an
+        outage (a row with bad data), rows are retried one by one so that a single bad row
+        cannot hold back the others; the bad ones go to the dead-letter file."""
+        if fast:
+            try:
+                await self._insert(groups, counter, fast=True)
+                return {}
+            except Exception as error:
+                if is_outage(error):
+                    _log.warning("audit_database_unavailable", error=str(error))
+                    return groups
+                _log.info("audit_fast_batch_refused", error=str(error), rows=_count(groups))
         try:
             await self._insert(groups, counter)
             return {}
@@ -311,27 +334,36 @@ class AuditWriter:
                     await self._reject(table, row, error)
         return rest
 
-    async def _insert(self, groups: Groups, counter: Counter) -> None:
-        inserted = await self._answered(self._insert_unbounded(groups))
+    async def _insert(self, groups: Groups, counter: Counter, *, fast: bool = False) -> None:
+        inserted = await self._answered(self._insert_unbounded(groups, fast=fast))
         for name, count in inserted.items():
             counter.labels(table=name).inc(count)
 
-    async def _insert_unbounded(self, groups: Groups) -> dict[str, int]:
+    async def _insert_unbounded(self, groups: Groups, *, fast: bool) -> dict[str, int]:
+        # Parameters are built before a connection is taken: a row with an unknown column
+        # or a value its column type refuses raises here.
+        work: list[tuple[TableStatements, str | None, list[Any]]] = []
+        for table, rows in groups.items():
+            statements = self._statements[table.name]
+            sql = statements.fast_sql if fast else None
+            params: list[Any] = (
+                statements.fast_params(rows) if sql else statements.exact_values(rows)
+            )
+            work.append((statements, sql, params))
         inserted: dict[str, int] = {}
         async with self._engine.begin() as conn:
-            for table, rows in groups.items():
-                columns = self._columns[table.name]
-                for row in rows:
-                    if not columns.keys() >= row.keys():
-                        raise ValueError(
-                            f"unknown columns for {table.name}: {sorted(row.keys() - columns)}"
-                        )
-                values = [{name: row.get(name) for name in columns} for row in rows]
-                # With RETURNING, SQLAlchemy's "insertmanyvalues" sends the executemany as
-                # multi-row INSERT statements (paged under the bind-parameter limit) from a
-                # cached compilation, and the returned ids count what was really inserted.
-                result = await conn.execute(self._inserts[table.name], values)
-                inserted[table.name] = len(result.all())
+            for statements, sql, params in work:
+                if sql is not None:
+                    # One executemany of the plain INSERT: every row is inserted, or it raises.
+                    await conn.exec_driver_sql(sql, params)
+                    inserted[statements.name] = len(params)
+                else:
+                    # With RETURNING, SQLAlchemy's "insertmanyvalues" sends the executemany
+                    # as multi-row INSERT statements (paged under the bind-parameter limit)
+                    # from a cached compilation, and the returned ids count what was really
+                    # inserted.
+                    result = await conn.execute(statements.exact, params)
+                    inserted[statements.name] = len(result.all())
         return inserted
 
     async def _probe(self) -> None:

@@ -116,7 +116,8 @@ class McpServerSettings(_Strict):
     env: dict[str, str] = Field(
         default_factory=dict,
         description="Plain environment for `command` (secrets go in `credentials.env`). "
-        "The process does not inherit Bastion's environment beyond PATH, HOME, LANG and TZ.",
+        "Of Bastion's own environment the process gets only PATH, HOME, LANG, LC_ALL, "
+        "TZ and TMPDIR.",
     )
     cwd: Path | None = Field(
         None, description="Working directory of `command`; relative to the profile directory."

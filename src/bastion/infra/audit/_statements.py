@@ -1,0 +1,142 @@
+"""The statements that put rows of one audit table into one database, built once per table.
+
+Two ways to write a batch:
+
+- **fast**, the normal path: the table's plain ``INSERT`` in the driver's own SQL, compiled
+  once here and sent with ``exec_driver_sql`` as one ``executemany`` of value tuples
+  (asyncpg pipelines it in one round trip; sqlite3 steps one prepared statement). Each
+  value goes through its column type's own bind processor, looked up once here, so the
+  database receives exactly what a SQLAlchemy ``insert()`` would send it. No ``ON
+  CONFLICT`` and no ``RETURNING``: rows on the normal path carry fresh client-generated
+  ids, so the statement inserts every row or fails as a whole (a duplicate id, a bad
+  value, an outage), and then the writer falls back to the exact way.
+- **exact**: ``INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id`` through SQLAlchemy,
+  which counts the rows it really inserts. Replays use it (their rows may be committed
+  already), and so does every fallback after a refused fast batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Dialect, Table, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert, ReturningInsert
+
+from bastion.infra.audit._tables import JsonText, json_dumps
+
+Process = Callable[[Any], Any]
+
+
+class TableStatements:
+    """The exact and the fast insert of one table on one dialect."""
+
+    __slots__ = ("_columns", "_get", "_processors", "exact", "fast_sql", "name")
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        if [c.name for c in table.primary_key.columns] != ["id"]:
+            raise ValueError(f"audit table '{table.name}' needs a single primary key named 'id'")
+        if dialect.name == "postgresql":
+            exact: Insert = postgresql.insert(table).on_conflict_do_nothing(index_elements=["id"])
+        elif dialect.name == "sqlite":
+            exact = sqlite.insert(table).on_conflict_do_nothing(index_elements=["id"])
+        else:
+            raise ValueError(f"audit writer supports sqlite and postgresql, not {dialect.name}")
+        self.name = table.name
+        self.exact: ReturningInsert[tuple[str]] = exact.returning(table.c.id)
+        names = tuple(c.name for c in table.columns)
+        self._columns: dict[str, None] = dict.fromkeys(names)
+        self.fast_sql: str | None = None
+        self._get: Callable[[dict[str, Any]], tuple[Any, ...]] = (
+            itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        )
+        self._processors: tuple[tuple[str, Process], ...] = ()
+        # The fast path needs positional parameters and columns whose key is their name
+        # (rows are keyed by column name; SQLAlchemy binds by key). Otherwise every batch
+        # goes the exact way, as before the fast path existed.
+        if dialect.positional and all(c.key == c.name for c in table.columns):
+            compiled = insert(table).compile(dialect=dialect, column_keys=list(names))
+            if compiled.positiontup == list(names):
+                self.fast_sql = compiled.string
+                self._processors = tuple(
+                    (c.name, process)
+                    for c in table.columns
+                    if (process := _bind_processor(c.type, dialect)) is not None
+                )
+
+    def check(self, row: Mapping[str, Any]) -> None:
+        """Refuse a row naming a column the table does not have."""
+        if not self._columns.keys() >= row.keys():
+            raise ValueError(
+                f"unknown columns for {self.name}: {sorted(row.keys() - self._columns.keys())}"
+            )
+
+    def exact_values(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Parameters for ``exact``: every column, None where the row has no value."""
+        for row in rows:
+            self.check(row)
+        return [{name: row.get(name) for name in self._columns} for row in rows]
+
+    def fast_params(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        """Parameters for ``fast_sql``: one tuple per row, in column order, each value
+        through its column's bind processor. Raises on an unknown column or a value the
+        column type refuses (the writer then falls back to ``exact``)."""
+        columns, get, processors = self._columns, self._get, self._processors
+        width = len(columns)
+        params: list[tuple[Any, ...]] = []
+        for row in rows:
+            # Every column, None where the row has none; one more key means an unknown one.
+            full = {**columns, **row}
+            if len(full) != width:
+                self.check(row)
+            for name, process in processors:
+                full[name] = process(full[name])
+            params.append(get(full))
+        return params
+
+
+def _bind_processor(type_: Any, dialect: Dialect) -> Process | None:
+    """What SQLAlchemy applies to a value of ``type_`` before handing it to the driver,
+    with cheaper equivalents for the two that every audit row pays for."""
+    impl = type_.dialect_impl(dialect)
+    process: Process | None = impl.bind_processor(dialect)
+    if process is None:
+        return None
+    if isinstance(type_, JsonText) and (
+        type_.impl_instance.dialect_impl(dialect).bind_processor(dialect) is None
+    ):
+        return _json_text
+    if isinstance(impl, sqlite.DATETIME) and all(
+        _sqlite_datetime(probe) == process(probe) for probe in _DATETIME_PROBES
+    ):
+        fallback = process
+
+        def datetime_text(value: Any) -> Any:
+            if type(value) is dt.datetime:
+                return value.isoformat(" ", "microseconds")[:26]
+            return fallback(value)
+
+        return datetime_text
+    return process
+
+
+def _json_text(value: Any) -> str | None:
+    """``JsonText``'s bind processing without the TypeDecorator layers."""
+    return None if value is None else json_dumps(value).decode("utf-8")
+
+
+def _sqlite_datetime(value: dt.datetime) -> str:
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+# SQLAlchemy's SQLite DATETIME stores "YYYY-MM-DD HH:MM:SS.ffffff" (the offset dropped) by
+# default; a custom storage format fails these probes and keeps SQLAlchemy's processor.
+_DATETIME_PROBES = (
+    dt.datetime(2024, 6, 1, 12, 30, 45, 123456),
+    dt.datetime(2024, 6, 1, 12, 30, 45, tzinfo=dt.UTC),
+    dt.datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
+    dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone(dt.timedelta(hours=-9))),
+)
