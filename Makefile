@@ -32,7 +32,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.installed
-	$(PY) -m bench
+	$(PY) -m bench.compare
 
 clean:
 	rm -rf $(VENV) .bastion

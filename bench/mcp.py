@@ -296,6 +296,17 @@ def _wait_ready(url: str, probe: str, process: subprocess.Popen[bytes], log: Pat
     raise SystemExit(f"server not ready:\n{log.read_text()}")
 
 
+def _settled(url: str) -> int:
+    """``_served`` once replies still in flight when wrk stopped have been counted."""
+    count = _served(url)
+    while True:
+        time.sleep(0.5)
+        again = _served(url)
+        if again == count:
+            return count
+        count = again
+
+
 def _served(url: str) -> int:
     text = httpx.get(url + "/metrics", timeout=5).text
     match = re.search(
@@ -419,11 +430,11 @@ def run(db: str, rounds: int, duration: int, connections: int) -> str:
         before = _served(metrics_url)
         for name in ("direct", "bastion"):  # warm-up, discarded
             _wrk(name, urls[name], script, 3, connections)
-        warmup = _served(metrics_url) - before
+        warmup = _settled(metrics_url) - before
         for _ in range(rounds):
             for name in ("direct", "bastion"):
                 results.append(_wrk(name, urls[name], script, duration, connections))
-        served = _served(metrics_url)
+        served = _settled(metrics_url)
     finally:
         code = _stop(bastion)
         _stop(upstream)

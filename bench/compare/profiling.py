@@ -4,8 +4,12 @@ inclusive share by area of the code and self time by function."""
 from __future__ import annotations
 
 import collections
+import functools
+import linecache
+import os
 import re
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +32,7 @@ AREAS: dict[str, tuple[str, ...]] = {
         "bastion.infra.audit",
         "sqlalchemy",
         "aiosqlite",
-        "stdlib:sqlite3",
+        "sqlite3",
     ),
     "HTTP server (uvicorn, starlette, runtime middleware/dispatch)": (
         "uvicorn",
@@ -37,15 +41,17 @@ AREAS: dict[str, tuple[str, ...]] = {
         "bastion.runtime.dispatch",
         "bastion.runtime.guard",
     ),
-    "event loop (uvloop, asyncio)": ("uvloop", "stdlib:asyncio"),
     "JSON (orjson, json) and logging (structlog, logging)": (
         "orjson",
-        "stdlib:json",
+        "json",
         "structlog",
-        "stdlib:logging",
+        "logging",
     ),
     "metrics (prometheus_client)": ("prometheus_client",),
 }
+
+
+LOOP = ("uvloop", "asyncio", "selectors")
 
 
 def record(pid: int, out: Path, seconds: int, load: Callable[[], Any]) -> tuple[str, Any]:
@@ -77,20 +83,12 @@ def record(pid: int, out: Path, seconds: int, load: Callable[[], Any]) -> tuple[
 
 
 def _module(frame: str) -> str:
-    # a py-spy raw frame: "function (path/to/file.py:line)"
+    """``"fn (path/to/mod.py:12)"`` -> ``"path.to.mod"``; py-spy prints paths relative to
+    ``sys.path`` (``bastion/...``, ``aiohttp/...``, ``asyncio/...``) or absolute."""
     match = re.search(r"\(([^()]*?)(?::\d+)?\)$", frame)
     path = match.group(1) if match else frame
-    for marker, label in (
-        ("/bastion/", "bastion."),
-        ("site-packages/", ""),
-        ("/lib/python3", "stdlib:"),
-    ):
-        if marker in path:
-            tail = path.split(marker, 1)[1]
-            if label == "stdlib:":
-                tail = tail.split("/", 1)[-1]
-            return label + tail.removesuffix(".py").replace("/", ".")
-    return path
+    path = re.sub(r"^.*/(site-packages|src|lib/python3\.\d+)/", "", path)
+    return path.removesuffix(".py").replace("/", ".")
 
 
 def _short(frame: str) -> str:
@@ -101,8 +99,27 @@ def _short(frame: str) -> str:
     return f"{function} ({_module(frame)}:{line})" if line else f"{function} ({_module(frame)})"
 
 
+_WAIT = re.compile(r"\.(get|select|poll|wait|acquire|recv|accept)\(|\bselect\(")
+
+
+@functools.cache
+def _is_wait(frame: str) -> bool:
+    """Whether a leaf frame is a thread blocked waiting (a queue get, epoll, a lock):
+    py-spy cannot always tell those from busy threads, so they are counted apart."""
+    match = re.match(r"^(.*?) \((.*?):(\d+)\)$", frame)
+    if not match:
+        return False
+    _function, path, line = match.groups()
+    for base in ("", *sys.path):
+        full = os.path.join(base, path) if base else path
+        if os.path.isfile(full):
+            return bool(_WAIT.search(linecache.getline(full, int(line))))
+    return False
+
+
 def summarise(path: Path, top: int = 15) -> str:
     total = 0
+    waiting = 0
     own: collections.Counter[str] = collections.Counter()
     by_area: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
@@ -112,18 +129,29 @@ def summarise(path: Path, top: int = 15) -> str:
             continue
         count = int(count_text)
         frames = stack.split(";")
+        if _is_wait(frames[-1]):
+            waiting += count
+            continue
         total += count
         own[_short(frames[-1])] += count
         modules = [_module(f) for f in frames]
         for area, prefixes in AREAS.items():
             if any(m.startswith(prefixes) for m in modules):
                 by_area[area] += count
-        for frame in {_short(f) for f in frames if "/bastion/" in f}:
+        if modules[-1].startswith(LOOP):
+            by_area["event loop itself (self time in asyncio, uvloop, selectors)"] += count
+        for frame in {
+            _short(f)
+            for f in frames
+            if _module(f).startswith("bastion.") and not _module(f).startswith("bastion.cli")
+        }:
             inclusive[frame] += count
     if not total:
         return "empty profile"
     lines = [
-        f"{total} samples of the busy threads at 200 Hz (py-spy leaves idle threads out).",
+        f"{total} busy samples at 200 Hz, all threads; {waiting} more samples of threads "
+        "blocked waiting (the event loop in epoll, the SQLite and executor threads on their "
+        "queues) are left out. Shares are of the busy samples.",
         "",
         "| area (inclusive; areas overlap) | share of samples |",
         "|---|---:|",

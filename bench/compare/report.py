@@ -314,14 +314,16 @@ def markdown(data: dict[str, Any]) -> str:
             f"outcome {a['by_outcome']}.",
         ]
         gap = a["sent"] - a["rows"]
-        if gap:
+        answered = (a["bastion_post_count"] or 0) - a["rows"]
+        if gap > 0:
             lines.append(
-                f"The {gap:,} requests without a row: wrk closes its connections when a "
-                "round ends, and a request Bastion had not finished reading then fails with "
-                "`ClientDisconnect` before the gateway writes its row (Bastion answers 500 "
-                "and logs `unhandled error`; see `bastion.log` in the work directory)."
-                if gap > 0
-                else ""
+                f"Of the {gap:,} requests without a row, {answered:,} reached Bastion and were "
+                "answered 500 without a row: wrk closes its connections when a round ends, and "
+                "a request whose body Bastion had not finished reading then fails with "
+                "`ClientDisconnect` in `Gateway.handle` (`await request.body()`) before the "
+                "gateway records it (`unhandled error` in `bastion.log`, work directory); the "
+                f"other {gap - answered:,} were written by wrk but never counted by Bastion "
+                "(still unread when the connection closed)."
             )
         ov = a.get("overhead_ms_by_phase", {})
         if ov:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 
 import typer
+import uvloop
 
 from bastion.cli._common import err, fail, loaded_profile
 from bastion.infra.config import BUILTIN_DIR
@@ -32,7 +33,10 @@ def serve(
         err.print(f"  health:       curl {url}/api/v1/health", highlight=False)
 
     try:
-        asyncio.run(serve_app(loaded, host=host, port=port, on_ready=announce))
+        # uvloop for the whole process: uvicorn's loop setting only applies when uvicorn
+        # creates the loop itself, and here boot runs on the loop before it serves.
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(serve_app(loaded, host=host, port=port, on_ready=announce))
     except BastionError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:

@@ -50,6 +50,8 @@ WRONG_KEY = "route-key-revoked"
 
 QUOTA_TENANT = "quota-tenant"
 QUOTA_OUTPUT_TOKENS = 10
+INPUT_QUOTA_TENANTS = ("input-quota-a", "input-quota-b")
+INPUT_QUOTA_TOKENS = 100
 MAX_BODY_BYTES = 64 * 1024
 TIMEOUT_SECONDS = 0.4
 RETRY_ATTEMPTS = 2
@@ -254,7 +256,16 @@ def gateway_profile(directory: Path, db_url: str, up: Upstreams, **overrides: An
                         "subject_id": QUOTA_TENANT,
                         "window": "1h",
                         "limits": {"output_tokens": QUOTA_OUTPUT_TOKENS},
-                    }
+                    },
+                    *(
+                        {
+                            "subject": "tenant",
+                            "subject_id": tenant,
+                            "window": "1h",
+                            "limits": {"input_tokens": INPUT_QUOTA_TOKENS},
+                        }
+                        for tenant in INPUT_QUOTA_TENANTS
+                    ),
                 ]
             },
         },

@@ -208,6 +208,8 @@ def test_stream_is_relayed_byte_for_byte(gw: Gateway) -> None:
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["x-trace-id"] == trace
+        assert float(response.headers["x-bastion-overhead-ms"]) >= 0
         received.extend(response.iter_raw())
     upstream_bytes = gw.up.anthropic.sent[-1]
     assert b"".join(received) == upstream_bytes

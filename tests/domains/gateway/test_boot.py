@@ -48,6 +48,17 @@ def test_unknown_provider_fails_boot_with_one_line(db_url: str, tmp_path: Path) 
     ]
 
 
+def test_missing_route_key_fails_boot(db_url: str, tmp_path: Path) -> None:
+    route = {"model_pattern": "*", "provider": "anthropic", "api_key_secret": "nope"}
+    profile = write_profile(tmp_path / "p", db_url, {"gateway": {"routes": [route]}})
+    result = validate(profile)
+    assert result.exit_code == 1
+    secrets_file = profile.resolve() / "secrets.yaml"
+    assert result.stderr.splitlines() == [
+        f"error: boot failed at validate: secret 'nope' is not defined in {secrets_file}"
+    ]
+
+
 def test_fallback_to_an_unknown_route_fails_boot(db_url: str, tmp_path: Path) -> None:
     profile = write_profile(
         tmp_path / "p",

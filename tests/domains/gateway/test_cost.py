@@ -6,9 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.domains.gateway.conftest import QUOTA_OUTPUT_TOKENS, QUOTA_TENANT, Gateway, new_trace
+from tests.domains.gateway.conftest import (
+    INPUT_QUOTA_TENANTS,
+    INPUT_QUOTA_TOKENS,
+    QUOTA_OUTPUT_TOKENS,
+    QUOTA_TENANT,
+    Gateway,
+    new_trace,
+)
 from tests.fakes import Reply, TokenUsage
 
 ASK = [{"role": "user", "content": "Summarise the report."}]
@@ -109,3 +117,39 @@ def test_quota_on_output_tokens_denies_once_exceeded(gw: Gateway) -> None:
     # Another tenant is not affected.
     gw.up.anthropic.enqueue(Reply(text="Done."))
     assert gw.row(call(gw, "claude-opus-4-5"))["status"] == 200
+
+
+@pytest.mark.parametrize("how", ["upstream fails", "caller hangs up"])
+def test_quota_counts_what_an_unfinished_stream_was_billed(gw: Gateway, how: str) -> None:
+    # A stream that does not finish still had its prompt billed (message_start says so):
+    # that usage is recorded on the row, and counts against the quota like any other.
+    tenant = INPUT_QUOTA_TENANTS[0] if how == "upstream fails" else INPUT_QUOTA_TENANTS[1]
+    token = gw.token("quota-user", tenant=tenant)
+    text = "word " * 100
+    if how == "upstream fails":
+        gw.up.anthropic.enqueue(Reply(text=text, usage=TokenUsage(150, 40), fail_after_events=3))
+    else:
+        gw.up.anthropic.enqueue(
+            Reply(text=text, usage=TokenUsage(150, 40), delta_size=5, chunk_delay=0.01)
+        )
+    trace = new_trace("quota-abort")
+    body = {"model": "claude-opus-4-5", "max_tokens": 64, "stream": True, "messages": ASK}
+    with httpx.stream(
+        "POST",
+        gw.url + "/v1/messages",
+        json=body,
+        headers={"authorization": f"Bearer {token}", "x-trace-id": trace},
+        timeout=10,
+    ) as response:
+        assert response.status_code == 200
+        next(response.iter_raw())
+    row = gw.row(trace)
+    assert row["status"] in (499, 502) and row["input_tokens"] == 150 > INPUT_QUOTA_TOKENS
+    denied = gw.post(
+        "/v1/messages",
+        {"model": "claude-opus-4-5", "max_tokens": 64, "messages": ASK},
+        key=token,
+    )
+    assert denied.status_code == 429, denied.text
+    assert denied.json()["error"]["stage"] == "quota"
+    assert len(gw.up.anthropic.requests) == 1

@@ -561,3 +561,21 @@ def test_missing_credential_writes_one_row(gw: Gateway, ingress: str) -> None:
     )
     assert response.status_code == 401
     failed_row(gw, trace, 401, timeout=1)
+
+
+def test_client_going_away_mid_stream_is_recorded_as_cancelled(gw: Gateway) -> None:
+    gw.up.anthropic.enqueue(Reply(text="word " * 200, delta_size=5, chunk_delay=0.01))
+    trace = new_trace("cancel")
+    with httpx.stream(
+        "POST",
+        gw.url + MESSAGES,
+        json=body_for("anthropic", "claude-opus-4-5", stream=True),
+        headers={"x-api-key": gw.keys["alice"], "x-trace-id": trace},
+        timeout=10,
+    ) as response:
+        assert response.status_code == 200
+        assert next(response.iter_raw()).startswith(b"event: message_start")
+    # The caller hung up long before the upstream's 200 deltas were through.
+    row = failed_row(gw, trace, 499, "cancelled", billed=True)
+    assert row["streaming"] is True and row["input_tokens"] == 12
+    assert row["latency_ms"] < 200 * 10

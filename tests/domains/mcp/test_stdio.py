@@ -58,6 +58,7 @@ async def bastion(
             "mcp": {
                 "health_interval_seconds": 3600,
                 "restart_backoff_seconds": 0.1,
+                "sse_keepalive_seconds": 0.25,
                 "servers": [
                     stdio_server("local", directory / "local.jsonl", timeout_seconds=2),
                     stdio_server("handshake", directory / "handshake.jsonl", protocol="legacy"),
@@ -263,3 +264,98 @@ async def test_a_server_that_cannot_start_is_an_error_not_a_hang(
     error = response.json()["error"]
     assert error["code"] == -32603
     assert "cannot start" in error["message"] and "missing-binary" in error["message"]
+
+
+async def test_a_long_silent_call_is_kept_alive_over_sse(bastion: Bastion) -> None:
+    token = bastion.token(user_id())
+    async with bastion.client("local", token) as client:
+        result = await client.call_tool("sleep", {"seconds": 0.8})
+    assert result.content[0].text == "awake"  # type: ignore[union-attr]
+    raw = await bastion.post(
+        "local",
+        {
+            "jsonrpc": "2.0",
+            "id": 5,
+            "method": "tools/call",
+            "params": {
+                "name": "sleep",
+                "arguments": {"seconds": 0.8},
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                },
+            },
+        },
+        token=token,
+        mcp_protocol_version="2026-07-28",
+        mcp_method="tools/call",
+        mcp_name="sleep",
+    )
+    assert raw.headers["content-type"].startswith("text/event-stream")
+    assert raw.text.count(": keepalive") >= 2
+    last = json.loads(raw.text.rstrip().splitlines()[-1].removeprefix("data: "))
+    assert (last["id"], last["result"]["structuredContent"]) == (5, {"result": "awake"})
+    # A client that accepts only JSON gets JSON, however long the call.
+    plain = await bastion.post(
+        "local",
+        {
+            "jsonrpc": "2.0",
+            "id": 6,
+            "method": "tools/call",
+            "params": {
+                "name": "whoami",
+                "arguments": {},
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                },
+            },
+        },
+        token=token,
+        accept="application/json",
+        mcp_protocol_version="2026-07-28",
+        mcp_method="tools/call",
+        mcp_name="whoami",
+    )
+    assert plain.headers["content-type"] == "application/json"
+
+
+async def test_a_client_that_leaves_mid_stream_cancels_the_call(bastion: Bastion) -> None:
+    token = bastion.token(user_id())
+    pid = await pid_of(bastion, "local", token)  # the process is up before the clock starts
+    trace = secrets.token_hex(16)
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {
+            "name": "sleep",
+            "arguments": {"seconds": 1.5},
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+            },
+        },
+    }
+    headers = {
+        "authorization": f"Bearer {token}",
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+        "mcp-name": "sleep",
+        "x-trace-id": trace,
+    }
+    async with (
+        httpx.AsyncClient(timeout=10) as http,
+        http.stream("POST", bastion.endpoint("local"), json=body, headers=headers) as response,
+    ):
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for chunk in response.aiter_text():
+            assert ": keepalive" in chunk
+            break  # and hang up
+    row = await bastion.execution(trace)
+    assert (row["tool"], row["status"]) == ("sleep", "error")
+    assert row["reason"] == "cancelled: the client went away"
+    assert row["upstream_ms"] is not None  # it was cancelled while upstream
+    # The server was told, and carries on serving.
+    assert await pid_of(bastion, "local", token) == pid

@@ -152,10 +152,18 @@ class HttpMcpServer:
         self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
 
         def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self._loop)
+            loop = self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
             assert self._server is not None
-            self._loop.run_until_complete(self._server.serve())
+            try:
+                loop.run_until_complete(self._server.serve())
+            finally:
+                # The SDK leaves watcher tasks behind; end them before the loop goes.
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.close()
 
         self._thread = threading.Thread(target=run, daemon=True)
         self._thread.start()

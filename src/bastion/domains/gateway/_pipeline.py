@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import structlog
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from bastion.domains.gateway._dispatch import Dispatcher
@@ -113,7 +113,16 @@ class Gateway:
         started = time.perf_counter()
         ctx = request_context(request)
         record = RequestRecord(ctx, ingress.name)
-        raw = await request.body()
+        try:
+            raw = await request.body()
+        except ClientDisconnect:
+            # The caller left before sending its whole request: nothing was sent upstream,
+            # but the attempt is still a request and gets its row.
+            record.status, record.outcome = 499, "cancelled"
+            record.error = "client disconnected before the request body arrived"
+            record.latency_ms = record.overhead_ms = _ms(started, time.perf_counter())
+            await self._finish(record)
+            return Response(status_code=499)
         try:
             return await self._handle(request, ingress, ctx, record, raw, started)
         except RequestError as exc:
@@ -428,7 +437,10 @@ class Gateway:
         row["id"] = new_row_id()
         row["created_at"] = _utcnow()
         await self._writer.write(ai_requests, row)
-        if record.outcome == "success":
+        usage = record.usage
+        if usage.total_input_tokens or usage.output_tokens or record.cost_microdollars:
+            # Whatever the outcome: a stream that failed or was abandoned half-way was still
+            # billed for what its upstream had announced, and must count like any other.
             try:
                 await self.governance.quota.record_usage(
                     record.principal,

@@ -34,11 +34,35 @@ class Refusal:
         return {"stage": self.stage, "rule": self.rule, "reason": self.reason}
 
 
+_CACHE_MAX = 10_000
+_Identity = tuple[str, object, frozenset[str], object, object, object]
+
+
 class Access:
     def __init__(self, governance: Governance) -> None:
         self._scope = governance.scope
+        # Whether a principal may use a server depends only on its identity and on static
+        # configuration (requirements, ACL, the registry), so it is computed once.
+        self._servers: dict[_Identity, Refusal | None] = {}
 
     async def server_refusal(self, spec: ServerSpec, principal: RequestContext) -> Refusal | None:
+        key: _Identity = (
+            spec.name,
+            principal.tier,
+            principal.scopes,
+            principal.role,
+            principal.user_id,
+            principal.tenant_id,
+        )
+        if key in self._servers:
+            return self._servers[key]
+        refusal = await self._server_refusal(spec, principal)
+        if len(self._servers) >= _CACHE_MAX:
+            self._servers.clear()
+        self._servers[key] = refusal
+        return refusal
+
+    async def _server_refusal(self, spec: ServerSpec, principal: RequestContext) -> Refusal | None:
         reason = spec.refusal(principal)
         if reason is not None:
             return Refusal(SERVER_STAGE, "server.requirements", reason)

@@ -270,6 +270,9 @@ class McpProxy:
                     tool_schema=schema if isinstance(schema, dict) else None,
                 ),
             )
+        except asyncio.CancelledError:
+            execution.cancelled()
+            raise
         finally:
             await self._record(execution)
 
@@ -310,6 +313,9 @@ class McpProxy:
             await self._govern(execution, caller, target, {"uri": uri})
             call = UpstreamCall("resources/read", params, spec.timeout_seconds, on_notification)
             return await self._forward(spec, caller, execution, call)
+        except asyncio.CancelledError:
+            execution.cancelled()
+            raise
         finally:
             await self._record(execution)
 
@@ -335,6 +341,9 @@ class McpProxy:
             )
             call = UpstreamCall("prompts/get", params, spec.timeout_seconds, on_notification)
             return await self._forward(spec, caller, execution, call)
+        except asyncio.CancelledError:
+            execution.cancelled()
+            raise
         finally:
             await self._record(execution)
 
@@ -376,9 +385,6 @@ class McpProxy:
             raise
         except UpstreamError as exc:
             execution.status, execution.reason = Status.ERROR, exc.detail
-            raise
-        except asyncio.CancelledError:
-            execution.status, execution.reason = Status.ERROR, "cancelled: the client went away"
             raise
         finally:
             execution.upstream_ms = (time.perf_counter() - started) * 1000

@@ -83,6 +83,10 @@ class Execution:
     def deny(self, stage: str, rule: str | None, reason: str | None) -> None:
         self.status, self.stage, self.rule, self.reason = Status.DENIED, stage, rule, reason
 
+    def cancelled(self) -> None:
+        """The caller went away (or Bastion is stopping) before the call ended."""
+        self.status, self.reason = Status.ERROR, "cancelled: the client went away"
+
     def row(self) -> dict[str, Any]:
         p = self.principal
         return {

@@ -250,7 +250,7 @@ class AuditWriter:
                         batch.append(item)
                 if stopping or not batch or len(batch) >= self._batch_size:
                     break
-                if loop.time() >= deadline:
+                if loop.time() >= deadline or self._state != "running":
                     break
                 await self._wait_for_rows(self._batch_size - len(batch), deadline)
             QUEUE_DEPTH.set(queue.qsize())
@@ -265,7 +265,7 @@ class AuditWriter:
         ``queue.get()`` row by row would cost a task switch per row under moderate load."""
         self._wanted = min(wanted, self._queue_max)
         try:
-            if self._queue.qsize() < self._wanted and self._state == "running":
+            if self._queue.qsize() < self._wanted:
                 self._ready.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout_at(deadline):
@@ -350,6 +350,9 @@ class AuditWriter:
                 statements.fast_params(rows) if sql else statements.exact_values(rows)
             )
             work.append((statements, sql, params))
+        if fast and self._engine.dialect.driver == "aiosqlite" and all(sql for _, sql, _ in work):
+            await self._insert_aiosqlite([(sql, params) for _, sql, params in work if sql])
+            return {statements.name: len(params) for statements, _, params in work}
         inserted: dict[str, int] = {}
         async with self._engine.begin() as conn:
             for statements, sql, params in work:
@@ -365,6 +368,25 @@ class AuditWriter:
                     result = await conn.execute(statements.exact, params)
                     inserted[statements.name] = len(result.all())
         return inserted
+
+    async def _insert_aiosqlite(self, work: Sequence[tuple[str, list[Any]]]) -> None:
+        """The fast batch as one transaction on the aiosqlite connection itself: BEGIN, an
+        executemany per table, COMMIT. With the pool's reset that is 4 round trips to the
+        connection's thread, where SQLAlchemy's cursor adapter takes 8 (it opens and
+        closes a cursor around every statement). Errors come out as the driver raises
+        them, unclassified; the caller then retries the batch the exact way, through
+        SQLAlchemy, which classifies them (outage or bad row) as for any other batch."""
+        async with self._engine.connect() as conn:
+            db: Any = (await conn.get_raw_connection()).driver_connection
+            await db.execute("BEGIN")
+            try:
+                for sql, params in work:
+                    await db.executemany(sql, params)
+                await db.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await db.rollback()
+                raise
 
     async def _probe(self) -> None:
         async with self._engine.connect() as conn:
