@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("scanner", "ratelimit", "governance", "audit", "boot", "http_clients", "hooks")
+BENCHMARKS = ("scanner", "ratelimit", "governance", "audit", "boot", "http_clients", "hooks", "mcp", "gateway")
 
 
 def main(argv: list[str]) -> int:

@@ -8,7 +8,17 @@ from pathlib import Path
 import typer
 
 from bastion import __version__
-from bastion.cli import _admin, _agents, _audit, _config, _db, _governance, _jobs, _plugins
+from bastion.cli import (
+    _admin,
+    _agents,
+    _audit,
+    _config,
+    _db,
+    _governance,
+    _jobs,
+    _mcp,
+    _plugins,
+)
 from bastion.cli._common import state
 from bastion.cli._cowork import cowork_helper
 from bastion.cli._extensions import add_extension_commands
@@ -25,6 +35,7 @@ BUILTIN_COMMANDS = {
     "governance",
     "cowork-helper",
     "agents",
+    "mcp",
 }
 
 
@@ -66,6 +77,7 @@ def build_app(profile_dir: Path | None = None) -> typer.Typer:
     app.add_typer(_audit.app, name="audit")
     app.add_typer(_governance.app, name="governance")
     app.add_typer(_agents.app, name="agents")
+    app.add_typer(_mcp.app, name="mcp")
     add_extension_commands(app, profile_dir, set(BUILTIN_COMMANDS))
     return app
 

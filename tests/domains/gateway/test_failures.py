@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import socket
 import string
 import time
 from typing import Any
@@ -579,3 +580,18 @@ def test_client_going_away_mid_stream_is_recorded_as_cancelled(gw: Gateway) -> N
     row = failed_row(gw, trace, 499, "cancelled", billed=True)
     assert row["streaming"] is True and row["input_tokens"] == 12
     assert row["latency_ms"] < 200 * 10
+
+
+def test_client_leaving_before_its_body_arrives_gets_a_row(gw: Gateway) -> None:
+    trace = new_trace("no-body")
+    port = int(gw.url.rsplit(":", 1)[1])
+    head = (
+        f"POST {MESSAGES} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        f"content-length: 4000\r\nx-api-key: {gw.keys['alice']}\r\nx-trace-id: {trace}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(head.encode() + b'{"model": "claude-opus-4-5", "messages": [')
+        time.sleep(0.2)  # the gateway is waiting for the rest of the body
+    row = failed_row(gw, trace, 499, "cancelled")
+    assert row["requested_model"] is None and row["request_sha256"] is None
+    assert gw.up.requests() == []

@@ -791,3 +791,27 @@ async def test_routable_arguments_are_mirrored_into_headers_upstream(
     assert text_of(result) == "1.4.2 deployed to eu-west-1"
     calls = [h for h in fake.recorded.headers[start:] if h.get("mcp-name") == "deploy"]
     assert [h.get("mcp-param-region") for h in calls] == ["eu-west-1"]
+
+
+async def test_audit_mode_records_result_secrets_without_redacting(
+    bastion: Bastion, fake: HttpMcpServer, tmp_path: Path
+) -> None:
+    profile = write_profile(
+        tmp_path / "audit-only",
+        str(bastion.platform.profile.database.url),
+        {
+            "mcp": {
+                "response_secrets": "audit",
+                "health_interval_seconds": 3600,
+                "servers": [{"name": "fake", "url": fake.url}],
+            }
+        },
+    )
+    trace = secrets.token_hex(16)
+    with running_server(profile) as server:
+        audit_only = Bastion(server, profile, bastion.db)
+        async with audit_only.client("fake", audit_only.token(user_id()), trace_id=trace) as client:
+            result = await client.call_tool("load_config", {})
+    assert fake.leaked_secret in text_of(result)
+    row = await bastion.execution(trace)
+    assert row["status"] == "success" and "aws-access-key-id" in row["result_findings"]

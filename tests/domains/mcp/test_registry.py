@@ -174,3 +174,15 @@ def test_a_contributed_server_with_a_bad_name_is_refused() -> None:
             None,
         )
     assert "extension 'ext' contributes an MCP server" in str(refused.value)
+
+
+def test_a_credential_with_a_line_break_is_refused() -> None:
+    settings = McpServerSettings.model_validate(
+        {
+            "name": "gh",
+            "url": "https://mcp.example.test/mcp",
+            "credentials": {"headers": {"Authorization": {"secret": "t"}}},
+        }
+    )
+    with pytest.raises(McpConfigError, match=r"credentials\.headers\.Authorization: the secret"):
+        Registry.build([settings], [], SecretStore({"t": "token\n"}), None)

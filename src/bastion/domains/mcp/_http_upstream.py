@@ -12,18 +12,19 @@ other header of theirs) never reaches the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import orjson
 import structlog
 
 from bastion import __version__
 from bastion.domains.mcp import _jsonrpc as rpc
+from bastion.domains.mcp._http_client import HttpClient, HttpError, Response
 from bastion.domains.mcp._protocol import (
     CLIENT_INFO,
     HANDSHAKE_VERSIONS,
@@ -55,6 +56,7 @@ log = structlog.get_logger("bastion.mcp")
 
 _ACCEPT = "application/json, text/event-stream"
 _PROBE_TIMEOUT_SECONDS = 10.0
+_STREAM_END_SECONDS = 0.1
 
 
 class _SessionGone(Exception):
@@ -77,24 +79,14 @@ class _Session:
     last_used: float = field(default_factory=time.monotonic)
 
 
-def create_http_session(connect_timeout: float) -> aiohttp.ClientSession:
-    """One pool for every remote server. Call inside the running loop; close on shutdown.
-
-    Cookies are never stored: a shared jar would carry one principal's upstream cookies
-    into another principal's requests.
-    """
-    return aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=None),
-        connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
-        cookie_jar=aiohttp.DummyCookieJar(),
-        headers={"user-agent": f"bastion/{__version__}"},
-        auto_decompress=True,
-        trust_env=False,
-    )
+def create_http_client(connect_timeout: float) -> HttpClient:
+    """One pool for every remote server; close it on shutdown. It keeps no cookies, so no
+    principal's upstream cookies ever reach another principal's requests."""
+    return HttpClient(connect_timeout=connect_timeout, user_agent=f"bastion/{__version__}")
 
 
 class HttpUpstream(Upstream):
-    def __init__(self, spec: ServerSpec, http: aiohttp.ClientSession) -> None:
+    def __init__(self, spec: ServerSpec, http: HttpClient) -> None:
         super().__init__(spec)
         assert spec.url is not None
         self._url = spec.url
@@ -223,11 +215,12 @@ class HttpUpstream(Upstream):
             "content-type": "application/json",
         }
         try:
-            async with self._http.post(
-                self._url, data=orjson.dumps(body), headers=all_headers
+            async with self._http.request(
+                "POST", self._url, all_headers, orjson.dumps(body)
             ) as response:
                 ctype = response.headers.get("content-type", "").lower()
                 if response.status == 404 and session is not None and session.id is not None:
+                    await response.read()
                     raise _SessionGone
                 if ctype.startswith("text/event-stream") and response.status < 400:
                     return (
@@ -241,24 +234,31 @@ class HttpUpstream(Upstream):
                         return message, response.headers
                 self._last_error = f"HTTP {response.status}"
                 raise _HttpStatus(self.spec.name, response.status)
-        except aiohttp.ClientError as exc:
-            self._last_error = f"{type(exc).__name__}: {exc}"
+        except HttpError as exc:
+            self._last_error = str(exc)
             raise UpstreamUnavailable(self.spec.name, self._last_error) from None
 
     async def _read_stream(
         self,
-        response: aiohttp.ClientResponse,
+        response: Response,
         request_id: int,
         session: _Session | None,
         progress: ProgressBinding | None,
     ) -> rpc.Message:
         parser = SseParser()
-        async for chunk in response.content.iter_any():
+        chunks = response.chunks()
+        async for chunk in chunks:
             for event in parser.feed(chunk):
                 if event.event != "message" or not event.data:
                     continue
                 message = _decode(self.spec.name, event.data.encode())
                 if message.get("id") == request_id and ("result" in message or "error" in message):
+                    # The stream normally ends right after; reading that end keeps the
+                    # connection for the next request.
+                    with contextlib.suppress(TimeoutError, HttpError):
+                        async with asyncio.timeout(_STREAM_END_SECONDS):
+                            async for _ in chunks:
+                                pass
                     return message
                 method = message.get("method")
                 if isinstance(method, str) and "id" in message:
@@ -290,11 +290,11 @@ class HttpUpstream(Upstream):
         }
         try:
             async with asyncio.timeout(self.spec.timeout_seconds):
-                async with self._http.post(
-                    self._url, data=orjson.dumps(message), headers=headers
+                async with self._http.request(
+                    "POST", self._url, headers, orjson.dumps(message)
                 ) as response:
                     await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (HttpError, TimeoutError) as exc:
             log.debug("mcp upstream message not delivered", server=self.spec.name, error=str(exc))
 
     def _cancel_later(self, session: _Session, request_id: int) -> None:
@@ -357,9 +357,9 @@ class HttpUpstream(Upstream):
         headers = {**self.spec.headers, **self._session_headers(session)}
         try:
             async with asyncio.timeout(5):
-                async with self._http.delete(self._url, headers=headers) as response:
+                async with self._http.request("DELETE", self._url, headers) as response:
                     await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (HttpError, TimeoutError) as exc:
             log.debug("mcp upstream session not deleted", server=self.spec.name, error=str(exc))
 
     async def release(self, principal: str) -> None:

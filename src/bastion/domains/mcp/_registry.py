@@ -106,6 +106,12 @@ def spec_from_settings(
         header: ref.prefix + _secret(secrets, settings.name, ref.secret)
         for header, ref in credentials.headers.items()
     }
+    for header, value in headers.items():
+        if "\r" in value or "\n" in value:
+            raise McpConfigError(
+                f"mcp server '{settings.name}': credentials.headers.{header}: the secret "
+                "holds a line break (a trailing newline from a file?)"
+            )
     env = {
         **settings.env,
         **{

@@ -111,7 +111,7 @@ class Profile(_Strict):
     )
     mcp: McpSettings = Field(
         default_factory=lambda: McpSettings(),
-        description="Reserved for the MCP server registry; no keys are accepted yet.",
+        description="The MCP server registry; `services/mcp/*.yaml` files are appended here.",
     )
     agents: AgentsSettings = Field(
         default_factory=AgentsSettings,

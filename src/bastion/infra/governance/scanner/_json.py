@@ -1,8 +1,11 @@
 """Walking JSON values: every string leaf and object key, with its JSON path.
 
-The walk is iterative, so a deeply nested document cannot exhaust the interpreter's
+``walk`` is iterative, so a deeply nested document cannot exhaust the interpreter's
 recursion limit. Paths are formatted only for leaves that carry a finding, and an object
 key that holds a secret appears redacted in every path below it.
+
+``strings`` is the cheap pass for the common case, a document without secrets: the same
+strings in the same order, and the members' key and value, without paths or copies.
 """
 
 from __future__ import annotations
@@ -79,6 +82,55 @@ def walk(value: object, *, copy: bool) -> tuple[list[object], list[Leaf]]:
         elif copy:
             container[slot] = node
     return holder, leaves
+
+
+def strings(value: object) -> tuple[list[str], list[tuple[str, str]]] | None:
+    """The texts of ``walk(value)``'s leaves, in the same order, and the ``(key, value)``
+    pairs of the object members whose value is a string (the leaves with a ``member``).
+    None for a document nested deeper than ``MAX_QUICK_DEPTH``: this pass recurses, so
+    such a document goes to ``walk`` instead."""
+    texts: list[str] = []
+    members: list[tuple[str, str]] = []
+    if isinstance(value, str):
+        texts.append(value)
+    elif isinstance(value, dict | list | tuple):
+        try:
+            _collect(value, texts, members, 0)
+        except _TooDeep:
+            return None
+    return texts, members
+
+
+MAX_QUICK_DEPTH = 64
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _collect(node: Any, texts: list[str], members: list[tuple[str, str]], depth: int) -> None:
+    # Mirrors ``walk``: strings are leaves, a string key comes before its member's value,
+    # containers are entered, every other value (and a non-string key) is skipped.
+    if depth > MAX_QUICK_DEPTH:
+        raise _TooDeep
+    if isinstance(node, dict):
+        for key, item in node.items():
+            if isinstance(key, str):
+                texts.append(key)
+                if isinstance(item, str):
+                    texts.append(item)
+                    members.append((key, item))
+                    continue
+            if isinstance(item, str):
+                texts.append(item)
+            elif isinstance(item, dict | list | tuple):
+                _collect(item, texts, members, depth + 1)
+    else:
+        for item in node:
+            if isinstance(item, str):
+                texts.append(item)
+            elif isinstance(item, dict | list | tuple):
+                _collect(item, texts, members, depth + 1)
 
 
 class _KeyMarker:

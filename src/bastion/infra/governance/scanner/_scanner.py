@@ -11,7 +11,10 @@ One scan of a text is:
 5. drop overlaps: higher confidence wins, then the earlier pattern in the built-in order.
 
 A JSON document is scanned as one text: its string leaves joined by NUL, which no
-built-in pattern can match across, then the findings are mapped back to leaves.
+built-in pattern can match across, then the findings are mapped back to leaves. Most
+documents carry no secret, so ``scan_json`` first collects the leaves cheaply (no paths,
+no bookkeeping) and scans that same joined text; only when something is found does it
+walk the document again for paths, reusing that scan.
 """
 
 from __future__ import annotations
@@ -183,15 +186,33 @@ class SecretScanner:
     def scan_json(self, value: object) -> list[Finding]:
         """The secrets in every string of a JSON value (object keys included), each with
         the JSON path of the string it sits in, in document order."""
-        _, findings = self._scan_json(value, copy=False)
-        return findings
+        collected = _json.strings(value)
+        if collected is None:
+            return self._scan_json(value, copy=False)[1]
+        texts, members = collected
+        if not texts:
+            return []
+        # The very text ``_scan_json`` scans: when it holds nothing (and no custom pattern
+        # and no credential-named member could report), neither would the full pass.
+        joined = _SEPARATOR.join(texts)
+        hits = self._scan(joined, custom=False)
+        if (
+            not hits
+            and (self._custom is None or not self._custom.set.hits(joined))
+            and not self._any_member_hit(members)
+        ):
+            return []
+        return self._scan_json(value, copy=False, scanned=(joined, hits))[1]
 
     def redact_json(self, value: object) -> tuple[object, list[Finding]]:
         """A copy of ``value`` with every secret redacted, and the findings. ``value`` is
         not modified; arrays in the copy are lists."""
         return self._scan_json(value, copy=True)
 
-    def _scan_json(self, value: object, *, copy: bool) -> tuple[object, list[Finding]]:
+    def _scan_json(
+        self, value: object, *, copy: bool, scanned: tuple[str, list[_Hit]] | None = None
+    ) -> tuple[object, list[Finding]]:
+        """The full pass. ``scanned`` is a joined text already scanned, with its hits."""
         root, leaves = _json.walk(value, copy=copy)
         if not leaves:
             return root[0], []
@@ -199,7 +220,10 @@ class SecretScanner:
         starts = list(itertools.accumulate(map(len, texts), lambda at, n: at + n + 1, initial=0))
         starts.pop()
         joined = _SEPARATOR.join(texts)
-        hits = self._scan(joined, custom=False)
+        if scanned is not None and scanned[0] == joined:
+            hits = scanned[1]
+        else:
+            hits = self._scan(joined, custom=False)
         if self._custom is not None:
             hits = self._resolve([*hits, *self._custom_json_hits(joined, leaves, starts)])
 
@@ -267,6 +291,17 @@ class SecretScanner:
         for leaf, offset in zip(leaves, starts, strict=True):
             for hit in self._run(self._custom, indexes, leaf.text, leaf.text):
                 yield _Hit(hit.start + offset, hit.end + offset, hit.pattern, hit.order)
+
+    def _any_member_hit(self, members: Iterable[tuple[str, str]]) -> bool:
+        """Whether a string value under a key that names a credential would be reported
+        on its own (what ``_scan_json`` checks for each member leaf without hits)."""
+        if not self._generic:
+            return False
+        for key, text in members:
+            # classify_key first: it is cached, and almost every key names nothing.
+            if len(text) >= 6 and classify_key(key) and self._member_hit(text, key):
+                return True
+        return False
 
     def _member_hit(self, text: str, member: str) -> _Hit | None:
         """A value whose member key names a credential: ``{"password": "hunter2!"}``."""
