@@ -6,7 +6,17 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("scanner", "ratelimit", "governance", "audit", "boot", "http_clients", "hooks", "mcp", "gateway")
+BENCHMARKS = (
+    "scanner",
+    "ratelimit",
+    "governance",
+    "audit",
+    "boot",
+    "http_clients",
+    "hooks",
+    "mcp",
+    "gateway",
+)
 
 
 def main(argv: list[str]) -> int:
