@@ -142,7 +142,53 @@ end
 """
 
 
-# The baseline server (run in its own process)
+# The baseline: a bare route in the same Bastion server (the issue's "from the same
+# server"), or a bare Starlette app in its own process (--baseline-mode process)
+
+BASELINE_PATH = "/bench/baseline/govern"
+
+
+def _baseline_extension() -> type:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from bastion.extension import ApiExtension, ExtensionContext, ExtensionMeta, ExtensionRouter
+
+    body = orjson.dumps(ALLOW_RESPONSE)
+
+    async def govern(request: Request) -> Response:
+        await request.body()
+        return Response(body, media_type="application/json")
+
+    class BenchBaseline(ApiExtension):
+        """A bare Starlette endpoint answering the allow JSON, behind the same core
+        middleware as every route (there is no opt-out). PUT keeps its 200s out of the
+        POST counter that is checked against the decision rows."""
+
+        meta = ExtensionMeta(id="bench-baseline", version="1")
+
+        def router(self, ctx: ExtensionContext) -> ExtensionRouter:
+            return ExtensionRouter([Route("/govern", govern, methods=["PUT"])], "/bench/baseline")
+
+    return BenchBaseline
+
+
+def serve_with_baseline(profile: Path) -> None:
+    """``bastion serve`` exactly (uvloop for the process), plus the baseline route."""
+    import uvloop
+
+    from bastion.infra.config import load_profile
+    from bastion.runtime.logs import configure_process_logging
+    from bastion.server import serve
+
+    loaded = load_profile(profile)
+    configure_process_logging(loaded)
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(serve(loaded, extra=[_baseline_extension()]))
+    except KeyboardInterrupt:
+        pass  # SIGINT is how the run stops it; the audit queue has drained by now
 
 
 def baseline_server(port: int) -> None:
@@ -315,7 +361,7 @@ def _wrk(name: str, url: str, script: Path, duration: int, connections: int) -> 
             "10s",
             "-s",
             str(script),
-            url + HOOK_PATH,
+            url,
         ],
         capture_output=True,
         text=True,
@@ -358,7 +404,12 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
 
 
 def run(
-    db: str, rounds: int, duration: int, connections: int, disabled: tuple[str, ...] = ()
+    db: str,
+    rounds: int,
+    duration: int,
+    connections: int,
+    disabled: tuple[str, ...] = (),
+    same_server: bool = True,
 ) -> str:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install -y wrk")
@@ -375,42 +426,65 @@ def run(
     body_path.write_bytes(orjson.dumps(PAYLOAD))
     script = work / "hook.lua"
     script.write_text(LUA % {"token": token, "body": body_path})
+    scripts = {"bastion": script, "baseline": script}
+    if same_server:
+        scripts["baseline"] = work / "baseline.lua"
+        scripts["baseline"].write_text(
+            (LUA % {"token": token, "body": body_path}).replace(
+                'wrk.method = "POST"', 'wrk.method = "PUT"'
+            )
+        )
     bastion_log, baseline_log = work / "bastion.log", work / "baseline.log"
+    bastion_cmd = (
+        [sys.executable, "-m", "bench.hooks", "--serve-with-baseline", str(profile)]
+        if same_server
+        else [BASTION, "--profile", str(profile), "serve"]
+    )
     with bastion_log.open("wb") as log:
-        bastion = subprocess.Popen(
-            [BASTION, "--profile", str(profile), "serve"], stdout=log, stderr=log
-        )
-    with baseline_log.open("wb") as log:
-        baseline = subprocess.Popen(
-            [sys.executable, "-m", "bench.hooks", "--baseline", str(baseline_port)],
-            stdout=log,
-            stderr=log,
-        )
-    urls = {
-        "baseline": f"http://127.0.0.1:{baseline_port}",
-        "bastion": f"http://127.0.0.1:{bastion_port}",
+        bastion = subprocess.Popen(bastion_cmd, stdout=log, stderr=log)
+    baseline: subprocess.Popen[bytes] | None = None
+    if not same_server:
+        with baseline_log.open("wb") as log:
+            baseline = subprocess.Popen(
+                [sys.executable, "-m", "bench.hooks", "--baseline", str(baseline_port)],
+                stdout=log,
+                stderr=log,
+            )
+    bastion_url = f"http://127.0.0.1:{bastion_port}"
+    targets = {
+        "baseline": (
+            bastion_url + BASELINE_PATH
+            if same_server
+            else f"http://127.0.0.1:{baseline_port}{HOOK_PATH}"
+        ),
+        "bastion": bastion_url + HOOK_PATH,
     }
+    urls = {"bastion": bastion_url}
     results: list[Round] = []
     try:
         _wait_ready(urls["bastion"], "GET", bastion, bastion_log)
-        _wait_ready(urls["baseline"], "POST", baseline, baseline_log)
+        if baseline is not None:
+            _wait_ready(f"http://127.0.0.1:{baseline_port}", "POST", baseline, baseline_log)
         # Same answer from both, byte for byte.
         headers = {"authorization": f"Bearer {token}"}
-        governed = httpx.post(urls["bastion"] + HOOK_PATH, json=PAYLOAD, headers=headers)
-        bare = httpx.post(urls["baseline"] + HOOK_PATH, json=PAYLOAD, headers=headers)
+        governed = httpx.post(targets["bastion"], json=PAYLOAD, headers=headers)
+        bare = httpx.request(
+            "PUT" if same_server else "POST", targets["baseline"], json=PAYLOAD, headers=headers
+        )
         assert governed.status_code == 200 and governed.json() == ALLOW_RESPONSE, governed.text
         assert governed.content == bare.content, (governed.content, bare.content)
         before = _post_200s(urls["bastion"])  # the sanity request above
         for name in ("baseline", "bastion"):  # warm-up, discarded
-            _wrk(name, urls[name], script, 3, connections)
+            _wrk(name, targets[name], scripts[name], 3, connections)
         warmup = _post_200s(urls["bastion"]) - before
         for _ in range(rounds):
             for name in ("baseline", "bastion"):
-                results.append(_wrk(name, urls[name], script, duration, connections))
+                results.append(_wrk(name, targets[name], scripts[name], duration, connections))
         served = _post_200s(urls["bastion"])
     finally:
         code = _stop(bastion)
-        _stop(baseline)
+        if baseline is not None:
+            _stop(baseline)
     rows = asyncio.run(_count_rows(db_url))
     if db == "postgresql":
         asyncio.run(_drop_pg(db_url))
@@ -420,6 +494,7 @@ def run(
         f"`python -m bench.hooks --db {db} --rounds {rounds} --duration {duration} "
         f"--connections {connections}"
         + (f" --disabled {','.join(disabled)}" if disabled else "")
+        + ("" if same_server else " --baseline-mode process")
         + f"`; wrk 1 thread, {connections} connections, "
         f"{duration} s per round; {os.cpu_count()} CPUs shared by wrk and both servers",
         "",
@@ -461,6 +536,14 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.hooks")
     parser.add_argument("--baseline", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-with-baseline", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--baseline-mode",
+        choices=["same-server", "process"],
+        default="same-server",
+        help="same-server: a bare route in the same Bastion process (default); "
+        "process: a bare Starlette app in its own process.",
+    )
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
@@ -474,8 +557,12 @@ def main() -> None:
     if args.baseline:
         baseline_server(args.baseline)
         return
+    if args.serve_with_baseline:
+        serve_with_baseline(args.serve_with_baseline)
+        return
     disabled = tuple(name for name in args.disabled.split(",") if name)
-    print(run(args.db, args.rounds, args.duration, args.connections, disabled))
+    same_server = args.baseline_mode == "same-server"
+    print(run(args.db, args.rounds, args.duration, args.connections, disabled, same_server))
 
 
 if __name__ == "__main__":

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from bastion.infra.config import LoadedProfile, load_profile
+from bastion.kernel.contract import Extension
 from bastion.runtime.app import build_app
 from bastion.runtime.boot import boot
 from bastion.runtime.logs import configure_process_logging
 from bastion.runtime.platform import Platform
 
 
-async def create_platform(loaded: LoadedProfile) -> Platform:
-    return await boot(loaded)
+async def create_platform(
+    loaded: LoadedProfile, extra: Iterable[type[Extension] | Extension] = ()
+) -> Platform:
+    return await boot(loaded, extra=extra)
 
 
 def create_app(profile_dir: Path | None = None) -> ASGIApp:
@@ -59,9 +62,10 @@ async def serve(
     host: str | None = None,
     port: int | None = None,
     on_ready: Callable[[str], None] | None = None,
+    extra: Iterable[type[Extension] | Extension] = (),
 ) -> None:
     """Boot (discover, validate, migrate, mount), then open the listener."""
-    platform = await create_platform(loaded)
+    platform = await create_platform(loaded, extra)
     app = build_app(platform)
     settings = loaded.profile.server
     config = uvicorn.Config(
