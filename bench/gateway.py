@@ -55,8 +55,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -71,7 +69,8 @@ import httpx
 import orjson
 import yaml
 
-PG_ADMIN = os.environ.get("BASTION_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from bench._support import create_pg, drop_pg, free_port, stop, wait_ready
+
 BASTION = str(Path(sys.executable).with_name("bastion"))
 PY_SPY = str(Path(sys.executable).with_name("py-spy"))
 MESSAGES = "/v1/messages"
@@ -318,12 +317,6 @@ def serve_proxy(port: int, upstream: str) -> None:
 # -- setup ------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _write_profile(
     directory: Path, db_url: str, port: int, mock_url: str, disabled: tuple[str, ...] = ()
 ) -> Path:
@@ -376,29 +369,6 @@ def _write_profile(
     return directory
 
 
-async def _create_pg() -> str:
-    import asyncpg
-
-    name = "bastion_bench_" + secrets.token_hex(6)
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = PG_ADMIN.rsplit("/", 1)[0].split("://", 1)[1]
-    return f"postgresql+asyncpg://{base}/{name}"
-
-
-async def _drop_pg(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @dataclass
 class Rows:
     total: int
@@ -429,17 +399,9 @@ async def _rows(db_url: str) -> Rows:
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, probe: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited during startup:\n{log.read_text()}")
-        try:
-            if httpx.post(url + probe, content=b"{}", timeout=1).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"server not ready:\n{log.read_text()}")
+    wait_ready(
+        process, log, lambda: httpx.post(url + probe, content=b"{}", timeout=1).status_code < 500
+    )
 
 
 def _api_key(profile: Path) -> str:
@@ -468,17 +430,6 @@ def _posts(url: str) -> dict[int, int]:
 
 # Refused by the core middleware or the endpoint guard before the gateway runs: no row.
 REFUSED_BEFORE_THE_GATEWAY = (401, 413)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-    return process.returncode
 
 
 # -- wrk --------------------------------------------------------------------------------------
@@ -785,11 +736,11 @@ def run(args: argparse.Namespace) -> str:
         raise SystemExit("wrk not found: apt-get install -y wrk")
     work = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
     db_url = (
-        asyncio.run(_create_pg())
+        asyncio.run(create_pg())
         if args.db == "postgresql"
         else f"sqlite+aiosqlite:///{work / 'bastion.db'}"
     )
-    ports = {name: _free_port() for name in ("mock", "proxy", "bastion")}
+    ports = {name: free_port() for name in ("mock", "proxy", "bastion")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     disabled = tuple(name for name in args.disabled.split(",") if name)
     profile = _write_profile(work / "profile", db_url, ports["bastion"], urls["mock"], disabled)
@@ -900,12 +851,12 @@ def run(args: argparse.Namespace) -> str:
             )
         served = _posts(urls["bastion"])
     finally:
-        code = _stop(servers["bastion"])
-        _stop(servers["proxy"])
-        _stop(servers["mock"])
+        code = stop(servers["bastion"])
+        stop(servers["proxy"])
+        stop(servers["mock"])
     rows = asyncio.run(_rows(db_url))
     if args.db == "postgresql":
-        asyncio.run(_drop_pg(db_url))
+        asyncio.run(drop_pg(db_url))
     shutil.rmtree(work, ignore_errors=True)
     return report(args, phases, streams, rows, served, code, profile_summary, len(body))
 

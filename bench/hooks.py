@@ -36,13 +36,10 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +48,8 @@ import httpx
 import orjson
 import yaml
 
-PG_ADMIN = os.environ.get("BASTION_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from bench._support import create_pg, drop_pg, free_port, stop, wait_ready
+
 HOOK_PATH = "/api/v1/hooks/govern"
 BASTION = str(Path(sys.executable).with_name("bastion"))
 ALLOW_RESPONSE = {
@@ -221,12 +219,6 @@ def baseline_server(port: int) -> None:
 # Setup
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _write_profile(directory: Path, db_url: str, port: int, disabled: tuple[str, ...] = ()) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     secrets_path = directory / "secrets.yaml"
@@ -265,29 +257,6 @@ def _token(profile: Path) -> str:
     ).token
 
 
-async def _create_pg() -> str:
-    import asyncpg
-
-    name = "bastion_bench_" + secrets.token_hex(6)
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = PG_ADMIN.rsplit("/", 1)[0].split("://", 1)[1]
-    return f"postgresql+asyncpg://{base}/{name}"
-
-
-async def _drop_pg(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def _count_rows(db_url: str) -> int:
     from sqlalchemy import func, select
 
@@ -308,20 +277,12 @@ async def _count_rows(db_url: str) -> int:
 
 
 def _wait_ready(url: str, probe: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited during startup:\n{log.read_text()}")
-        try:
-            if probe == "GET":
-                if httpx.get(url + "/api/v1/ready", timeout=1).status_code == 200:
-                    return
-            elif httpx.post(url + HOOK_PATH, content=b"{}", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"server not ready:\n{log.read_text()}")
+    def ready() -> bool:
+        if probe == "GET":
+            return httpx.get(url + "/api/v1/ready", timeout=1).status_code == 200
+        return httpx.post(url + HOOK_PATH, content=b"{}", timeout=1).status_code == 200
+
+    wait_ready(process, log, ready)
 
 
 def _post_200s(url: str) -> int:
@@ -392,17 +353,6 @@ def _wrk(name: str, url: str, script: Path, duration: int, connections: int) -> 
     )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-    return process.returncode
-
-
 def run(
     db: str,
     rounds: int,
@@ -415,11 +365,11 @@ def run(
         raise SystemExit("wrk not found: apt-get install -y wrk")
     work = Path(tempfile.mkdtemp(prefix="bench-hooks-"))
     db_url = (
-        asyncio.run(_create_pg())
+        asyncio.run(create_pg())
         if db == "postgresql"
         else f"sqlite+aiosqlite:///{work / 'bastion.db'}"
     )
-    bastion_port, baseline_port = _free_port(), _free_port()
+    bastion_port, baseline_port = free_port(), free_port()
     profile = _write_profile(work / "profile", db_url, bastion_port, disabled)
     token = _token(profile)
     body_path = work / "payload.json"
@@ -482,12 +432,12 @@ def run(
                 results.append(_wrk(name, targets[name], scripts[name], duration, connections))
         served = _post_200s(urls["bastion"])
     finally:
-        code = _stop(bastion)
+        code = stop(bastion)
         if baseline is not None:
-            _stop(baseline)
+            stop(baseline)
     rows = asyncio.run(_count_rows(db_url))
     if db == "postgresql":
-        asyncio.run(_drop_pg(db_url))
+        asyncio.run(drop_pg(db_url))
     shutil.rmtree(work, ignore_errors=True)
 
     lines = [

@@ -37,8 +37,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,7 +50,8 @@ import httpx
 import orjson
 import yaml
 
-PG_ADMIN = os.environ.get("BASTION_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from bench._support import create_pg, drop_pg, free_port, stop, wait_ready
+
 BASTION = str(Path(sys.executable).with_name("bastion"))
 SERVER = "github"
 TOOL = "create_issue"
@@ -175,12 +174,6 @@ def upstream_server(port: int) -> None:
 # Setup
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _write_profile(directory: Path, db_url: str, port: int, upstream: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     secrets_path = directory / "secrets.yaml"
@@ -223,29 +216,6 @@ def _token(profile: Path) -> str:
     ).token
 
 
-async def _create_pg() -> str:
-    import asyncpg
-
-    name = "bastion_bench_" + secrets.token_hex(6)
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = PG_ADMIN.rsplit("/", 1)[0].split("://", 1)[1]
-    return f"postgresql+asyncpg://{base}/{name}"
-
-
-async def _drop_pg(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def _count_rows(db_url: str) -> int:
     from sqlalchemy import func, select
 
@@ -278,22 +248,13 @@ def _headers(token: str | None) -> dict[str, str]:
 
 
 def _wait_ready(url: str, probe: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited during startup:\n{log.read_text()}")
-        try:
-            if probe == "GET":
-                if httpx.get(url + "/api/v1/ready", timeout=1).status_code == 200:
-                    return
-            elif (
-                httpx.post(url, json=REQUEST, headers=_headers(None), timeout=1).status_code == 200
-            ):
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"server not ready:\n{log.read_text()}")
+    def ready() -> bool:
+        if probe == "GET":
+            return httpx.get(url + "/api/v1/ready", timeout=1).status_code == 200
+        reply = httpx.post(url, json=REQUEST, headers=_headers(None), timeout=1)
+        return reply.status_code == 200
+
+    wait_ready(process, log, ready)
 
 
 def _settled(url: str) -> int:
@@ -376,27 +337,16 @@ def _wrk(name: str, url: str, script: Path, duration: int, connections: int) -> 
     )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-    return process.returncode
-
-
 def run(db: str, rounds: int, duration: int, connections: int) -> str:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install -y wrk")
     work = Path(tempfile.mkdtemp(prefix="bench-mcp-"))
     db_url = (
-        asyncio.run(_create_pg())
+        asyncio.run(create_pg())
         if db == "postgresql"
         else f"sqlite+aiosqlite:///{work / 'bastion.db'}"
     )
-    bastion_port, upstream_port = _free_port(), _free_port()
+    bastion_port, upstream_port = free_port(), free_port()
     upstream_url = f"http://127.0.0.1:{upstream_port}/mcp"
     profile = _write_profile(work / "profile", db_url, bastion_port, upstream_url)
     token = _token(profile)
@@ -436,11 +386,11 @@ def run(db: str, rounds: int, duration: int, connections: int) -> str:
                 results.append(_wrk(name, urls[name], script, duration, connections))
         served = _settled(metrics_url)
     finally:
-        code = _stop(bastion)
-        _stop(upstream)
+        code = stop(bastion)
+        stop(upstream)
     rows = asyncio.run(_count_rows(db_url))
     if db == "postgresql":
-        asyncio.run(_drop_pg(db_url))
+        asyncio.run(drop_pg(db_url))
     shutil.rmtree(work, ignore_errors=True)
 
     lines = [
