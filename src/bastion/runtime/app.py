@@ -88,7 +88,6 @@ def build_app(platform: Platform) -> ASGIApp:
         authenticator=Authenticator(
             platform.jwt,
             platform.api_keys,
-            platform.roles,
             is_secret=lambda value: bool(platform.governance.scanner.scan_text(value)),
         ),
         styles=error_styles,

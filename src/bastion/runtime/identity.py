@@ -10,7 +10,6 @@ from bastion.infra.security import (
     CredentialKind,
     InvalidTokenError,
     JwtCodec,
-    RoleCatalog,
     extract_credential,
 )
 from bastion.kernel.context import AuthMethod, RequestContext
@@ -31,12 +30,10 @@ class Authenticator:
         self,
         jwt: JwtCodec,
         api_keys: ApiKeyResolver | None,
-        roles: RoleCatalog,
         is_secret: SecretCheck = _never_secret,
     ) -> None:
         self._jwt = jwt
         self._api_keys = api_keys
-        self._roles = roles
         self._is_secret = is_secret
 
     def _header_id(self, value: str | None) -> str | None:

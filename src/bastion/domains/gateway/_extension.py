@@ -78,7 +78,7 @@ class GatewayExtension(Extension):
 
         routes = RouteTable(settings.routes)
         routes.validate()
-        governance.catalog.register("route", lambda name: name in routes.names())
+        governance.catalog.register("route", lambda name: routes.named(name) is not None)
         http = create_http_session()
         ctx.on_shutdown(http.close)
         upstreams = _upstreams(ctx.services["llm_upstreams"], UpstreamServices(http))

@@ -54,9 +54,6 @@ class RouteTable:
         """The route, then its fallbacks in order (unknown names were refused at boot)."""
         return [route, *(self._by_name[n] for n in route.settings.fallbacks)]
 
-    def names(self) -> set[str]:
-        return set(self._by_name)
-
     def validate(self) -> None:
         for route in self._routes:
             for name in route.settings.fallbacks:
