@@ -20,6 +20,8 @@ from bastion.kernel.contract import (
     Job,
     Maturity,
     McpServerDefinition,
+    RefusalObserver,
+    RefusedRequest,
     RoleDefinition,
     UpstreamRegistration,
 )
@@ -80,6 +82,8 @@ __all__ = [
     "PolicyStage",
     "PolicyTarget",
     "ProviderExtension",
+    "RefusalObserver",
+    "RefusedRequest",
     "RequestContext",
     "RoleDefinition",
     "RoleName",

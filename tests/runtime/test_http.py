@@ -20,6 +20,7 @@ from bastion.extension import (
     ExtensionContext,
     ExtensionMeta,
     ExtensionRouter,
+    RefusedRequest,
     request_context,
 )
 from bastion.infra.security import sign_webhook
@@ -41,6 +42,17 @@ async def boom(_: Request) -> JSONResponse:
     raise RuntimeError("kaboom with a secret sk-ant-api03-shouldnotleak")
 
 
+REFUSED: list[RefusedRequest] = []
+
+
+async def note_refusal(refused: RefusedRequest) -> None:
+    REFUSED.append(refused)
+
+
+async def failing_observer(_: RefusedRequest) -> None:
+    raise RuntimeError("the observer itself broke")
+
+
 class Probe(Extension):
     meta = ExtensionMeta(id="probe", version="1")
 
@@ -53,8 +65,14 @@ class Probe(Extension):
                     Route("/echo", echo, methods=["POST"]),
                 ],
                 "/api/v1/probe",
+                on_refused=note_refusal,
             ),
-            ExtensionRouter([Route("/who", whoami)], "/api/v1/probe-admin", EndpointClass.ADMIN),
+            ExtensionRouter(
+                [Route("/who", whoami)],
+                "/api/v1/probe-admin",
+                EndpointClass.ADMIN,
+                on_refused=failing_observer,
+            ),
             ExtensionRouter([Route("/who", whoami)], "/api/v1/probe-public", EndpointClass.PUBLIC),
             ExtensionRouter(
                 [Route("/hook", echo, methods=["POST"])],
@@ -249,3 +267,32 @@ def test_unknown_path_is_a_json_404(server: ServerThread) -> None:
     response = httpx.get(server.url + "/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.json()["error"]["type"] == "not_found_error"
+
+
+def test_refusals_are_reported_to_the_router(server: ServerThread, profile_dir: Path) -> None:
+    REFUSED.clear()
+    token = cli(profile_dir, "admin", "tokens", "issue", "admin")
+    auth = {"authorization": f"Bearer {token}"}
+    assert httpx.get(server.url + "/api/v1/probe/who", headers=auth).status_code == 200
+    assert httpx.get(server.url + "/api/v1/probe/who").status_code == 401
+    too_big = httpx.post(server.url + "/api/v1/probe/echo", content=b"x" * 5000, headers=auth)
+    assert too_big.status_code == 413
+    assert httpx.get(server.url + "/api/v1/probe/boom", headers=auth).status_code == 500
+    # Observers run after the answer has gone out, so the last one may still be on its way.
+    deadline = time.monotonic() + 5
+    while len(REFUSED) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [(r.method, r.path, r.status) for r in REFUSED] == [
+        ("GET", "/api/v1/probe/who", 401),
+        ("POST", "/api/v1/probe/echo", 413),
+        ("GET", "/api/v1/probe/boom", 500),
+    ]
+    assert REFUSED[0].principal.user_id is None and REFUSED[1].principal.user_id is not None
+    assert REFUSED[0].reason == "authentication required"
+    assert all(r.elapsed_ms >= 0 for r in REFUSED)
+
+
+def test_a_failing_refusal_observer_does_not_change_the_answer(server: ServerThread) -> None:
+    response = httpx.get(server.url + "/api/v1/probe-admin/who")
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "authentication required"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
+from bastion.kernel.context import RequestContext
 from bastion.kernel.ids import ExtensionId, RoleName
 from bastion.kernel.migration import Migration
 from bastion.kernel.policy import PolicyStage
@@ -83,8 +84,29 @@ class ExtensionMeta:
 
 
 @dataclass(frozen=True, slots=True)
+class RefusedRequest:
+    """A request to a router that the core answered itself, before any of the router's
+    endpoints ran: 401/403 from the endpoint guard, 413 from the body limit, 429 from the
+    public rate limit, or a 500 the core caught."""
+
+    principal: RequestContext
+    method: str
+    path: str
+    status: int
+    reason: str
+    elapsed_ms: float
+
+
+RefusalObserver = Callable[[RefusedRequest], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
 class ExtensionRouter:
-    """Routes an extension mounts at ``base_path`` behind the core middleware."""
+    """Routes an extension mounts at ``base_path`` behind the core middleware.
+
+    ``on_refused`` is told about every request under ``base_path`` that the core refused
+    before the router saw it, after the caller has its answer, so a domain can keep its
+    own record complete (the gateway writes an ``ai_requests`` row for each)."""
 
     routes: Sequence[BaseRoute]
     base_path: str
@@ -92,6 +114,7 @@ class ExtensionRouter:
     min_tier: Tier | None = None
     error_style: ErrorStyle = ErrorStyle.JSON
     webhook_secret: str | None = None  # name of a secret, for EndpointClass.WEBHOOK
+    on_refused: RefusalObserver | None = None
 
     def required_tier(self) -> Tier:
         if self.min_tier is not None:

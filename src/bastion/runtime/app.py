@@ -16,22 +16,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.infra.http import error_body
 from bastion.kernel.context import CONTEXT_SCOPE_KEY
-from bastion.kernel.contract import ErrorStyle
 from bastion.runtime.core_routes import core_routes
 from bastion.runtime.dispatch import PathDispatch
 from bastion.runtime.guard import EndpointGuard
 from bastion.runtime.identity import Authenticator
-from bastion.runtime.middleware import CoreMiddleware, ErrorStyles
+from bastion.runtime.middleware import CoreMiddleware, MountPolicies, MountPolicy
 from bastion.runtime.platform import Platform
 
 
-def _not_found(styles: ErrorStyles) -> ASGIApp:
+def _not_found(policies: MountPolicies) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         ctx = scope.get(CONTEXT_SCOPE_KEY)
         body = error_body(
-            styles.for_path(scope["path"]),
+            policies.for_path(scope["path"]).style,
             404,
             f"no route for {scope['method']} {scope['path']}",
             trace_id=getattr(ctx, "trace_id", None),
@@ -54,7 +53,7 @@ def _not_found(styles: ErrorStyles) -> ASGIApp:
 def build_app(platform: Platform) -> ASGIApp:
     """Core routes and every extension router, all behind the same middleware."""
     routes: list[BaseRoute] = [*core_routes(platform)]
-    styles: list[tuple[str, ErrorStyle]] = []
+    policies: list[tuple[str, MountPolicy]] = []
     guards: list[tuple[Any, list[BaseRoute], EndpointGuard]] = []
     # Longest base path first: a Mount claims everything under its path.
     for _, router in sorted(platform.routers, key=lambda r: len(r[1].base_path), reverse=True):
@@ -66,9 +65,9 @@ def build_app(platform: Platform) -> ASGIApp:
             public_limiter=platform.services.get("public_limiter"),
         )
         routes.append(Mount(router.base_path.rstrip("/"), app=guard))
-        styles.append((router.base_path, router.error_style))
+        policies.append((router.base_path, MountPolicy(router.error_style, router.on_refused)))
         guards.append((router, inner, guard))
-    error_styles = ErrorStyles(styles)
+    mount_policies = MountPolicies(policies)
 
     @asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[None]:
@@ -79,7 +78,7 @@ def build_app(platform: Platform) -> ASGIApp:
             platform.ready = False
             await platform.close()
 
-    fallback = Router(routes=routes, lifespan=lifespan, default=_not_found(error_styles))
+    fallback = Router(routes=routes, lifespan=lifespan, default=_not_found(mount_policies))
     dispatch = PathDispatch(fallback)
     for router, inner, guard in guards:
         dispatch.add_exact(router, inner, guard)
@@ -90,6 +89,6 @@ def build_app(platform: Platform) -> ASGIApp:
             platform.api_keys,
             is_secret=lambda value: bool(platform.governance.scanner.scan_text(value)),
         ),
-        styles=error_styles,
+        policies=mount_policies,
         max_body_bytes=platform.profile.server.max_body_bytes,
     )

@@ -17,7 +17,7 @@ from bastion.infra.http import error_body
 from bastion.infra.security import WebhookSignatureError, verify_webhook
 from bastion.kernel.context import CONTEXT_SCOPE_KEY, AuthMethod, RequestContext
 from bastion.kernel.contract import EndpointClass, ExtensionRouter
-from bastion.runtime.middleware import AUTH_ERROR_SCOPE_KEY
+from bastion.runtime.middleware import AUTH_ERROR_SCOPE_KEY, tell_refused
 
 PublicLimiter = Callable[[RequestContext], Awaitable[int | None]]
 SIGNATURE_HEADER = b"x-bastion-signature"
@@ -36,6 +36,7 @@ class EndpointGuard:
         self.endpoint_class = router.endpoint_class
         self.required = router.required_tier()
         self.style = router.error_style
+        self.on_refused = router.on_refused
         self.public_limiter = public_limiter
         self.webhook_secret = (
             secrets.get(router.webhook_secret)
@@ -64,7 +65,9 @@ class EndpointGuard:
             if self.public_limiter is not None:
                 retry_ms = await self.public_limiter(ctx)
                 if retry_ms is not None:
-                    await self._deny(send, ctx, 429, "rate limit exceeded", retry_after_ms=retry_ms)
+                    await self._deny(
+                        scope, send, ctx, 429, "rate limit exceeded", retry_after_ms=retry_ms
+                    )
                     return
         elif cls is EndpointClass.WEBHOOK:
             verified = await self._verified(scope, receive, send, ctx)
@@ -74,10 +77,11 @@ class EndpointGuard:
         else:
             if ctx.auth_method is AuthMethod.ANONYMOUS:
                 reason = scope.get(AUTH_ERROR_SCOPE_KEY) or "authentication required"
-                await self._deny(send, ctx, 401, reason)
+                await self._deny(scope, send, ctx, 401, reason)
                 return
             if ctx.tier < self.required:
                 await self._deny(
+                    scope,
                     send,
                     ctx,
                     403,
@@ -103,7 +107,7 @@ class EndpointGuard:
         try:
             verify_webhook(self.webhook_secret, body, header, now=time.time())
         except WebhookSignatureError as exc:
-            await self._deny(send, ctx, 401, f"webhook signature rejected: {exc}")
+            await self._deny(scope, send, ctx, 401, f"webhook signature rejected: {exc}")
             return None
         replayed = False
 
@@ -118,6 +122,7 @@ class EndpointGuard:
 
     async def _deny(
         self,
+        scope: Scope,
         send: Send,
         ctx: RequestContext,
         status: int,
@@ -136,3 +141,4 @@ class EndpointGuard:
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+        await tell_refused(self.on_refused, scope, status, message)

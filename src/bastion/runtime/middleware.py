@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -18,10 +19,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.infra.http import error_body
 from bastion.kernel.context import CONTEXT_SCOPE_KEY, RequestContext
-from bastion.kernel.contract import ErrorStyle
+from bastion.kernel.contract import ErrorStyle, RefusalObserver, RefusedRequest
 from bastion.runtime.identity import Authenticator
 
 AUTH_ERROR_SCOPE_KEY = "bastion.auth_error"
+STARTED_SCOPE_KEY = "bastion.started"
 _WANTED = (b"x-trace-id", b"x-session-id", b"x-client-id", b"content-length")
 
 log = structlog.get_logger("bastion.http")
@@ -53,17 +55,52 @@ def _http_message(exc: HTTPException, scope: Scope) -> str:
     return str(exc.detail)
 
 
-class ErrorStyles:
-    """Which wire format errors take under each path prefix (longest prefix wins)."""
+@dataclass(frozen=True, slots=True)
+class MountPolicy:
+    """What the core needs to know about a path when it answers a request itself: the
+    wire format of the error, and who to tell that the request was refused."""
 
-    def __init__(self, prefixes: Sequence[tuple[str, ErrorStyle]]) -> None:
+    style: ErrorStyle = ErrorStyle.JSON
+    on_refused: RefusalObserver | None = None
+
+
+_DEFAULT_POLICY = MountPolicy()
+
+
+class MountPolicies:
+    """The mount policy under each path prefix (longest prefix wins)."""
+
+    def __init__(self, prefixes: Sequence[tuple[str, MountPolicy]]) -> None:
         self._prefixes = sorted(prefixes, key=lambda p: len(p[0]), reverse=True)
 
-    def for_path(self, path: str) -> ErrorStyle:
-        for prefix, style in self._prefixes:
+    def for_path(self, path: str) -> MountPolicy:
+        for prefix, policy in self._prefixes:
             if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
-                return style
-        return ErrorStyle.JSON
+                return policy
+        return _DEFAULT_POLICY
+
+
+async def tell_refused(
+    observer: RefusalObserver | None, scope: Scope, status: int, reason: str
+) -> None:
+    """Report a refusal to the mount's observer. Its failure is logged, never raised:
+    the caller already has its answer."""
+    if observer is None:
+        return
+    ctx: RequestContext = scope[CONTEXT_SCOPE_KEY]
+    started: float = scope.get(STARTED_SCOPE_KEY, time.perf_counter())
+    refused = RefusedRequest(
+        principal=ctx,
+        method=scope["method"],
+        path=scope["path"],
+        status=status,
+        reason=reason,
+        elapsed_ms=(time.perf_counter() - started) * 1000.0,
+    )
+    try:
+        await observer(refused)
+    except Exception:
+        log.exception("refusal observer failed", path=scope["path"], trace_id=ctx.trace_id)
 
 
 class RequestTooLarge(Exception):
@@ -75,12 +112,12 @@ class CoreMiddleware:
         self,
         app: ASGIApp,
         authenticator: Authenticator,
-        styles: ErrorStyles,
+        policies: MountPolicies,
         max_body_bytes: int,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
-        self.styles = styles
+        self.policies = policies
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,6 +136,7 @@ class CoreMiddleware:
         )
         scope[CONTEXT_SCOPE_KEY] = ctx
         scope[AUTH_ERROR_SCOPE_KEY] = auth_error
+        scope[STARTED_SCOPE_KEY] = started
         # With an "app" in scope Starlette raises HTTPException (405 ...) instead of
         # answering in plain text, and the handler below answers in the caller's format.
         scope.setdefault("app", self.app)
@@ -115,7 +153,7 @@ class CoreMiddleware:
 
         length = wanted.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            await self._error(scope, send_wrapper, ctx, 413, self._too_large())
+            await self._refuse(scope, send_wrapper, ctx, 413, self._too_large())
             _count(scope["method"], 413)
             return
 
@@ -134,7 +172,7 @@ class CoreMiddleware:
             await self.app(scope, receive_limited, send_wrapper)
         except RequestTooLarge:
             if not state["started"]:
-                await self._error(scope, send_wrapper, ctx, 413, self._too_large())
+                await self._refuse(scope, send_wrapper, ctx, 413, self._too_large())
         except HTTPException as exc:
             if not state["started"]:
                 await self._error(
@@ -148,11 +186,17 @@ class CoreMiddleware:
         except Exception:
             log.exception("unhandled error", path=scope["path"], trace_id=ctx.trace_id)
             if not state["started"]:
-                await self._error(scope, send_wrapper, ctx, 500, "internal error")
+                await self._refuse(scope, send_wrapper, ctx, 500, "internal error")
         _count(scope["method"], state["status"])
 
     def _too_large(self) -> str:
         return f"request body exceeds the limit of {self.max_body_bytes} bytes"
+
+    async def _refuse(
+        self, scope: Scope, send: Send, ctx: RequestContext, status: int, message: str
+    ) -> None:
+        await self._error(scope, send, ctx, status, message)
+        await tell_refused(self.policies.for_path(scope["path"]).on_refused, scope, status, message)
 
     async def _error(
         self,
@@ -164,7 +208,7 @@ class CoreMiddleware:
         extra_headers: dict[str, str] | None = None,
     ) -> None:
         body = error_body(
-            self.styles.for_path(scope["path"]), status, message, trace_id=ctx.trace_id
+            self.policies.for_path(scope["path"]).style, status, message, trace_id=ctx.trace_id
         )
         headers = [
             (b"content-type", b"application/json"),

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import structlog
 
 from bastion.domains.gateway._dispatch import Dispatcher
+from bastion.domains.gateway._ingress import ANTHROPIC, OPENAI
 from bastion.domains.gateway._pipeline import Gateway
 from bastion.domains.gateway._pricing import PricingCatalog
 from bastion.domains.gateway._records import ai_requests
@@ -98,9 +99,14 @@ class GatewayExtension(Extension):
                 "/v1",
                 EndpointClass.API,
                 error_style=ErrorStyle.ANTHROPIC,
+                on_refused=gateway.refusal_recorder(ANTHROPIC, "/v1/messages"),
             ),
             ExtensionRouter(
-                openai_routes(gateway), "/v1/chat", EndpointClass.API, error_style=ErrorStyle.OPENAI
+                openai_routes(gateway),
+                "/v1/chat",
+                EndpointClass.API,
+                error_style=ErrorStyle.OPENAI,
+                on_refused=gateway.refusal_recorder(OPENAI, "/v1/chat/completions"),
             ),
         ]
         if settings.cowork.enabled:

@@ -46,6 +46,7 @@ from bastion.infra.config import GatewaySettings
 from bastion.infra.governance import Governance
 from bastion.infra.http import error_body
 from bastion.kernel.context import RequestContext, request_context
+from bastion.kernel.contract import RefusalObserver, RefusedRequest
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 
 log = structlog.get_logger("bastion.gateway")
@@ -127,6 +128,22 @@ class Gateway:
             return await self._handle(request, ingress, ctx, record, raw, started)
         except RequestError as exc:
             return await self._fail(record, ingress, started, 400, str(exc))
+
+    def refusal_recorder(self, ingress: Ingress, path: str) -> RefusalObserver:
+        """The row for a ``POST path`` the core refused before the gateway ran (no or a bad
+        credential, a body over the limit): every inference attempt has its row."""
+
+        async def record_refusal(refused: RefusedRequest) -> None:
+            if refused.path != path or refused.method != "POST":
+                return
+            record = RequestRecord(refused.principal, ingress.name)
+            record.status = refused.status
+            record.outcome = "denied" if refused.status in (403, 429) else "error"
+            record.error = refused.reason
+            record.latency_ms = record.overhead_ms = refused.elapsed_ms
+            await self._finish(record)
+
+        return record_refusal
 
     async def _handle(
         self,
