@@ -20,7 +20,7 @@ import pytest
 from bastion.infra.config import load_profile
 from bastion.kernel.migration import migrations_from_package
 from bastion.runtime.app import build_app
-from bastion.runtime.boot import boot
+from bastion.runtime.boot import BootError, boot
 from tests.cli.conftest import Cli, error_of, query
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.examples.install import hello_installed  # noqa: F401  (autouse)
@@ -251,3 +251,37 @@ async def test_health_is_unhealthy_when_the_database_goes_away(tmp_path: Path) -
         assert body["checks"]["database"]["error"]
     finally:
         await drop_pg_database(url)
+
+
+async def test_verify_boots_only_a_database_that_is_migrated(db_url: str, tmp_path: Path) -> None:
+    """A worker (``migrate="verify"``) applies nothing and refuses a ledger that is behind."""
+    loaded = load_profile(write_profile(tmp_path / "profile", db_url))
+    inspected = await boot(loaded, migrate=False)
+    planned = len(inspected.migration_plan())
+    await inspected.close()
+    with pytest.raises(BootError) as refused:
+        await boot(loaded, migrate="verify")
+    assert str(refused.value) == (
+        "boot failed at migrate: migration 001_core of extension 'core' is not applied "
+        f"({planned} pending); run `bastion db migrate`"
+    )
+    ledger = await asyncio.to_thread(query, db_url, "SELECT count(*) FROM extension_migrations")
+    assert ledger == [(0,)]
+
+    migrated = await boot(loaded)
+    await migrated.close()
+    verified = await boot(loaded, migrate="verify")
+    await verified.close()
+
+    await asyncio.to_thread(
+        query,
+        db_url,
+        "UPDATE extension_migrations SET checksum_sha256 = :c WHERE extension_id = 'hello'",
+        c=ZEROS,
+    )
+    with pytest.raises(BootError) as drifted:
+        await boot(loaded, migrate="verify")
+    assert str(drifted.value).startswith(
+        f"boot failed at migrate: migration drift in extension 'hello' version 1: "
+        f"stored checksum {ZEROS}"
+    )

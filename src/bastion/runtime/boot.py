@@ -2,18 +2,27 @@
 
 Each step that fails raises a ``BootError`` whose message is one line naming the
 extension (or file) at fault. The listener opens only after all of it succeeded.
+
+The migrate step applies pending migrations (``migrate=True``), only checks that none is
+pending or drifted (``migrate="verify"``: a worker of ``bastion serve --workers N``,
+whose supervisor migrated once before starting it), or is skipped (``migrate=False``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bastion.infra.config import ConfigError, LoadedProfile, validation_message
+from bastion.infra.config import (
+    ConfigError,
+    LoadedProfile,
+    validation_message,
+    workers_conflict,
+)
 from bastion.infra.db import create_engine
 from bastion.infra.events import EventBus
 from bastion.infra.governance.scanner import SecretScanner
@@ -25,9 +34,15 @@ from bastion.kernel.contract import (
     ExtensionContext,
     ExtensionRouter,
 )
-from bastion.kernel.errors import BastionError, ExtensionConfigError, ExtensionError
+from bastion.kernel.errors import (
+    BastionError,
+    ExtensionConfigError,
+    ExtensionError,
+    MigrationDriftError,
+    MigrationError,
+)
 from bastion.kernel.identity import ApiKeyResolver, IdentityProvider
-from bastion.kernel.ledger import MigrationLedger
+from bastion.kernel.ledger import MigrationLedger, MigrationState, PlannedMigration
 from bastion.kernel.registry import ExtensionRegistry
 from bastion.kernel.surfaces import surface
 from bastion.runtime.bootstrap import ensure_bootstrap_admin
@@ -113,13 +128,36 @@ def _scheduled(ext: Extension, ctx: ExtensionContext) -> list[ScheduledJob]:
     return jobs
 
 
+async def verify_migrated(engine: AsyncEngine, plan: list[PlannedMigration]) -> None:
+    """Refuse a database whose ledger is behind the installed extensions (or drifted)."""
+    statuses = await MigrationLedger(engine).status(plan)
+    for status in statuses:
+        if status.state is MigrationState.DRIFTED:
+            assert status.stored_checksum is not None
+            raise MigrationDriftError(
+                status.extension_id,
+                status.version,
+                status.stored_checksum,
+                status.current_checksum,
+            )
+    pending = [s for s in statuses if s.state is MigrationState.PENDING]
+    if pending:
+        first = pending[0]
+        raise MigrationError(
+            first.extension_id,
+            f"migration {first.version:03d}_{first.name} of extension '{first.extension_id}' "
+            f"is not applied ({len(pending)} pending); run `bastion db migrate`",
+        )
+
+
 async def boot(
     loaded: LoadedProfile,
     *,
     extra: Iterable[type[Extension] | Extension] = (),
-    migrate: bool = True,
+    migrate: bool | Literal["verify"] = True,
 ) -> Platform:
-    """Build the platform. With ``migrate=False`` (CLI inspection) no SQL is applied."""
+    """Build the platform. With ``migrate=False`` (CLI inspection) no SQL is applied; with
+    ``"verify"`` none is either, but a database that is not fully migrated is refused."""
     profile = loaded.profile
     try:
         registry = discover(profile, extra)
@@ -128,6 +166,9 @@ async def boot(
         raise _fail("discover", exc) from exc
 
     try:
+        conflict = workers_conflict(profile)
+        if conflict is not None:
+            raise ConfigError(conflict)
         configs = configure_extensions(registry, loaded)
         roles = RoleCatalog()
         for ext in registry.ordered():
@@ -221,16 +262,21 @@ async def boot(
             break
 
     if migrate:
+        plan = migration_plan(registry)
         try:
-            applied = await MigrationLedger(engine).migrate(migration_plan(registry))
+            if migrate == "verify":
+                await verify_migrated(engine, plan)
+            else:
+                for status in await MigrationLedger(engine).migrate(plan):
+                    log.info(
+                        "migration applied", extension=status.extension_id, version=status.version
+                    )
         except BastionError as exc:
             await _release(engine, services)
             raise _fail("migrate", exc) from exc
         except OSError as exc:
             await _release(engine, services)
             raise BootError("migrate", f"database unreachable: {exc}") from exc
-        for status in applied:
-            log.info("migration applied", extension=status.extension_id, version=status.version)
 
     platform = Platform(
         loaded=loaded,
@@ -247,9 +293,16 @@ async def boot(
         governance=governance,
         services=services,
     )
-    if migrate:
+    if migrate is True:
         await ensure_bootstrap_admin(platform)
     return platform
 
 
-__all__ = ["BootError", "ConfigError", "ExtensionError", "boot", "configure_extensions"]
+__all__ = [
+    "BootError",
+    "ConfigError",
+    "ExtensionError",
+    "boot",
+    "configure_extensions",
+    "verify_migrated",
+]

@@ -39,6 +39,9 @@ class Platform:
     governance: Governance
     services: dict[str, Any] = field(default_factory=dict)
     ready: bool = False
+    # False in every worker but the first of ``bastion serve --workers N``: the jobs run
+    # in one process, so a tick is not repeated once per worker.
+    run_jobs: bool = True
     _started: bool = False
 
     @property
@@ -58,10 +61,11 @@ class Platform:
 
     async def start(self, *, jobs: bool = True) -> None:
         """Start the background services: the audit writer (replaying any spill) and, for
-        a server, the scheduler. CLI commands start the audit writer only."""
+        a server whose ``run_jobs`` is set, the scheduler. CLI commands start the audit
+        writer only."""
         await self.audit.start()
         self._started = True
-        if jobs:
+        if jobs and self.run_jobs:
             await self.scheduler.start()
 
     async def close(self) -> None:

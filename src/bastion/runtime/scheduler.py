@@ -1,8 +1,11 @@
 """The platform scheduler: runs extension jobs on interval or cron schedules.
 
 Every run is recorded in ``core_job_runs`` (job, start, duration, outcome). With several
-replicas on PostgreSQL, a transaction-scoped advisory lock per job means one replica
-runs each tick and the others skip it.
+replicas on PostgreSQL, a transaction-scoped advisory lock per job means no two replicas
+run a job at the same time: one that finds the lock taken skips that tick. The lock does
+not make a tick exactly-once (a replica whose timer fires after the holder finished runs
+it again), so within one ``bastion serve --workers N`` only worker 0 starts a scheduler
+(``Platform.run_jobs``).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from bastion.infra.config import (
     builtin_profile,
     load_profile,
     redacted_profile,
+    workers_conflict,
 )
 
 
@@ -110,3 +111,57 @@ def test_show_redacts_passwords(tmp_path: Path) -> None:
     assert "hunter2" not in str(shown)
     assert shown["database"]["url"] == "postgresql://bastion:***@db/bastion"
     assert shown["security"]["jwt"]["signing_secret"] == "jwt_signing_key"
+
+
+REDIS = {"backend": "redis", "redis_url": "redis://127.0.0.1:6379/0"}
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ({"server": {"workers": 1}}, None),
+        ({"server": {"workers": 3}, "rate_limits": REDIS}, None),
+        ({"server": {"workers": 3}, "rate_limits": {"enabled": False}}, None),
+        # Quotas without rules keep no counters.
+        ({"server": {"workers": 3}, "rate_limits": REDIS, "governance": {"quota": {}}}, None),
+        (
+            {"server": {"workers": 3}},
+            "server.workers is 3 but rate_limits.backend is 'memory': each worker would keep "
+            "its own buckets and admit 3x the configured rate; set rate_limits.backend: redis "
+            "(with rate_limits.redis_url)",
+        ),
+        (
+            {
+                "server": {"workers": 2},
+                "rate_limits": REDIS,
+                "governance": {
+                    "quota": {
+                        "rules": [{"subject": "tenant", "window": "1d", "limits": {"requests": 5}}]
+                    }
+                },
+            },
+            "server.workers is 2 but governance.quota.backend is 'memory': each worker would "
+            "count its own share and admit up to 2x every quota; set governance.quota.backend: "
+            "redis (with governance.quota.redis_url)",
+        ),
+        (
+            {
+                "server": {"workers": 2},
+                "rate_limits": REDIS,
+                "database": {"url": "sqlite+aiosqlite:///:memory:"},
+            },
+            "server.workers is 2 but database.url is an in-memory SQLite database, which each "
+            "worker would have to itself; use a SQLite file or PostgreSQL",
+        ),
+        (
+            {"server": {"workers": 2}, "rate_limits": REDIS, "database": {"url": "sqlite://"}},
+            "server.workers is 2 but database.url is an in-memory SQLite database, which each "
+            "worker would have to itself; use a SQLite file or PostgreSQL",
+        ),
+    ],
+)
+def test_workers_need_state_the_workers_share(
+    section: dict[str, object], expected: str | None, tmp_path: Path
+) -> None:
+    loaded = load_profile(write(tmp_path, section))
+    assert workers_conflict(loaded.profile) == expected

@@ -38,6 +38,7 @@ from bastion.infra.config._profile import (
     Profile,
     SecuritySettings,
     ServerSettings,
+    workers_conflict,
 )
 from bastion.infra.config._redact import redacted_profile
 from bastion.infra.config._reference import reference_markdown
@@ -80,5 +81,6 @@ __all__ = [
     "redacted_profile",
     "reference_markdown",
     "validation_message",
+    "workers_conflict",
     "write_secrets_file",
 ]

@@ -9,6 +9,7 @@ from bastion.infra.audit import AuditSettings
 from bastion.infra.config._agents import AgentsSettings
 from bastion.infra.config._gateway import GatewaySettings
 from bastion.infra.config._mcp import McpSettings
+from bastion.infra.db import dialect_of, sqlite_path
 from bastion.infra.governance import GovernanceSettings
 from bastion.infra.governance.ratelimit import RateLimitSettings
 from bastion.infra.security import JwtSettings
@@ -21,7 +22,13 @@ class _Strict(BaseModel):
 class ServerSettings(_Strict):
     host: str = Field("127.0.0.1", description="Interface the listener binds.")
     port: int = Field(8080, ge=0, le=65535, description="TCP port; 0 picks a free one.")
-    workers: int = Field(1, ge=1, description="Worker processes (each a full Bastion).")
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Processes `bastion serve` runs, each a full Bastion accepting on the same "
+        "socket. More than 1 needs state the workers share: `rate_limits.backend` and "
+        "`governance.quota.backend` set to `redis`, and a database file or server.",
+    )
     max_body_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="Requests with a larger body get 413."
     )
@@ -138,3 +145,34 @@ class Profile(_Strict):
                     update={"spill_path": base / self.audit.spill_path}
                 )
         return self
+
+
+def workers_conflict(profile: Profile) -> str | None:
+    """Why ``server.workers`` processes cannot share this profile's state, or None.
+
+    Each worker is a full Bastion with its own memory: counters kept in process would be
+    kept once per worker, and each worker would admit the whole configured amount."""
+    workers = profile.server.workers
+    if workers == 1:
+        return None
+    limits = profile.rate_limits
+    if limits.enabled and limits.backend == "memory":
+        return (
+            f"server.workers is {workers} but rate_limits.backend is 'memory': each worker "
+            f"would keep its own buckets and admit {workers}x the configured rate; set "
+            "rate_limits.backend: redis (with rate_limits.redis_url)"
+        )
+    quota = profile.governance.quota
+    if quota.enabled and quota.rules and quota.backend == "memory":
+        return (
+            f"server.workers is {workers} but governance.quota.backend is 'memory': each "
+            f"worker would count its own share and admit up to {workers}x every quota; set "
+            "governance.quota.backend: redis (with governance.quota.redis_url)"
+        )
+    url = profile.database.url
+    if dialect_of(url) == "sqlite" and sqlite_path(url) is None:
+        return (
+            f"server.workers is {workers} but database.url is an in-memory SQLite database, "
+            "which each worker would have to itself; use a SQLite file or PostgreSQL"
+        )
+    return None
