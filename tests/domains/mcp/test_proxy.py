@@ -16,6 +16,7 @@ import pytest
 import yaml
 from mcp.shared.exceptions import MCPError
 
+from bastion import __version__
 from bastion.infra.db import create_engine
 from tests.domains.mcp.conftest import PROTOCOL_MODES, Bastion, cli, user_id
 from tests.fakes.mcp_servers import HttpMcpServer, aws_access_key_id, github_token
@@ -390,6 +391,8 @@ async def test_upstream_credentials_are_injected_and_the_caller_token_is_not(
         assert headers["x-upstream-key"] == UPSTREAM_KEY
         assert headers["authorization"] == f"Bearer {UPSTREAM_BEARER}"
         assert token not in str(headers)
+        assert headers["user-agent"] == f"bastion/{__version__}"
+        assert headers["accept-encoding"] == "identity" and "cookie" not in headers
     # Nothing the client received carries the upstream credentials.
     received = listed.model_dump_json() + result.model_dump_json()
     registry = await bastion.registry(bastion.token(user_id(), "admin"))

@@ -6,7 +6,8 @@ one session per principal (``initialize``, then ``Mcp-Session-Id`` on every requ
 re-opened once if the server forgets it (404) and closed with ``DELETE`` when idle.
 
 Only the registry's credential headers are sent: the caller's ``Authorization`` (or any
-other header of theirs) never reaches the server.
+other header of theirs) never reaches the server. Every server shares one pooled aiohttp
+session (:func:`create_http_session`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import orjson
 import structlog
 
 from bastion import __version__
 from bastion.domains.mcp import _jsonrpc as rpc
-from bastion.domains.mcp._http_client import HttpClient, HttpError, Response
 from bastion.domains.mcp._protocol import (
     CLIENT_INFO,
     HANDSHAKE_VERSIONS,
@@ -51,10 +52,16 @@ from bastion.domains.mcp.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from bastion.infra.http.client import create_http_session as _create_session
 
 log = structlog.get_logger("bastion.mcp")
 
 _ACCEPT = "application/json, text/event-stream"
+_POST_HEADERS = {"accept": _ACCEPT, "content-type": "application/json"}
+# Below the 5 s keep-alive of common servers (uvicorn, Node): aiohttp does not retry a
+# POST on a pooled connection the server closed meanwhile, so never reuse one that old.
+_KEEPALIVE_SECONDS = 4.0
+_QUIET_ERRORS = (aiohttp.ClientError, TimeoutError)
 _PROBE_TIMEOUT_SECONDS = 10.0
 _STREAM_END_SECONDS = 0.1
 
@@ -79,14 +86,20 @@ class _Session:
     last_used: float = field(default_factory=time.monotonic)
 
 
-def create_http_client(connect_timeout: float) -> HttpClient:
+def create_http_session(connect_timeout: float) -> aiohttp.ClientSession:
     """One pool for every remote server; close it on shutdown. It keeps no cookies, so no
-    principal's upstream cookies ever reach another principal's requests."""
-    return HttpClient(connect_timeout=connect_timeout, user_agent=f"bastion/{__version__}")
+    principal's upstream cookies ever reach another principal's requests. Reads have no
+    bound of their own: each call runs under its server's ``timeout_seconds``."""
+    return _create_session(
+        user_agent=f"bastion/{__version__}",
+        headers={"accept-encoding": "identity"},
+        connect_timeout=connect_timeout,
+        keepalive_timeout=_KEEPALIVE_SECONDS,
+    )
 
 
 class HttpUpstream(Upstream):
-    def __init__(self, spec: ServerSpec, http: HttpClient) -> None:
+    def __init__(self, spec: ServerSpec, http: aiohttp.ClientSession) -> None:
         super().__init__(spec)
         assert spec.url is not None
         self._url = spec.url
@@ -208,46 +221,40 @@ class HttpUpstream(Upstream):
         session: _Session | None,
         progress: ProgressBinding | None,
     ) -> tuple[rpc.Message, Mapping[str, str]]:
-        all_headers = {
-            **self.spec.headers,
-            **headers,
-            "accept": _ACCEPT,
-            "content-type": "application/json",
-        }
+        all_headers = {**self.spec.headers, **headers, **_POST_HEADERS}
         try:
-            async with self._http.request(
-                "POST", self._url, all_headers, orjson.dumps(body)
+            async with self._http.post(
+                self._url, data=orjson.dumps(body), headers=all_headers, allow_redirects=False
             ) as response:
-                ctype = response.headers.get("content-type", "").lower()
+                ctype = response.content_type
                 if response.status == 404 and session is not None and session.id is not None:
                     await response.read()
                     raise _SessionGone
-                if ctype.startswith("text/event-stream") and response.status < 400:
+                if ctype == "text/event-stream" and response.status < 400:
                     return (
                         await self._read_stream(response, request_id, session, progress),
                         response.headers,
                     )
                 raw = await response.read()
-                if ctype.startswith("application/json"):
+                if ctype == "application/json":
                     message = _decode(self.spec.name, raw)
                     if "result" in message or "error" in message:
                         return message, response.headers
                 self._last_error = f"HTTP {response.status}"
                 raise _HttpStatus(self.spec.name, response.status)
-        except HttpError as exc:
-            self._last_error = str(exc)
+        except aiohttp.ClientError as exc:
+            self._last_error = _describe(exc)
             raise UpstreamUnavailable(self.spec.name, self._last_error) from None
 
     async def _read_stream(
         self,
-        response: Response,
+        response: aiohttp.ClientResponse,
         request_id: int,
         session: _Session | None,
         progress: ProgressBinding | None,
     ) -> rpc.Message:
         parser = SseParser()
-        chunks = response.chunks()
-        async for chunk in chunks:
+        async for chunk in response.content.iter_any():
             for event in parser.feed(chunk):
                 if event.event != "message" or not event.data:
                     continue
@@ -255,10 +262,9 @@ class HttpUpstream(Upstream):
                 if message.get("id") == request_id and ("result" in message or "error" in message):
                     # The stream normally ends right after; reading that end keeps the
                     # connection for the next request.
-                    with contextlib.suppress(TimeoutError, HttpError):
+                    with contextlib.suppress(*_QUIET_ERRORS):
                         async with asyncio.timeout(_STREAM_END_SECONDS):
-                            async for _ in chunks:
-                                pass
+                            await response.read()
                     return message
                 method = message.get("method")
                 if isinstance(method, str) and "id" in message:
@@ -282,20 +288,17 @@ class HttpUpstream(Upstream):
         await self._send_quietly(session, reply)
 
     async def _send_quietly(self, session: _Session, message: rpc.Message) -> None:
-        headers = {
-            **self.spec.headers,
-            **self._session_headers(session),
-            "accept": _ACCEPT,
-            "content-type": "application/json",
-        }
+        headers = {**self.spec.headers, **self._session_headers(session), **_POST_HEADERS}
         try:
             async with asyncio.timeout(self.spec.timeout_seconds):
-                async with self._http.request(
-                    "POST", self._url, headers, orjson.dumps(message)
+                async with self._http.post(
+                    self._url, data=orjson.dumps(message), headers=headers, allow_redirects=False
                 ) as response:
                     await response.read()
-        except (HttpError, TimeoutError) as exc:
-            log.debug("mcp upstream message not delivered", server=self.spec.name, error=str(exc))
+        except _QUIET_ERRORS as exc:
+            log.debug(
+                "mcp upstream message not delivered", server=self.spec.name, error=_describe(exc)
+            )
 
     def _cancel_later(self, session: _Session, request_id: int) -> None:
         note: rpc.Message = {
@@ -357,10 +360,14 @@ class HttpUpstream(Upstream):
         headers = {**self.spec.headers, **self._session_headers(session)}
         try:
             async with asyncio.timeout(5):
-                async with self._http.request("DELETE", self._url, headers) as response:
+                async with self._http.delete(
+                    self._url, headers=headers, allow_redirects=False
+                ) as response:
                     await response.read()
-        except (HttpError, TimeoutError) as exc:
-            log.debug("mcp upstream session not deleted", server=self.spec.name, error=str(exc))
+        except _QUIET_ERRORS as exc:
+            log.debug(
+                "mcp upstream session not deleted", server=self.spec.name, error=_describe(exc)
+            )
 
     async def release(self, principal: str) -> None:
         session = self._sessions.pop(principal, None)
@@ -402,3 +409,7 @@ def _decode(server: str, raw: bytes) -> rpc.Message:
     if not isinstance(message, dict):
         raise UpstreamProtocolError(server, "the server sent a JSON value that is not a message")
     return message
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

@@ -7,6 +7,7 @@ import asyncio
 import time
 from typing import Any
 
+import aiohttp
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,8 +15,7 @@ from bastion.domains.mcp._access import Access
 from bastion.domains.mcp._catalog import ToolCatalog
 from bastion.domains.mcp._endpoint import McpEndpoint, OriginPolicy
 from bastion.domains.mcp._health import Health, HealthStatus
-from bastion.domains.mcp._http_client import HttpClient
-from bastion.domains.mcp._http_upstream import HttpUpstream, create_http_client
+from bastion.domains.mcp._http_upstream import HttpUpstream, create_http_session
 from bastion.domains.mcp._metrics import QUARANTINED_TOOLS, RESTARTS, SERVER_TOOLS, SERVER_UP
 from bastion.domains.mcp._pins import PinStore
 from bastion.domains.mcp._proxy import McpProxy
@@ -48,7 +48,7 @@ class McpService:
         self.pins = PinStore(engine)
         self.catalog = ToolCatalog(self.pins, trail)
         self.access = Access(governance)
-        self._http: HttpClient | None = None
+        self._http: aiohttp.ClientSession | None = None
         self.upstreams: dict[str, Upstream] = {spec.name: self._upstream(spec) for spec in registry}
         self.health: dict[str, HealthStatus] = {spec.name: HealthStatus() for spec in registry}
         self.proxy = McpProxy(
@@ -74,7 +74,7 @@ class McpService:
     def _upstream(self, spec: ServerSpec) -> Upstream:
         if spec.transport == "http":
             if self._http is None:
-                self._http = create_http_client(self.settings.connect_timeout_seconds)
+                self._http = create_http_session(self.settings.connect_timeout_seconds)
             return HttpUpstream(spec, self._http)
         restarts = RESTARTS.labels(spec.name)
         return StdioUpstream(

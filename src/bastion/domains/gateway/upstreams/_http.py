@@ -17,6 +17,7 @@ from bastion.domains.gateway.errors import (
 )
 from bastion.domains.gateway.upstreams._contract import UpstreamTarget
 from bastion.domains.gateway.upstreams._errors import anthropic_error, error_message
+from bastion.infra.http import client
 
 ErrorBody = Callable[[int, bytes], bytes]
 """Turns an upstream's non-2xx status and body into an Anthropic error document."""
@@ -29,43 +30,18 @@ _ERROR_HEADER_PREFIXES = ("anthropic-ratelimit-", "x-ratelimit-")
 
 
 def create_http_session(
-    *,
-    limit: int = 0,
-    limit_per_host: int = 0,
-    keepalive_timeout: float = 30.0,
-    ttl_dns_cache: int = 60,
-    trust_env: bool = False,
+    *, limit: int = 0, limit_per_host: int = 0, trust_env: bool = False
 ) -> aiohttp.ClientSession:
-    """The pooled client every upstream shares. Call inside the running event loop and
-    ``close()`` it on shutdown.
-
-    The pool is unbounded by default (0): a long stream holds its connection for
-    minutes, so a cap would queue new calls behind old streams with no deadline;
-    concurrency is bounded by the gateway's rate limits instead. Cookies are never
-    stored: a shared jar would carry one caller's upstream cookies into the next
-    caller's request. ``trust_env`` honours ``HTTPS_PROXY``/``NO_PROXY`` (and ``.netrc``).
-    """
-    connector = aiohttp.TCPConnector(
+    """The pooled client every provider shares (see
+    :func:`bastion.infra.http.client.create_http_session`); a read may stall for up to
+    ten minutes, a long generation's pause between tokens."""
+    return client.create_http_session(
+        user_agent=USER_AGENT,
+        read_timeout=600.0,
         limit=limit,
         limit_per_host=limit_per_host,
-        keepalive_timeout=keepalive_timeout,
-        ttl_dns_cache=ttl_dns_cache,
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        cookie_jar=aiohttp.DummyCookieJar(),
-        headers={"User-Agent": USER_AGENT},
-        timeout=aiohttp.ClientTimeout(sock_connect=10.0, sock_read=600.0),
-        raise_for_status=False,
-        auto_decompress=True,
         trust_env=trust_env,
-        json_serialize=_json_text,
-        json_serialize_bytes=orjson.dumps,
     )
-
-
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 async def post(
