@@ -7,6 +7,7 @@ guarded Mount per extension router). There is no route around the middleware.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -72,6 +73,10 @@ def build_app(platform: Platform) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[None]:
         await platform.start()
+        # What boot built lives as long as the process: freezing it keeps full
+        # collections, which pause the event loop, from walking it again and again.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+import re2
 
 from bastion.infra.governance import (
     BlocklistSettings,
@@ -324,3 +325,42 @@ def test_a_content_rule_needs_a_target() -> None:
         BlocklistSettings.model_validate(
             {"content": [{"id": "inert", "literal": "x", "targets": []}]}
         )
+
+
+# The one-pass check over all strings joined must decide exactly like string by string.
+
+JOINED_CASES = [
+    # (regex, tool arguments, rule that must fire or None)
+    (r"^DROP TABLE", {"sql": "select 1", "next": "DROP TABLE users"}, "anchored"),
+    (r"users;$", {"sql": "DROP TABLE users;", "then": "x"}, "anchored"),
+    (r"\bsecret\b", {"a": "x", "b": "secret"}, "anchored"),
+    (r"foo\s+bar", {"a": "foo", "b": "bar"}, None),  # only across two strings
+    (r"end.start", {"a": "the end", "b": "start here"}, None),
+    (r"\Aexact\z", {"a": "not it", "b": "exact"}, "anchored"),  # checked string by string
+    (r"(?-m:^only$)", {"a": "x", "b": "only"}, "anchored"),
+    (r"(?-m:^only$)", {"a": "x\nonly"}, None),
+]
+
+
+@pytest.mark.parametrize(("regex", "args", "fires"), JOINED_CASES)
+async def test_joined_pass_decides_like_each_string(
+    regex: str, args: dict[str, str], fires: str | None
+) -> None:
+    s = stage(content=[{"id": "anchored", "regex": regex, "targets": ["tool"]}])
+    verdict = await check(s, tool("query"), args)
+    if fires is None:
+        assert verdict.verdict is Verdict.ALLOW
+    else:
+        assert denied(verdict)[0] == f"blocklist.{fires}"
+    for text in args.values():
+        alone = await check(s, tool("query"), text)
+        assert (alone.verdict is Verdict.DENY) == (re2.search(regex, text) is not None)
+
+
+async def test_literal_split_across_two_strings_is_not_a_match() -> None:
+    s = stage(content=[{"id": "codename", "literal": "project\nnightjar", "targets": ["tool"]}])
+    allowed = await check(s, tool("note"), {"a": "project", "b": "nightjar"})
+    assert allowed.verdict is Verdict.ALLOW
+    assert denied(await check(s, tool("note"), {"a": "x", "b": "Project\nNightjar"}))[0] == (
+        "blocklist.codename"
+    )

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import re2
 
-from bastion.infra.governance._leaves import string_leaves
 from bastion.infra.governance._settings import BlocklistSettings, ContentBlockRule
 from bastion.infra.governance.errors import GovernanceConfigError
 from bastion.kernel.policy import PolicyContext, StageVerdict, TargetType
@@ -26,13 +25,21 @@ class _ToolRule:
 
 @dataclass(frozen=True, slots=True)
 class _ContentSet:
-    """The content rules that apply to one (target type, tier): literals checked with
+    r"""The content rules that apply to one (target type, tier): literals checked with
     ``in`` on the lowered text, regexes combined into one RE2 alternation so the text is
-    scanned once and any match is a deny."""
+    scanned once and any match is a deny.
+
+    ``joined`` is the same alternation in multi-line mode, run once over all of an input's
+    strings joined by newlines. Whatever matches inside one string also matches there
+    (``^``/``$`` hold at the newlines, ``\b`` sees the same non-word neighbour), so no
+    match on the joined text clears every string in one RE2 call; a match sends the input
+    through the exact per-string check. Rules with ``\A``, ``\z`` or ``(?-m)`` could
+    match a string but not the joined text, so a set holding one has no ``joined``."""
 
     literals: Sequence[tuple[str, ContentBlockRule]]
     combined: object | None  # an re2 pattern
     regex_rules: Sequence[ContentBlockRule]
+    joined: object | None = None  # an re2 pattern
 
 
 def _tiers(names: Sequence[str]) -> frozenset[Tier]:
@@ -65,12 +72,40 @@ def _validate_regexes(rules: Sequence[ContentBlockRule]) -> None:
             ) from None
 
 
+def _alternation(rules: Sequence[ContentBlockRule]) -> str:
+    return "|".join(f"(?P<bastion_rule_{i}>{rule.regex})" for i, rule in enumerate(rules))
+
+
 def _compile_regexes(rules: Sequence[ContentBlockRule]) -> object | None:
     if not rules:
         return None
-    alternation = "|".join(f"(?P<bastion_rule_{i}>{rule.regex})" for i, rule in enumerate(rules))
-    compiled: object = re2.compile(alternation, _re2_options())
+    compiled: object = re2.compile(_alternation(rules), _re2_options())
     return compiled
+
+
+_NOT_JOINABLE = ("\\A", "\\z", "-m")
+
+
+def _compile_joined(rules: Sequence[ContentBlockRule]) -> object | None:
+    if not rules or any(m in (r.regex or "") for r in rules for m in _NOT_JOINABLE):
+        return None
+    compiled: object = re2.compile(f"(?m:{_alternation(rules)})", _re2_options())
+    return compiled
+
+
+def _texts(value: object, out: list[str]) -> list[str]:
+    """The strings of a JSON value (object keys included), without their paths."""
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                out.append(key)
+            _texts(item, out)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _texts(item, out)
+    return out
 
 
 class BlocklistStage:
@@ -100,6 +135,7 @@ class BlocklistStage:
                     literals=[(r.literal.lower(), r) for r in rules if r.literal is not None],
                     combined=_compile_regexes(regex_rules),
                     regex_rules=regex_rules,
+                    joined=_compile_joined(regex_rules),
                 )
 
     async def evaluate(self, context: PolicyContext) -> StageVerdict:
@@ -117,12 +153,26 @@ class BlocklistStage:
         data = context.input
         if data is None:
             return _ALLOW
-        texts = [data] if isinstance(data, str) else [t for _, t in string_leaves(data)]
+        texts = [data] if isinstance(data, str) else _texts(data, [])
+        if len(texts) > 1 and self._clear(texts, content):
+            return _ALLOW
         for text in texts:
             verdict = self._check_text(text, content)
             if verdict is not None:
                 return verdict
         return _ALLOW
+
+    @staticmethod
+    def _clear(texts: list[str], content: _ContentSet) -> bool:
+        """True when no rule can match any of ``texts`` (one pass over them joined)."""
+        if content.combined is not None and content.joined is None:
+            return False
+        joined = "\n".join(texts)
+        if content.literals:
+            lowered = joined.lower()
+            if any(literal in lowered for literal, _ in content.literals):
+                return False
+        return content.joined is None or content.joined.search(joined) is None  # type: ignore[attr-defined]
 
     def _check_text(self, text: str, content: _ContentSet) -> StageVerdict | None:
         if content.literals:

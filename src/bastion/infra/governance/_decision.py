@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from bastion.kernel.policy import Verdict
 
 
-@dataclass(frozen=True, slots=True)
-class StageTrace:
+class StageTrace(NamedTuple):
+    """One stage's line in a decision's trace (a tuple: one is built per stage per call)."""
+
     stage: str
     result: Verdict
     duration_us: float

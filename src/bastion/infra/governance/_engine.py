@@ -12,6 +12,7 @@ log = structlog.get_logger("bastion.governance")
 
 DecisionSink = Callable[[PolicyContext, Decision], Awaitable[None]]
 INTERNAL_ERROR = "internal_error"
+_DENY, _SKIP, _DISABLED = Verdict.DENY, Verdict.SKIP, Verdict.DISABLED
 
 
 class PolicyEngine:
@@ -32,6 +33,7 @@ class PolicyEngine:
     ) -> None:
         self._stages = list(stages)
         self._disabled = frozenset(disabled)
+        self._plan = [(s, s.name, s.name in self._disabled) for s in self._stages]
         self._sinks = list(sinks)
         # A stage's exception text may quote its input; it is logged only once redacted.
         self._redact = redact
@@ -53,17 +55,17 @@ class PolicyEngine:
 
     async def _run(self, context: PolicyContext) -> Decision:
         trace: list[StageTrace] = []
+        append = trace.append
         clock = time.perf_counter_ns
         started = clock()
         denied: StageVerdict | None = None
         denied_stage: str | None = None
-        for stage in self._stages:
-            name = stage.name
+        for stage, name, disabled in self._plan:
             if denied is not None:
-                trace.append(StageTrace(name, Verdict.SKIP, 0.0))
+                append(StageTrace(name, _SKIP, 0.0))
                 continue
-            if name in self._disabled:
-                trace.append(StageTrace(name, Verdict.DISABLED, 0.0))
+            if disabled:
+                append(StageTrace(name, _DISABLED, 0.0))
                 continue
             t0 = clock()
             try:
@@ -77,8 +79,9 @@ class PolicyEngine:
                     trace_id=context.principal.trace_id,
                 )
                 verdict = StageVerdict.deny(INTERNAL_ERROR, INTERNAL_ERROR)
-            trace.append(StageTrace(name, verdict.verdict, (clock() - t0) / 1000, verdict.rule))
-            if verdict.verdict is Verdict.DENY:
+            result = verdict.verdict
+            append(StageTrace(name, result, (clock() - t0) / 1000, verdict.rule))
+            if result is _DENY:
                 denied, denied_stage = verdict, name
         total = (clock() - started) / 1000
         if denied is None:

@@ -79,6 +79,9 @@ class _Plan(NamedTuple):
     subject_ids: list[str]
 
 
+_PLAN_CACHE_SIZE = 10_000
+
+
 class QuotaEnforcer:
     """Applies ``QuotaSettings`` to principals over a ``QuotaStore``.
 
@@ -101,6 +104,9 @@ class QuotaEnforcer:
         ]
         self._store = store
         self._clock = clock
+        # A principal's plan only changes when one of its windows ends: it is built once
+        # per principal and window, not once per request.
+        self._plans: dict[tuple[str | None, str | None, str | None], tuple[_Plan, float]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -158,6 +164,17 @@ class QuotaEnforcer:
 
     def _plan(self, principal: RequestContext, now: float) -> _Plan:
         """The principal's counters (each once, however many rules share it) and checks."""
+        key = (principal.user_id, principal.tenant_id, principal.api_key_id)
+        cached = self._plans.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        plan = self._build_plan(principal, now)
+        if len(self._plans) >= _PLAN_CACHE_SIZE:
+            self._plans.clear()
+        self._plans[key] = (plan, min((c.expires_at for c in plan.counters), default=math.inf))
+        return plan
+
+    def _build_plan(self, principal: RequestContext, now: float) -> _Plan:
         plan = _Plan([], [], [], [])
         positions: dict[str, int] = {}
         for rule, limits in self._rules:
