@@ -17,7 +17,7 @@ class Tier(enum.IntEnum):
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return _LABELS[self]
 
     @classmethod
     def parse(cls, value: str | int | Tier) -> Tier:
@@ -31,3 +31,6 @@ class Tier(enum.IntEnum):
         except KeyError:
             names = ", ".join(t.label for t in cls)
             raise ValueError(f"unknown tier {value!r}; expected one of {names}") from None
+
+
+_LABELS = {tier: tier.name.lower() for tier in Tier}

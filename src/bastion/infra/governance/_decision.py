@@ -16,13 +16,14 @@ class StageTrace(NamedTuple):
     rule: str | None = None
 
     def as_dict(self) -> dict[str, object]:
+        stage, result, duration_us, rule = self
         entry: dict[str, object] = {
-            "stage": self.stage,
-            "result": self.result.value,
-            "duration_us": round(self.duration_us, 1),
+            "stage": stage,
+            "result": result._value_,
+            "duration_us": round(duration_us, 1),
         }
-        if self.rule is not None:
-            entry["rule"] = self.rule
+        if rule is not None:
+            entry["rule"] = rule
         return entry
 
 
