@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from bastion.infra.governance.scanner import SecretScanner
 
 GITHUB_TOKEN = "gh" + "p_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"
@@ -116,3 +118,25 @@ def test_deep_nesting_does_not_hit_the_recursion_limit(scanner: SecretScanner) -
 def test_leaves_never_join_into_one_match(scanner: SecretScanner) -> None:
     half = len(GITHUB_TOKEN) // 2
     assert scanner.scan_json([GITHUB_TOKEN[:half], GITHUB_TOKEN[half:]]) == []
+
+
+def test_redact_json_returns_a_clean_value_as_it_is(scanner: SecretScanner) -> None:
+    clean = {"messages": [{"role": "user", "content": "summarise the release notes"}]}
+    redacted, findings = scanner.redact_json(clean)
+    assert redacted is clean and findings == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"api_key": "sk-live-notreallyasecretbutlongenough0123"},
+        {"password": "hunter2hunter2"},
+        ["ghp_" + "a" * 36, {"nested": {"token": "xoxb-1234567890-abcdefghij"}}],
+        {"note": "nothing here", "n": [1, 2, 3]},
+    ],
+)
+def test_redact_json_finds_what_scan_json_finds(scanner: SecretScanner, value: object) -> None:
+    _, findings = scanner.redact_json(value)
+    assert [(f.pattern_id, f.path) for f in findings] == [
+        (f.pattern_id, f.path) for f in scanner.scan_json(value)
+    ]

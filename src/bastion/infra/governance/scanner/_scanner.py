@@ -186,12 +186,30 @@ class SecretScanner:
     def scan_json(self, value: object) -> list[Finding]:
         """The secrets in every string of a JSON value (object keys included), each with
         the JSON path of the string it sits in, in document order."""
+        clear, scanned = self._quick_pass(value)
+        if clear:
+            return []
+        return self._scan_json(value, copy=False, scanned=scanned)[1]
+
+    def redact_json(self, value: object) -> tuple[object, list[Finding]]:
+        """A copy of ``value`` with every secret redacted, and the findings. ``value`` is
+        not modified; arrays in the copy are lists. A value with nothing to redact comes
+        back as it is, uncopied."""
+        clear, scanned = self._quick_pass(value)
+        if clear:
+            return value, []
+        return self._scan_json(value, copy=True, scanned=scanned)
+
+    def _quick_pass(self, value: object) -> tuple[bool, tuple[str, list[_Hit]] | None]:
+        """``(True, None)`` when no string of ``value`` can report anything; otherwise
+        ``(False, scanned)`` with the joined text already scanned and its hits (None for
+        a document too deep for the quick pass)."""
         collected = _json.strings(value)
         if collected is None:
-            return self._scan_json(value, copy=False)[1]
+            return False, None
         texts, members = collected
         if not texts:
-            return []
+            return True, None
         # The very text ``_scan_json`` scans: when it holds nothing (and no custom pattern
         # and no credential-named member could report), neither would the full pass.
         joined = _SEPARATOR.join(texts)
@@ -201,13 +219,8 @@ class SecretScanner:
             and (self._custom is None or not self._custom.set.hits(joined))
             and not self._any_member_hit(members)
         ):
-            return []
-        return self._scan_json(value, copy=False, scanned=(joined, hits))[1]
-
-    def redact_json(self, value: object) -> tuple[object, list[Finding]]:
-        """A copy of ``value`` with every secret redacted, and the findings. ``value`` is
-        not modified; arrays in the copy are lists."""
-        return self._scan_json(value, copy=True)
+            return True, None
+        return False, (joined, hits)
 
     def _scan_json(
         self, value: object, *, copy: bool, scanned: tuple[str, list[_Hit]] | None = None
