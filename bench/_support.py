@@ -4,6 +4,7 @@ databases, waiting for a subprocess to serve, and stopping it so it drains."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import socket
@@ -72,3 +73,41 @@ def stop(process: subprocess.Popen[bytes]) -> int:
             process.kill()
             process.wait(10)
     return process.returncode
+
+
+class WrkOutput:
+    """One wrk run (one thread, a Lua script that prints ``BENCH key=value`` lines) and
+    what every bench reads from it; ``counter`` reads the script's own counters."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.rps = float(self._field(r"Requests/sec:\s+([0-9.]+)"))
+        self.requests = int(self._field(r"(\d+) requests in"))
+        self.socket_errors = sum(
+            int(n)
+            for n in re.findall(
+                r"(?:connect|read|write|timeout) (\d+)", self._field(r"Socket errors: (.*)", "")
+            )
+        )
+        self.p50_ms = int(self._field(r"p50_us=(\d+)")) / 1000
+        self.p99_ms = int(self._field(r"p99_us=(\d+)")) / 1000
+
+    def counter(self, name: str) -> int:
+        return int(self._field(rf"\b{name}=(\d+)"))
+
+    def _field(self, pattern: str, default: str = "0") -> str:
+        match = re.search(pattern, self.text)
+        return match.group(1) if match else default
+
+
+def run_wrk(url: str, script: Path, duration: int, connections: int) -> WrkOutput:
+    result = subprocess.run(
+        [
+            *("wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s"),
+            *("-s", str(script), url),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return WrkOutput(result.stdout)

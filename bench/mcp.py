@@ -50,7 +50,7 @@ import httpx
 import orjson
 import yaml
 
-from bench._support import create_pg, drop_pg, free_port, stop, wait_ready
+from bench._support import create_pg, drop_pg, free_port, run_wrk, stop, wait_ready
 
 BASTION = str(Path(sys.executable).with_name("bastion"))
 SERVER = "github"
@@ -296,44 +296,17 @@ class Round:
 
 
 def _wrk(name: str, url: str, script: Path, duration: int, connections: int) -> Round:
-    result = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    out = result.stdout
-
-    def field(pattern: str, default: str = "0") -> str:
-        match = re.search(pattern, out)
-        return match.group(1) if match else default
-
-    socket_errors = sum(
-        int(n)
-        for n in re.findall(
-            r"(?:connect|read|write|timeout) (\d+)", field(r"Socket errors: (.*)", "")
-        )
-    )
+    out = run_wrk(url, script, duration, connections)
     return Round(
         server=name,
-        rps=float(field(r"Requests/sec:\s+([0-9.]+)")),
-        requests=int(field(r"(\d+) requests in")),
-        ok=int(field(r"BENCH ok=(\d+)")),
-        success=int(field(r"success=(\d+)")),
-        other=int(field(r"other=(\d+)")),
-        socket_errors=socket_errors,
-        p50_ms=int(field(r"p50_us=(\d+)")) / 1000,
-        p99_ms=int(field(r"p99_us=(\d+)")) / 1000,
+        rps=out.rps,
+        requests=out.requests,
+        ok=out.counter("ok"),
+        success=out.counter("success"),
+        other=out.counter("other"),
+        socket_errors=out.socket_errors,
+        p50_ms=out.p50_ms,
+        p99_ms=out.p99_ms,
     )
 
 

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from bastion.runtime.boot import BootError, boot
 from tests.cli.conftest import Cli, error_of, query
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.examples.install import hello_installed  # noqa: F401  (autouse)
-from tests.support import running_server, write_profile
+from tests.support import free_port, running_server, write_profile
 
 BASTION = Path(sys.executable).parent / "bastion"
 ZEROS = "0" * 64
@@ -39,13 +38,6 @@ class Outcome:
 
 def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "BASTION_PROFILE"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def bastion(profile: Path, *args: str, cwd: Path) -> subprocess.Popen[str]:

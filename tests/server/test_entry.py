@@ -12,24 +12,15 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import write_profile
+from tests.support import free_port, write_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 UVICORN = Path(sys.executable).parent / "uvicorn"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_uvicorn_factory_boots_serves_and_stops(db_url: str, tmp_path: Path) -> None:
     profile = write_profile(tmp_path / "profile", db_url)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "BASTION_PROFILE": str(profile), "PYTHONPATH": str(ROOT)}
     log = (tmp_path / "uvicorn.log").open("wb")
     process = subprocess.Popen(
@@ -70,7 +61,7 @@ def test_a_profile_that_cannot_boot_fails_the_startup(tmp_path: Path) -> None:
     (profile / "profile.yaml").write_text(text + "\nextensions:\n  disabled: [core]\n")
     env = {**os.environ, "BASTION_PROFILE": str(profile), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [str(UVICORN), "--factory", "bastion.server:create_app", "--port", str(_free_port())],
+        [str(UVICORN), "--factory", "bastion.server:create_app", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,

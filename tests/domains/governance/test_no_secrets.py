@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import string
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from bastion.infra.db import create_engine
 from bastion.infra.security import JwtCodec
 from bastion.kernel.ids import RoleName, TenantId, UserId
 from bastion.kernel.tiers import Tier
-from tests.support import write_profile
+from tests.support import free_port, write_profile
 
 BASTION = str(Path(sys.executable).with_name("bastion"))
 RNG = random.Random(4242)
@@ -71,12 +70,6 @@ def _fragments(secret: str) -> list[str]:
     return [secret, secret[-16:]]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Served:
     url: str
@@ -99,7 +92,7 @@ class Served:
 
 @pytest.fixture
 def served(db_url: str, tmp_path: Path) -> Iterator[Served]:
-    port = _free_port()
+    port = free_port()
     siem = tmp_path / "siem" / "events.jsonl"
     profile = write_profile(
         tmp_path / "profile",
