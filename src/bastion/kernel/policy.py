@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from bastion.kernel.context import RequestContext
 
@@ -24,9 +24,12 @@ class TargetType(enum.StrEnum):
     MCP_PROMPT = "mcp_prompt"
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyTarget:
-    """What is being acted on: a prompt, a tool on a server, a route or an agent."""
+class PolicyTarget(NamedTuple):
+    """What is being acted on: a prompt, a tool on a server, a route or an agent.
+
+    This and the other per-call types here are named tuples rather than frozen
+    dataclasses: several are built for every governed call, and a frozen dataclass costs
+    about three times as much to construct (one ``object.__setattr__`` per field)."""
 
     type: TargetType
     server: str | None = None
@@ -42,8 +45,10 @@ class PolicyTarget:
         return self.name or self.server
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyContext:
+class PolicyContext(NamedTuple):
+    """One call to govern: who, on what, with which input (a prompt's text, a tool's
+    arguments as JSON, a request body)."""
+
     principal: RequestContext
     target: PolicyTarget
     input: object = None
@@ -56,19 +61,21 @@ class Verdict(enum.StrEnum):
     DISABLED = "disabled"
 
 
-@dataclass(frozen=True, slots=True)
-class StageVerdict:
+NO_DETAILS: Mapping[str, object] = MappingProxyType({})
+
+
+class StageVerdict(NamedTuple):
     """One stage's answer. ``details`` must never carry a raw secret."""
 
     verdict: Verdict
     rule: str | None = None
     reason: str | None = None
     retry_after_ms: int | None = None
-    details: Mapping[str, object] = field(default_factory=dict)
+    details: Mapping[str, object] = NO_DETAILS
 
     @classmethod
     def allow(cls, **details: object) -> StageVerdict:
-        return cls(Verdict.ALLOW, details=details)
+        return cls(Verdict.ALLOW, None, None, None, details or NO_DETAILS)
 
     @classmethod
     def skip(cls, reason: str | None = None) -> StageVerdict:

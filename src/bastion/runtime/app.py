@@ -51,6 +51,15 @@ def _not_found(policies: MountPolicies) -> ASGIApp:
     return app
 
 
+# A request allocates hundreds of containers that die young by reference counting, while
+# a few thousand (the in-flight requests, rows waiting in the audit queue) stay alive at
+# any moment: at CPython's default (700, 10, 10) every young collection walked those
+# again, about once per three governed requests, and full collections followed often.
+# Measured on bench.hooks: 8% of the event loop's CPU in the collector at the default,
+# under 1.5% at these, with pauses still in milliseconds.
+GC_THRESHOLDS = (10_000, 20, 20)
+
+
 def build_app(platform: Platform) -> ASGIApp:
     """Core routes and every extension router, all behind the same middleware."""
     routes: list[BaseRoute] = [*core_routes(platform)]
@@ -77,11 +86,14 @@ def build_app(platform: Platform) -> ASGIApp:
         # collections, which pause the event loop, from walking it again and again.
         gc.collect()
         gc.freeze()
+        previous = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
         finally:
             platform.ready = False
             await platform.close()
+            gc.set_threshold(*previous)
 
     fallback = Router(routes=routes, lifespan=lifespan, default=_not_found(mount_policies))
     dispatch = PathDispatch(fallback)

@@ -4,10 +4,17 @@ the governance chain."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bastion.infra.audit import AuditTrail, AuditWriter, GovernanceDecisionRow, SiemEmitter
+from bastion.infra.audit import (
+    AuditTrail,
+    AuditWriter,
+    GovernanceDecisionRow,
+    SiemEmitter,
+    new_row_id,
+)
 from bastion.infra.config import Profile, SecretStore
 from bastion.infra.governance import Decision, Governance, build_governance
 from bastion.infra.governance.scanner import SecretScanner
@@ -31,7 +38,10 @@ def build_audit(
 
 def decision_row(context: PolicyContext, decision: Decision) -> GovernanceDecisionRow:
     principal, target = context.principal, context.target
+    # Every column, id and time included: the audit writer's fast path then copies the
+    # row as it is instead of merging it into a full set of columns.
     return {
+        "id": new_row_id(),
         "trace_id": principal.trace_id,
         "session_id": principal.session_id,
         "user_id": principal.user_id,
@@ -48,6 +58,7 @@ def decision_row(context: PolicyContext, decision: Decision) -> GovernanceDecisi
         "reason": decision.reason,
         "trace": decision.trace_dicts(),
         "duration_us": round(decision.duration_us),
+        "created_at": datetime.now(UTC),
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bastion.kernel.policy import PolicyTarget, TargetType
 
@@ -43,8 +43,7 @@ def parse_evaluate(body: object) -> tuple[PolicyTarget, object]:
     return parsed, body.get("input")
 
 
-@dataclass(frozen=True, slots=True)
-class HookRequest:
+class HookRequest(NamedTuple):
     event: str
     target: PolicyTarget
     input: object

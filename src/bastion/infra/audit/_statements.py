@@ -88,13 +88,22 @@ class TableStatements:
         width = len(columns)
         params: list[tuple[Any, ...]] = []
         for row in rows:
-            # Every column, None where the row has none; one more key means an unknown one.
-            full = {**columns, **row}
-            if len(full) != width:
+            if len(row) == width:
+                # As many keys as columns: all of them, unless one is unknown, and then a
+                # column is missing and the lookups below raise KeyError.
+                full = dict(row)
+            else:
+                # Every column, None where the row has none; one more key is an unknown one.
+                full = {**columns, **row}
+                if len(full) != width:
+                    self.check(row)
+            try:
+                for name, process in processors:
+                    full[name] = process(full[name])
+                params.append(get(full))
+            except KeyError:
                 self.check(row)
-            for name, process in processors:
-                full[name] = process(full[name])
-            params.append(get(full))
+                raise
         return params
 
 

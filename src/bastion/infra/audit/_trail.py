@@ -52,7 +52,7 @@ class AuditTrail:
             full["id"] = new_row_id()
         if full.get("created_at") is None:
             full["created_at"] = datetime.now(UTC)
-        await self.writer.write(table, full)
+        await self.writer.write(table, full, owned=True)
         if self.siem is not None:
             self.siem.emit(siem_event(event_type, full))
         return str(full["id"])

@@ -155,9 +155,12 @@ class AuditWriter:
         if queue.qsize() >= self._wanted:
             self._ready.set()
 
-    async def write(self, table: Table, row: Mapping[str, Any]) -> None:
-        """Enqueue ``row``, waiting for room when the queue is full (backpressure)."""
-        item = self._item(table, row)
+    async def write(self, table: Table, row: Mapping[str, Any], *, owned: bool = False) -> None:
+        """Enqueue ``row``, waiting for room when the queue is full (backpressure).
+
+        The row is copied first, unless ``owned``: a dict the caller built for this call
+        and hands over (it must not touch it again)."""
+        item = self._item(table, row, owned=owned)
         queue = self._queue
         try:
             queue.put_nowait(item)
@@ -208,12 +211,12 @@ class AuditWriter:
     ) -> None:
         await self.close()
 
-    def _item(self, table: Table, row: Mapping[str, Any]) -> Item:
+    def _item(self, table: Table, row: Mapping[str, Any], *, owned: bool = False) -> Item:
         if self._state != "running":
             raise AuditClosedError(self._state)
         if self._tables.get(table.name) is not table:
             raise UnknownAuditTable(table.name)
-        copy = dict(row)
+        copy = row if owned and type(row) is dict else dict(row)
         if copy.get("id") is None:
             copy["id"] = new_row_id()
         return table, copy

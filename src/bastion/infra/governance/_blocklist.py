@@ -9,6 +9,7 @@ import re2
 
 from bastion.infra.governance._settings import BlocklistSettings, ContentBlockRule
 from bastion.infra.governance.errors import GovernanceConfigError
+from bastion.infra.governance.scanner import json_strings
 from bastion.kernel.policy import PolicyContext, StageVerdict, TargetType
 from bastion.kernel.tiers import Tier
 
@@ -93,21 +94,6 @@ def _compile_joined(rules: Sequence[ContentBlockRule]) -> object | None:
     return compiled
 
 
-def _texts(value: object, out: list[str]) -> list[str]:
-    """The strings of a JSON value (object keys included), without their paths."""
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str):
-                out.append(key)
-            _texts(item, out)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _texts(item, out)
-    return out
-
-
 class BlocklistStage:
     """Tool-name globs and content rules (literal or RE2 regex), per target, with exempt
     tiers. Admin-supplied regexes run on RE2, so no rule can be a ReDoS."""
@@ -153,7 +139,7 @@ class BlocklistStage:
         data = context.input
         if data is None:
             return _ALLOW
-        texts = [data] if isinstance(data, str) else _texts(data, [])
+        texts = [data] if isinstance(data, str) else json_strings(data)
         if len(texts) > 1 and self._clear(texts, content):
             return _ALLOW
         for text in texts:

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from bastion.kernel.policy import Verdict
+from bastion.kernel.policy import NO_DETAILS, Verdict
 
 
 class StageTrace(NamedTuple):
-    """One stage's line in a decision's trace (a tuple: one is built per stage per call)."""
+    """One stage's line in a decision's trace (a tuple: one is built per stage per call).
+    The engine measures ``duration_us`` to a tenth of a microsecond."""
 
     stage: str
     result: Verdict
@@ -17,19 +17,14 @@ class StageTrace(NamedTuple):
 
     def as_dict(self) -> dict[str, object]:
         stage, result, duration_us, rule = self
-        entry: dict[str, object] = {
-            "stage": stage,
-            "result": result._value_,
-            "duration_us": round(duration_us, 1),
-        }
-        if rule is not None:
-            entry["rule"] = rule
-        return entry
+        if rule is None:
+            return {"stage": stage, "result": result._value_, "duration_us": duration_us}
+        return {"stage": stage, "result": result._value_, "duration_us": duration_us, "rule": rule}
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The chain's answer: the first deny, or allow. Never carries a raw secret."""
+class Decision(NamedTuple):
+    """The chain's answer: the first deny, or allow. Never carries a raw secret. A named
+    tuple, as ``StageVerdict``: one is built for every governed call."""
 
     allowed: bool
     trace: Sequence[StageTrace]
@@ -37,7 +32,7 @@ class Decision:
     rule: str | None = None
     reason: str | None = None
     retry_after_ms: int | None = None
-    details: Mapping[str, object] = field(default_factory=dict)
+    details: Mapping[str, object] = NO_DETAILS
     duration_us: float = 0.0
 
     @property

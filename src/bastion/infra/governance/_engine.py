@@ -57,7 +57,8 @@ class PolicyEngine:
         trace: list[StageTrace] = []
         append = trace.append
         clock = time.perf_counter_ns
-        started = clock()
+        # One clock read per stage: each stage ends where the next one starts.
+        started = last = clock()
         denied: StageVerdict | None = None
         denied_stage: str | None = None
         for stage, name, disabled in self._plan:
@@ -67,7 +68,6 @@ class PolicyEngine:
             if disabled:
                 append(StageTrace(name, _DISABLED, 0.0))
                 continue
-            t0 = clock()
             try:
                 verdict = await stage.evaluate(context)
             except Exception as exc:
@@ -79,11 +79,14 @@ class PolicyEngine:
                     trace_id=context.principal.trace_id,
                 )
                 verdict = StageVerdict.deny(INTERNAL_ERROR, INTERNAL_ERROR)
+            now = clock()
             result = verdict.verdict
-            append(StageTrace(name, result, (clock() - t0) / 1000, verdict.rule))
+            # Tenths of a microsecond by integer division: round(x, 1) costs more than a stage.
+            append(StageTrace(name, result, (now - last) // 100 / 10, verdict.rule))
+            last = now
             if result is _DENY:
                 denied, denied_stage = verdict, name
-        total = (clock() - started) / 1000
+        total = (clock() - started) // 100 / 10
         if denied is None:
             return Decision(True, tuple(trace), duration_us=total)
         return Decision(

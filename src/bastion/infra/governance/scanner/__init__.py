@@ -24,6 +24,7 @@ RE2, linear in the input; every regex compiles when the scanner is built.
 
 from bastion.infra.governance.scanner._exceptions import PatternError, ScannerError
 from bastion.infra.governance.scanner._finding import Confidence, Finding, FindingSource
+from bastion.infra.governance.scanner._json import texts as json_strings
 from bastion.infra.governance.scanner._scanner import SecretScanner
 from bastion.infra.governance.scanner._settings import (
     EntropySettings,
@@ -41,4 +42,5 @@ __all__ = [
     "ScannerError",
     "ScannerSettings",
     "SecretScanner",
+    "json_strings",
 ]

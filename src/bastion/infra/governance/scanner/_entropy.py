@@ -243,10 +243,12 @@ def _token_regex(length: int) -> str:
 class EntropyDetector:
     """Finds random-looking tokens in one RE2 pass plus cheap checks on each candidate."""
 
-    __slots__ = ("_max_length", "_min_length", "_regex", "_threshold")
+    __slots__ = ("_max_length", "_min_length", "_regex", "_threshold", "locator")
 
     def __init__(self, *, min_length: int, max_length: int, threshold: float) -> None:
-        self._regex = Regex(_token_regex(min_length))
+        self.locator = _token_regex(min_length)
+        """The candidates' regex, for a set prefilter to tell whether ``find`` can yield."""
+        self._regex = Regex(self.locator)
         self._min_length = min_length
         self._max_length = max_length
         self._threshold = threshold

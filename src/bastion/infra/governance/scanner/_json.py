@@ -101,6 +101,15 @@ def strings(value: object) -> tuple[list[str], list[tuple[str, str]]] | None:
     return texts, members
 
 
+def texts(value: object) -> list[str]:
+    """Every string of ``value``, object keys included, in document order: ``strings``
+    when the document is shallow enough for it, ``walk`` otherwise."""
+    collected = strings(value)
+    if collected is not None:
+        return collected[0]
+    return [leaf.text for leaf in walk(value, copy=False)[1]]
+
+
 MAX_QUICK_DEPTH = 64
 
 

@@ -4,10 +4,12 @@ One scan of a text is:
 
 1. project the text to one byte per character (non-ASCII becomes ``?``; every built-in
    pattern is ASCII), so byte offsets are character offsets;
-2. ask an RE2 set of every built-in locator which of them occur (one DFA pass);
+2. ask an RE2 set of every built-in locator, and of the entropy candidates' regex, which
+   of them occur (one DFA pass);
 3. run only those locators for positions, and judge each candidate in Python: exact shape,
    context check, placeholder, allowlist;
-4. one more RE2 pass for entropy candidates, judged the same way;
+4. only when the set saw an entropy candidate, its regex for positions, judged the same
+   way;
 5. drop overlaps: higher confidence wins, then the earlier pattern in the built-in order.
 
 A JSON document is scanned as one text: its string leaves joined by NUL, which no
@@ -92,17 +94,33 @@ class _Group:
 
 class _Detectors:
     """Patterns behind one RE2 set prefilter. Patterns sharing a locator (the URL family)
-    share its set entry and its pass."""
+    share its set entry and its pass.
 
-    __slots__ = ("groups", "patterns", "set")
+    A ``probe`` regex rides along in the set as its last entry: the set then also tells
+    whether the probe can match, so its own pass runs only when it can (the entropy
+    candidates: most texts have none, and the separate pass cost as much as the set)."""
 
-    def __init__(self, patterns: Sequence[Pattern], order: int) -> None:
+    __slots__ = ("groups", "patterns", "probe", "set")
+
+    def __init__(self, patterns: Sequence[Pattern], order: int, probe: str | None = None) -> None:
         self.patterns = tuple(patterns)
         finds: dict[str, list[_Member]] = {}
         for index, pattern in enumerate(self.patterns):
             finds.setdefault(pattern.find, []).append((order + index, pattern))
         self.groups = tuple(_Group(find, members) for find, members in finds.items())
-        self.set = PatternSet(list(finds))
+        self.probe = len(self.groups) if probe is not None else None
+        self.set = PatternSet([*finds, *([probe] if probe is not None else [])])
+
+    def hits(self, data: str | bytes) -> tuple[Sequence[int], bool]:
+        """The groups whose locator occurs in ``data``, and whether the probe may match."""
+        indexes = self.set.hits(data)
+        probe = self.probe
+        if probe is None:
+            return indexes, False
+        # Indexes come sorted and the probe is the last entry.
+        if indexes and indexes[-1] == probe:
+            return indexes[:-1], True
+        return indexes, False
 
 
 class SecretScanner:
@@ -126,7 +144,21 @@ class SecretScanner:
     def __init__(self, settings: ScannerSettings | None = None) -> None:
         self._settings = settings = settings if settings is not None else ScannerSettings()
         disabled = settings.disabled_patterns
-        self._builtin = _Detectors([p for p in BUILTIN_PATTERNS if p.id not in disabled], 0)
+        entropy = settings.entropy
+        self._entropy = (
+            None
+            if ENTROPY_ID in disabled
+            else EntropyDetector(
+                min_length=entropy.min_length,
+                max_length=entropy.max_length,
+                threshold=entropy.threshold,
+            )
+        )
+        self._builtin = _Detectors(
+            [p for p in BUILTIN_PATTERNS if p.id not in disabled],
+            0,
+            probe=self._entropy.locator if self._entropy is not None else None,
+        )
         custom = [
             Pattern(
                 id=extra.id,
@@ -139,16 +171,6 @@ class SecretScanner:
             for extra in settings.extra_patterns
         ]
         self._custom = _Detectors(custom, len(BUILTIN_PATTERNS)) if custom else None
-        entropy = settings.entropy
-        self._entropy = (
-            None
-            if ENTROPY_ID in disabled
-            else EntropyDetector(
-                min_length=entropy.min_length,
-                max_length=entropy.max_length,
-                threshold=entropy.threshold,
-            )
-        )
         self._generic = {
             p.id: p for p in self._builtin.patterns if p.id in (PASSWORD_ID, SECRET_ID)
         }
@@ -331,10 +353,11 @@ class SecretScanner:
     def _scan(self, text: str, *, custom: bool) -> list[_Hit]:
         data = text.encode("ascii", "replace")
         builtin = self._builtin
-        hits = list(self._run(builtin, builtin.set.hits(data), text, data))
+        indexes, maybe_random = builtin.hits(data)
+        hits = list(self._run(builtin, indexes, text, data))
         if custom and self._custom is not None:
             hits.extend(self._run(self._custom, self._custom.set.hits(text), text, text))
-        if self._entropy is not None:
+        if maybe_random and self._entropy is not None:
             taken = sorted((hit.start, hit.end) for hit in hits)
             for start, end in self._entropy.find(text, data, taken):
                 if not self._allowlisted(text[start:end], text[start:end]):
