@@ -40,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -286,6 +287,18 @@ def _wait_ready(url: str, probe: str, process: subprocess.Popen[bytes], log: Pat
 
 
 def _post_200s(url: str) -> int:
+    """The server's count of POST 200s, once it has settled: wrk stops with up to one
+    request per connection still in flight, and those finish after it returns."""
+    last = -1
+    while True:
+        count = _read_post_200s(url)
+        if count == last:
+            return count
+        last = count
+        time.sleep(0.25)
+
+
+def _read_post_200s(url: str) -> int:
     text = httpx.get(url + "/metrics", timeout=5).text
     match = re.search(
         r'^bastion_http_requests_total\{method="POST",status="200"\} ([0-9.e+]+)$',

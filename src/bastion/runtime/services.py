@@ -72,7 +72,7 @@ def governance_for(
     }
 
     async def record(context: PolicyContext, decision: Decision) -> None:
-        await trail.record_decision(decision_row(context, decision))
+        await trail.record_decision(decision_row(context, decision), owned=True)
 
     return build_governance(
         profile.governance, profile.rate_limits, contributed, [record], scanner=scanner

@@ -102,6 +102,23 @@ async def test_first_matching_tool_rule_is_reported() -> None:
     )
 
 
+async def test_configuration_order_decides_between_the_two_names_of_a_tool() -> None:
+    # The later rule matches the bare tool name, the earlier one only server/tool: the
+    # earlier rule is still the one reported, whichever name is tried first.
+    s = stage(
+        tools=[
+            {"id": "on-github", "pattern": "github/*"},
+            {"id": "any-create", "pattern": "create_*"},
+            {"id": "everything", "pattern": "*"},
+        ]
+    )
+    assert denied(await check(s, tool("create_issue", server="github")))[0] == (
+        "blocklist.on-github"
+    )
+    assert denied(await check(s, tool("create_issue")))[0] == "blocklist.any-create"
+    assert denied(await check(s, tool("list", server="gitlab")))[0] == "blocklist.everything"
+
+
 async def test_tool_rules_do_not_apply_to_other_targets() -> None:
     s = stage(tools=[{"id": "all", "pattern": "*"}])
     assert (await check(s, PROMPT, "Bash")).verdict is Verdict.ALLOW

@@ -36,18 +36,21 @@ class AuditTrail:
         if self.siem is not None:
             await self.siem.close()
 
-    async def record_decision(self, row: GovernanceDecisionRow) -> str:
+    async def record_decision(self, row: GovernanceDecisionRow, *, owned: bool = False) -> str:
         """Record one governance decision (SIEM ``event_type`` ``governance.decision``).
-        Returns the row id."""
-        return await self._record(governance_decisions, row, DECISION_EVENT)
+        Returns the row id. ``owned``: the row was built for this call and is handed over,
+        so it is not copied (the caller must not touch it again)."""
+        return await self._record(governance_decisions, row, DECISION_EVENT, owned=owned)
 
     async def record_event(self, row: AuditEventRow) -> str:
         """Record one administrative action (SIEM ``event_type`` is the row's). Returns the
         row id."""
         return await self._record(audit_events, row, row["event_type"])
 
-    async def _record(self, table: Table, row: Mapping[str, Any], event_type: str) -> str:
-        full = dict(row)
+    async def _record(
+        self, table: Table, row: Mapping[str, Any], event_type: str, *, owned: bool = False
+    ) -> str:
+        full = row if owned and type(row) is dict else dict(row)
         if full.get("id") is None:
             full["id"] = new_row_id()
         if full.get("created_at") is None:

@@ -29,8 +29,10 @@ from bastion.infra.audit._outage import is_outage
 from bastion.infra.audit._rows import new_row_id
 from bastion.infra.audit._settings import AuditSettings
 from bastion.infra.audit._spill import Item, SpillFile
+from bastion.infra.audit._sqlite_inserter import SqliteInserter
 from bastion.infra.audit._statements import TableStatements
 from bastion.infra.audit._tables import AUDIT_TABLES
+from bastion.infra.db import sqlite_path
 
 _log = structlog.get_logger("bastion.audit")
 
@@ -45,7 +47,8 @@ class AuditWriter:
     ``submit`` and ``write`` only enqueue; a single consumer flushes a batch when it
     reaches ``batch_size`` rows or its oldest row is ``flush_interval`` seconds old, as one
     ``executemany`` of a plain, precompiled ``INSERT`` per table in one transaction (see
-    ``_statements``). When that batch is refused (a duplicate id, a bad row) it is retried
+    ``_statements``; a SQLite file gets multi-row INSERTs on a thread of its own, see
+    ``_sqlite_inserter``). When that batch is refused (a duplicate id, a bad row) it is retried
     as ``INSERT ... ON CONFLICT (id) DO NOTHING``, which counts what it really inserts.
     When the database is unreachable (or does not answer within ``write_timeout``
     seconds) the batch is appended to the spill file instead, and a background task
@@ -95,6 +98,11 @@ class AuditWriter:
         self._synced.set()
         self._consumer: asyncio.Task[None] | None = None
         self._recovery: asyncio.Task[None] | None = None
+        # A SQLite file takes fast batches on a thread of its own (see _sqlite_inserter).
+        path = sqlite_path(engine.url.render_as_string(hide_password=False))
+        self._sqlite = (
+            SqliteInserter(path, busy_timeout=write_timeout) if path is not None else None
+        )
         for table in tables:
             self.register_table(table)
 
@@ -197,6 +205,8 @@ class AuditWriter:
             self._recovery = None
         if self._spilling and not await self._replay_pending():
             _log.warning("audit_spill_left_for_next_start", path=str(self._spill.path))
+        if self._sqlite is not None:
+            await self._sqlite.close()
         self._state = "closed"
 
     async def __aenter__(self) -> Self:
@@ -338,9 +348,31 @@ class AuditWriter:
         return rest
 
     async def _insert(self, groups: Groups, counter: Counter, *, fast: bool = False) -> None:
-        inserted = await self._answered(self._insert_unbounded(groups, fast=fast))
+        if (
+            fast
+            and self._sqlite is not None
+            and all(self._statements[table.name].fast_sql for table in groups)
+        ):
+            inserted = await self._insert_sqlite(self._sqlite, groups)
+        else:
+            inserted = await self._answered(self._insert_unbounded(groups, fast=fast))
         for name, count in inserted.items():
             counter.labels(table=name).inc(count)
+
+    async def _insert_sqlite(self, inserter: SqliteInserter, groups: Groups) -> dict[str, int]:
+        """The fast batch on the SQLite inserter's thread, within ``write_timeout``.
+
+        No task of its own, unlike ``_answered``: past the deadline nothing on the loop
+        waits for the database (the thread finishes or fails by itself), and under load
+        every task hop costs a whole turn of a busy event loop."""
+        work = []
+        for table, rows in groups.items():
+            statements = self._statements[table.name]
+            assert statements.fast_sql is not None
+            work.append((statements.fast_sql, statements.json_sql, statements.fast_params(rows)))
+        async with asyncio.timeout(self._write_timeout):
+            await inserter.insert(work)
+        return {table.name: len(rows) for table, rows in groups.items()}
 
     async def _insert_unbounded(self, groups: Groups, *, fast: bool) -> dict[str, int]:
         # Parameters are built before a connection is taken: a row with an unknown column
@@ -353,9 +385,6 @@ class AuditWriter:
                 statements.fast_params(rows) if sql else statements.exact_values(rows)
             )
             work.append((statements, sql, params))
-        if fast and self._engine.dialect.driver == "aiosqlite" and all(sql for _, sql, _ in work):
-            await self._insert_aiosqlite([(sql, params) for _, sql, params in work if sql])
-            return {statements.name: len(params) for statements, _, params in work}
         inserted: dict[str, int] = {}
         async with self._engine.begin() as conn:
             for statements, sql, params in work:
@@ -371,25 +400,6 @@ class AuditWriter:
                     result = await conn.execute(statements.exact, params)
                     inserted[statements.name] = len(result.all())
         return inserted
-
-    async def _insert_aiosqlite(self, work: Sequence[tuple[str, list[Any]]]) -> None:
-        """The fast batch as one transaction on the aiosqlite connection itself: BEGIN, an
-        executemany per table, COMMIT. With the pool's reset that is 4 round trips to the
-        connection's thread, where SQLAlchemy's cursor adapter takes 8 (it opens and
-        closes a cursor around every statement). Errors come out as the driver raises
-        them, unclassified; the caller then retries the batch the exact way, through
-        SQLAlchemy, which classifies them (outage or bad row) as for any other batch."""
-        async with self._engine.connect() as conn:
-            db: Any = (await conn.get_raw_connection()).driver_connection
-            await db.execute("BEGIN")
-            try:
-                for sql, params in work:
-                    await db.executemany(sql, params)
-                await db.commit()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await db.rollback()
-                raise
 
     async def _probe(self) -> None:
         async with self._engine.connect() as conn:

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import re2
 
-from bastion.infra.governance._settings import BlocklistSettings, ContentBlockRule
+from bastion.infra.governance._settings import BlocklistSettings, ContentBlockRule, ToolBlockRule
 from bastion.infra.governance.errors import GovernanceConfigError
 from bastion.infra.governance.scanner import json_strings
 from bastion.kernel.policy import PolicyContext, StageVerdict, TargetType
@@ -17,11 +17,29 @@ _ALLOW = StageVerdict.allow()
 
 
 @dataclass(frozen=True, slots=True)
-class _ToolRule:
-    id: str
-    match: re.Pattern[str]
-    reason: str
-    exempt: frozenset[Tier]
+class _ToolRules:
+    """The tool-name rules that apply to one tier, as one alternation of their globs:
+    group ``t<i>`` is ``rules[i]``, and a name matches one regex instead of each rule's."""
+
+    rules: Sequence[ToolBlockRule]
+    match: Callable[[str], re.Match[str] | None]
+
+    @classmethod
+    def build(cls, rules: Sequence[ToolBlockRule]) -> _ToolRules | None:
+        if not rules:
+            return None
+        pattern = "|".join(f"(?P<t{i}>{fnmatch.translate(r.pattern)})" for i, r in enumerate(rules))
+        return cls(rules, re.compile(pattern).match)
+
+    def first(self, names: Sequence[str]) -> ToolBlockRule | None:
+        """The earliest rule (in configuration order) matching any of ``names``."""
+        best: int | None = None
+        for name in names:
+            found = self.match(name)
+            if found is not None and found.lastgroup is not None:
+                index = int(found.lastgroup[1:])
+                best = index if best is None else min(best, index)
+        return None if best is None else self.rules[best]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +119,12 @@ class BlocklistStage:
     name = "blocklist"
 
     def __init__(self, settings: BlocklistSettings) -> None:
-        self._tools = [
-            _ToolRule(
-                r.id, re.compile(fnmatch.translate(r.pattern)), r.reason, _tiers(r.exempt_tiers)
+        self._tools = {
+            tier: _ToolRules.build(
+                [r for r in settings.tools if tier not in _tiers(r.exempt_tiers)]
             )
-            for r in settings.tools
-        ]
+            for tier in Tier
+        }
         _validate_regexes(settings.content)
         self._content: dict[tuple[TargetType, Tier], _ContentSet] = {}
         for target in TargetType:
@@ -126,13 +144,14 @@ class BlocklistStage:
 
     async def evaluate(self, context: PolicyContext) -> StageVerdict:
         target, tier = context.target, context.principal.tier
-        if target.type is TargetType.TOOL and target.tool and self._tools:
+        tools = self._tools[tier]
+        if tools is not None and target.type is TargetType.TOOL and target.tool:
             names = [target.tool]
             if target.server:
                 names.append(f"{target.server}/{target.tool}")
-            for rule in self._tools:
-                if tier not in rule.exempt and any(rule.match.match(n) for n in names):
-                    return StageVerdict.deny(f"blocklist.{rule.id}", rule.reason)
+            blocked = tools.first(names)
+            if blocked is not None:
+                return StageVerdict.deny(f"blocklist.{blocked.id}", blocked.reason)
         content = self._content[(target.type, tier)]
         if not content.literals and content.combined is None:
             return _ALLOW
@@ -158,7 +177,9 @@ class BlocklistStage:
             lowered = joined.lower()
             if any(literal in lowered for literal, _ in content.literals):
                 return False
-        return content.joined is None or content.joined.search(joined) is None  # type: ignore[attr-defined]
+        # On the UTF-8 bytes: RE2's Python wrapper converts positions for a str, and that
+        # costs more than the encoding.
+        return content.joined is None or content.joined.search(joined.encode()) is None  # type: ignore[attr-defined]
 
     def _check_text(self, text: str, content: _ContentSet) -> StageVerdict | None:
         if content.literals:
