@@ -72,7 +72,9 @@ def governance_for(
     }
 
     async def record(context: PolicyContext, decision: Decision) -> None:
-        await trail.record_decision(decision_row(context, decision), owned=True)
+        row = decision_row(context, decision)
+        if trail.try_record_decision(row, owned=True) is None:
+            await trail.record_decision(row, owned=True)  # the queue is full: wait for room
 
     return build_governance(
         profile.governance, profile.rate_limits, contributed, [record], scanner=scanner

@@ -25,6 +25,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import Boolean, Column, Date, DateTime, Dialect, Integer, String, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert, ReturningInsert
@@ -203,8 +204,15 @@ def _bind_processor(type_: Any, dialect: Dialect) -> Process | None:
 
 
 def _json_text(value: Any) -> str | None:
-    """``JsonText``'s bind processing without the TypeDecorator layers."""
-    return None if value is None else json_dumps(value).decode("utf-8")
+    """``JsonText``'s bind processing without the TypeDecorator layers. Plain orjson
+    first: it writes the same bytes as ``json_dumps`` for any document it accepts, and
+    the options that make ``json_dumps`` accept more also make it slower."""
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json_dumps(value).decode()
 
 
 def _sqlite_datetime(value: dt.datetime) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from bastion.infra.audit._errors import AuditQueueFull
 from bastion.infra.audit._rows import AuditEventRow, GovernanceDecisionRow, new_row_id
 from bastion.infra.audit._siem import SiemEmitter
 from bastion.infra.audit._siem_event import siem_event
@@ -47,15 +48,34 @@ class AuditTrail:
         row id."""
         return await self._record(audit_events, row, row["event_type"])
 
+    def try_record_decision(self, row: GovernanceDecisionRow, *, owned: bool = False) -> str | None:
+        """``record_decision`` without waiting: the row id, or None when the writer's queue
+        is full and nothing was recorded (then ``await record_decision``). No coroutine
+        per call: every governed request records one decision."""
+        full = _completed(row, owned)
+        try:
+            self.writer.submit(governance_decisions, full, owned=True)
+        except AuditQueueFull:
+            return None
+        if self.siem is not None:
+            self.siem.emit(siem_event(DECISION_EVENT, full))
+        return str(full["id"])
+
     async def _record(
         self, table: Table, row: Mapping[str, Any], event_type: str, *, owned: bool = False
     ) -> str:
-        full = row if owned and type(row) is dict else dict(row)
-        if full.get("id") is None:
-            full["id"] = new_row_id()
-        if full.get("created_at") is None:
-            full["created_at"] = datetime.now(UTC)
+        full = _completed(row, owned)
         await self.writer.write(table, full, owned=True)
         if self.siem is not None:
             self.siem.emit(siem_event(event_type, full))
         return str(full["id"])
+
+
+def _completed(row: Mapping[str, Any], owned: bool) -> dict[str, Any]:
+    """The row to enqueue, with its id and creation time."""
+    full = row if owned and type(row) is dict else dict(row)
+    if full.get("id") is None:
+        full["id"] = new_row_id()
+    if full.get("created_at") is None:
+        full["created_at"] = datetime.now(UTC)
+    return full

@@ -151,10 +151,10 @@ class AuditWriter:
         self._consumer = asyncio.create_task(self._consume(), name="audit-writer")
         self._state = "running"
 
-    def submit(self, table: Table, row: Mapping[str, Any]) -> None:
+    def submit(self, table: Table, row: Mapping[str, Any], *, owned: bool = False) -> None:
         """Enqueue ``row`` without waiting. Raises ``AuditQueueFull`` when the queue is
-        full; ``await write()`` then waits for room instead."""
-        item = self._item(table, row)
+        full; ``await write()`` then waits for room instead. ``owned`` as for ``write``."""
+        item = self._item(table, row, owned=owned)
         queue = self._queue
         try:
             queue.put_nowait(item)
