@@ -31,7 +31,7 @@ from tests.infra.audit._support import decision_row, ids_of, metric
 UTC_PLUS_2 = dt.timezone(dt.timedelta(hours=2))
 
 
-def _typed_table(name: str, metadata: MetaData) -> Table:
+def _typed_table(name: str, metadata: MetaData, *, with_float: bool = True) -> Table:
     return Table(
         name,
         metadata,
@@ -42,7 +42,7 @@ def _typed_table(name: str, metadata: MetaData) -> Table:
         Column("flag", Boolean),
         Column("count", Integer),
         Column("total", BigInteger),
-        Column("ratio", Float),
+        *([Column("ratio", Float)] if with_float else []),
         Column("at", DateTime(timezone=True)),
     )
 
@@ -97,6 +97,66 @@ async def test_the_fast_path_stores_what_a_sqlalchemy_insert_stores(
     assert len(stored) == len(rows)
     assert [tuple(r) for r in stored] == [tuple(r) for r in expected]
     assert metric("bastion_audit_rows_written_total", table="typed_fast") >= len(rows)
+
+
+def _jsonable_table(name: str, metadata: MetaData) -> Table:
+    """Every column type whose values SQLite's JSON reader carries exactly (no Float)."""
+    return _typed_table(name, metadata, with_float=False)
+
+
+def test_sqlite_batches_go_through_json_only_for_tables_json_carries_exactly() -> None:
+    jsonable = TableStatements(_jsonable_table("j", MetaData()), sqlite.dialect())
+    assert jsonable.json_sql is not None and "json_each(?)" in jsonable.json_sql
+    assert TableStatements(_typed_table("t", MetaData()), sqlite.dialect()).json_sql is None
+    assert TableStatements(governance_decisions, sqlite.dialect()).json_sql is not None
+    assert TableStatements(governance_decisions, postgresql.dialect()).json_sql is None
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        None,  # the whole batch as one JSON document
+        {"body": "before\x00after"},  # SQLite's JSON reader would cut at the NUL
+        {"total": 2**62 + 1},  # beyond 53 bits JSON numbers are not exact everywhere
+    ],
+    ids=["json", "nul", "bigint"],
+)
+async def test_a_large_batch_stores_what_a_sqlalchemy_insert_stores(
+    engine: AsyncEngine, tmp_path: Path, odd: dict[str, Any] | None
+) -> None:
+    if odd is not None and "\x00" in str(odd.get("body")) and engine.dialect.name != "sqlite":
+        # PostgreSQL text cannot hold a NUL at all; the case is SQLite's JSON reader.
+        odd = {"body": "before after"}
+    metadata = MetaData()
+    written = _jsonable_table("batch_fast", metadata)
+    reference = _jsonable_table("batch_ref", metadata)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    base = [{k: v for k, v in r.items() if k != "ratio"} for r in _typed_rows()]
+    rows: list[dict[str, Any]] = []
+    for n in range(300):  # more than one multi-row statement holds
+        row = {**base[n % len(base)], "id": new_row_id(), "label": f"row-{n}"}
+        if n % 3 == 0:
+            row["body"] = 'quote " backslash \\ line\u2028sep emoji 😀 ctrl \x1f'
+        if odd is not None and n == 150:
+            row.update(odd)
+        rows.append(row)
+    async with AuditWriter(
+        engine, spill_path=tmp_path / "spill.jsonl", tables=[written], batch_size=1000
+    ) as writer:
+        for row in rows:
+            writer.submit(written, row)
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(reference), [{c.name: r.get(c.name) for c in reference.c} for r in rows]
+        )
+        columns = ", ".join(c.name for c in written.c)
+        stored = (await conn.exec_driver_sql(f"SELECT {columns} FROM batch_fast ORDER BY id")).all()
+        expected = (
+            await conn.exec_driver_sql(f"SELECT {columns} FROM batch_ref ORDER BY id")
+        ).all()
+    assert len(stored) == len(rows)
+    assert [tuple(r) for r in stored] == [tuple(r) for r in expected]
 
 
 async def test_a_duplicate_id_on_the_normal_path_is_skipped_and_not_counted(
