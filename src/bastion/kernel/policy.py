@@ -8,7 +8,7 @@ public facade.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from types import MappingProxyType
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -92,8 +92,12 @@ class StageVerdict(NamedTuple):
 
 @runtime_checkable
 class PolicyStage(Protocol):
-    """A stage in the governance chain. ``name`` is what ``governance.policies`` lists."""
+    """A stage in the governance chain. ``name`` is what ``governance.policies`` lists.
+
+    ``evaluate`` is a coroutine function, or a plain function when the stage does no I/O
+    (the engine then calls it without creating a coroutine: every governed call runs every
+    stage)."""
 
     name: str
 
-    async def evaluate(self, context: PolicyContext) -> StageVerdict: ...
+    def evaluate(self, context: PolicyContext) -> StageVerdict | Awaitable[StageVerdict]: ...

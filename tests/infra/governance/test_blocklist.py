@@ -52,7 +52,7 @@ async def check(
     data: object = None,
     tier: Tier = Tier.USER,
 ) -> StageVerdict:
-    return await s.evaluate(PolicyContext(principal(tier), target, data))
+    return s.evaluate(PolicyContext(principal(tier), target, data))
 
 
 def denied(verdict: StageVerdict) -> tuple[str | None, str | None]:
@@ -275,7 +275,7 @@ async def test_redos_shaped_rule_runs_in_linear_time(regex: str) -> None:
         best = float("inf")
         for _ in range(5):
             started = time.perf_counter()
-            verdict = await s.evaluate(context)
+            verdict = s.evaluate(context)
             best = min(best, time.perf_counter() - started)
             assert verdict.verdict is Verdict.ALLOW
         timings[size] = best
@@ -286,9 +286,7 @@ async def test_redos_shaped_rule_runs_in_linear_time(regex: str) -> None:
     assert timings[100_000] / max(timings[50_000], 0.001) < 3.0, timings
     # And the rule still matches what it should.
     matching = "a" * 50_000 if "y" not in regex else "x" * 50_000 + "y"
-    assert (await s.evaluate(PolicyContext(principal(), PROMPT, matching))).rule == (
-        "blocklist.redos"
-    )
+    assert s.evaluate(PolicyContext(principal(), PROMPT, matching)).rule == ("blocklist.redos")
 
 
 async def test_redos_shaped_rule_over_json_leaves_runs_in_linear_time() -> None:
@@ -300,7 +298,7 @@ async def test_redos_shaped_rule_over_json_leaves_runs_in_linear_time() -> None:
         best = float("inf")
         for _ in range(5):
             started = time.perf_counter()
-            assert (await s.evaluate(context)).verdict is Verdict.ALLOW
+            assert s.evaluate(context).verdict is Verdict.ALLOW
             best = min(best, time.perf_counter() - started)
         timings[size] = best
     assert max(timings.values()) < 0.05, timings

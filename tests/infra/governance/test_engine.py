@@ -115,6 +115,54 @@ async def test_all_allow_runs_every_stage_in_order() -> None:
     assert [s.calls for s in stages] == [1, 1, 1]
 
 
+class Plain:
+    """A stage whose ``evaluate`` is a plain function (no I/O, no coroutine)."""
+
+    def __init__(self, name: str, answer: object) -> None:
+        self.name = name
+        self.answer = answer
+        self.calls = 0
+
+    def evaluate(self, context: PolicyContext) -> Any:
+        self.calls += 1
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+async def test_plain_and_coroutine_stages_run_in_one_chain() -> None:
+    first, second = Plain("plain", StageVerdict.allow()), allow("async")
+    third = Plain("plain-deny", StageVerdict.deny("p.rule", "plain says no"))
+    decision = await PolicyEngine([first, second, third, allow("after")]).evaluate(context())
+    assert (decision.stage, decision.rule, decision.reason) == (
+        "plain-deny",
+        "p.rule",
+        "plain says no",
+    )
+    assert trace_of(decision) == [
+        ("plain", "allow", None),
+        ("async", "allow", None),
+        ("plain-deny", "deny", "p.rule"),
+        ("after", "skip", None),
+    ]
+    assert (first.calls, second.calls, third.calls) == (1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "answer", [RuntimeError("boom"), None, "allow", {"verdict": "allow"}], ids=repr
+)
+async def test_a_plain_stage_that_raises_or_answers_no_verdict_fails_closed(
+    answer: object,
+) -> None:
+    decision = await PolicyEngine([Plain("odd", answer), allow("after")]).evaluate(context())
+    assert not decision.allowed
+    assert (decision.stage, decision.rule, decision.reason) == (
+        "odd",
+        "internal_error",
+        "internal_error",
+    )
+
+
 async def test_first_deny_wins_and_later_stages_are_skipped() -> None:
     a, b, c, d = allow("a"), deny("b", "b.rule", "b says no"), deny("c", "c.rule"), allow("d")
     decision = await PolicyEngine([a, b, c, d]).evaluate(context())

@@ -48,7 +48,7 @@ def stage(catalog: EntityCatalog | None = None, **settings: Any) -> ScopeCheckSt
 async def check(
     scope_stage: ScopeCheckStage, who: RequestContext, target: PolicyTarget = PROMPT
 ) -> StageVerdict:
-    return await scope_stage.evaluate(PolicyContext(who, target, "hello"))
+    return scope_stage.evaluate(PolicyContext(who, target, "hello"))
 
 
 def denied(verdict: StageVerdict) -> tuple[str | None, str | None]:

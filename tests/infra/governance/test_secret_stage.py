@@ -51,7 +51,7 @@ async def check(s: SecretScanStage, target: PolicyTarget, data: object) -> Stage
         auth_method=AuthMethod.JWT,
         user_id=UserId("usr_alice"),
     )
-    return await s.evaluate(PolicyContext(who, target, data))
+    return s.evaluate(PolicyContext(who, target, data))
 
 
 def findings(verdict: StageVerdict) -> list[dict[str, Any]]:

@@ -61,7 +61,7 @@ async def visible(ctx: RequestContext, entry: AgentEntry, governance: Governance
     if not all(ctx.has_scope(scope) for scope in entry.settings.required_scopes):
         return False
     target = PolicyTarget(TargetType.AGENT, name=entry.name)
-    verdict = await governance.scope.evaluate(PolicyContext(ctx, target))
+    verdict = governance.scope.evaluate(PolicyContext(ctx, target))
     return verdict.verdict is Verdict.ALLOW
 
 

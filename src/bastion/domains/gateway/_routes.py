@@ -83,7 +83,7 @@ def inference_routes(gateway: Gateway) -> list[Route]:
         scope = gateway.governance.scope
         data: list[dict[str, Any]] = []
         for model, provider, route in gateway.visible_models():
-            verdict = await scope.evaluate(
+            verdict = scope.evaluate(
                 PolicyContext(ctx, PolicyTarget(TargetType.PROMPT, name=route))
             )
             if verdict.verdict.value == "deny":

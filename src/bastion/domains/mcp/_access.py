@@ -66,7 +66,7 @@ class Access:
         reason = spec.refusal(principal)
         if reason is not None:
             return Refusal(SERVER_STAGE, "server.requirements", reason)
-        verdict = await self._scope.evaluate(
+        verdict = self._scope.evaluate(
             PolicyContext(principal, PolicyTarget(TargetType.TOOL, server=spec.name))
         )
         if verdict.verdict is Verdict.DENY:
@@ -87,7 +87,7 @@ class Access:
     async def tool_visible(self, spec: ServerSpec, principal: RequestContext, tool: str) -> bool:
         if self.tool_filter(spec, tool) is not None:
             return False
-        verdict = await self._scope.evaluate(
+        verdict = self._scope.evaluate(
             PolicyContext(principal, PolicyTarget(TargetType.TOOL, server=spec.name, tool=tool))
         )
         return verdict.verdict is not Verdict.DENY

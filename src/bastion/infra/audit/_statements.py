@@ -193,10 +193,26 @@ def _bind_processor(type_: Any, dialect: Dialect) -> Process | None:
         _sqlite_datetime(probe) == process(probe) for probe in _DATETIME_PROBES
     ):
         fallback = process
+        # The text up to the seconds, for the last second seen: rows come in time order,
+        # so most reuse it, and formatting a datetime costs more than reading its fields.
+        # One tuple, replaced whole, so that threads sharing it never see half an update.
+        last: list[tuple[tuple[int, ...], str]] = [((), "")]
 
         def datetime_text(value: Any) -> Any:
             if type(value) is dt.datetime:
-                return value.isoformat(" ", "microseconds")[:26]
+                second = (
+                    value.second,
+                    value.minute,
+                    value.hour,
+                    value.day,
+                    value.month,
+                    value.year,
+                )
+                key, prefix = last[0]
+                if key != second:
+                    prefix = value.isoformat(" ", "seconds")[:19]
+                    last[0] = (second, prefix)
+                return f"{prefix}.{value.microsecond:06d}"
             return fallback(value)
 
         return datetime_text

@@ -142,7 +142,7 @@ class BlocklistStage:
                     joined=_compile_joined(regex_rules),
                 )
 
-    async def evaluate(self, context: PolicyContext) -> StageVerdict:
+    def evaluate(self, context: PolicyContext) -> StageVerdict:
         target, tier = context.target, context.principal.tier
         tools = self._tools[tier]
         if tools is not None and target.type is TargetType.TOOL and target.tool:

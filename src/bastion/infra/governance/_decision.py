@@ -40,7 +40,18 @@ class Decision(NamedTuple):
         return "allow" if self.allowed else "deny"
 
     def trace_dicts(self) -> list[dict[str, object]]:
-        return [t.as_dict() for t in self.trace]
+        # StageTrace.as_dict inlined: this runs for every audit row.
+        return [
+            {"stage": stage, "result": result._value_, "duration_us": duration_us}
+            if rule is None
+            else {
+                "stage": stage,
+                "result": result._value_,
+                "duration_us": duration_us,
+                "rule": rule,
+            }
+            for stage, result, duration_us, rule in self.trace
+        ]
 
     def as_dict(self) -> dict[str, object]:
         """The wire shape of ``/api/v1/governance/evaluate`` (without the trace id)."""

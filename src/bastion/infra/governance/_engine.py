@@ -69,7 +69,8 @@ class PolicyEngine:
                 append(StageTrace(name, _DISABLED, 0.0))
                 continue
             try:
-                verdict = await stage.evaluate(context)
+                answer = stage.evaluate(context)
+                verdict = answer if isinstance(answer, StageVerdict) else await answer
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 log.error(

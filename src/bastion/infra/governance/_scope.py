@@ -68,7 +68,7 @@ class ScopeCheckStage:
     def _requirement(req: TargetRequirement) -> tuple[Tier, tuple[str, ...]]:
         return Tier.parse(req.min_tier), req.scopes
 
-    async def evaluate(self, context: PolicyContext) -> StageVerdict:
+    def evaluate(self, context: PolicyContext) -> StageVerdict:
         principal, target = context.principal, context.target
         min_tier, scopes = self._requirements.get(target.type, self._default)
         if principal.tier < min_tier:

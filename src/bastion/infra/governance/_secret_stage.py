@@ -18,7 +18,7 @@ class SecretScanStage:
         self._scanner = scanner
         self._floor = Confidence(settings.min_confidence).rank
 
-    async def evaluate(self, context: PolicyContext) -> StageVerdict:
+    def evaluate(self, context: PolicyContext) -> StageVerdict:
         data = context.input
         if data is None:
             return _ALLOW
