@@ -73,39 +73,48 @@ def _typed_rows() -> list[dict[str, Any]]:
     return rows
 
 
-async def test_the_fast_path_stores_what_a_sqlalchemy_insert_stores(
-    engine: AsyncEngine, tmp_path: Path
-) -> None:
+async def _written_and_expected(
+    engine: AsyncEngine,
+    tmp_path: Path,
+    rows: list[dict[str, Any]],
+    *,
+    with_float: bool = True,
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """``rows`` through the writer into one table and through a SQLAlchemy ``insert()``
+    into a twin, then both read back as raw driver values (on SQLite the stored text
+    itself, datetime format included), in id order."""
     metadata = MetaData()
-    written, reference = _typed_table("typed_fast", metadata), _typed_table("typed_ref", metadata)
+    written = _typed_table("written", metadata, with_float=with_float)
+    reference = _typed_table("reference", metadata, with_float=with_float)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
-    rows = _typed_rows()
-    async with AuditWriter(engine, spill_path=tmp_path / "spill.jsonl", tables=[written]) as writer:
+    async with AuditWriter(
+        engine, spill_path=tmp_path / "spill.jsonl", tables=[written], batch_size=1000
+    ) as writer:
         for row in rows:
             writer.submit(written, row)
     async with engine.begin() as conn:
         await conn.execute(
             insert(reference), [{c.name: r.get(c.name) for c in reference.c} for r in rows]
         )
-        # Raw driver values: on SQLite the stored text itself (datetime format included).
         columns = ", ".join(c.name for c in written.c)
-        stored = (await conn.exec_driver_sql(f"SELECT {columns} FROM typed_fast ORDER BY id")).all()
-        expected = (
-            await conn.exec_driver_sql(f"SELECT {columns} FROM typed_ref ORDER BY id")
-        ).all()
+        stored = await conn.exec_driver_sql(f"SELECT {columns} FROM written ORDER BY id")
+        expected = await conn.exec_driver_sql(f"SELECT {columns} FROM reference ORDER BY id")
+        return [tuple(r) for r in stored.all()], [tuple(r) for r in expected.all()]
+
+
+async def test_the_fast_path_stores_what_a_sqlalchemy_insert_stores(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    rows = _typed_rows()
+    stored, expected = await _written_and_expected(engine, tmp_path, rows)
     assert len(stored) == len(rows)
-    assert [tuple(r) for r in stored] == [tuple(r) for r in expected]
-    assert metric("bastion_audit_rows_written_total", table="typed_fast") >= len(rows)
-
-
-def _jsonable_table(name: str, metadata: MetaData) -> Table:
-    """Every column type whose values SQLite's JSON reader carries exactly (no Float)."""
-    return _typed_table(name, metadata, with_float=False)
+    assert stored == expected
+    assert metric("bastion_audit_rows_written_total", table="written") >= len(rows)
 
 
 def test_sqlite_batches_go_through_json_only_for_tables_json_carries_exactly() -> None:
-    jsonable = TableStatements(_jsonable_table("j", MetaData()), sqlite.dialect())
+    jsonable = TableStatements(_typed_table("j", MetaData(), with_float=False), sqlite.dialect())
     assert jsonable.json_sql is not None and "json_each(?)" in jsonable.json_sql
     assert TableStatements(_typed_table("t", MetaData()), sqlite.dialect()).json_sql is None
     assert TableStatements(governance_decisions, sqlite.dialect()).json_sql is not None
@@ -127,36 +136,20 @@ async def test_a_large_batch_stores_what_a_sqlalchemy_insert_stores(
     if odd is not None and "\x00" in str(odd.get("body")) and engine.dialect.name != "sqlite":
         # PostgreSQL text cannot hold a NUL at all; the case is SQLite's JSON reader.
         odd = {"body": "before after"}
-    metadata = MetaData()
-    written = _jsonable_table("batch_fast", metadata)
-    reference = _jsonable_table("batch_ref", metadata)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
     base = [{k: v for k, v in r.items() if k != "ratio"} for r in _typed_rows()]
     rows: list[dict[str, Any]] = []
-    for n in range(300):  # more than one multi-row statement holds
+    # 300 rows: one JSON document, or (when JSON cannot carry a value) several multi-row
+    # statements of different sizes.
+    for n in range(300):
         row = {**base[n % len(base)], "id": new_row_id(), "label": f"row-{n}"}
         if n % 3 == 0:
             row["body"] = 'quote " backslash \\ line\u2028sep emoji 😀 ctrl \x1f'
         if odd is not None and n == 150:
             row.update(odd)
         rows.append(row)
-    async with AuditWriter(
-        engine, spill_path=tmp_path / "spill.jsonl", tables=[written], batch_size=1000
-    ) as writer:
-        for row in rows:
-            writer.submit(written, row)
-    async with engine.begin() as conn:
-        await conn.execute(
-            insert(reference), [{c.name: r.get(c.name) for c in reference.c} for r in rows]
-        )
-        columns = ", ".join(c.name for c in written.c)
-        stored = (await conn.exec_driver_sql(f"SELECT {columns} FROM batch_fast ORDER BY id")).all()
-        expected = (
-            await conn.exec_driver_sql(f"SELECT {columns} FROM batch_ref ORDER BY id")
-        ).all()
+    stored, expected = await _written_and_expected(engine, tmp_path, rows, with_float=False)
     assert len(stored) == len(rows)
-    assert [tuple(r) for r in stored] == [tuple(r) for r in expected]
+    assert stored == expected
 
 
 async def test_a_duplicate_id_on_the_normal_path_is_skipped_and_not_counted(

@@ -6,9 +6,11 @@ loop keeps the interpreter busy, every take-back waits out the switch interval (
 aiosqlite adds a thread hop for each cursor, statement and commit. Under load a batch of
 500 rows took about 400 ms that way, the writer fell behind at some 1,500 rows/s, and the
 queue filled to its bound until producers waited (measured on ``bench.hooks``). Here a
-batch is one job: a few multi-row INSERTs (``sqlite_multirow``), so a handful of GIL
-round trips per batch rather than one per row, and SQLite's own work runs beside the
-event loop with the GIL released.
+batch is one job and, per table, one statement: ``INSERT ... SELECT ... FROM
+json_each(?)`` bound to the rows as one JSON document (``TableStatements.json_sql``), or
+multi-row INSERTs (``sqlite_multirow``) when a value would not survive JSON exactly. That
+is a handful of GIL round trips per batch rather than one per row, and SQLite's own work
+runs beside the event loop with the GIL released.
 
 The connection is kept between batches, but only while the path still names the file it
 was opened on: a database file that is moved or deleted must not keep receiving rows

@@ -4,7 +4,9 @@ Two ways to write a batch:
 
 - **fast**, the normal path: the table's plain ``INSERT`` in the driver's own SQL, compiled
   once here and sent with ``exec_driver_sql`` as one ``executemany`` of value tuples
-  (asyncpg pipelines it in one round trip; sqlite3 steps one prepared statement). Each
+  (asyncpg pipelines it in one round trip). A SQLite file takes the same tuples as one
+  JSON document (``json_sql``) or multi-row INSERTs (``sqlite_multirow``), on the
+  inserter's thread (``_sqlite_inserter``). Each
   value goes through its column type's own bind processor, looked up once here, so the
   database receives exactly what a SQLAlchemy ``insert()`` would send it. No ``ON
   CONFLICT`` and no ``RETURNING``: rows on the normal path carry fresh client-generated

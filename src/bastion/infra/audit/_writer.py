@@ -47,8 +47,8 @@ class AuditWriter:
     ``submit`` and ``write`` only enqueue; a single consumer flushes a batch when it
     reaches ``batch_size`` rows or its oldest row is ``flush_interval`` seconds old, as one
     ``executemany`` of a plain, precompiled ``INSERT`` per table in one transaction (see
-    ``_statements``; a SQLite file gets multi-row INSERTs on a thread of its own, see
-    ``_sqlite_inserter``). When that batch is refused (a duplicate id, a bad row) it is retried
+    ``_statements``; a SQLite file gets one statement per table on a thread of its own,
+    see ``_sqlite_inserter``). When that batch is refused (a duplicate id, a bad row) it is retried
     as ``INSERT ... ON CONFLICT (id) DO NOTHING``, which counts what it really inserts.
     When the database is unreachable (or does not answer within ``write_timeout``
     seconds) the batch is appended to the spill file instead, and a background task
