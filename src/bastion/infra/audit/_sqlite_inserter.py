@@ -4,7 +4,7 @@ Why not the pool's aiosqlite connection: sqlite3 releases the GIL around every s
 row of an ``executemany``, each statement) and takes it back afterwards. While the event
 loop keeps the interpreter busy, every take-back waits out the switch interval (5 ms), and
 aiosqlite adds a thread hop for each cursor, statement and commit. Under load a batch of
-500 rows took about 400 ms that way, the writer fell behind at some 1,500 rows/s, and the
+500 rows took up to 400 ms that way, the writer fell behind at 500-1,000 rows/s, and the
 queue filled to its bound until producers waited (measured on ``bench.hooks``). Here a
 batch is one job and, per table, one statement: ``INSERT ... SELECT ... FROM
 json_each(?)`` bound to the rows as one JSON document (``TableStatements.json_sql``), or
