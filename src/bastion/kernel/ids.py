@@ -28,9 +28,9 @@ def new_trace_id() -> TraceId:
     time in seconds in the first 32 bits, as AWS X-Ray does, then 96 random bits.
 
     The time prefix keeps the audit tables' ``trace_id`` indexes append-mostly: with
-    fully random ids every insert lands on a random index page (measured: a fifth of
-    SQLite's cost per audit row). Trace ids correlate, they authorise nothing, so the fast
-    non-cryptographic generator is enough."""
+    fully random ids every insert lands on a random index page (measured on a synthetic
+    54,000-row table: 15-25% of SQLite's cost per audit row). Trace ids correlate, they
+    authorise nothing, so the fast non-cryptographic generator is enough."""
     return TraceId(((int(_time()) << 96) | random.getrandbits(96)).to_bytes(16).hex())
 
 

@@ -38,8 +38,8 @@ def build_audit(
 
 def decision_row(context: PolicyContext, decision: Decision) -> GovernanceDecisionRow:
     principal, target = context.principal, context.target
-    # Every column, id and time included: the audit writer's fast path then copies the
-    # row as it is instead of merging it into a full set of columns.
+    # Every column, id and time included: the audit writer's fast path then reads the
+    # values straight from the row instead of merging it into a full set of columns.
     return {
         "id": new_row_id(),
         "trace_id": principal.trace_id,

@@ -57,18 +57,20 @@ class AuditTrail:
             self.writer.submit(governance_decisions, full, owned=True)
         except AuditQueueFull:
             return None
-        if self.siem is not None:
-            self.siem.emit(siem_event(DECISION_EVENT, full))
-        return str(full["id"])
+        return self._recorded(DECISION_EVENT, full)
 
     async def _record(
         self, table: Table, row: Mapping[str, Any], event_type: str, *, owned: bool = False
     ) -> str:
         full = _completed(row, owned)
         await self.writer.write(table, full, owned=True)
+        return self._recorded(event_type, full)
+
+    def _recorded(self, event_type: str, row: Mapping[str, Any]) -> str:
+        """After the row is queued: its SIEM copy, and its id."""
         if self.siem is not None:
-            self.siem.emit(siem_event(event_type, full))
-        return str(full["id"])
+            self.siem.emit(siem_event(event_type, row))
+        return str(row["id"])
 
 
 def _completed(row: Mapping[str, Any], owned: bool) -> dict[str, Any]:

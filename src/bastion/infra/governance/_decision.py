@@ -15,12 +15,6 @@ class StageTrace(NamedTuple):
     duration_us: float
     rule: str | None = None
 
-    def as_dict(self) -> dict[str, object]:
-        stage, result, duration_us, rule = self
-        if rule is None:
-            return {"stage": stage, "result": result._value_, "duration_us": duration_us}
-        return {"stage": stage, "result": result._value_, "duration_us": duration_us, "rule": rule}
-
 
 class Decision(NamedTuple):
     """The chain's answer: the first deny, or allow. Never carries a raw secret. A named
@@ -40,7 +34,7 @@ class Decision(NamedTuple):
         return "allow" if self.allowed else "deny"
 
     def trace_dicts(self) -> list[dict[str, object]]:
-        # StageTrace.as_dict inlined: this runs for every audit row.
+        """The trace as stored and served: one object per stage, ``rule`` only when set."""
         return [
             {"stage": stage, "result": result._value_, "duration_us": duration_us}
             if rule is None

@@ -10,7 +10,6 @@ from bastion.kernel.policy import PolicyContext, StageVerdict, TargetType, Verdi
 from bastion.kernel.tiers import Tier
 
 _DISABLED = StageVerdict(Verdict.DISABLED, reason="rate_limits.enabled is false")
-_ALLOWED = Verdict.ALLOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +59,10 @@ class RateLimitStage:
             bucket.prefix + principal.principal_key(), bucket.rate_per_second, bucket.burst
         )
         if decision.allowed:
-            return StageVerdict(
-                _ALLOWED,
-                details={
-                    "limit": bucket.burst,
-                    "remaining": decision.remaining,
-                    "reset_after_ms": decision.reset_after_ms,
-                },
+            return StageVerdict.allow(
+                limit=bucket.burst,
+                remaining=decision.remaining,
+                reset_after_ms=decision.reset_after_ms,
             )
         return StageVerdict.deny(
             "rate_limit.exceeded",
