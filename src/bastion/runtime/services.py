@@ -71,10 +71,11 @@ def governance_for(
         if (stages := list(surface(ext, "policies")))
     }
 
-    async def record(context: PolicyContext, decision: Decision) -> None:
+    def record(context: PolicyContext, decision: Decision) -> Awaitable[str] | None:
         row = decision_row(context, decision)
         if trail.try_record_decision(row, owned=True) is None:
-            await trail.record_decision(row, owned=True)  # the queue is full: wait for room
+            return trail.record_decision(row, owned=True)  # the queue is full: wait for room
+        return None
 
     return build_governance(
         profile.governance, profile.rate_limits, contributed, [record], scanner=scanner

@@ -119,6 +119,28 @@ async def test_configuration_order_decides_between_the_two_names_of_a_tool() -> 
     assert denied(await check(s, tool("list", server="gitlab")))[0] == "blocklist.everything"
 
 
+async def test_remembered_tool_answers_stay_per_server_and_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bastion.infra.governance._blocklist._MEMO_SIZE", 8)
+    s = stage(tools=[{"id": "on-github", "pattern": "github/delete_*"}])
+    for round_ in range(3):
+        # The same tool name on another server, or on none, is its own answer.
+        assert denied(await check(s, tool("delete_repo", server="github")))[0] == (
+            "blocklist.on-github"
+        )
+        assert (await check(s, tool("delete_repo", server="gitlab"))).verdict is Verdict.ALLOW
+        assert (await check(s, tool("delete_repo"))).verdict is Verdict.ALLOW
+        # Many distinct tools overflow the memo, which starts over: answers do not change.
+        for n in range(20):
+            assert (await check(s, tool(f"t{round_}_{n}", server="x"))).verdict is Verdict.ALLOW
+            assert denied(await check(s, tool(f"delete_{n}", server="github")))[0] == (
+                "blocklist.on-github"
+            )
+    rules = s._tools[Tier.USER]
+    assert rules is not None and len(rules._memo) <= 8
+
+
 async def test_tool_rules_do_not_apply_to_other_targets() -> None:
     s = stage(tools=[{"id": "all", "pattern": "*"}])
     assert (await check(s, PROMPT, "Bash")).verdict is Verdict.ALLOW

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import re2
 
+from bastion.infra.governance._input import input_strings
 from bastion.infra.governance._settings import BlocklistSettings, ContentBlockRule, ToolBlockRule
 from bastion.infra.governance.errors import GovernanceConfigError
 from bastion.infra.governance.scanner import json_strings
@@ -16,30 +17,52 @@ from bastion.kernel.tiers import Tier
 _ALLOW = StageVerdict.allow()
 
 
-@dataclass(frozen=True, slots=True)
 class _ToolRules:
     """The tool-name rules that apply to one tier, as one alternation of their globs:
-    group ``t<i>`` is ``rules[i]``, and a name matches one regex instead of each rule's."""
+    group ``t<i>`` is ``rules[i]``, and a name matches one regex instead of each rule's.
 
-    rules: Sequence[ToolBlockRule]
-    match: Callable[[str], re.Match[str] | None]
+    Answers are remembered per tool (a fleet calls the same few tools over and over); the
+    memo is cleared when it reaches ``_MEMO_SIZE`` entries, so it stays bounded."""
+
+    __slots__ = ("_match", "_memo", "rules")
+
+    def __init__(self, rules: Sequence[ToolBlockRule]) -> None:
+        self.rules = rules
+        pattern = "|".join(f"(?P<t{i}>{fnmatch.translate(r.pattern)})" for i, r in enumerate(rules))
+        self._match: Callable[[str], re.Match[str] | None] = re.compile(pattern).match
+        self._memo: dict[tuple[str, str | None], ToolBlockRule | None] = {}
 
     @classmethod
     def build(cls, rules: Sequence[ToolBlockRule]) -> _ToolRules | None:
-        if not rules:
-            return None
-        pattern = "|".join(f"(?P<t{i}>{fnmatch.translate(r.pattern)})" for i, r in enumerate(rules))
-        return cls(rules, re.compile(pattern).match)
+        return cls(rules) if rules else None
+
+    def for_tool(self, tool: str, server: str | None) -> ToolBlockRule | None:
+        """The earliest rule (in configuration order) matching the bare tool name or
+        ``server/tool``."""
+        key = (tool, server)
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        names = [tool] if not server else [tool, f"{server}/{tool}"]
+        found = self.first(names)
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = found
+        return found
 
     def first(self, names: Sequence[str]) -> ToolBlockRule | None:
         """The earliest rule (in configuration order) matching any of ``names``."""
         best: int | None = None
         for name in names:
-            found = self.match(name)
+            found = self._match(name)
             if found is not None and found.lastgroup is not None:
                 index = int(found.lastgroup[1:])
                 best = index if best is None else min(best, index)
         return None if best is None else self.rules[best]
+
+
+_MEMO_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +169,7 @@ class BlocklistStage:
         target, tier = context.target, context.principal.tier
         tools = self._tools[tier]
         if tools is not None and target.type is TargetType.TOOL and target.tool:
-            names = [target.tool]
-            if target.server:
-                names.append(f"{target.server}/{target.tool}")
-            blocked = tools.first(names)
+            blocked = tools.for_tool(target.tool, target.server)
             if blocked is not None:
                 return StageVerdict.deny(f"blocklist.{blocked.id}", blocked.reason)
         content = self._content[(target.type, tier)]
@@ -158,7 +178,11 @@ class BlocklistStage:
         data = context.input
         if data is None:
             return _ALLOW
-        texts = [data] if isinstance(data, str) else json_strings(data)
+        if isinstance(data, str):
+            texts = [data]
+        else:
+            collected = input_strings(context)
+            texts = collected[0] if collected is not None else json_strings(data)
         if len(texts) > 1 and self._clear(texts, content):
             return _ALLOW
         for text in texts:

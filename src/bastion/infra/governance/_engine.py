@@ -5,12 +5,21 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
-from bastion.infra.governance._decision import Decision, StageTrace
-from bastion.kernel.policy import PolicyContext, PolicyStage, StageVerdict, Verdict
+from bastion.infra.governance._decision import (
+    Decision,
+    StageTrace,
+    new_decision,
+    new_stage_trace,
+)
+from bastion.infra.governance._input import begin as begin_input
+from bastion.infra.governance._input import end as end_input
+from bastion.kernel.policy import NO_DETAILS, PolicyContext, PolicyStage, StageVerdict, Verdict
 
 log = structlog.get_logger("bastion.governance")
 
-DecisionSink = Callable[[PolicyContext, Decision], Awaitable[None]]
+DecisionSink = Callable[[PolicyContext, Decision], Awaitable[object] | None]
+"""Called with every decision. A coroutine function, or a plain function that returns None
+when it is done and an awaitable when it has to wait (the audit queue is full)."""
 INTERNAL_ERROR = "internal_error"
 _DENY, _SKIP, _DISABLED = Verdict.DENY, Verdict.SKIP, Verdict.DISABLED
 
@@ -50,46 +59,52 @@ class PolicyEngine:
         decision = await self._run(context)
         if record:
             for sink in self._sinks:
-                await sink(context, decision)
+                pending = sink(context, decision)
+                if pending is not None:
+                    await pending
         return decision
 
     async def _run(self, context: PolicyContext) -> Decision:
-        trace: list[StageTrace] = []
-        append = trace.append
-        clock = time.perf_counter_ns
-        # One clock read per stage: each stage ends where the next one starts.
-        started = last = clock()
-        denied: StageVerdict | None = None
-        denied_stage: str | None = None
-        for stage, name, disabled in self._plan:
-            if denied is not None:
-                append(StageTrace(name, _SKIP, 0.0))
-                continue
-            if disabled:
-                append(StageTrace(name, _DISABLED, 0.0))
-                continue
-            try:
-                answer = stage.evaluate(context)
-                verdict = answer if isinstance(answer, StageVerdict) else await answer
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                log.error(
-                    "governance stage failed; denying",
-                    stage=name,
-                    error=self._redact(error) if self._redact is not None else error,
-                    trace_id=context.principal.trace_id,
-                )
-                verdict = StageVerdict.deny(INTERNAL_ERROR, INTERNAL_ERROR)
-            now = clock()
-            result = verdict.verdict
-            # Tenths of a microsecond by integer division: round(x, 1) costs more than a stage.
-            append(StageTrace(name, result, (now - last) // 100 / 10, verdict.rule))
-            last = now
-            if result is _DENY:
-                denied, denied_stage = verdict, name
-        total = (clock() - started) // 100 / 10
+        begin_input(context)
+        try:
+            trace: list[StageTrace] = []
+            append = trace.append
+            clock = time.perf_counter_ns
+            # One clock read per stage: each stage ends where the next one starts.
+            started = last = clock()
+            denied: StageVerdict | None = None
+            denied_stage: str | None = None
+            for stage, name, disabled in self._plan:
+                if denied is not None:
+                    append(new_stage_trace((name, _SKIP, 0.0, None)))
+                    continue
+                if disabled:
+                    append(new_stage_trace((name, _DISABLED, 0.0, None)))
+                    continue
+                try:
+                    answer = stage.evaluate(context)
+                    verdict = answer if isinstance(answer, StageVerdict) else await answer
+                except Exception as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                    log.error(
+                        "governance stage failed; denying",
+                        stage=name,
+                        error=self._redact(error) if self._redact is not None else error,
+                        trace_id=context.principal.trace_id,
+                    )
+                    verdict = StageVerdict.deny(INTERNAL_ERROR, INTERNAL_ERROR)
+                now = clock()
+                result = verdict.verdict
+                # Tenths of a microsecond by integer division: round(x, 1) costs more than a stage.
+                append(new_stage_trace((name, result, (now - last) // 100 / 10, verdict.rule)))
+                last = now
+                if result is _DENY:
+                    denied, denied_stage = verdict, name
+            total = (clock() - started) // 100 / 10
+        finally:
+            end_input()
         if denied is None:
-            return Decision(True, tuple(trace), duration_us=total)
+            return new_decision((True, tuple(trace), None, None, None, None, NO_DETAILS, total))
         return Decision(
             False,
             tuple(trace),

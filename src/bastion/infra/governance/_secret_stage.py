@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from bastion.infra.governance._input import input_strings
 from bastion.infra.governance._settings import SecretScanSettings
 from bastion.infra.governance.scanner import Confidence, SecretScanner
 from bastion.kernel.policy import PolicyContext, StageVerdict
@@ -25,7 +26,7 @@ class SecretScanStage:
         findings = (
             self._scanner.scan_text(data)
             if isinstance(data, str)
-            else self._scanner.scan_json(data)
+            else self._scanner.scan_json(data, strings=input_strings(context))
         )
         findings = [f for f in findings if f.confidence.rank >= self._floor]
         if not findings:

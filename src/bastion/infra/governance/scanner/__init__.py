@@ -24,6 +24,8 @@ RE2, linear in the input; every regex compiles when the scanner is built.
 
 from bastion.infra.governance.scanner._exceptions import PatternError, ScannerError
 from bastion.infra.governance.scanner._finding import Confidence, Finding, FindingSource
+from bastion.infra.governance.scanner._json import Strings as JsonStrings
+from bastion.infra.governance.scanner._json import strings as collect_strings
 from bastion.infra.governance.scanner._json import texts as json_strings
 from bastion.infra.governance.scanner._scanner import SecretScanner
 from bastion.infra.governance.scanner._settings import (
@@ -38,9 +40,11 @@ __all__ = [
     "ExtraPattern",
     "Finding",
     "FindingSource",
+    "JsonStrings",
     "PatternError",
     "ScannerError",
     "ScannerSettings",
     "SecretScanner",
+    "collect_strings",
     "json_strings",
 ]

@@ -41,6 +41,9 @@ class Leaf:
 
 
 _Item = tuple[object, Any, Any, Step | None, str | None]
+
+Strings = tuple[list[str], list[tuple[str, str]]]
+"""What ``strings`` collects: every text, and the members whose value is a string."""
 """A value to visit: (value, container in the copy, slot there, step, member key)."""
 
 
@@ -84,7 +87,7 @@ def walk(value: object, *, copy: bool) -> tuple[list[object], list[Leaf]]:
     return holder, leaves
 
 
-def strings(value: object) -> tuple[list[str], list[tuple[str, str]]] | None:
+def strings(value: object) -> Strings | None:
     """The texts of ``walk(value)``'s leaves, in the same order, and the ``(key, value)``
     pairs of the object members whose value is a string (the leaves with a ``member``).
     None for a document nested deeper than ``MAX_QUICK_DEPTH``: this pass recurses, so

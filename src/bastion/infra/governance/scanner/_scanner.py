@@ -205,10 +205,11 @@ class SecretScanner:
 
     # JSON
 
-    def scan_json(self, value: object) -> list[Finding]:
+    def scan_json(self, value: object, *, strings: _json.Strings | None = None) -> list[Finding]:
         """The secrets in every string of a JSON value (object keys included), each with
-        the JSON path of the string it sits in, in document order."""
-        clear, scanned = self._quick_pass(value)
+        the JSON path of the string it sits in, in document order. ``strings`` is
+        ``collect_strings(value)`` when the caller has it already."""
+        clear, scanned = self._quick_pass(value, strings)
         if clear:
             return []
         return self._scan_json(value, copy=False, scanned=scanned)[1]
@@ -222,11 +223,14 @@ class SecretScanner:
             return value, []
         return self._scan_json(value, copy=True, scanned=scanned)
 
-    def _quick_pass(self, value: object) -> tuple[bool, tuple[str, list[_Hit]] | None]:
+    def _quick_pass(
+        self, value: object, collected: _json.Strings | None = None
+    ) -> tuple[bool, tuple[str, list[_Hit]] | None]:
         """``(True, None)`` when no string of ``value`` can report anything; otherwise
         ``(False, scanned)`` with the joined text already scanned and its hits (None for
-        a document too deep for the quick pass)."""
-        collected = _json.strings(value)
+        a document too deep for the quick pass). ``collected``: ``_json.strings(value)``."""
+        if collected is None:
+            collected = _json.strings(value)
         if collected is None:
             return False, None
         texts, members = collected
