@@ -14,6 +14,23 @@ from bastion.kernel.policy import PolicyContext
 _ALLOWED_REASON = "allowed by Bastion governance"
 
 
+def _pre_tool_use(decision: str, reason: str) -> bytes:
+    return orjson.dumps(
+        {
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": decision,
+                "permissionDecisionReason": reason,
+            }
+        }
+    )
+
+
+# The answers to allowed hooks never change: serialized once.
+_PRE_TOOL_USE_ALLOWED = _pre_tool_use("allow", _ALLOWED_REASON)
+_PROMPT_ALLOWED = b"{}"
+
+
 def _parse(raw: bytes) -> object:
     try:
         return orjson.loads(raw)
@@ -50,20 +67,12 @@ def routes(governance: Governance) -> tuple[list[Route], list[Route]]:
             ctx = ctx.with_session(SessionId(hook.session_id))
         decision = await engine.evaluate(PolicyContext(ctx, hook.target, hook.input))
         if hook.event == "PreToolUse":
-            answer: dict[str, object] = {
-                "hookSpecificOutput": {
-                    "hookEventName": "PreToolUse",
-                    "permissionDecision": decision.decision,
-                    "permissionDecisionReason": (
-                        _ALLOWED_REASON if decision.allowed else _deny_reason(decision)
-                    ),
-                }
-            }
-        elif decision.allowed:
-            answer = {}
-        else:
-            answer = {"decision": "block", "reason": _deny_reason(decision)}
-        return 200, orjson.dumps(answer)
+            if decision.allowed:
+                return 200, _PRE_TOOL_USE_ALLOWED
+            return 200, _pre_tool_use("deny", _deny_reason(decision))
+        if decision.allowed:
+            return 200, _PROMPT_ALLOWED
+        return 200, orjson.dumps({"decision": "block", "reason": _deny_reason(decision)})
 
     return (
         [Route("/evaluate", JsonEndpoint(evaluate), methods=["POST"])],
