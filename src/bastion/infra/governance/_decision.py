@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from functools import partial
-from typing import Any, NamedTuple, TypeVar, cast
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
-from bastion.kernel.policy import NO_DETAILS, Verdict
+from bastion.kernel.policy import NO_DETAILS, Verdict, tuple_constructor
 
 
 class StageTrace(NamedTuple):
@@ -64,15 +63,5 @@ class Decision(NamedTuple):
         return body
 
 
-_T = TypeVar("_T", bound=tuple[Any, ...])
-
-
-def _builder(cls: type[_T]) -> Callable[[tuple[Any, ...]], _T]:
-    """Instances of the named tuple ``cls`` from a tuple of every field, built in C: the
-    generated ``__new__`` is a Python function, and the engine builds one trace per stage
-    and one decision per governed call (142 ns instead of 209 for a ``StageTrace``)."""
-    return cast(Callable[[tuple[Any, ...]], _T], partial(tuple.__new__, cls))
-
-
-new_stage_trace = _builder(StageTrace)
-new_decision = _builder(Decision)
+new_stage_trace = tuple_constructor(StageTrace)
+new_decision = tuple_constructor(Decision)

@@ -111,3 +111,18 @@ async def test_aclose_forgets_every_bucket(clock: FakeClock) -> None:
     await limiter.aclose()
     assert len(limiter) == 0
     assert (await limiter.check("k", 1.0, 1)).allowed
+
+
+async def test_many_distinct_limits_keep_their_own_intervals(clock: FakeClock) -> None:
+    # Intervals are remembered per (rate, burst) in a bounded table: past its bound it
+    # starts over, and every limit still spaces requests at its own rate.
+    limiter = MemoryRateLimiter(clock_ns=clock)
+    for n in range(1, 600):
+        assert (await limiter.check(f"k{n}", float(n), 1)).allowed
+        retry = (await limiter.check(f"k{n}", float(n), 1)).retry_after_ms
+        assert retry == -(-1000 // n), n
+    assert len(limiter._intervals) <= 256
+    with pytest.raises(ValueError, match="rate_per_second must be positive"):
+        await limiter.check("k", 0.0, 1)
+    with pytest.raises(ValueError, match="burst must be at least 1"):
+        await limiter.check("k", 1.0, 0)

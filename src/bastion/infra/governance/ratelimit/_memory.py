@@ -7,6 +7,10 @@ from collections.abc import Callable
 
 from bastion.infra.governance.ratelimit._decision import RateDecision
 from bastion.infra.governance.ratelimit._gcra import NS_PER_MS, ceil_div, emission_interval_ns
+from bastion.kernel.policy import tuple_constructor
+
+_new_rate_decision = tuple_constructor(RateDecision)
+_MAX_INTERVALS = 256
 
 
 class MemoryRateLimiter:
@@ -28,12 +32,20 @@ class MemoryRateLimiter:
         self._tat: dict[str, int] = {}
         self._min_sweep_size = min_sweep_size
         self._sweep_at = min_sweep_size
+        # Validated intervals per (rate, burst): a profile configures a handful.
+        self._intervals: dict[tuple[float, int], int] = {}
 
     def __len__(self) -> int:
         return len(self._tat)
 
     async def check(self, key: str, rate_per_second: float, burst: int) -> RateDecision:
-        interval = emission_interval_ns(rate_per_second, burst)
+        limit = (rate_per_second, burst)
+        interval = self._intervals.get(limit)
+        if interval is None:
+            interval = emission_interval_ns(rate_per_second, burst)
+            if len(self._intervals) >= _MAX_INTERVALS:
+                self._intervals.clear()
+            self._intervals[limit] = interval
         now = self._clock_ns()
         tat = self._tat.get(key, now)
         if tat < now:
@@ -47,8 +59,8 @@ class MemoryRateLimiter:
         self._tat[key] = new_tat
         if len(self._tat) >= self._sweep_at:
             self._sweep(now)
-        return RateDecision(
-            True, 0, (now - allow_at) // interval, ceil_div(new_tat - now, NS_PER_MS)
+        return _new_rate_decision(
+            (True, 0, (now - allow_at) // interval, ceil_div(new_tat - now, NS_PER_MS))
         )
 
     async def aclose(self) -> None:
