@@ -41,10 +41,10 @@ class Leaf:
 
 
 _Item = tuple[object, Any, Any, Step | None, str | None]
+"""A value to visit: (value, container in the copy, slot there, step, member key)."""
 
 Strings = tuple[list[str], list[tuple[str, str]]]
 """What ``strings`` collects: every text, and the members whose value is a string."""
-"""A value to visit: (value, container in the copy, slot there, step, member key)."""
 
 
 def walk(value: object, *, copy: bool) -> tuple[list[object], list[Leaf]]:
