@@ -174,17 +174,16 @@ def _baseline_extension() -> type:
 
 
 def serve_with_baseline(profile: Path) -> None:
-    """``bastion serve`` exactly (uvloop for the process), plus the baseline route."""
-    import uvloop
-
+    """``bastion serve`` exactly (its event loop for the process), plus the baseline route."""
     from bastion.infra.config import load_profile
     from bastion.runtime.logs import configure_process_logging
     from bastion.server import serve
+    from bastion.server._loop import new_serving_loop
 
     loaded = load_profile(profile)
     configure_process_logging(loaded)
     try:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        with asyncio.Runner(loop_factory=new_serving_loop) as runner:
             runner.run(serve(loaded, extra=[_baseline_extension()]))
     except KeyboardInterrupt:
         pass  # SIGINT is how the run stops it; the audit queue has drained by now

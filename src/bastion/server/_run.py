@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-import uvloop
 from pydantic import ValidationError
 
 from bastion.infra.config import (
@@ -18,6 +17,7 @@ from bastion.infra.config import (
 from bastion.kernel.contract import Extension
 from bastion.runtime.boot import boot
 from bastion.server._entry import ExtraExtensions
+from bastion.server._loop import new_serving_loop
 from bastion.server._socket import bind_socket
 from bastion.server._spill import adopt_orphan_spills
 from bastion.server._supervisor import Supervisor
@@ -60,19 +60,20 @@ def run(
 ) -> None:
     """``bastion serve``: one process, or a supervisor of ``server.workers`` workers.
 
-    Blocks until the server stops. Runs on uvloop (uvicorn's loop setting only applies
-    when uvicorn creates the loop itself, and here boot runs on the loop before it serves).
+    Blocks until the server stops. Runs on uvloop, accepting every waiting connection per
+    turn (``_loop``); uvicorn's loop setting only applies when uvicorn creates the loop
+    itself, and here boot runs on the loop before it serves.
     With several workers it must run in the main thread (it handles SIGINT and SIGTERM),
     the ``__main__`` module must be safe to import (workers are spawned, not forked), and
     ``extra`` extensions must be importable by reference in the workers."""
     loaded = with_server(loaded, host=host, port=port, workers=workers)
     adopt_orphan_spills(loaded.profile.audit.spill_path, loaded.profile.server.workers)
     if loaded.profile.server.workers == 1:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        with asyncio.Runner(loop_factory=new_serving_loop) as runner:
             runner.run(serve(loaded, on_ready=on_ready, extra=extra))
         return
     extensions = tuple(extra)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+    with asyncio.Runner(loop_factory=new_serving_loop) as runner:
         runner.run(_migrate_once(loaded, extensions))
     sock = bind_socket(loaded.profile.server.host, loaded.profile.server.port)
     try:

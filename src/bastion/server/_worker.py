@@ -13,14 +13,13 @@ import threading
 from dataclasses import replace
 from multiprocessing.connection import Connection
 
-import uvloop
-
 from bastion.infra.config import LoadedProfile
 from bastion.kernel.contract import Extension
 from bastion.kernel.errors import BastionError
 from bastion.runtime.app import build_app
 from bastion.runtime.boot import boot
 from bastion.runtime.logs import configure_process_logging
+from bastion.server._loop import new_serving_loop
 from bastion.server._spill import worker_spill_path
 from bastion.server._uvicorn import WorkerServer, uvicorn_config
 
@@ -46,7 +45,7 @@ def worker_main(
     loaded = replace(loaded, profile=profile)
     configure_process_logging(loaded)
     try:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        with asyncio.Runner(loop_factory=new_serving_loop) as runner:
             runner.run(_serve_worker(index, loaded, extra, sock, channel))
     except BastionError as exc:
         _report(channel, ("failed", str(exc)))
