@@ -22,6 +22,8 @@ from typing import Any
 import structlog
 import uvloop
 
+from bastion.server._socket import listening_socket
+
 _log = structlog.get_logger("bastion.server")
 
 _TCP = (socket.AF_INET, socket.AF_INET6)
@@ -136,7 +138,7 @@ class ServingLoop(uvloop.Loop):
     ) -> Any:
         greedy = ssl is None and start_serving and not kwargs
         if greedy and sock is None and isinstance(host, str) and port is not None:
-            sock = _listen(host, port, backlog)
+            sock = listening_socket(host, port, backlog)
         elif not greedy or sock is None or sock.family not in _TCP:
             serve: Any = super().create_server
             return await serve(
@@ -150,19 +152,6 @@ class ServingLoop(uvloop.Loop):
                 **kwargs,
             )
         return GreedyListener(self, sock, protocol_factory, per_turn=backlog)
-
-
-def _listen(host: str, port: int, backlog: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(backlog)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 def new_serving_loop() -> asyncio.AbstractEventLoop:
