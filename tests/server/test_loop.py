@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
 from typing import Any
 
@@ -38,7 +38,7 @@ def recorder() -> tuple[Callable[[], Recorder], list[Any]]:
     return factory, made
 
 
-def on_serving_loop(scenario: Callable[[], Awaitable[None]]) -> None:
+def on_serving_loop(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
     with asyncio.Runner(loop_factory=new_serving_loop) as runner:
         runner.run(scenario())
 

@@ -18,24 +18,16 @@ from bastion.infra.governance import (
 )
 from bastion.infra.governance._blocklist import BlocklistStage
 from bastion.infra.governance.ratelimit import RateLimitSettings
-from bastion.kernel.context import AuthMethod, RequestContext
-from bastion.kernel.ids import RoleName, TenantId, TraceId, UserId
+from bastion.kernel.context import RequestContext
 from bastion.kernel.policy import PolicyContext, PolicyTarget, StageVerdict, TargetType, Verdict
 from bastion.kernel.tiers import Tier
+from tests.support.principals import jwt_principal
 
 PROMPT = PolicyTarget(TargetType.PROMPT)
 
 
 def principal(tier: Tier = Tier.USER) -> RequestContext:
-    return RequestContext(
-        trace_id=TraceId("trace-blocklist"),
-        tier=tier,
-        auth_method=AuthMethod.JWT,
-        user_id=UserId("usr_alice"),
-        tenant_id=TenantId("acme"),
-        role=RoleName(tier.label),
-        scopes=frozenset({"*"}),
-    )
+    return jwt_principal(tier, trace="trace-blocklist")
 
 
 def stage(**settings: Any) -> BlocklistStage:

@@ -19,25 +19,16 @@ from bastion.infra.governance import (
 from bastion.infra.governance._blocklist import BlocklistStage
 from bastion.infra.governance.ratelimit import RateLimitSettings
 from bastion.infra.governance.scanner import collect_strings
-from bastion.kernel.context import AuthMethod, RequestContext
-from bastion.kernel.ids import RoleName, TenantId, TraceId, UserId
+from bastion.kernel.context import RequestContext
 from bastion.kernel.policy import PolicyContext, PolicyTarget, StageVerdict, TargetType
-from bastion.kernel.tiers import Tier
+from tests.support.principals import jwt_principal
 
 BLOCK_DROP = {"content": [{"id": "drop", "literal": "drop table", "targets": ["tool"]}]}
 CALL = PolicyTarget(TargetType.TOOL, server="db", tool="query")
 
 
 def principal() -> RequestContext:
-    return RequestContext(
-        trace_id=TraceId("trace-input"),
-        tier=Tier.USER,
-        auth_method=AuthMethod.JWT,
-        user_id=UserId("usr_alice"),
-        tenant_id=TenantId("acme"),
-        role=RoleName("user"),
-        scopes=frozenset({"*"}),
-    )
+    return jwt_principal(trace="trace-input")
 
 
 def engine(**extra: Any) -> PolicyEngine:
@@ -90,31 +81,39 @@ async def test_a_stage_used_on_its_own_never_remembers(walks: list[object]) -> N
 
 
 class Pause:
-    """An awaiting stage between the two: another evaluation runs while it waits."""
+    """An awaiting stage between the two: each evaluation waits there for its release."""
 
     name = "pause"
 
     def __init__(self) -> None:
-        self.waiting = asyncio.Event()
-        self.go = asyncio.Event()
+        self.arrived: dict[str, asyncio.Event] = {"a": asyncio.Event(), "b": asyncio.Event()}
+        self.release: dict[str, asyncio.Event] = {"a": asyncio.Event(), "b": asyncio.Event()}
 
     async def evaluate(self, context: PolicyContext) -> StageVerdict:
-        if context.input == {"sql": "first"}:
-            self.waiting.set()
-            await self.go.wait()
+        assert isinstance(context.input, dict)
+        who = context.input["who"]
+        self.arrived[who].set()
+        await self.release[who].wait()
         return StageVerdict.allow()
 
 
 async def test_an_evaluation_interleaved_at_an_await_keeps_its_own_strings() -> None:
+    # a is walked by the secret scan and waits; b starts, is walked and waits too. When a
+    # goes on to the blocklist, what is remembered belongs to b: a must be walked again.
     pause = Pause()
     settings = GovernanceSettings.model_validate(
         {"policies": ["secret_scan", "pause", "blocklist"], "blocklist": BLOCK_DROP}
     )
     chain = build_governance(settings, RateLimitSettings(), {"ext": [pause]}).engine
-    first = asyncio.create_task(chain.evaluate(PolicyContext(principal(), CALL, {"sql": "first"})))
-    await pause.waiting.wait()
-    # While the first waits between its stages, a second one runs to the end.
-    second = await chain.evaluate(PolicyContext(principal(), CALL, {"sql": "drop table x"}))
-    assert second.rule == "blocklist.drop"
-    pause.go.set()
-    assert (await first).allowed
+    a = asyncio.create_task(
+        chain.evaluate(PolicyContext(principal(), CALL, {"who": "a", "sql": "drop table x"}))
+    )
+    await pause.arrived["a"].wait()
+    b = asyncio.create_task(
+        chain.evaluate(PolicyContext(principal(), CALL, {"who": "b", "sql": "select 1"}))
+    )
+    await pause.arrived["b"].wait()
+    pause.release["a"].set()
+    assert (await a).rule == "blocklist.drop"
+    pause.release["b"].set()
+    assert (await b).allowed
