@@ -26,14 +26,16 @@ def env(**extra: str) -> dict[str, str]:
     return {**values, "PYTHONPATH": str(ROOT), **extra}
 
 
-def bastion(profile: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def bastion(
+    profile: Path, *args: str, cwd: Path, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
     """``bastion --profile PROFILE ARGS...`` to its end, stdout and stderr kept apart."""
     return subprocess.run(
         [str(BASTION), "--profile", str(profile), *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=env(),
+        env=env(**extra_env),
         timeout=BOOT_SECONDS,
         check=False,
     )
@@ -104,6 +106,18 @@ class Served:
             self.proc.kill()
             self.proc.wait()
             pytest.fail("the server did not stop within 120s:\n" + self.stderr)
+
+
+def start_bastion(profile: Path, *args: str, cwd: Path, **extra_env: str) -> subprocess.Popen[str]:
+    """``bastion --profile PROFILE ARGS...`` started, stdout and stderr piped."""
+    return subprocess.Popen(
+        [str(BASTION), "--profile", str(profile), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=env(**extra_env),
+    )
 
 
 def assert_one_error_line(proc: subprocess.Popen[str], expected: str) -> str:
