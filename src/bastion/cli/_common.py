@@ -14,6 +14,7 @@ import orjson
 import structlog
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bastion.infra.config import LoadedProfile, load_profile
@@ -51,7 +52,8 @@ def _stderr_logger(*_: object) -> structlog.PrintLogger:
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    # The message is text: "[x]" is not markup and "acme:Notes:" not an emoji code.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, emoji=False)
     return typer.Exit(1)
 
 

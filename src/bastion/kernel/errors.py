@@ -4,7 +4,10 @@ The tree::
 
     BastionError
     ├── ExtensionError                    an extension cannot take part in boot
-    │   ├── ExtensionContractError        a narrow extension implements a surface outside its kind
+    │   ├── ExtensionContractError        an extension breaks the contract (a narrow one implements
+    │   │   │                                 a surface outside its kind)
+    │   │   ├── ExtensionMetaError            meta is missing, not a class attribute, or malformed
+    │   │   └── SurfaceResultError            a surface method returned the wrong type
     │   ├── ExtensionConfigError          an extension's config block fails its model
     │   ├── ExtensionDisabledError        a required extension is named in extensions.disabled
     │   ├── MaturityError                 an extension is below extensions.min_maturity
@@ -37,6 +40,25 @@ class ExtensionError(BastionError):
 
 class ExtensionContractError(ExtensionError):
     pass
+
+
+class ExtensionMetaError(ExtensionContractError):
+    """``extension_class`` is ``module:qualname``; ``extension_id`` is the id when the
+    meta carries a usable one, else the class."""
+
+    def __init__(self, extension_class: str, problem: str, extension_id: str | None = None) -> None:
+        message = f"extension class {extension_class}: {problem}"
+        super().__init__(extension_id or extension_class, message)
+        self.extension_class = extension_class
+
+
+class SurfaceResultError(ExtensionContractError):
+    def __init__(self, extension_id: str, extension_class: str, surface: str, problem: str) -> None:
+        super().__init__(
+            extension_id, f"extension '{extension_id}' ({extension_class}): {surface}() {problem}"
+        )
+        self.extension_class = extension_class
+        self.surface = surface
 
 
 class ExtensionConfigError(ExtensionError):

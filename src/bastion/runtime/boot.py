@@ -248,6 +248,12 @@ async def boot(
             for ext in registry.ordered()
             for scheduled in _scheduled(ext, contexts[ext.meta.id])
         ]
+        # Surfaces the server calls later (health checks per request), or only when it
+        # migrates: called once here, so their results are checked on every boot,
+        # ``bastion plugins validate`` included.
+        for ext in registry.ordered():
+            surface(ext, "health_checks")
+        plan = migration_plan(registry)
     except ValueError as exc:
         await _release(engine, services)
         raise BootError("validate", str(exc)) from exc
@@ -262,7 +268,6 @@ async def boot(
             break
 
     if migrate:
-        plan = migration_plan(registry)
         try:
             if migrate == "verify":
                 await verify_migrated(engine, plan)
