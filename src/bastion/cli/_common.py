@@ -7,7 +7,6 @@ import datetime as dt
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
@@ -16,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bastion.cli._state import state
 from bastion.infra.config import LoadedProfile, load_profile
 from bastion.kernel.errors import BastionError
 from bastion.runtime.boot import boot
@@ -26,13 +26,6 @@ T = TypeVar("T")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-
-
-class State:
-    profile_dir: Path | None = None
-
-
-state = State()
 
 
 def loaded_profile() -> LoadedProfile:
