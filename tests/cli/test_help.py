@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -92,3 +93,18 @@ def test_listings_take_json(app: typer.Typer) -> None:
 def test_version(app: typer.Typer) -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("bastion ")
+
+
+def test_flags_show_as_flags(app: typer.Typer) -> None:
+    """``--json``, not ``--json <bool>``: a flag takes no value."""
+    runner = CliRunner()
+    for path, _ in walk(typer.main.get_command(app)):
+        shown = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "120"}).stdout
+        assert "<bool>" not in shown, path
+    listing = runner.invoke(app, ["admin", "users", "list", "--help"], env={"COLUMNS": "120"})
+    assert re.search(r"│ --json +Print JSON instead of a table", listing.stdout), listing.stdout
+    # and a flag given a value is refused, as a flag
+    given = runner.invoke(
+        app, ["--profile", "/nonexistent", "admin", "users", "list", "--json", "true"]
+    )
+    assert given.exit_code == 2 and "error: Got unexpected extra argument(s) (true)" in given.stderr

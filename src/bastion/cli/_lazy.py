@@ -18,11 +18,29 @@ from typing import Any, ClassVar
 
 import typer
 import typer.main
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 # ``Any`` for click objects: Typer vendors click (``typer._click``), a private module.
 Context = Any
 Command = Any
+
+
+def _flags_take_no_value() -> None:
+    """Help shows ``--json``, not ``--json <bool>``: a flag takes no value.
+
+    Typer's Rich help prints the type of every option, flags included (its plain-text help
+    already leaves flags bare); this gives flags the plain-text behaviour, for every
+    command including ``--help`` itself.
+    """
+    typed = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Context) -> str | None:
+        return None if self.is_flag else typed(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
 
 
 @dataclass(frozen=True)
