@@ -193,7 +193,8 @@ def extension_listing(profile_dir: Path | None, builtin: Iterable[str]) -> list[
         indexed = _read_index(key)
         if indexed is None:
             indexed = [
-                (name, _help_line(to_click(app, name))) for name, app in _entry_point_apps(taken)
+                (name, _help_line(to_click(app, name)))
+                for name, app in _entry_point_apps(set(taken))
             ]
             _write_index(key, indexed)
         rows = [(name, line) for name, line in indexed if name not in taken]
