@@ -1,6 +1,7 @@
 """Start-up cost of the ``bastion`` command: ``python -m bench.cli``.
 
-Times, as wall clock from spawn to exit, ``bastion --version``, ``bastion --help`` and
+Times, as wall clock from spawn to exit, ``bastion --version``, ``bastion --help`` (also
+with ``--profile``, which loads the profile to list its ``cli`` manifests) and
 ``bastion admin tokens issue admin`` against a migrated SQLite profile in a temporary
 directory, interleaved with ``python -c pass`` (the interpreter's own start, the baseline)
 in the same run. The extension command index is warmed by one ``--help`` before timing
@@ -62,6 +63,8 @@ def main() -> None:
             "python -c pass": [sys.executable, "-c", "pass"],
             "--version": [BASTION, "--version"],
             "--help": [BASTION, "--help"],
+            # names a profile: its ``cli`` manifests are listed, so the profile is loaded
+            "--profile P --help": [BASTION, "--profile", profile, "--help"],
             "admin tokens issue": [
                 BASTION,
                 "--profile",

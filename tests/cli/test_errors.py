@@ -59,6 +59,7 @@ def test_a_profile_error_is_printed_once_by_the_real_command(tmp_path: Path) -> 
     [
         (("admin", "users", "list", "--bogus"), "error: No such option: --bogus"),
         (("nope",), "error: No such command 'nope'."),
+        (("adminn",), "error: No such command 'adminn'. Did you mean 'admin'?"),
         (("admin", "tokens", "issue"), "error: Missing argument 'user'."),
     ],
 )

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -135,6 +136,17 @@ class BastionGroup(TyperGroup):
         if command is not None:
             self.commands[cmd_name] = command
         return command
+
+    def resolve_command(self, ctx: Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except typer._click.exceptions.UsageError as exc:
+            # Typer suggests from the commands loaded so far; offer every built-in name.
+            close = get_close_matches(args[0], [c.name for c in self.builtins]) if args else []
+            if close and "Did you mean" not in exc.message:
+                suggestions = ", ".join(repr(m) for m in close)
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
 
     def _extension_rows(self, ctx: Context) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] | None = getattr(self, "_rows", None)
