@@ -8,11 +8,11 @@ on a 1 MB prompt took 0.33 s. An ``RE2::Set`` answers the same question in one D
 
 A DFA can still thrash (``a[ab]{20}c`` over ``ab`` text exhausts its state cache and
 crawls at ~1 µs per byte), and one RE2 call cannot be interrupted. So a text longer than
-``CHUNK`` bytes is searched rule by rule in windows that overlap by ``OVERLAP`` bytes,
-the governance time budget checked before each one (``_budget.check``); each window is
-searched in the context of the whole text, so anchors and word boundaries keep their
-meaning. A match that spans a window boundary is found whenever it is at most
-``OVERLAP`` bytes long.
+``CHUNK`` bytes is matched in windows that overlap by ``OVERLAP`` bytes, the governance
+time budget checked before each one (``_budget.check``): the set runs over the window,
+and the rules it reports are confirmed by searching the window in the context of the
+whole text, so anchors and word boundaries keep their meaning. A match that spans a
+window boundary is found whenever it is at most ``OVERLAP`` bytes long.
 
 When the set's DFA gives up (RE2 then reports no match at all; a sentinel that matches
 every text tells the two apart), each rule is searched on its own, compiled with
@@ -25,7 +25,7 @@ fallbacks, which grows with it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import re2
@@ -63,25 +63,47 @@ class RuleSet:
 
     def first(self, data: bytes) -> int | None:
         """The lowest index of a pattern that occurs in ``data`` (UTF-8), or None."""
+        every = range(len(self._each))
         if len(data) <= CHUNK:
-            return self._first(data)
-        # Rule by rule, window by window: a window is searched inside the whole text, so
-        # ``^``, ``$`` and ``\b`` see the real neighbours, not the window's edges.
+            hits = self._hits(data)
+            if hits is not None:
+                return hits[0] if hits else None
+            return self._confirmed(data, every, 0, len(data))
+        best: int | None = None
         step = CHUNK - OVERLAP
-        windows = range(0, len(data) - OVERLAP, step)
-        for index, regex in enumerate(self._each):
-            for start in windows:
-                _budget.check()
-                if regex.search(data, start, start + CHUNK) is not None:
-                    return index
-        return None
+        for start in range(0, len(data) - OVERLAP, step):
+            _budget.check()
+            end = start + CHUNK
+            # The set over the window alone takes the window's edges for the text's: it
+            # may report a rule the window does not hold, never miss one that matches
+            # away from the edges (the overlap puts every short match away from them in
+            # some window). So its hits are confirmed in the context of the whole text.
+            hits = self._hits(data[start:end])
+            candidates = [i for i in (every if hits is None else hits) if best is None or i < best]
+            found = self._confirmed(data, candidates, start, end)
+            if found is not None:
+                best = found
+                if best == 0:
+                    break
+        return best
 
-    def _first(self, data: bytes) -> int | None:
+    def _hits(self, data: bytes) -> list[int] | None:
+        """The indexes the set finds in ``data``, sorted; None when its DFA gave up."""
         found: list[int] | None = self._set.Match(data)
-        if found and self._sentinel in found:
-            found.remove(self._sentinel)
-            return min(found) if found else None
-        for index, regex in enumerate(self._each):  # the set's DFA gave up
-            if regex.search(data) is not None:
+        if not found or self._sentinel not in found:
+            return None
+        found.remove(self._sentinel)
+        found.sort()
+        return found
+
+    def _confirmed(
+        self, data: bytes, candidates: Iterable[int], start: int, end: int
+    ) -> int | None:
+        """The first candidate whose pattern matches inside ``data[start:end]``, searched
+        in the context of all of ``data``, so ``^``, ``$`` and ``\\b`` see the real
+        neighbours of the window."""
+        for index in candidates:
+            _budget.check()
+            if self._each[index].search(data, start, end) is not None:
                 return index
         return None

