@@ -10,6 +10,7 @@ BENCHMARKS = (
     "scanner",
     "ratelimit",
     "governance",
+    "governance_cost",
     "audit",
     "boot",
     "http_clients",

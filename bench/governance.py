@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
+from bastion.domains.gateway._material import prompt_material
 from bastion.infra.governance import Decision, GovernanceSettings, build_governance
 from bastion.infra.governance.ratelimit import RateLimitSettings
 from bastion.infra.governance.scanner import SecretScanner
@@ -107,6 +108,43 @@ def sync_median_us(op: Callable[[], object], iterations: int) -> float:
     return statistics.median(samples) / 1000
 
 
+def _agent_request() -> dict[str, object]:
+    """What a coding agent sends: a short turn, a system prompt of two text blocks and a
+    dozen tool definitions with prose descriptions and JSON schemas, through the
+    gateway's ``prompt_material`` (tools, metadata, the joined adjacent text blocks)."""
+    text = prompt(12 * 1024, with_secrets=False)
+    tools = [
+        {
+            "name": f"tool_{i}",
+            "description": text[i * 700 : i * 700 + 600],
+            "input_schema": {
+                "$schema": "http://json-schema.org/draft-07/schema#",
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string", "description": "Absolute path of the file."},
+                    "pattern": {"type": "string", "description": "A glob such as **/*.py"},
+                    "limit": {"type": "integer", "minimum": 1},
+                },
+                "required": ["path"],
+                "additionalProperties": False,
+            },
+        }
+        for i in range(12)
+    ]
+    body = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 4096,
+        "system": [
+            {"type": "text", "text": text[9000:10000]},
+            {"type": "text", "text": text[10000:10500]},
+        ],
+        "messages": [{"role": "user", "content": text[11000:11600]}],
+        "tools": tools,
+        "metadata": {"user_id": "user_3f2a_account_session_9c1d"},
+    }
+    return prompt_material(body)
+
+
 def _inputs() -> dict[str, PolicyContext]:
     prompt_2k = prompt(2 * 1024, with_secrets=False)
     prompt_100k = prompt(100 * 1024, with_secrets=False)
@@ -126,6 +164,8 @@ def _inputs() -> dict[str, PolicyContext]:
         "2 KB Messages request body (JSON)": PolicyContext(
             PRINCIPAL, route, request_json(prompt(1600, with_secrets=False))
         ),
+        "Messages request with 12 tools and 2 adjacent text blocks, as the gateway "
+        "governs it (JSON)": PolicyContext(PRINCIPAL, route, _agent_request()),
         "100 KB prompt, no secret": PolicyContext(
             PRINCIPAL, PolicyTarget(TargetType.PROMPT), prompt_100k
         ),

@@ -121,6 +121,16 @@ def request_json(text: str) -> dict[str, object]:
     }
 
 
+def accented(text: str) -> str:
+    """Non-ASCII text that is already NFKC (the normaliser's second fast path)."""
+    return text.replace("e", "\u00e9").replace("o", "\u00f6")
+
+
+def zero_width(text: str, every: int = 40) -> str:
+    """Text with a zero-width space every ``every`` characters: normalised in full."""
+    return "\u200b".join(text[i : i + every] for i in range(0, len(text), every))
+
+
 def median_us(op: Callable[[], object], iterations: int) -> float:
     for _ in range(WARM_UP):
         op()
@@ -138,10 +148,42 @@ def run() -> str:
     clean = prompt(2 * 1024, with_secrets=False)
     document = request_json(prompt(1600))
     clean_document = request_json(prompt(1600, with_secrets=False))
+    large_clean = prompt(100 * 1024, with_secrets=False)
+    large_accented = accented(large_clean)
+    large_hidden = zero_width(large_clean)
+    small_hidden = zero_width(small)
     rows: list[tuple[str, str, int, Callable[[], list[Finding]], int]] = [
         ("scan_text", "2 KB prompt", len(small), lambda: scanner.scan_text(small), 5000),
         ("scan_text", "2 KB prompt, no secret", len(clean), lambda: scanner.scan_text(clean), 5000),
         ("scan_text", "100 KB prompt", len(large), lambda: scanner.scan_text(large), 300),
+        (
+            "scan_text",
+            "100 KB prompt, no secret",
+            len(large_clean),
+            lambda: scanner.scan_text(large_clean),
+            300,
+        ),
+        (
+            "scan_text",
+            "100 KB prompt, no secret, accented (non-ASCII, already NFKC)",
+            len(large_accented),
+            lambda: scanner.scan_text(large_accented),
+            300,
+        ),
+        (
+            "scan_text",
+            "100 KB prompt, no secret, a zero-width space every 40 chars",
+            len(large_hidden),
+            lambda: scanner.scan_text(large_hidden),
+            300,
+        ),
+        (
+            "scan_text",
+            "2 KB prompt, a zero-width space every 40 chars (secrets split by them)",
+            len(small_hidden),
+            lambda: scanner.scan_text(small_hidden),
+            3000,
+        ),
         ("redact_text", "2 KB prompt", len(small), lambda: scanner.redact_text(small)[1], 5000),
         ("redact_text", "100 KB prompt", len(large), lambda: scanner.redact_text(large)[1], 300),
         (

@@ -417,6 +417,87 @@ SECRET_PLACES = {
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1"}]},
         ]
     },
+    # The blind spots of issue 14: each passed the scan before.
+    "text document": {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "document",
+                        "source": {
+                            "type": "text",
+                            "media_type": "text/plain",
+                            "data": f"config notes\ntoken={GITHUB_TOKEN}\n",
+                        },
+                    },
+                    {"type": "text", "text": "Summarise the notes."},
+                ],
+            }
+        ]
+    },
+    "tool description": {
+        "messages": ASK,
+        "tools": [
+            {
+                "name": "deploy",
+                "description": f"Deploys with {GITHUB_TOKEN}",
+                "input_schema": {"type": "object", "properties": {}},
+            }
+        ],
+    },
+    "tool input_schema": {
+        "messages": ASK,
+        "tools": [
+            {
+                "name": "deploy",
+                "input_schema": {
+                    "type": "object",
+                    "properties": {"auth": {"type": "string", "default": GITHUB_TOKEN}},
+                },
+            }
+        ],
+    },
+    "metadata.user_id": {"messages": ASK, "metadata": {"user_id": f"ci {GITHUB_TOKEN}"}},
+    "stop_sequences": {"messages": ASK, "stop_sequences": [f"end {GITHUB_TOKEN}"]},
+    "split across adjacent text blocks": {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": f"deploy with {GITHUB_TOKEN[:16]}"},
+                    {"type": "text", "text": f"{GITHUB_TOKEN[16:]} please"},
+                ],
+            }
+        ]
+    },
+    "zero-width space inside": {
+        "messages": [
+            {
+                "role": "user",
+                "content": f"deploy with {GITHUB_TOKEN[:9]}\u200b{GITHUB_TOKEN[9:]}",
+            }
+        ]
+    },
+    "nested tool_result content": {
+        "messages": [
+            *ASK,
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "env", "input": {}}],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "t1",
+                        "content": [{"type": "text", "text": f"TOKEN={GITHUB_TOKEN}"}],
+                    }
+                ],
+            },
+        ]
+    },
 }
 
 
@@ -435,12 +516,28 @@ def test_secret_in_the_prompt_is_denied_and_nothing_goes_upstream(gw: Gateway, p
     assert GITHUB_TOKEN not in row["error"]
 
 
-def test_secret_deny_in_the_openai_format(gw: Gateway) -> None:
+OPENAI_SECRET_PLACES = {
+    "user text": {"messages": [{"role": "user", "content": f"use {GITHUB_TOKEN}"}]},
+    # Dropped by the translation to Anthropic, scanned from the caller's body.
+    "messages[].name": {"messages": [{"role": "user", "name": GITHUB_TOKEN, "content": "hi"}]},
+    "tools[].function.description": {
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": [
+            {
+                "type": "function",
+                "function": {"name": "deploy", "description": f"uses {GITHUB_TOKEN}"},
+            }
+        ],
+    },
+    "stop": {"messages": [{"role": "user", "content": "hi"}], "stop": [f"x {GITHUB_TOKEN}"]},
+    "user": {"messages": [{"role": "user", "content": "hi"}], "user": GITHUB_TOKEN},
+}
+
+
+@pytest.mark.parametrize("place", list(OPENAI_SECRET_PLACES))
+def test_secret_deny_in_the_openai_format(gw: Gateway, place: str) -> None:
     trace = new_trace("deny-oa")
-    body = {
-        "model": "gpt-4o",
-        "messages": [{"role": "user", "content": f"use {GITHUB_TOKEN}"}],
-    }
+    body = {"model": "gpt-4o", **OPENAI_SECRET_PLACES[place]}
     response = gw.post(CHAT, body, trace=trace)
     error = error_of(response, "openai", 403)
     assert (error["stage"], error["rule"]) == ("secret_scan", "secret.github-pat")

@@ -181,7 +181,7 @@ class Gateway:
         record.route, record.provider = route.name, route.settings.provider
         record.upstream_model = route.upstream_model(model)
 
-        denied = await self.govern(ctx, route, anthropic_body)
+        denied = await self.govern(ctx, route, anthropic_body, body)
         if denied is not None:
             return await self._fail(
                 record,
@@ -216,15 +216,20 @@ class Gateway:
         )
 
     async def govern(
-        self, ctx: RequestContext, route: Route, anthropic_body: Mapping[str, Any]
+        self,
+        ctx: RequestContext,
+        route: Route,
+        anthropic_body: Mapping[str, Any],
+        caller_body: Mapping[str, Any] | None = None,
     ) -> Denial | None:
         """Run the prompt through the governance chain as target ``prompt`` on the route;
-        None when it may go upstream."""
+        None when it may go upstream. ``caller_body``: the body as sent, when it was
+        translated to ``anthropic_body``."""
         decision = await self.governance.engine.evaluate(
             PolicyContext(
                 ctx,
                 PolicyTarget(TargetType.PROMPT, name=route.name),
-                prompt_material(anthropic_body),
+                prompt_material(anthropic_body, caller_body),
             )
         )
         if decision.allowed:

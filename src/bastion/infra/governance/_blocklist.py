@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import re2
 
 from bastion.infra.governance._input import input_strings
+from bastion.infra.governance._ruleset import MAX_PROGRAM_SIZE, RuleSet
+from bastion.infra.governance._ruleset import options as ruleset_options
 from bastion.infra.governance._settings import BlocklistSettings, ContentBlockRule, ToolBlockRule
 from bastion.infra.governance.errors import GovernanceConfigError
 from bastion.infra.governance.scanner import json_strings
@@ -68,31 +70,24 @@ _MEMO_SIZE = 4096
 @dataclass(frozen=True, slots=True)
 class _ContentSet:
     r"""The content rules that apply to one (target type, tier): literals checked with
-    ``in`` on the lowered text, regexes combined into one RE2 alternation so the text is
+    ``in`` on the lowered text, regexes as one RE2 set (``_ruleset``) so the text is
     scanned once and any match is a deny.
 
-    ``joined`` is the same alternation in multi-line mode, run once over all of an input's
-    strings joined by newlines. Whatever matches inside one string also matches there
-    (``^``/``$`` hold at the newlines, ``\b`` sees the same non-word neighbour), so no
-    match on the joined text clears every string in one RE2 call; a match sends the input
-    through the exact per-string check. Rules with ``\A``, ``\z`` or ``(?-m)`` could
-    match a string but not the joined text, so a set holding one has no ``joined``."""
+    ``joined`` is the same set in multi-line mode, run once over all of an input's strings
+    joined by newlines. Whatever matches inside one string also matches there (``^``/``$``
+    hold at the newlines, ``\b`` sees the same non-word neighbour), so no match on the
+    joined text clears every string in one pass; a match sends the input through the
+    exact per-string check. Rules with ``\A``, ``\z`` or ``(?-m)`` could match a string
+    but not the joined text, so a set holding one has no ``joined``."""
 
     literals: Sequence[tuple[str, ContentBlockRule]]
-    combined: object | None  # an re2 pattern
+    combined: RuleSet | None
     regex_rules: Sequence[ContentBlockRule]
-    joined: object | None = None  # an re2 pattern
+    joined: RuleSet | None = None
 
 
 def _tiers(names: Sequence[str]) -> frozenset[Tier]:
     return frozenset(Tier.parse(n) for n in names)
-
-
-def _re2_options() -> object:
-    options = re2.Options()
-    # Errors are raised (and reported once, naming the rule), not also logged to stderr.
-    options.log_errors = False
-    return options
 
 
 def _error_text(exc: Exception) -> str:
@@ -101,38 +96,37 @@ def _error_text(exc: Exception) -> str:
 
 
 def _validate_regexes(rules: Sequence[ContentBlockRule]) -> None:
-    """Every regex rule compiles on RE2, whichever targets and tiers it applies to."""
+    """Every regex rule compiles on RE2, within ``MAX_PROGRAM_SIZE``, whichever targets
+    and tiers it applies to."""
     for rule in rules:
         if rule.regex is None:
             continue
+        where = f"governance.blocklist.content rule '{rule.id}'"
         try:
-            re2.compile(rule.regex, _re2_options())
+            size = re2.compile(rule.regex, ruleset_options()).programsize
         except re2.error as exc:
+            raise GovernanceConfigError(f"{where}: invalid RE2 regex: {_error_text(exc)}") from None
+        if size > MAX_PROGRAM_SIZE:
             raise GovernanceConfigError(
-                f"governance.blocklist.content rule '{rule.id}': invalid RE2 regex: "
-                f"{_error_text(exc)}"
-            ) from None
+                f"{where}: the regex compiles to an RE2 program of {size} instructions, "
+                f"over the limit of {MAX_PROGRAM_SIZE}; use smaller counted repetitions "
+                "(`x{20}` is 20 copies of `x`) or split the rule"
+            )
 
 
-def _alternation(rules: Sequence[ContentBlockRule]) -> str:
-    return "|".join(f"(?P<bastion_rule_{i}>{rule.regex})" for i, rule in enumerate(rules))
-
-
-def _compile_regexes(rules: Sequence[ContentBlockRule]) -> object | None:
+def _compile_regexes(rules: Sequence[ContentBlockRule]) -> RuleSet | None:
     if not rules:
         return None
-    compiled: object = re2.compile(_alternation(rules), _re2_options())
-    return compiled
+    return RuleSet([rule.regex or "" for rule in rules])
 
 
 _NOT_JOINABLE = ("\\A", "\\z", "-m")
 
 
-def _compile_joined(rules: Sequence[ContentBlockRule]) -> object | None:
+def _compile_joined(rules: Sequence[ContentBlockRule]) -> RuleSet | None:
     if not rules or any(m in (r.regex or "") for r in rules for m in _NOT_JOINABLE):
         return None
-    compiled: object = re2.compile(f"(?m:{_alternation(rules)})", _re2_options())
-    return compiled
+    return RuleSet([f"(?m:{rule.regex})" for rule in rules])
 
 
 class BlocklistStage:
@@ -201,9 +195,7 @@ class BlocklistStage:
             lowered = joined.lower()
             if any(literal in lowered for literal, _ in content.literals):
                 return False
-        # On the UTF-8 bytes: RE2's Python wrapper converts positions for a str, and that
-        # costs more than the encoding.
-        return content.joined is None or content.joined.search(joined.encode()) is None  # type: ignore[attr-defined]
+        return content.joined is None or content.joined.first(joined.encode()) is None
 
     def _check_text(self, text: str, content: _ContentSet) -> StageVerdict | None:
         if content.literals:
@@ -212,10 +204,8 @@ class BlocklistStage:
                 if literal in lowered:
                     return StageVerdict.deny(f"blocklist.{rule.id}", rule.reason)
         if content.combined is not None:
-            match = content.combined.search(text)  # type: ignore[attr-defined]
-            if match is not None:
-                for name, value in match.groupdict().items():
-                    if value is not None and name.startswith("bastion_rule_"):
-                        rule = content.regex_rules[int(name.removeprefix("bastion_rule_"))]
-                        return StageVerdict.deny(f"blocklist.{rule.id}", rule.reason)
+            index = content.combined.first(text.encode())
+            if index is not None:
+                rule = content.regex_rules[index]
+                return StageVerdict.deny(f"blocklist.{rule.id}", rule.reason)
         return None

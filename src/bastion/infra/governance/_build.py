@@ -89,5 +89,6 @@ def build_governance(
         disabled=settings.disabled,
         sinks=sinks,
         redact=lambda text: scanner.redact_text(text)[0],
+        budget_ms=settings.time_budget_ms,
     )
     return Governance(engine, scope, scanner, limiter, quota, catalog, rate_limits)

@@ -5,6 +5,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
+from bastion.infra.governance import _budget
+from bastion.infra.governance._budget import BudgetExceeded
 from bastion.infra.governance._decision import (
     Decision,
     StageTrace,
@@ -21,13 +23,18 @@ DecisionSink = Callable[[PolicyContext, Decision], Awaitable[object] | None]
 """Called with every decision. A coroutine function, or a plain function that returns None
 when it is done and an awaitable when it has to wait (the audit queue is full)."""
 INTERNAL_ERROR = "internal_error"
+TIME_BUDGET_RULE = "governance.time_budget"
 _DENY, _SKIP, _DISABLED = Verdict.DENY, Verdict.SKIP, Verdict.DISABLED
 
 
 class PolicyEngine:
     """Runs the configured stages in order; the first deny wins.
 
-    A stage that raises denies with reason ``internal_error`` (fail closed). Every
+    A stage that raises denies with reason ``internal_error`` (fail closed). A chain that
+    runs past its time budget (``budget_ms``) denies with rule ``governance.time_budget``
+    (fail closed): the clock is read after every stage anyway, so the check costs one
+    comparison; a stage already running is not interrupted (stages are synchronous), the
+    stages after it are skipped. Every
     decision, allow or deny, goes to the sinks (audit rows, SIEM events); a sink only
     enqueues, and waits only when the audit queue is full (backpressure, never loss).
     """
@@ -39,8 +46,12 @@ class PolicyEngine:
         disabled: Sequence[str] = (),
         sinks: Sequence[DecisionSink] = (),
         redact: Callable[[str], str] | None = None,
+        budget_ms: float | None = None,
     ) -> None:
         self._stages = list(stages)
+        self._budget_ms = budget_ms
+        # Nanoseconds, compared with the clock; "never" when there is no budget.
+        self._budget_ns = int(budget_ms * 1e6) if budget_ms is not None else _budget.NEVER
         self._disabled = frozenset(disabled)
         self._plan = [(s, s.name, s.name in self._disabled) for s in self._stages]
         self._sinks = list(sinks)
@@ -74,6 +85,7 @@ class PolicyEngine:
             started = last = clock()
             denied: StageVerdict | None = None
             denied_stage: str | None = None
+            deadline = started + self._budget_ns
             for stage, name, disabled in self._plan:
                 if denied is not None:
                     append(new_stage_trace((name, _SKIP, 0.0, None)))
@@ -82,8 +94,11 @@ class PolicyEngine:
                     append(new_stage_trace((name, _DISABLED, 0.0, None)))
                     continue
                 try:
+                    _budget.deadline_ns = deadline
                     answer = stage.evaluate(context)
                     verdict = answer if isinstance(answer, StageVerdict) else await answer
+                except BudgetExceeded:
+                    verdict = self._over_budget(name, clock() - started)
                 except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"
                     log.error(
@@ -100,9 +115,12 @@ class PolicyEngine:
                 last = now
                 if result is _DENY:
                     denied, denied_stage = verdict, name
+                elif now > deadline:
+                    denied, denied_stage = self._over_budget(name, now - started), name
             total = (clock() - started) // 100 / 10
         finally:
             end_input()
+            _budget.deadline_ns = _budget.NEVER
         if denied is None:
             return new_decision((True, tuple(trace), None, None, None, None, NO_DETAILS, total))
         return Decision(
@@ -115,3 +133,11 @@ class PolicyEngine:
             details=denied.details,
             duration_us=total,
         )
+
+    def _over_budget(self, stage: str, elapsed_ns: int) -> StageVerdict:
+        reason = (
+            f"governance time budget of {self._budget_ms:g} ms exceeded "
+            f"({elapsed_ns / 1e6:.1f} ms when stage '{stage}' finished); "
+            "see governance.time_budget_ms"
+        )
+        return StageVerdict.deny(TIME_BUDGET_RULE, reason)

@@ -142,6 +142,14 @@ class GovernanceSettings(_Strict):
     quota: QuotaSettings = Field(
         default_factory=QuotaSettings, description="Quota windows per user, tenant or key."
     )
+    time_budget_ms: float | None = Field(
+        250.0,
+        gt=0,
+        le=60_000,
+        description="Per-request time budget of the whole chain, in milliseconds: a chain "
+        "still running past it denies with rule `governance.time_budget` (fail closed); "
+        "checked after every stage. `null` for none.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> GovernanceSettings:

@@ -341,13 +341,47 @@ def _pem_cases(g: Gen) -> list[Positive]:
     return out
 
 
+# Characters a model or a tool does not see, but a pattern would: zero-width, word joiner,
+# BOM, soft hyphen, bidi marks, embeddings, overrides and isolates.
+INVISIBLES = (
+    "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+    "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def fullwidth(text: str) -> str:
+    """ASCII letters, digits and punctuation as their fullwidth forms (NFKC folds them back)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def _obfuscated_cases(g: Gen, tokens: list[tuple[str, str]]) -> list[Positive]:
+    """Token secrets disguised: invisible characters inside, fullwidth letters. The
+    finding must cover the disguised secret exactly, as the text holds it."""
+    out: list[Positive] = []
+    for i, (pattern_id, secret) in enumerate(tokens[::4]):
+        context = CONTEXTS[i % len(CONTEXTS)]
+        cut = g.rng.randint(1, len(secret) - 1)
+        hidden = secret[:cut] + g.rng.choice(INVISIBLES) + secret[cut:]
+        out.append(Positive(pattern_id, context(hidden), hidden))
+        many = "".join(
+            c + (g.rng.choice(INVISIBLES) if g.rng.random() < 0.3 else "") for c in secret
+        )
+        many = many.rstrip(INVISIBLES)
+        out.append(Positive(pattern_id, "é " + context(many), many))
+        if i % 2 == 0:
+            wide = fullwidth(secret[:8]) + secret[8:]
+            out.append(Positive(pattern_id, context(wide), wide))
+    return out
+
+
 def build_positives(seed: int = 20240601) -> list[Positive]:
     g = Gen(seed)
+    tokens = _token_cases(g)
     out = [
         Positive(pattern_id, CONTEXTS[i % len(CONTEXTS)](secret), secret)
-        for i, (pattern_id, secret) in enumerate(_token_cases(g))
+        for i, (pattern_id, secret) in enumerate(tokens)
     ]
-    return out + _context_cases(g) + _pem_cases(g)
+    return out + _context_cases(g) + _pem_cases(g) + _obfuscated_cases(g, tokens)
 
 
 LOREM = (

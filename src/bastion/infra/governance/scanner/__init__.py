@@ -19,7 +19,10 @@ Databricks), PEM private keys, JWTs, database and other URLs with passwords, HTT
 assignments (and JSON members so named), and a Shannon-entropy check for long random
 tokens. Obvious placeholders (``sk-...``, ``YOUR_API_KEY``, ``<your-token-here>``,
 ``${TOKEN}``, ``password = "changeme"``) are deliberately not reported. All matching is
-RE2, linear in the input; every regex compiles when the scanner is built.
+RE2, linear in the input; every regex compiles when the scanner is built, and a
+profile regex may compile to at most ``MAX_PROGRAM_SIZE`` RE2 instructions. Text is
+matched after ``normalise`` (invisible characters removed, NFKC), findings reported on
+the original text.
 """
 
 from bastion.infra.governance.scanner._exceptions import PatternError, ScannerError
@@ -27,6 +30,8 @@ from bastion.infra.governance.scanner._finding import Confidence, Finding, Findi
 from bastion.infra.governance.scanner._json import Strings as JsonStrings
 from bastion.infra.governance.scanner._json import strings as collect_strings
 from bastion.infra.governance.scanner._json import texts as json_strings
+from bastion.infra.governance.scanner._normalise import normalise
+from bastion.infra.governance.scanner._regex import MAX_PROGRAM_SIZE
 from bastion.infra.governance.scanner._scanner import SecretScanner
 from bastion.infra.governance.scanner._settings import (
     EntropySettings,
@@ -35,6 +40,7 @@ from bastion.infra.governance.scanner._settings import (
 )
 
 __all__ = [
+    "MAX_PROGRAM_SIZE",
     "Confidence",
     "EntropySettings",
     "ExtraPattern",
@@ -47,4 +53,5 @@ __all__ = [
     "SecretScanner",
     "collect_strings",
     "json_strings",
+    "normalise",
 ]

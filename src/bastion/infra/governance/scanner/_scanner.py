@@ -2,6 +2,9 @@
 
 One scan of a text is:
 
+0. normalise it (``_normalise``: invisible characters removed, NFKC; pure ASCII is left
+   untouched at no cost), match the normalised text, and map findings back to spans of
+   the original, so redaction replaces the original characters;
 1. project the text to one byte per character (non-ASCII becomes ``?``; every built-in
    pattern is ASCII), so byte offsets are character offsets;
 2. ask an RE2 set of every built-in locator, and of the entropy candidates' regex, which
@@ -36,6 +39,7 @@ from bastion.infra.governance.scanner._assignments import (
 )
 from bastion.infra.governance.scanner._entropy import ENTROPY_ID, EntropyDetector, shannon_entropy
 from bastion.infra.governance.scanner._finding import Confidence, Finding, FindingSource
+from bastion.infra.governance.scanner._normalise import Offsets, normalise
 from bastion.infra.governance.scanner._patterns import BUILTIN_PATTERNS, Pattern
 from bastion.infra.governance.scanner._placeholders import is_placeholder
 from bastion.infra.governance.scanner._regex import PatternSet, Regex
@@ -57,6 +61,11 @@ class _Hit:
     end: int
     pattern: Pattern
     order: int
+
+
+def _mapped(hits: Iterable[_Hit], offsets: Offsets) -> list[_Hit]:
+    """Hits on a normalised text as spans of its original."""
+    return [_Hit(*offsets.span(h.start, h.end), h.pattern, h.order) for h in hits]
 
 
 _Member = tuple[int, Pattern]
@@ -242,7 +251,7 @@ class SecretScanner:
         hits = self._scan(joined, custom=False)
         if (
             not hits
-            and (self._custom is None or not self._custom.set.hits(joined))
+            and (self._custom is None or not self._custom.set.hits(normalise(joined)))
             and not self._any_member_hit(members)
         ):
             return True, None
@@ -324,11 +333,15 @@ class SecretScanner:
         # Custom regexes may match across the NUL separator, so they run leaf by leaf,
         # and only when the set saw one of them somewhere in the document.
         assert self._custom is not None
-        indexes = self._custom.set.hits(joined)
+        indexes = self._custom.set.hits(normalise(joined))
         if not indexes:
             return
         for leaf, offset in zip(leaves, starts, strict=True):
-            for hit in self._run(self._custom, indexes, leaf.text, leaf.text):
+            folded = normalise(leaf.text)
+            hits = list(self._run(self._custom, indexes, folded, folded))
+            if hits and folded is not leaf.text:
+                hits = _mapped(hits, Offsets(leaf.text))
+            for hit in hits:
                 yield _Hit(hit.start + offset, hit.end + offset, hit.pattern, hit.order)
 
     def _any_member_hit(self, members: Iterable[tuple[str, str]]) -> bool:
@@ -355,6 +368,13 @@ class SecretScanner:
     # Engine
 
     def _scan(self, text: str, *, custom: bool) -> list[_Hit]:
+        folded = normalise(text)
+        hits = self._scan_folded(folded, custom=custom)
+        if folded is text or not hits:
+            return hits
+        return _mapped(hits, Offsets(text))
+
+    def _scan_folded(self, text: str, *, custom: bool) -> list[_Hit]:
         data = text.encode("ascii", "replace")
         builtin = self._builtin
         indexes, maybe_random = builtin.hits(data)
@@ -434,7 +454,10 @@ class SecretScanner:
             path=path,
             start=hit.start,
             end=hit.end,
-            redacted=_redact.preview(text[hit.start : hit.end], pattern.keep, pattern.id),
+            # From the normalised secret: an invisible character never shows in a preview.
+            redacted=_redact.preview(
+                normalise(text[hit.start : hit.end]), pattern.keep, pattern.id
+            ),
             confidence=pattern.confidence,
             source=pattern.source,
             in_key=in_key,

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bastion.infra.governance.scanner._entropy import ENTROPY_ID
 from bastion.infra.governance.scanner._finding import Confidence
 from bastion.infra.governance.scanner._patterns import BUILTIN_PATTERNS
-from bastion.infra.governance.scanner._regex import Regex
+from bastion.infra.governance.scanner._regex import Regex, check_program_size
 
 BUILTIN_IDS: frozenset[str] = frozenset({p.id for p in BUILTIN_PATTERNS} | {ENTROPY_ID})
 
@@ -43,6 +43,7 @@ class ExtraPattern(_Strict):
     @classmethod
     def _compiles(cls, value: str) -> str:
         Regex(value)
+        check_program_size(value)
         return value
 
     @field_validator("id")
@@ -107,6 +108,7 @@ class ScannerSettings(_Strict):
     def _compile(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for regex in value:
             Regex(regex)
+            check_program_size(regex)
         return value
 
     @model_validator(mode="after")
