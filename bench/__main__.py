@@ -16,6 +16,7 @@ BENCHMARKS = (
     "hooks",
     "mcp",
     "gateway",
+    "identity",
 )
 
 
