@@ -90,12 +90,15 @@ class ApiKeyRepository:
         (``bst_<prefix>_…``), with or without ``bst_``, or inside a whole key. Returns the
         id of the key revoked, None if no active key matched."""
         prefix = key_prefix(reference)
+        # A whole key is looked up by its prefix alone: its secret is never sent to the
+        # database, where it could reach a statement log.
+        matches = api_keys.c.prefix == prefix
+        if parse_api_key(reference) is None:
+            matches = matches | (api_keys.c.id == reference)
         async with self._engine.begin() as conn:
             key_id = (
                 await conn.execute(
-                    select(api_keys.c.id)
-                    .where((api_keys.c.id == reference) | (api_keys.c.prefix == prefix))
-                    .where(api_keys.c.revoked_at.is_(None))
+                    select(api_keys.c.id).where(matches).where(api_keys.c.revoked_at.is_(None))
                 )
             ).scalar_one_or_none()
             if key_id is None:
