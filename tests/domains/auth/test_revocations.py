@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import sqlite3
 
 import pytest
 from sqlalchemy.exc import DBAPIError
@@ -16,6 +17,8 @@ from bastion.infra.db import create_engine
 from bastion.infra.security import RoleCatalog
 from bastion.kernel.ids import RoleName, TenantId
 from tests.support.ports import free_port
+
+HOUR = dt.timedelta(hours=1)
 
 
 class Clock:
@@ -106,3 +109,28 @@ async def test_an_unreachable_database_raises_as_the_key_lookup_does() -> None:
     finally:
         await revocations.aclose()
         await dead.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_revoking_waits_for_another_writer_on_sqlite(
+    engine: AsyncEngine, db_url: str
+) -> None:
+    """A revocation that read before writing failed with "database is locked" when the
+    audit writer committed in between; a write-first one waits its turn."""
+    alice = await UserRepository(engine).create("alice", RoleName("user"), TenantId("t"))
+    keys = ApiKeyRepository(engine, RoleCatalog(), cache_seconds=0)
+    record, _ = await keys.issue(alice.id, "laptop")
+    registry = TokenRegistry(engine)
+    await registry.record_issued("jti-1", alice.id, _epoch(-dt.timedelta(0)), _epoch(HOUR))
+    other = sqlite3.connect(db_url.split("///", 1)[1], isolation_level=None)
+    try:
+        for revoke in (lambda: keys.revoke(record.prefix), lambda: registry.revoke("jti-1")):
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE users_accounts SET role = 'user' WHERE id = ?", (alice.id,))
+            pending = asyncio.ensure_future(revoke())
+            await asyncio.sleep(0.3)  # it has started and waits for the write lock
+            other.execute("COMMIT")
+            assert await asyncio.wait_for(pending, 10)
+    finally:
+        other.close()
+    assert (await registry.revoke("jti-1")).outcome is RevokeOutcome.ALREADY_REVOKED

@@ -95,23 +95,21 @@ class ApiKeyRepository:
         matches = api_keys.c.prefix == prefix
         if parse_api_key(reference) is None:
             matches = matches | (api_keys.c.id == reference)
+        # Write first: on SQLite a transaction that reads before it writes cannot wait
+        # for another writer (the audit writer) and fails with "database is locked".
         async with self._engine.begin() as conn:
             key_id = (
                 await conn.execute(
-                    select(api_keys.c.id).where(matches).where(api_keys.c.revoked_at.is_(None))
+                    update(api_keys)
+                    .where(matches)
+                    .where(api_keys.c.revoked_at.is_(None))
+                    .values(revoked_at=utc_now())
+                    .returning(api_keys.c.id)
                 )
-            ).scalar_one_or_none()
-            if key_id is None:
-                return None
-            result = await conn.execute(
-                update(api_keys)
-                .where(api_keys.c.id == key_id)
-                .where(api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=utc_now())
-            )
+            ).scalar()
         if self._cache is not None:
             self._cache.clear()
-        return ApiKeyId(key_id) if result.rowcount else None
+        return None if key_id is None else ApiKeyId(key_id)
 
     async def resolve(self, raw_key: str) -> Principal | None:
         parsed = parse_api_key(raw_key)

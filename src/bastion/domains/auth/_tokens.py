@@ -51,25 +51,35 @@ class TokenRegistry:
 
     async def revoke(self, jti: str) -> Revocation:
         now = utc_now()
-        async with self._engine.begin() as conn:
+        try:
+            # Write first: on SQLite a transaction that reads before it writes cannot
+            # wait for another writer and fails with "database is locked".
+            async with self._engine.begin() as conn:
+                known = (
+                    await conn.execute(
+                        update(tokens)
+                        .where(tokens.c.jti == jti)
+                        .where(tokens.c.revoked_at.is_(None))
+                        .values(revoked_at=now)
+                        .returning(tokens.c.user_id, tokens.c.expires_at)
+                    )
+                ).first()
+                if known is not None:
+                    return Revocation(jti, RevokeOutcome.REVOKED, known[0], known[1])
+                await conn.execute(tokens.insert().values(jti=jti, revoked_at=now))
+        except IntegrityError:  # already revoked (or revoked by someone else just now)
+            return await self._already_revoked(jti)
+        return Revocation(jti, RevokeOutcome.REVOKED_UNKNOWN, None, None)
+
+    async def _already_revoked(self, jti: str) -> Revocation:
+        async with self._engine.connect() as conn:
             row = (
                 await conn.execute(
-                    select(tokens.c.user_id, tokens.c.expires_at, tokens.c.revoked_at).where(
-                        tokens.c.jti == jti
-                    )
+                    select(tokens.c.user_id, tokens.c.expires_at).where(tokens.c.jti == jti)
                 )
             ).first()
-            if row is not None:
-                if row[2] is not None:
-                    return Revocation(jti, RevokeOutcome.ALREADY_REVOKED, row[0], row[1])
-                await conn.execute(update(tokens).where(tokens.c.jti == jti).values(revoked_at=now))
-                return Revocation(jti, RevokeOutcome.REVOKED, row[0], row[1])
-        try:
-            async with self._engine.begin() as conn:
-                await conn.execute(tokens.insert().values(jti=jti, revoked_at=now))
-        except IntegrityError:  # revoked by someone else in between
-            return Revocation(jti, RevokeOutcome.ALREADY_REVOKED, None, None)
-        return Revocation(jti, RevokeOutcome.REVOKED_UNKNOWN, None, None)
+        user_id, expires_at = (row[0], row[1]) if row is not None else (None, None)
+        return Revocation(jti, RevokeOutcome.ALREADY_REVOKED, user_id, expires_at)
 
     async def prune(self, leeway_seconds: float) -> int:
         """Forget tokens that expired more than ``leeway_seconds`` ago, revoked or not:
