@@ -211,12 +211,18 @@ def test_tokens_issue_names_the_jti_and_revoke_refuses_it(cli: Cli, db_url: str)
     # is revoked all the same, without an expiry.
     unknown = cli.ok("admin", "tokens", "revoke", "some-old-jti")
     assert unknown.startswith("revoked some-old-jti (not issued by `admin tokens issue`")
+    # Older jtis were base64url and may start with '-': after `--` they are not options.
+    cli.ok("admin", "tokens", "revoke", "--", "-older-jti")
     rows = query(db_url, "SELECT jti, expires_at FROM auth_tokens WHERE revoked_at IS NOT NULL")
-    assert {r[0]: r[1] is None for r in rows} == {claims.token_id: False, "some-old-jti": True}
+    assert {r[0]: r[1] is None for r in rows} == {
+        claims.token_id: False,
+        "some-old-jti": True,
+        "-older-jti": True,
+    }
     events = query(
         db_url,
         "SELECT subject, details FROM audit_events WHERE event_type = 'admin.token.revoke' "
         "ORDER BY created_at",
     )
-    assert [e[0] for e in events] == [claims.user_id, "some-old-jti"]
+    assert [e[0] for e in events] == [claims.user_id, "some-old-jti", "-older-jti"]
     assert json.loads(events[0][1])["token_id"] == claims.token_id
