@@ -41,7 +41,12 @@ from bastion.kernel.errors import (
     MigrationDriftError,
     MigrationError,
 )
-from bastion.kernel.identity import ApiKeyResolver, IdentityProvider
+from bastion.kernel.identity import (
+    ApiKeyResolver,
+    IdentityProvider,
+    RevocationProvider,
+    RevocationSource,
+)
 from bastion.kernel.ledger import MigrationLedger, MigrationState, PlannedMigration
 from bastion.kernel.registry import ExtensionRegistry
 from bastion.kernel.surfaces import surface
@@ -266,6 +271,11 @@ async def boot(
         if isinstance(ext, IdentityProvider):
             api_keys = ext.api_key_resolver(contexts[ext.meta.id])
             break
+    revocations: RevocationSource | None = None
+    for ext in registry.ordered():
+        if isinstance(ext, RevocationProvider):
+            revocations = ext.revocation_source(contexts[ext.meta.id])
+            break
 
     if migrate:
         try:
@@ -297,6 +307,7 @@ async def boot(
         audit=trail,
         governance=governance,
         services=services,
+        revocations=revocations,
     )
     if migrate is True:
         await ensure_bootstrap_admin(platform)

@@ -1,5 +1,6 @@
-"""Turn request headers into a ``RequestContext``: JWTs verified in process, API keys
-resolved through the identity provider extension."""
+"""Turn request headers into a ``RequestContext``: JWTs verified in process and checked
+against the revocation snapshot (no I/O while it is fresh), API keys resolved through
+the identity provider extension."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from bastion.infra.security import (
     extract_credential,
 )
 from bastion.kernel.context import AuthMethod, RequestContext
-from bastion.kernel.identity import ApiKeyResolver
+from bastion.kernel.identity import ApiKeyResolver, RevocationSource
 from bastion.kernel.ids import ClientId, RoleName, SessionId, TraceId, new_trace_id
 from bastion.kernel.tiers import Tier
 
@@ -30,10 +31,13 @@ class Authenticator:
         self,
         jwt: JwtCodec,
         api_keys: ApiKeyResolver | None,
+        *,
+        revocations: RevocationSource | None = None,
         is_secret: SecretCheck = _never_secret,
     ) -> None:
         self._jwt = jwt
         self._api_keys = api_keys
+        self._revocations = revocations
         self._is_secret = is_secret
 
     def _header_id(self, value: str | None) -> str | None:
@@ -69,6 +73,11 @@ class Authenticator:
                 claims = self._jwt.verify(credential.value)
             except InvalidTokenError as exc:
                 return anonymous, str(exc)
+            if self._revocations is not None:
+                snapshot = self._revocations.fresh() or await self._revocations.refresh()
+                refusal = snapshot.refusal(claims.user_id, claims.token_id)
+                if refusal is not None:
+                    return anonymous, refusal
             return (
                 RequestContext(
                     trace_id=trace,
