@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from bastion.domains.gateway._ingress import ANTHROPIC, OPENAI, RequestError
 from bastion.domains.gateway._pipeline import Gateway
+from bastion.domains.gateway._schema import SchemaError, check_anthropic_count_tokens
 from bastion.domains.gateway._tokens import estimate_input_tokens
 from bastion.domains.gateway.errors import UpstreamError
 from bastion.infra.config import CoworkSettings
@@ -39,10 +40,9 @@ def inference_routes(gateway: Gateway) -> list[Route]:
             body = orjson.loads(await request.body())
             if not isinstance(body, dict):
                 raise RequestError("request body must be a JSON object")
-            model = body.get("model")
-            if not isinstance(model, str) or not isinstance(body.get("messages"), list):
-                raise RequestError("model and messages are required")
-        except (orjson.JSONDecodeError, RequestError) as exc:
+            check_anthropic_count_tokens(body)
+            model: str = body["model"]
+        except (orjson.JSONDecodeError, RequestError, SchemaError) as exc:
             return error_response(ErrorStyle.ANTHROPIC, 400, str(exc), trace_id=ctx.trace_id)
         route = gateway.routes.match(model)
         if route is None:
