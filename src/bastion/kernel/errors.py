@@ -17,9 +17,11 @@ The tree::
     │       ├── DependencyCycleError      stage 2: the dependency graph has a cycle
     │       ├── ReservedPathError         stage 3: a router claims a reserved or taken path
     │       └── DuplicateExtensionError   stage 4: two extensions share an id
-    └── MigrationError                    the migration ledger refuses to proceed
-        ├── MigrationDriftError           an applied migration's SQL has changed
-        └── MigrationFailedError          a migration's SQL failed; its transaction rolled back
+    ├── MigrationError                    the migration ledger refuses to proceed
+    │   ├── MigrationDriftError           an applied migration's SQL has changed
+    │   └── MigrationFailedError          a migration's SQL failed; its transaction rolled back
+    └── BackendUnavailableError           a shared backend a policy stage needs (Redis) is down;
+                                              the chain denies with 503, not as a bug
 
 Every ``ExtensionError`` and ``MigrationError`` names the extension it concerns, so
 boot can report one clear line.
@@ -135,3 +137,9 @@ class MigrationDriftError(MigrationError):
 
 class MigrationFailedError(MigrationError):
     pass
+
+
+class BackendUnavailableError(BastionError):
+    """A policy stage cannot decide because the shared backend it counts in (Redis, a
+    database) is unreachable. The engine still denies (fail closed), under the rule
+    ``governance.backend_unavailable``, which callers see as 503 with ``Retry-After``."""
