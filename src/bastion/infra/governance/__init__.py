@@ -25,9 +25,9 @@ from bastion.infra.governance._settings import (
 from bastion.infra.governance.errors import GovernanceConfigError, GovernanceError
 
 __all__ = [
+    "BACKEND_UNAVAILABLE_RULE",
     "BUILTIN_STAGES",
     "DEFAULT_POLICIES",
-    "BACKEND_UNAVAILABLE_RULE",
     "INTERNAL_ERROR",
     "AclEntry",
     "AclRule",
