@@ -12,24 +12,16 @@ from pathlib import Path
 import anthropic
 import openai
 import pytest
-from typer.testing import CliRunner
 
-from bastion.cli import build_app
 from tests.cli.conftest import query
 from tests.fakes import FakeAnthropic
+from tests.faults.conftest import UPSTREAM_KEY, cli, gateway_profile
 from tests.support import ServerThread, write_profile
 from tests.support.private_services import PrivatePostgres
 
 pytestmark = pytest.mark.postgres
 
-UPSTREAM_KEY = "sk-ant-upstream-outage-0123456789"
 BOUND_SECONDS = 1.0
-
-
-def cli(profile: Path, *args: str) -> str:
-    result = CliRunner().invoke(build_app(profile), ["--profile", str(profile), *args])
-    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-    return result.stdout.strip()
 
 
 @pytest.fixture
@@ -67,25 +59,14 @@ def test_callers_fail_closed_with_503_while_postgres_is_down_and_nothing_is_lost
     postgres: PrivatePostgres, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     upstream = FakeAnthropic(api_key=UPSTREAM_KEY).start()
-    profile = write_profile(
-        tmp_path / "profile",
+    profile = gateway_profile(
+        tmp_path,
         postgres.url,
+        upstream,
         {
             "security": {"api_key_cache_seconds": BOUND_SECONDS},
-            "gateway": {
-                "routes": [
-                    {
-                        "model_pattern": "claude-*",
-                        "provider": "anthropic",
-                        "endpoint": upstream.base_url,
-                        "api_key_secret": "anthropic_key",
-                    }
-                ]
-            },
-            "audit": {"flush_interval_ms": 50, "spill_path": str(tmp_path / "spill.jsonl")},
             "rate_limits": {"requests_per_second": 1000},
         },
-        {"anthropic_key": UPSTREAM_KEY},
     )
     cli(profile, "admin", "users", "create", "alice", "--role", "user")
     token = cli(profile, "admin", "tokens", "issue", "alice")

@@ -11,15 +11,12 @@ from pathlib import Path
 
 import anthropic
 import pytest
-from typer.testing import CliRunner
 
-from bastion.cli import build_app
 from tests.cli.conftest import query
 from tests.fakes import FakeAnthropic
-from tests.support import ServerThread, write_profile
+from tests.faults.conftest import UPSTREAM_KEY, cli, gateway_profile
+from tests.support import ServerThread
 from tests.support.private_services import PrivateRedis
-
-UPSTREAM_KEY = "sk-ant-upstream-redis-outage-0123456789"
 
 
 @pytest.fixture
@@ -30,12 +27,6 @@ def redis() -> Iterator[PrivateRedis]:
         yield instance
     finally:
         instance.stop()
-
-
-def cli(profile: Path, *args: str) -> str:
-    result = CliRunner().invoke(build_app(profile), ["--profile", str(profile), *args])
-    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-    return result.stdout.strip()
 
 
 def call(client: anthropic.Anthropic, trace: str) -> tuple[int, str]:
@@ -57,20 +48,11 @@ def test_rate_limits_fail_closed_while_redis_is_down_and_recover_without_restart
     db_url: str, redis: PrivateRedis, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     upstream = FakeAnthropic(api_key=UPSTREAM_KEY).start()
-    profile = write_profile(
-        tmp_path / "profile",
+    profile = gateway_profile(
+        tmp_path,
         db_url,
+        upstream,
         {
-            "gateway": {
-                "routes": [
-                    {
-                        "model_pattern": "claude-*",
-                        "provider": "anthropic",
-                        "endpoint": upstream.base_url,
-                        "api_key_secret": "anthropic_key",
-                    }
-                ]
-            },
             "rate_limits": {
                 "backend": "redis",
                 "redis_url": redis.url,
@@ -84,9 +66,7 @@ def test_rate_limits_fail_closed_while_redis_is_down_and_recover_without_restart
                     "rules": [{"subject": "user", "window": "1h", "limits": {"requests": 10_000}}],
                 }
             },
-            "audit": {"flush_interval_ms": 50, "spill_path": str(tmp_path / "spill.jsonl")},
         },
-        {"anthropic_key": UPSTREAM_KEY},
     )
     cli(profile, "admin", "users", "create", "carol", "--role", "user")
     token = cli(profile, "admin", "tokens", "issue", "carol")
