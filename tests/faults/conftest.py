@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from bastion.cli import build_app
@@ -43,3 +45,12 @@ def gateway_profile(
         },
         {"anthropic_key": UPSTREAM_KEY},
     )
+
+
+@pytest.fixture
+def upstream() -> Iterator[FakeAnthropic]:
+    fake = FakeAnthropic(api_key=UPSTREAM_KEY).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()

@@ -96,6 +96,14 @@ class AuditSettings(BaseModel):
         description="Rows buffered in memory before producers wait (backpressure; rows are "
         "never dropped).",
     )
+    journal: bool = Field(
+        default=True,
+        description="Write every accepted audit row to a local write-ahead journal (files "
+        "'.journal-<n>' next to spill_path) before the response is sent, so that a killed "
+        "process loses no row of its in-memory batch; replayed at the next start. One "
+        "write per event-loop turn, no fsync (a killed process's writes survive, a power "
+        "loss may cost the last seconds).",
+    )
     store_prompts: bool = Field(
         default=False,
         description="Store prompt and completion bodies in request audit rows. Off by "

@@ -7,6 +7,8 @@ Layout, next to ``path``:
 - ``path.replaying``: the segment being replayed. The active file is renamed to it, so
   new spills never mix with a replay in progress; it is deleted only after every row in
   it is committed. A segment left by a crash is replayed first.
+- ``path.journal-<n>``, ``path.journal.lock``: the write-ahead journal (see ``_journal``),
+  whose leftover segments are appended to ``path`` at start.
 - ``path.rejected``: dead letters. Lines that cannot be decoded or rows the database
   refuses as bad data, each with the error, kept for an operator.
 
@@ -50,7 +52,7 @@ class SpillFile:
         unencodable: list[tuple[Item, str]] = []
         for item in items:
             try:
-                lines.append(_encode(item))
+                lines.append(encode_item(item))
             except (TypeError, orjson.JSONEncodeError) as error:
                 unencodable.append((item, str(error)))
         if lines:
@@ -58,6 +60,16 @@ class SpillFile:
         if unencodable:
             self.reject((table.name, repr(row), reason) for (table, row), reason in unencodable)
         return unencodable
+
+    def append_raw(self, data: bytes) -> None:
+        """Append lines already in this file's format (a journal segment), durably. A torn
+        last line is closed so that it cannot swallow the next one; replay then sends it
+        to the dead-letter file."""
+        if not data:
+            return
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        _append_synced(self.path, [data])
 
     def claim(self) -> Path | None:
         """The segment to replay next, or None when nothing is pending."""
@@ -145,7 +157,7 @@ class SegmentReader:
         return found
 
 
-def _encode(item: Item) -> bytes:
+def encode_item(item: Item) -> bytes:
     table, row = item
     return json_dumps({"table": table.name, "row": row}) + b"\n"
 

@@ -17,6 +17,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.infra.audit._errors import AuditClosedError, AuditQueueFull, UnknownAuditTable
+from bastion.infra.audit._journal import Journal
 from bastion.infra.audit._metrics import (
     FLUSH_SECONDS,
     QUEUE_DEPTH,
@@ -56,6 +57,12 @@ class AuditWriter:
     client-generated ``id``, so replaying is idempotent. A row the database refuses as bad
     data goes to the dead-letter file next to the spill file, never back to the caller.
 
+    With ``journal`` (the default) every accepted row is also appended to a local
+    write-ahead journal before ``write`` returns (one ``os.write`` per event-loop turn for
+    all the rows of that turn), deleted once its batch is committed or spilled, and moved
+    into the spill file at the next start: a process killed outright loses no row it had
+    accepted (see ``_journal``).
+
     At most ``queue_max`` rows wait in memory: beyond that ``submit`` raises and ``write``
     waits. Every registered table must have a string primary key named ``id``.
     """
@@ -72,6 +79,7 @@ class AuditWriter:
         write_timeout: float = 30.0,
         retry_initial: float = 0.1,
         retry_max: float = 10.0,
+        journal: bool = True,
     ) -> None:
         if batch_size < 1 or queue_max < 1 or flush_interval <= 0:
             raise ValueError("batch_size and queue_max must be >= 1, flush_interval > 0")
@@ -92,6 +100,8 @@ class AuditWriter:
         self._wanted = queue_max + 1
         self._state: _State = "not started"
         self._spill = SpillFile(spill_path, self._tables)
+        self._journal = Journal(spill_path) if journal else None
+        self._persisted = 0
         self._spill_lock = asyncio.Lock()
         self._spilling = False
         self._synced = asyncio.Event()
@@ -117,6 +127,7 @@ class AuditWriter:
             batch_size=settings.batch_size,
             flush_interval=settings.flush_interval_ms / 1000,
             queue_max=settings.queue_max,
+            journal=settings.journal,
         )
 
     @property
@@ -145,6 +156,8 @@ class AuditWriter:
         if self._state != "not started":
             raise AuditClosedError(self._state)
         await asyncio.to_thread(self._spill.prepare)
+        if self._journal is not None:
+            await asyncio.to_thread(self._journal.open, self._spill)
         if await asyncio.to_thread(self._spill.has_pending):
             _log.warning("audit_spill_found", path=str(self._spill.path))
             self._enter_spilling()
@@ -160,6 +173,8 @@ class AuditWriter:
             queue.put_nowait(item)
         except asyncio.QueueFull:
             raise AuditQueueFull(self._queue_max) from None
+        if self._journal is not None:
+            self._journal.append(item)
         if queue.qsize() >= self._wanted:
             self._ready.set()
 
@@ -178,8 +193,12 @@ class AuditWriter:
                 await queue.put(item)
             finally:
                 self._waiting -= 1
+        # Journaled in the step that queued it: the journal keeps the queue's order.
+        journaled = self._journal.append(item) if self._journal is not None else None
         if queue.qsize() >= self._wanted:
             self._ready.set()
+        if journaled is not None:
+            await journaled
 
     async def flush(self) -> None:
         """Return once every row enqueued before the call is committed to the database.
@@ -205,6 +224,9 @@ class AuditWriter:
             self._recovery = None
         if self._spilling and not await self._replay_pending():
             _log.warning("audit_spill_left_for_next_start", path=str(self._spill.path))
+        if self._journal is not None:
+            # Every row is committed or in the spill file now.
+            await asyncio.to_thread(self._journal.close)
         if self._sqlite is not None:
             await self._sqlite.close()
         self._state = "closed"
@@ -269,6 +291,9 @@ class AuditWriter:
             QUEUE_DEPTH.set(queue.qsize())
             if batch:
                 await self._persist(batch)
+                self._persisted += len(batch)
+                if self._journal is not None:
+                    self._journal.persisted(self._persisted)
             for _ in range(taken):
                 queue.task_done()
 
