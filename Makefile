@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BASTION := $(VENV)/bin/bastion
 
-.PHONY: run test lint bench clean install docs
+.PHONY: run test lint bench clean install docs fuzz
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.examples-installed
 	$(PY) -m pytest -q
+
+# The schema fuzzer with a long budget (CI runs BASTION_FUZZ_EXAMPLES' default of 25).
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(VENV)/.examples-installed
+	BASTION_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/fuzz
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench examples

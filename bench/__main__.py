@@ -17,6 +17,7 @@ BENCHMARKS = (
     "hooks",
     "mcp",
     "gateway",
+    "identity",
 )
 
 

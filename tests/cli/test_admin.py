@@ -148,3 +148,81 @@ def test_keys_revoke_of_an_unknown_key_exits_1(cli: Cli) -> None:
 def test_keys_issue_for_an_unknown_user(cli: Cli) -> None:
     result = cli.fails("admin", "keys", "issue", "ghost", "--name", "x")
     assert (result.stdout, error_of(result)) == ("", "error: no user 'ghost'")
+
+
+def test_keys_revoke_accepts_the_prefix_as_listed(cli: Cli) -> None:
+    keys = [cli.ok("admin", "keys", "issue", "admin", "--name", n).strip() for n in "abc"]
+    listed = {r["name"]: r for r in json.loads(cli.ok("admin", "keys", "list", "--json"))}
+    prefixes = [KEY_FORMAT.fullmatch(k)["prefix"] for k in keys]  # type: ignore[index]
+    # `keys list` shows bst_<prefix>_…: the column itself, bst_<prefix>, the bare prefix.
+    references = [listed["a"]["prefix"], f"bst_{prefixes[1]}", prefixes[2]]
+    for name, reference in zip("abc", references, strict=True):
+        assert cli.ok("admin", "keys", "revoke", reference) == f"revoked {listed[name]['id']}\n"
+    assert all(r["revoked_at"] for r in json.loads(cli.ok("admin", "keys", "list", "--json")))
+    again = cli.fails("admin", "keys", "revoke", f"bst_{prefixes[1]}")
+    assert error_of(again) == f"error: no active API key 'bst_{prefixes[1]}'"
+    # A whole key pasted by mistake is never echoed back.
+    pasted = cli.fails("admin", "keys", "revoke", keys[0])
+    assert KEY_FORMAT.fullmatch(keys[0])["secret"] not in pasted.output  # type: ignore[index]
+    assert error_of(pasted) == f"error: no active API key 'bst_{prefixes[0]}_…'"
+
+
+def test_users_disable_and_enable(cli: Cli, db_url: str) -> None:
+    user_id = cli.ok("admin", "users", "create", "dora", "--role", "user").strip()
+    assert cli.ok("admin", "users", "disable", "dora") == f"disabled dora ({user_id})\n"
+    assert cli.ok("admin", "users", "disable", user_id) == "dora was already disabled\n"
+    users = {u["name"]: u for u in json.loads(cli.ok("admin", "users", "list", "--json"))}
+    assert users["dora"]["disabled"] is True and users["admin"]["disabled"] is False
+    assert cli.ok("admin", "users", "enable", "dora") == f"enabled dora ({user_id})\n"
+    assert cli.ok("admin", "users", "enable", "dora") == "dora was already enabled\n"
+    assert json.loads(cli.ok("admin", "users", "list", "--json"))[1]["disabled"] is False
+    events = query(
+        db_url,
+        "SELECT event_type, subject, details FROM audit_events "
+        "WHERE event_type LIKE 'admin.user.%able' ORDER BY created_at",
+    )
+    # One event per change; the no-op calls record nothing.
+    assert [(e[0], e[1]) for e in events] == [
+        ("admin.user.disable", user_id),
+        ("admin.user.enable", user_id),
+    ]
+    assert json.loads(events[0][2]) == {"source": "cli", "name": "dora"}
+    ghost = cli.fails("admin", "users", "disable", "ghost")
+    assert (ghost.stdout, error_of(ghost)) == ("", "error: no user 'ghost'")
+
+
+def test_tokens_issue_names_the_jti_and_revoke_refuses_it(cli: Cli, db_url: str) -> None:
+    result = cli("admin", "tokens", "issue", "admin", "--ttl", "600")
+    assert result.exit_code == 0, result.output
+    claims = verify(cli, result.stdout.strip())
+    assert f"jti: {claims.token_id}" in result.stderr.splitlines()
+    (row,) = query(
+        db_url,
+        "SELECT user_id, expires_at, revoked_at FROM auth_tokens WHERE jti = :j",
+        j=claims.token_id,
+    )
+    assert row[0] == claims.user_id and row[2] is None
+
+    revoked = cli.ok("admin", "tokens", "revoke", claims.token_id)
+    assert revoked == f"revoked {claims.token_id} of {claims.user_id}\n"
+    again = cli.fails("admin", "tokens", "revoke", claims.token_id)
+    assert error_of(again) == f"error: token '{claims.token_id}' is already revoked"
+    # A jti Bastion never recorded (issued before this version, by the Cowork exchange)
+    # is revoked all the same, without an expiry.
+    unknown = cli.ok("admin", "tokens", "revoke", "some-old-jti")
+    assert unknown.startswith("revoked some-old-jti (not issued by `admin tokens issue`")
+    # Older jtis were base64url and may start with '-': after `--` they are not options.
+    cli.ok("admin", "tokens", "revoke", "--", "-older-jti")
+    rows = query(db_url, "SELECT jti, expires_at FROM auth_tokens WHERE revoked_at IS NOT NULL")
+    assert {r[0]: r[1] is None for r in rows} == {
+        claims.token_id: False,
+        "some-old-jti": True,
+        "-older-jti": True,
+    }
+    events = query(
+        db_url,
+        "SELECT subject, details FROM audit_events WHERE event_type = 'admin.token.revoke' "
+        "ORDER BY created_at",
+    )
+    assert [e[0] for e in events] == [claims.user_id, "some-old-jti", "-older-jti"]
+    assert json.loads(events[0][1])["token_id"] == claims.token_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,20 +24,34 @@ EXPECTED_COMMANDS = {
     ("plugins", "show"),
     ("admin", "users", "create"),
     ("admin", "users", "list"),
+    ("admin", "users", "disable"),
+    ("admin", "users", "enable"),
     ("admin", "tokens", "issue"),
+    ("admin", "tokens", "revoke"),
     ("admin", "keys", "issue"),
     ("admin", "keys", "list"),
     ("admin", "keys", "revoke"),
     ("jobs", "list"),
     ("jobs", "runs"),
     ("jobs", "run"),
+    ("audit", "decisions"),
+    ("audit", "events"),
+    ("audit", "trace"),
+    ("governance", "test"),
+    ("agents", "list"),
+    ("mcp", "list"),
+    ("cowork-helper",),
 }
 
 
 def walk(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every command under ``command``, loading the lazy ones."""
     yield path, command
-    for name, sub in sorted(getattr(command, "commands", {}).items()):
-        yield from walk(sub, (*path, name))
+    if not hasattr(command, "list_commands"):
+        return
+    ctx = command.context_class(command, resilient_parsing=True)
+    for name in command.list_commands(ctx):
+        yield from walk(command.get_command(ctx, name), (*path, name))
 
 
 @pytest.fixture
@@ -47,7 +62,7 @@ def app(monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
 
 def test_the_command_tree_is_complete(app: typer.Typer) -> None:
     tree = dict(walk(typer.main.get_command(app)))
-    leaves = {path for path, cmd in tree.items() if not getattr(cmd, "commands", None)}
+    leaves = {path for path, cmd in tree.items() if not hasattr(cmd, "list_commands")}
     assert leaves >= EXPECTED_COMMANDS
 
 
@@ -81,3 +96,18 @@ def test_listings_take_json(app: typer.Typer) -> None:
 def test_version(app: typer.Typer) -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("bastion ")
+
+
+def test_flags_show_as_flags(app: typer.Typer) -> None:
+    """``--json``, not ``--json <bool>``: a flag takes no value."""
+    runner = CliRunner()
+    for path, _ in walk(typer.main.get_command(app)):
+        shown = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "120"}).stdout
+        assert "<bool>" not in shown, path
+    listing = runner.invoke(app, ["admin", "users", "list", "--help"], env={"COLUMNS": "120"})
+    assert re.search(r"│ --json +Print JSON instead of a table", listing.stdout), listing.stdout
+    # and a flag given a value is refused, as a flag
+    given = runner.invoke(
+        app, ["--profile", "/nonexistent", "admin", "users", "list", "--json", "true"]
+    )
+    assert given.exit_code == 2 and "error: Got unexpected extra argument(s) (true)" in given.stderr

@@ -13,11 +13,9 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +25,9 @@ import pytest
 from tests.cli.conftest import Cli, query
 from tests.examples.install import hello_installed  # noqa: F401  (autouse)
 from tests.support import write_profile
+from tests.support.processes import BASTION, Served, assert_one_error_line, env
 from tests.support.ticker import TICKER_FILE
 
-ROOT = Path(__file__).resolve().parents[2]
-BASTION = Path(sys.executable).parent / "bastion"
-# Each spawned worker imports and boots everything afresh: generous on a loaded machine.
-BOOT_SECONDS = 240
 MOCK_ROUTE = {
     "name": "mock",
     "model_pattern": "*",
@@ -62,66 +57,6 @@ run(
 
 def redis_limits(redis_url: str, prefix: str) -> dict[str, Any]:
     return {"backend": "redis", "redis_url": redis_url, "key_prefix": prefix}
-
-
-def env(**extra: str) -> dict[str, str]:
-    values = {k: v for k, v in os.environ.items() if k != "BASTION_PROFILE"}
-    return {**values, "PYTHONPATH": str(ROOT), **extra}
-
-
-@dataclass
-class Served:
-    """A server subprocess whose stderr a thread collects; ``url`` once it announced."""
-
-    proc: subprocess.Popen[str]
-    lines: list[str] = field(default_factory=list)
-    announced: threading.Event = field(default_factory=threading.Event)
-    url: str = ""
-
-    @classmethod
-    def start(cls, args: Sequence[str], cwd: Path, **extra_env: str) -> Served:
-        proc = subprocess.Popen(
-            list(args),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=cwd,
-            env=env(**extra_env),
-        )
-        served = cls(proc)
-        threading.Thread(target=served._read, daemon=True).start()
-        if not served.announced.wait(BOOT_SECONDS) or not served.url:
-            proc.kill()
-            proc.wait()
-            pytest.fail("no 'Bastion serving' line:\n" + served.stderr)
-        return served
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-            if line.startswith("Bastion serving ") and not self.url:
-                self.url = line.split()[2]
-                self.announced.set()
-        self.announced.set()
-
-    @property
-    def stderr(self) -> str:
-        return "".join(self.lines)
-
-    @property
-    def port(self) -> int:
-        return int(self.url.rsplit(":", 1)[1])
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(120)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            pytest.fail("the server did not stop within 120s:\n" + self.stderr)
 
 
 def listening_inode(port: int) -> str:
@@ -246,18 +181,6 @@ def test_jobs_run_in_one_worker_only(
     assert len(set(pids)) == 1
     runs = query(db_url, "SELECT count(*) FROM core_job_runs WHERE extension_id = 'ticker'")
     assert runs == [(len(pids),)]
-
-
-def assert_one_error_line(proc: subprocess.Popen[str], expected: str) -> None:
-    try:
-        stdout, stderr = proc.communicate(timeout=BOOT_SECONDS)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        stdout, stderr = proc.communicate()
-        pytest.fail(f"{proc.args} did not exit: it served when it should not have\n{stderr}")
-    assert proc.returncode == 1, (stdout, stderr)
-    assert "Traceback" not in stderr, stderr
-    assert [line for line in stderr.splitlines() if line.startswith("error:")] == [expected]
 
 
 REFUSED = "error: boot failed at configure: server.workers is 2 but "

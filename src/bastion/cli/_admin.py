@@ -7,13 +7,14 @@ import typer
 from bastion.cli._common import (
     JSON_OPTION,
     emit,
+    err,
     fail,
     out,
     platform,
     record_admin_action,
     run,
 )
-from bastion.domains.auth import ApiKeyRepository
+from bastion.domains.auth import ApiKeyRepository, RevokeOutcome, TokenRegistry
 from bastion.domains.users import User, UserExistsError, UserRepository
 from bastion.infra.security import UnknownRoleError
 from bastion.kernel.context import scope_granted
@@ -85,6 +86,35 @@ def users_list(as_json: bool = JSON_OPTION) -> None:
     emit(run(go), as_json=as_json, title="Users")
 
 
+def _set_disabled(name_or_id: str, disabled: bool) -> str:
+    action = "user.disable" if disabled else "user.enable"
+
+    async def go() -> str:
+        async with platform() as p:
+            changed = await UserRepository(p.engine).set_disabled(name_or_id, disabled)
+            if changed is None:
+                raise fail(f"no user '{name_or_id}'")
+            user, did = changed
+            if did:
+                await record_admin_action(p, action, user.id, {"name": user.name})
+            state = "disabled" if disabled else "enabled"
+            return f"{state} {user.name} ({user.id})" if did else f"{user.name} was already {state}"
+
+    return run(go)
+
+
+@users_app.command("disable")
+def users_disable(name: str = typer.Argument(..., help="User name or id.")) -> None:
+    """Refuse the user's JWTs and API keys (within security.api_key_cache_seconds)."""
+    out.print(_set_disabled(name, True), highlight=False)
+
+
+@users_app.command("enable")
+def users_enable(name: str = typer.Argument(..., help="User name or id.")) -> None:
+    """Accept the user's unexpired JWTs and unrevoked API keys again."""
+    out.print(_set_disabled(name, False), highlight=False)
+
+
 @tokens_app.command("issue")
 def tokens_issue(
     user: str = typer.Argument(..., help="User name or id."),
@@ -93,9 +123,9 @@ def tokens_issue(
         [], "--scope", help="Restrict to these scopes (repeatable); default: the role's."
     ),
 ) -> None:
-    """Print a signed JWT for USER on stdout, and nothing else."""
+    """Print a signed JWT for USER on stdout, and nothing else; its jti goes to stderr."""
 
-    async def go() -> str:
+    async def go() -> tuple[str, str]:
         async with platform() as p:
             account = await _user(p, user)
             role = p.roles.resolve(account.role)
@@ -112,15 +142,44 @@ def tokens_issue(
                 scopes=scopes,
                 ttl_seconds=ttl,
             )
+            claims = issued.claims
+            await TokenRegistry(p.engine).record_issued(
+                claims.token_id, account.id, claims.issued_at, claims.expires_at
+            )
             await record_admin_action(
                 p,
                 "token.issue",
                 account.id,
-                {"token_id": issued.claims.token_id, "expires_at": issued.claims.expires_at},
+                {"token_id": claims.token_id, "expires_at": claims.expires_at},
             )
-            return issued.token
+            return issued.token, claims.token_id
 
-    sys.stdout.write(run(go) + "\n")
+    token, jti = run(go)
+    err.print(f"jti: {jti}", highlight=False)
+    sys.stdout.write(token + "\n")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(jti: str = typer.Argument(..., help="The token's jti.")) -> None:
+    """Refuse one JWT by its jti (within security.api_key_cache_seconds)."""
+
+    async def go() -> str:
+        async with platform() as p:
+            revocation = await TokenRegistry(p.engine).revoke(jti)
+            if revocation.outcome is RevokeOutcome.ALREADY_REVOKED:
+                raise fail(f"token '{jti}' is already revoked")
+            details: dict[str, object] = {"token_id": jti}
+            if revocation.expires_at is not None:
+                details["expires_at"] = revocation.expires_at.isoformat()
+            await record_admin_action(p, "token.revoke", revocation.user_id or jti, details)
+        if revocation.outcome is RevokeOutcome.REVOKED_UNKNOWN:
+            return (
+                f"revoked {jti} (not issued by `admin tokens issue`: its expiry is unknown, "
+                "so the revocation is kept)"
+            )
+        return f"revoked {jti} of {revocation.user_id}"
+
+    out.print(run(go), highlight=False)
 
 
 def _keys(p: Platform) -> ApiKeyRepository:
@@ -172,17 +231,27 @@ def keys_list(
     emit(run(go), as_json=as_json, title="API keys")
 
 
+def _shown(key: str) -> str:
+    """A key reference as it can be echoed: a whole key pasted by mistake shows only its
+    prefix."""
+    parts = key.split("_")
+    return f"bst_{parts[1]}_…" if key.startswith("bst_") and len(parts) > 2 else key
+
+
 @keys_app.command("revoke")
-def keys_revoke(key: str = typer.Argument(..., help="Key id (key_...) or prefix.")) -> None:
+def keys_revoke(
+    key: str = typer.Argument(..., help="Key id (key_...) or prefix (bst_xxxxxxxx, as listed)."),
+) -> None:
     """Revoke an API key; requests with it are refused from then on."""
 
-    async def go() -> bool:
+    async def go() -> str | None:
         async with platform() as p:
             revoked = await _keys(p).revoke(key)
-            if revoked:
-                await record_admin_action(p, "key.revoke", key)
+            if revoked is not None:
+                await record_admin_action(p, "key.revoke", revoked)
             return revoked
 
-    if not run(go):
-        raise fail(f"no active API key '{key}'")
-    out.print(f"revoked {key}")
+    revoked = run(go)
+    if revoked is None:
+        raise fail(f"no active API key '{_shown(key)}'")
+    out.print(f"revoked {revoked}")

@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import typer
 
+from bastion.cli._files import is_stdin, read_text, shown
+
 DEFAULT_CONFIG = Path("~/.config/bastion/cowork.toml")
 DEFAULT_CACHE = Path("~/.cache/bastion/cowork-token.json")
 PAT_PATH = "/v1/gateway/auth/cowork/pat"
@@ -32,11 +34,11 @@ def _config(path: Path | None) -> dict[str, Any]:
     chosen = path or Path(os.environ.get("BASTION_COWORK_CONFIG", str(DEFAULT_CONFIG)))
     chosen = chosen.expanduser()
     config: dict[str, Any] = {}
-    if chosen.is_file():
+    if is_stdin(chosen) or chosen.is_file():
         try:
-            config = tomllib.loads(chosen.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            _diag(f"cannot read {chosen}: {exc}")
+            config = tomllib.loads(read_text(chosen))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            _diag(f"cannot read {shown(chosen)}: {exc}")
             raise typer.Exit(1) from None
     elif path is not None:
         _diag(f"config file {chosen} does not exist")
@@ -48,7 +50,7 @@ def _config(path: Path | None) -> dict[str, Any]:
         config["api_key"] = os.environ.get(str(config["api_key_env"]), "")
     for key in ("url", "api_key"):
         if not config.get(key):
-            _diag(f"missing {key}: set it in {chosen} or BASTION_{key.upper()}")
+            _diag(f"missing {key}: set it in {shown(chosen)} or BASTION_{key.upper()}")
             raise typer.Exit(1)
     return config
 
@@ -77,7 +79,9 @@ def _store(cache: Path, answer: dict[str, Any], now: float) -> None:
 
 def cowork_helper(
     config_file: Path | None = typer.Option(
-        None, "--config", help="TOML with url, api_key (or api_key_env), cache_file."
+        None,
+        "--config",
+        help="TOML with url, api_key (or api_key_env), cache_file; '-' for stdin.",
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Always ask Bastion."),
 ) -> None:

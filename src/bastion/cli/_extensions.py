@@ -1,22 +1,161 @@
-"""Subcommands contributed by extensions: ``cli()`` Typer apps and ``cli`` manifests."""
+"""Subcommands contributed by extensions: ``cli()`` Typer apps and ``cli`` manifests.
+
+They are resolved only when needed: to run ``bastion NAME`` for a NAME that is not built
+in, and to list them in ``bastion --help``. Listing must not import every extension (that
+is the whole server stack, seconds), so the names and help lines of the entry points'
+commands are kept in an index file under the user's cache directory, rebuilt whenever an
+installed entry point, its distribution's version or any ``.py`` file of its top-level
+package changes (a walk of ``stat`` calls, about a millisecond). Running an extension
+command always imports the real extensions, never the index.
+
+``cli`` manifests live in the profile's ``extensions.dir``: they are listed and run only
+when a profile is named (``--profile`` or ``BASTION_PROFILE``), which loads it.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import orjson
 import typer
 
-from bastion.infra.config import load_profile
-from bastion.kernel.errors import BastionError
-from bastion.kernel.manifest import ManifestExtension, discover_manifests
-from bastion.kernel.surfaces import surface
-from bastion.runtime.discovery import installed_extensions
+from bastion.cli._lazy import Command, to_click
+
+if TYPE_CHECKING:
+    from bastion.kernel.manifest import ManifestExtension
+
+# ``bastion.runtime.discovery.ENTRY_POINT_GROUP``, spelled out here so that computing the
+# index's fingerprint imports nothing (a test keeps the two equal).
+ENTRY_POINT_GROUP = "bastion.extensions"
+INDEX_VERSION = 1
 
 
-def _add_manifest_command(app: typer.Typer, name: str, ext: ManifestExtension) -> None:
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
+    return Path(base) / "bastion"
+
+
+def index_path() -> Path:
+    """One index per Python environment (``sys.prefix``): each has its own entry points."""
+    env = hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]
+    return _cache_dir() / f"cli-commands-{env}.json"
+
+
+def _package_files(module: str) -> Iterable[Path]:
+    try:
+        spec = importlib.util.find_spec(module.split(".", 1)[0])
+    except (ImportError, ValueError):
+        return []
+    if spec is None:
+        return []
+    if spec.submodule_search_locations:
+        return [
+            Path(root) / name
+            for location in spec.submodule_search_locations
+            for root, _, names in os.walk(location)
+            for name in names
+            if name.endswith(".py")
+        ]
+    return [Path(spec.origin)] if spec.origin else []
+
+
+def _entry_points() -> list[EntryPoint]:
+    return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value))
+
+
+def fingerprint() -> str:
+    """Changes when an entry point, its distribution's version or a file of its package do."""
+    digest = hashlib.sha256(str(INDEX_VERSION).encode())
+    seen: set[str] = set()
+    for ep in _entry_points():
+        dist = ep.dist
+        digest.update(f"{ep.name}={ep.value}@{dist.name if dist else ''}".encode())
+        digest.update(f" {dist.version if dist else ''}\n".encode())
+        top = ep.module.split(".", 1)[0]
+        if top in seen:
+            continue
+        seen.add(top)
+        for path in sorted(_package_files(top)):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            digest.update(f"{path}:{stat.st_mtime_ns}:{stat.st_size}\n".encode())
+    return digest.hexdigest()
+
+
+def _read_index(expected: str) -> list[tuple[str, str]] | None:
+    try:
+        document = orjson.loads(index_path().read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(document, dict) or document.get("fingerprint") != expected:
+        return None
+    return [(str(name), str(help_line)) for name, help_line in document.get("commands", [])]
+
+
+def _write_index(key: str, rows: list[tuple[str, str]]) -> None:
+    path = index_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        scratch.write_bytes(orjson.dumps({"fingerprint": key, "commands": rows}))
+        scratch.replace(path)
+    except OSError:
+        pass  # a read-only home only costs the next --help the imports
+
+
+def _help_line(command: Command) -> str:
+    text = command.short_help or command.help or ""
+    return str(text).strip().split("\n\n", 1)[0].replace("\n", " ")
+
+
+def _entry_point_apps(taken: set[str]) -> list[tuple[str, typer.Typer]]:
+    """Import every installed extension; the ``cli()`` apps of those that have one."""
+    from bastion.kernel.surfaces import surface
+    from bastion.runtime.discovery import installed_extensions
+
+    found: list[tuple[str, typer.Typer]] = []
+    for ext, _source in installed_extensions():
+        sub = surface(ext, "cli")
+        if sub is None:
+            continue
+        if ext.meta.id in taken:
+            _shadowed(ext.meta.id, f"extension '{ext.meta.id}'")
+            continue
+        found.append((ext.meta.id, sub))
+        taken.add(ext.meta.id)
+    return found
+
+
+def _manifests(profile_dir: Path | None, taken: set[str]) -> list[tuple[str, ManifestExtension]]:
+    if profile_dir is None and not os.environ.get("BASTION_PROFILE"):
+        return []
+    from bastion.infra.config import load_profile
+    from bastion.kernel.manifest import discover_manifests
+
+    found: list[tuple[str, ManifestExtension]] = []
+    for manifest in discover_manifests(load_profile(profile_dir).profile.extensions.dir):
+        if manifest.kind != "cli":
+            continue
+        name = manifest.manifest.name or manifest.meta.id
+        if name in taken:
+            _shadowed(name, f"manifest {manifest.manifest_dir / 'manifest.yaml'}")
+            continue
+        found.append((name, manifest))
+        taken.add(name)
+    return found
+
+
+def _manifest_command(name: str, ext: ManifestExtension) -> Command:
     """``bastion NAME ARGS...`` runs the manifest's command with ARGS appended.
 
     A plain command, not a sub-app: a group would read the first ARG as a subcommand name.
@@ -27,11 +166,13 @@ def _add_manifest_command(app: typer.Typer, name: str, ext: ManifestExtension) -
         completed = subprocess.run(ext.command_line(ctx.args), env=env, check=False)
         raise typer.Exit(completed.returncode)
 
-    app.command(
+    holder = typer.Typer()
+    holder.command(
         name=name,
         help=ext.meta.description or f"Run the '{ext.meta.id}' CLI plugin.",
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )(run_plugin)
+    return typer.main.get_command(holder)
 
 
 def _shadowed(name: str, owner: str) -> None:
@@ -41,30 +182,51 @@ def _shadowed(name: str, owner: str) -> None:
     )
 
 
-def add_extension_commands(app: typer.Typer, profile_dir: Path | None, taken: set[str]) -> None:
-    """Mount each extension's Typer app and each ``cli`` manifest as ``bastion <name>``."""
+def extension_listing(profile_dir: Path | None, builtin: Iterable[str]) -> list[tuple[str, str]]:
+    """``(name, help line)`` of every extension command, for ``bastion --help``."""
+    from bastion.kernel.errors import BastionError
+
+    taken = set(builtin)
+    rows: list[tuple[str, str]] = []
     try:
-        for ext, _source in installed_extensions():
-            sub = surface(ext, "cli")
-            if sub is None:
-                continue
-            if ext.meta.id in taken:
-                _shadowed(ext.meta.id, f"extension '{ext.meta.id}'")
-                continue
-            app.add_typer(sub, name=ext.meta.id)
-            taken.add(ext.meta.id)
-        if profile_dir is None and not os.environ.get("BASTION_PROFILE"):
-            return
-        profile = load_profile(profile_dir).profile
-        for manifest in discover_manifests(profile.extensions.dir):
-            name = manifest.manifest.name or manifest.meta.id
-            if manifest.kind != "cli":
-                continue
-            if name in taken:
-                _shadowed(name, f"manifest {manifest.manifest_dir / 'manifest.yaml'}")
-                continue
-            _add_manifest_command(app, name, manifest)
-            taken.add(name)
+        key = fingerprint()
+        indexed = _read_index(key)
+        if indexed is None:
+            indexed = [
+                (name, _help_line(to_click(app, name)))
+                for name, app in _entry_point_apps(set(taken))
+            ]
+            _write_index(key, indexed)
+        rows = [(name, line) for name, line in indexed if name not in taken]
+        taken.update(name for name, _ in rows)
+        rows += [
+            (name, _help_line(_manifest_command(name, ext)))
+            for name, ext in _manifests(profile_dir, taken)
+        ]
     except BastionError as exc:
-        # The built-in commands must stay usable to diagnose exactly this.
+        # Help stays usable to diagnose exactly this.
         print(f"warning: extension commands unavailable: {exc}", file=sys.stderr)
+    return rows
+
+
+def extension_command(
+    profile_dir: Path | None, builtin: Iterable[str], name: str
+) -> Command | None:
+    """The command ``bastion NAME`` for a NAME no built-in command has, or None."""
+    from bastion.kernel.errors import BastionError
+
+    taken = set(builtin)
+    try:
+        for found, app in _entry_point_apps(taken):
+            if found == name:
+                return to_click(app, name)
+        for found, manifest in _manifests(profile_dir, taken):
+            if found == name:
+                return _manifest_command(name, manifest)
+    except BastionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    return None
+
+
+__all__ = ["extension_command", "extension_listing", "fingerprint", "index_path"]

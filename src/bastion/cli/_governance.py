@@ -8,6 +8,7 @@ import orjson
 import typer
 
 from bastion.cli._common import fail, platform, run
+from bastion.cli._files import read_bytes, shown
 from bastion.domains.governance import parse_evaluate
 from bastion.kernel.context import AuthMethod, RequestContext
 from bastion.kernel.ids import RoleName, TenantId, UserId, new_trace_id
@@ -37,20 +38,22 @@ def _principal(spec: Any) -> RequestContext:
 @app.command("test")
 def test_(
     input_file: Path = typer.Option(
-        ..., "--input", help="JSON: {target, input, principal?: {tier, scopes, role, ...}}"
+        ...,
+        "--input",
+        help="JSON file ('-' for stdin): {target, input, principal?: {tier, scopes, role, ...}}",
     ),
 ) -> None:
     """Evaluate the chain on INPUT as a dry run (not recorded) and print the decision.
 
     Exit status 0 when allowed, 2 when denied."""
     try:
-        document = orjson.loads(input_file.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise fail(f"{input_file}: {exc}") from None
+        document = orjson.loads(read_bytes(input_file))
+    except (OSError, UnicodeDecodeError, orjson.JSONDecodeError) as exc:
+        raise fail(f"{shown(input_file)}: {exc}") from None
     try:
         target, data = parse_evaluate(document)
     except ValueError as exc:
-        raise fail(f"{input_file}: {exc}") from None
+        raise fail(f"{shown(input_file)}: {exc}") from None
     principal = _principal(document.get("principal"))
 
     async def go() -> dict[str, object]:

@@ -101,6 +101,25 @@ RefusalObserver = Callable[[RefusedRequest], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
+class Operation:
+    """One documented operation of a router, for the OpenAPI document.
+
+    ``path`` is relative to the router's ``base_path`` and written as its Starlette route
+    is (``/agent-cards/{name}``). ``request`` and ``response`` are types pydantic can
+    describe (a ``BaseModel``, a ``TypedDict``, an annotated alias): ideally the very
+    types that validate the body, so the document cannot drift from the code. ``public``
+    marks an operation that takes no credential."""
+
+    method: str
+    path: str
+    summary: str
+    request: object | None = None
+    response: object | None = None
+    response_media_type: str = "application/json"
+    public: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ExtensionRouter:
     """Routes an extension mounts at ``base_path`` behind the core middleware.
 
@@ -115,6 +134,8 @@ class ExtensionRouter:
     error_style: ErrorStyle = ErrorStyle.JSON
     webhook_secret: str | None = None  # name of a secret, for EndpointClass.WEBHOOK
     on_refused: RefusalObserver | None = None
+    # Every route's operations; a mounted route without one fails the OpenAPI test.
+    openapi: Sequence[Operation] = ()
 
     def required_tier(self) -> Tier:
         if self.min_tier is not None:

@@ -4,7 +4,10 @@ The tree::
 
     BastionError
     ├── ExtensionError                    an extension cannot take part in boot
-    │   ├── ExtensionContractError        a narrow extension implements a surface outside its kind
+    │   ├── ExtensionContractError        an extension breaks the contract (a narrow one implements
+    │   │   │                                 a surface outside its kind)
+    │   │   ├── ExtensionMetaError            meta is missing, not a class attribute, or malformed
+    │   │   └── SurfaceResultError            a surface method returned the wrong type
     │   ├── ExtensionConfigError          an extension's config block fails its model
     │   ├── ExtensionDisabledError        a required extension is named in extensions.disabled
     │   ├── MaturityError                 an extension is below extensions.min_maturity
@@ -14,9 +17,11 @@ The tree::
     │       ├── DependencyCycleError      stage 2: the dependency graph has a cycle
     │       ├── ReservedPathError         stage 3: a router claims a reserved or taken path
     │       └── DuplicateExtensionError   stage 4: two extensions share an id
-    └── MigrationError                    the migration ledger refuses to proceed
-        ├── MigrationDriftError           an applied migration's SQL has changed
-        └── MigrationFailedError          a migration's SQL failed; its transaction rolled back
+    ├── MigrationError                    the migration ledger refuses to proceed
+    │   ├── MigrationDriftError           an applied migration's SQL has changed
+    │   └── MigrationFailedError          a migration's SQL failed; its transaction rolled back
+    └── BackendUnavailableError           a shared backend a policy stage needs (Redis) is down;
+                                              the chain denies with 503, not as a bug
 
 Every ``ExtensionError`` and ``MigrationError`` names the extension it concerns, so
 boot can report one clear line.
@@ -37,6 +42,25 @@ class ExtensionError(BastionError):
 
 class ExtensionContractError(ExtensionError):
     pass
+
+
+class ExtensionMetaError(ExtensionContractError):
+    """``extension_class`` is ``module:qualname``; ``extension_id`` is the id when the
+    meta carries a usable one, else the class."""
+
+    def __init__(self, extension_class: str, problem: str, extension_id: str | None = None) -> None:
+        message = f"extension class {extension_class}: {problem}"
+        super().__init__(extension_id or extension_class, message)
+        self.extension_class = extension_class
+
+
+class SurfaceResultError(ExtensionContractError):
+    def __init__(self, extension_id: str, extension_class: str, surface: str, problem: str) -> None:
+        super().__init__(
+            extension_id, f"extension '{extension_id}' ({extension_class}): {surface}() {problem}"
+        )
+        self.extension_class = extension_class
+        self.surface = surface
 
 
 class ExtensionConfigError(ExtensionError):
@@ -113,3 +137,9 @@ class MigrationDriftError(MigrationError):
 
 class MigrationFailedError(MigrationError):
     pass
+
+
+class BackendUnavailableError(BastionError):
+    """A policy stage cannot decide because the shared backend it counts in (Redis, a
+    database) is unreachable. The engine still denies (fail closed), under the rule
+    ``governance.backend_unavailable``, which callers see as 503 with ``Retry-After``."""

@@ -1,6 +1,9 @@
 """Identity contracts between the runtime's middleware and the extension that stores
 credentials. The runtime verifies JWTs itself (no I/O); API keys need storage, so an
-extension that implements ``IdentityProvider`` supplies the resolver."""
+extension that implements ``IdentityProvider`` supplies the resolver. A valid JWT can
+still be refused, because its user was disabled or its ``jti`` revoked: an extension
+that implements ``RevocationProvider`` supplies that state as a snapshot the middleware
+reads without I/O while it is fresh."""
 
 from __future__ import annotations
 
@@ -24,6 +27,35 @@ class Principal:
     api_key_id: ApiKeyId | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Revocations:
+    """Disabled users and revoked token ids as the database held them at ``loaded_at``
+    (a ``time.monotonic()`` reading taken before the read began)."""
+
+    disabled_users: frozenset[str]
+    revoked_tokens: frozenset[str]
+    loaded_at: float
+
+    def refusal(self, user_id: str | None, token_id: str | None) -> str | None:
+        """Why a credential of ``user_id`` (a token ``token_id``) is refused, or None."""
+        if user_id is not None and user_id in self.disabled_users:
+            return "user is disabled"
+        if token_id is not None and token_id in self.revoked_tokens:
+            return "token has been revoked"
+        return None
+
+
+class RevocationSource(Protocol):
+    def fresh(self) -> Revocations | None:
+        """The current snapshot if it is within the bound, without I/O; else None."""
+        ...
+
+    async def refresh(self) -> Revocations:
+        """A snapshot read now (or by a read already under way that began within the
+        bound). Database errors propagate as the API-key lookup's do."""
+        ...
+
+
 class ApiKeyResolver(Protocol):
     async def resolve(self, raw_key: str) -> Principal | None:
         """The principal a raw ``bst_...`` key belongs to, or None if unknown or revoked."""
@@ -33,3 +65,8 @@ class ApiKeyResolver(Protocol):
 @runtime_checkable
 class IdentityProvider(Protocol):
     def api_key_resolver(self, ctx: ExtensionContext) -> ApiKeyResolver: ...
+
+
+@runtime_checkable
+class RevocationProvider(Protocol):
+    def revocation_source(self, ctx: ExtensionContext) -> RevocationSource: ...

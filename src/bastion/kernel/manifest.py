@@ -82,7 +82,8 @@ class ManifestExtension(Extension):
 
 def load_manifest(path: Path) -> ManifestExtension:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open(encoding="utf-8") as handle:  # the error's mark names the file
+            raw = yaml.safe_load(handle)
         manifest = Manifest.model_validate(raw)
     except (OSError, yaml.YAMLError) as exc:
         raise ManifestError(path.parent.name, f"{path}: cannot read manifest: {exc}") from exc

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from bastion.kernel.conformance import check_meta
 from bastion.kernel.contract import Extension, implemented_surfaces
 from bastion.kernel.errors import DuplicateExtensionError
 from bastion.kernel.narrow import check_narrow_contract
@@ -29,9 +30,9 @@ class ExtensionRegistry:
         self._order: list[Extension] | None = None
 
     def insert(self, extension: Extension, source: str = "<in-process>") -> None:
-        """Add one extension. A duplicate id fails at once, naming both sources."""
+        """Add one extension. A malformed ``meta`` or a duplicate id fails at once."""
+        ext_id = check_meta(extension).id
         check_narrow_contract(extension)
-        ext_id = extension.meta.id
         if ext_id in self._by_id:
             raise DuplicateExtensionError(ext_id, self._by_id[ext_id].source, source)
         self._by_id[ext_id] = Registered(extension, source)

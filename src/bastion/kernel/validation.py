@@ -1,5 +1,8 @@
 """The four boot validation stages.
 
+Before them, each extension's shape is checked on insert and each surface's result when
+it is called (``kernel.conformance``).
+
 1. every dependency resolves;
 2. the dependency graph has no cycle (the error carries the exact path);
 3. routers stay out of reserved prefixes owned by core domains and out of each other's;

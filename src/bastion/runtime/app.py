@@ -104,6 +104,7 @@ def build_app(platform: Platform) -> ASGIApp:
         authenticator=Authenticator(
             platform.jwt,
             platform.api_keys,
+            revocations=platform.revocations,
             is_secret=lambda value: bool(platform.governance.scanner.scan_text(value)),
         ),
         policies=mount_policies,

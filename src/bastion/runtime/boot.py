@@ -41,7 +41,12 @@ from bastion.kernel.errors import (
     MigrationDriftError,
     MigrationError,
 )
-from bastion.kernel.identity import ApiKeyResolver, IdentityProvider
+from bastion.kernel.identity import (
+    ApiKeyResolver,
+    IdentityProvider,
+    RevocationProvider,
+    RevocationSource,
+)
 from bastion.kernel.ledger import MigrationLedger, MigrationState, PlannedMigration
 from bastion.kernel.registry import ExtensionRegistry
 from bastion.kernel.surfaces import surface
@@ -248,6 +253,12 @@ async def boot(
             for ext in registry.ordered()
             for scheduled in _scheduled(ext, contexts[ext.meta.id])
         ]
+        # Surfaces the server calls later (health checks per request), or only when it
+        # migrates: called once here, so their results are checked on every boot,
+        # ``bastion plugins validate`` included.
+        for ext in registry.ordered():
+            surface(ext, "health_checks")
+        plan = migration_plan(registry)
     except ValueError as exc:
         await _release(engine, services)
         raise BootError("validate", str(exc)) from exc
@@ -260,9 +271,13 @@ async def boot(
         if isinstance(ext, IdentityProvider):
             api_keys = ext.api_key_resolver(contexts[ext.meta.id])
             break
+    revocations: RevocationSource | None = None
+    for ext in registry.ordered():
+        if isinstance(ext, RevocationProvider):
+            revocations = ext.revocation_source(contexts[ext.meta.id])
+            break
 
     if migrate:
-        plan = migration_plan(registry)
         try:
             if migrate == "verify":
                 await verify_migrated(engine, plan)
@@ -292,6 +307,7 @@ async def boot(
         audit=trail,
         governance=governance,
         services=services,
+        revocations=revocations,
     )
     if migrate is True:
         await ensure_bootstrap_admin(platform)

@@ -1,17 +1,23 @@
-"""Core routes: health, readiness, metrics and the JWKS document."""
+"""Core routes: health, readiness, metrics, the JWKS and the OpenAPI documents."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable
+from typing import Any, Literal, NotRequired
 
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from typing_extensions import TypedDict
 
+from bastion import __version__
+from bastion.kernel.contract import Operation
+from bastion.runtime.openapi import build_openapi
 from bastion.runtime.platform import Platform
 
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -27,6 +33,32 @@ async def _timed(check: Awaitable[bool | None]) -> dict[str, object]:
     if result is False:
         return {"status": "fail", "latency_ms": elapsed}
     return {"status": "ok", "latency_ms": elapsed}
+
+
+class _Check(TypedDict):
+    status: Literal["ok", "fail"]
+    latency_ms: NotRequired[float]
+    error: NotRequired[str]
+
+
+class Health(TypedDict):
+    status: Literal["healthy", "unhealthy"]
+    checks: dict[str, _Check]
+
+
+class Readiness(TypedDict):
+    status: Literal["ready", "starting"]
+
+
+CORE_OPERATIONS = (
+    Operation(
+        "GET", "/.well-known/jwks.json", "The JWKS of Bastion's JWT keys", None, dict[str, Any]
+    ),
+    Operation("GET", "/api/v1/health", "Database and extension health checks", None, Health),
+    Operation("GET", "/api/v1/ready", "Readiness to serve", None, Readiness),
+    Operation("GET", "/api/v1/openapi.json", "This document", None, dict[str, Any]),
+    Operation("GET", "/metrics", "Prometheus metrics", None, str, response_media_type="text/plain"),
+)
 
 
 def core_routes(platform: Platform) -> list[Route]:
@@ -63,8 +95,18 @@ def core_routes(platform: Platform) -> list[Route]:
     async def jwks(_: Request) -> JSONResponse:
         return JSONResponse(jwks_document, headers={"cache-control": "public, max-age=300"})
 
+    openapi_document = orjson.dumps(
+        build_openapi(
+            CORE_OPERATIONS, (router for _, router in platform.routers), version=__version__
+        )
+    )
+
+    async def openapi(_: Request) -> Response:
+        return Response(openapi_document, media_type="application/json")
+
     return [
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+        Route("/api/v1/openapi.json", openapi, methods=["GET"]),
         Route("/api/v1/health", health, methods=["GET"]),
         Route("/api/v1/ready", ready, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from importlib.metadata import EntryPoint, entry_points
 
 from bastion.infra.config import Profile
+from bastion.kernel.conformance import check_meta
 from bastion.kernel.contract import Extension, Maturity
 from bastion.kernel.errors import ExtensionDisabledError, ExtensionError, MaturityError
 from bastion.kernel.manifest import discover_manifests
@@ -26,11 +27,13 @@ def _load_entry_point(ep: EntryPoint) -> tuple[Extension, str]:
     if not (isinstance(target, type) and issubclass(target, Extension)):
         raise ExtensionError(ep.name, f"entry point '{ep.name}' ({source}) is not an Extension")
     try:
-        return target(), source
+        extension = target()
     except Exception as exc:
         raise ExtensionError(
             ep.name, f"extension '{ep.name}' ({source}) failed to instantiate: {exc}"
         ) from exc
+    check_meta(extension)  # before anyone reads it (the CLI mounts extension commands)
+    return extension, source
 
 
 def installed_extensions() -> list[tuple[Extension, str]]:

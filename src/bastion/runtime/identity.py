@@ -1,10 +1,15 @@
-"""Turn request headers into a ``RequestContext``: JWTs verified in process, API keys
-resolved through the identity provider extension."""
+"""Turn request headers into a ``RequestContext``: JWTs verified in process and checked
+against the revocation snapshot (no I/O while it is fresh), API keys resolved through
+the identity provider extension."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from bastion.infra.security import (
     CredentialKind,
@@ -13,9 +18,16 @@ from bastion.infra.security import (
     extract_credential,
 )
 from bastion.kernel.context import AuthMethod, RequestContext
-from bastion.kernel.identity import ApiKeyResolver
+from bastion.kernel.identity import ApiKeyResolver, RevocationSource
 from bastion.kernel.ids import ClientId, RoleName, SessionId, TraceId, new_trace_id
 from bastion.kernel.tiers import Tier
+from bastion.runtime.errors import CredentialStoreUnavailable
+
+T = TypeVar("T")
+log = structlog.get_logger("bastion.auth")
+# What a store that is down raises through SQLAlchemy or its drivers. Anything else is a
+# bug and still reaches the middleware's last line of defence.
+_STORE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 SecretCheck = Callable[[str], bool]
@@ -30,11 +42,31 @@ class Authenticator:
         self,
         jwt: JwtCodec,
         api_keys: ApiKeyResolver | None,
+        *,
+        revocations: RevocationSource | None = None,
         is_secret: SecretCheck = _never_secret,
     ) -> None:
         self._jwt = jwt
         self._api_keys = api_keys
+        self._revocations = revocations
         self._is_secret = is_secret
+        self._store_down = False
+
+    async def _checked(self, lookup: Awaitable[T], anonymous: RequestContext) -> T:
+        """Await a lookup in the identity store; a store that is down refuses the request
+        with 503. One warning when an outage starts and one line when it ends, not a
+        traceback per request."""
+        try:
+            result = await lookup
+        except _STORE_ERRORS as exc:
+            if not self._store_down:
+                self._store_down = True
+                log.warning("identity store unavailable", error=type(exc).__name__)
+            raise CredentialStoreUnavailable(anonymous) from None
+        if self._store_down:
+            self._store_down = False
+            log.info("identity store available again")
+        return result
 
     def _header_id(self, value: str | None) -> str | None:
         """A caller-chosen id (trace, session, client) if it is well formed and is not a
@@ -69,6 +101,13 @@ class Authenticator:
                 claims = self._jwt.verify(credential.value)
             except InvalidTokenError as exc:
                 return anonymous, str(exc)
+            if self._revocations is not None:
+                snapshot = self._revocations.fresh()
+                if snapshot is None:
+                    snapshot = await self._checked(self._revocations.refresh(), anonymous)
+                refusal = snapshot.refusal(claims.user_id, claims.token_id)
+                if refusal is not None:
+                    return anonymous, refusal
             return (
                 RequestContext(
                     trace_id=trace,
@@ -86,7 +125,7 @@ class Authenticator:
             )
         if self._api_keys is None:
             return anonymous, "API keys are not accepted: no identity provider is installed"
-        principal = await self._api_keys.resolve(credential.value)
+        principal = await self._checked(self._api_keys.resolve(credential.value), anonymous)
         if principal is None:
             return anonymous, "invalid or revoked API key"
         return (

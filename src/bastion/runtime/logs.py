@@ -14,4 +14,5 @@ def configure_process_logging(loaded: LoadedProfile) -> None:
         loaded.profile.logging,
         loaded.secrets,
         extra_redactors=[lambda text: scanner.redact_text(text)[0]],
+        access_log=loaded.profile.server.access_log,
     )

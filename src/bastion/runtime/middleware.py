@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bastion.infra.http import error_body
 from bastion.kernel.context import CONTEXT_SCOPE_KEY, RequestContext
 from bastion.kernel.contract import ErrorStyle, RefusalObserver, RefusedRequest
+from bastion.runtime.errors import CredentialStoreUnavailable
 from bastion.runtime.identity import Authenticator
 
 AUTH_ERROR_SCOPE_KEY = "bastion.auth_error"
@@ -131,9 +132,13 @@ class CoreMiddleware:
             if name in _WANTED:
                 wanted[name] = value.decode("latin-1")
         client = scope.get("client")
-        ctx, auth_error = await self.authenticator.authenticate(
-            headers, wanted, client[0] if client else None
-        )
+        try:
+            ctx, auth_error = await self.authenticator.authenticate(
+                headers, wanted, client[0] if client else None
+            )
+        except CredentialStoreUnavailable as exc:
+            await self._unavailable(scope, send, exc, started)
+            return
         scope[CONTEXT_SCOPE_KEY] = ctx
         scope[AUTH_ERROR_SCOPE_KEY] = auth_error
         scope[STARTED_SCOPE_KEY] = started
@@ -188,6 +193,26 @@ class CoreMiddleware:
             if not state["started"]:
                 await self._refuse(scope, send_wrapper, ctx, 500, "internal error")
         _count(scope["method"], state["status"])
+
+    async def _unavailable(
+        self, scope: Scope, send: Send, exc: CredentialStoreUnavailable, started: float
+    ) -> None:
+        """Fail closed: a credential that cannot be checked is not served. The refusal is
+        recorded like any other (spilled while the database is down)."""
+        ctx = exc.context
+        scope[CONTEXT_SCOPE_KEY] = ctx
+        scope[AUTH_ERROR_SCOPE_KEY] = str(exc)
+        scope[STARTED_SCOPE_KEY] = started
+        trace_header = (b"x-trace-id", ctx.trace_id.encode())
+
+        async def send_traced(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), trace_header]
+            await send(message)
+
+        await self._error(scope, send_traced, ctx, 503, str(exc), {"retry-after": "1"})
+        await tell_refused(self.policies.for_path(scope["path"]).on_refused, scope, 503, str(exc))
+        _count(scope["method"], 503)
 
     def _too_large(self) -> str:
         return f"request body exceeds the limit of {self.max_body_bytes} bytes"

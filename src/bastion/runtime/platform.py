@@ -14,7 +14,7 @@ from bastion.infra.events import EventBus
 from bastion.infra.governance import Governance
 from bastion.infra.security import JwtCodec, RoleCatalog
 from bastion.kernel.contract import SHUTDOWN_HOOKS, ExtensionContext, ExtensionRouter
-from bastion.kernel.identity import ApiKeyResolver
+from bastion.kernel.identity import ApiKeyResolver, RevocationSource
 from bastion.kernel.ledger import MigrationLedger, PlannedMigration
 from bastion.kernel.registry import ExtensionRegistry
 from bastion.kernel.surfaces import surface
@@ -38,6 +38,8 @@ class Platform:
     audit: AuditTrail
     governance: Governance
     services: dict[str, Any] = field(default_factory=dict)
+    # Disabled users and revoked JWT ids, checked on every JWT request.
+    revocations: RevocationSource | None = None
     ready: bool = False
     # False in every worker but the first of ``bastion serve --workers N``: the jobs run
     # in one process, so a tick is not repeated once per worker.

@@ -2,15 +2,16 @@
 
 ``bastion serve`` (``run``) is one process, or with ``server.workers`` > 1 a supervisor
 and that many worker processes, each a full Bastion (event loop, platform, database
-pool, audit writer):
+pool, audit writer). Either way the listening socket is bound first, so a port in use is
+one error line before anything boots.
 
 - the supervisor boots once (discover, validate, migrate, bootstrap admin) and closes
   that platform again, so a bad profile is reported once and migrations run once: SQLite
   never sees concurrent migrators;
-- it binds the listening socket once and starts every worker with the ``spawn`` start
-  method, handing it the socket. A worker boots without migrating (``migrate="verify"``
-  refuses a database that is not current) and serves on the shared socket, where the
-  kernel hands each new connection to one worker;
+- it starts every worker with the ``spawn`` start method, handing it the socket. A
+  worker boots without migrating (``migrate="verify"`` refuses a database that is not
+  current) and serves on the shared socket, where the kernel hands each new connection
+  to one worker;
 - only worker 0 runs scheduled jobs; worker ``i`` > 0 spills audit rows to a file of its
   own (``spill.worker<i>.jsonl`` next to ``audit.spill_path``) so that no two writers
   replay one file. Spill files of workers that no longer exist (``workers`` was lowered)

@@ -68,15 +68,17 @@ def run(
     ``extra`` extensions must be importable by reference in the workers."""
     loaded = with_server(loaded, host=host, port=port, workers=workers)
     adopt_orphan_spills(loaded.profile.audit.spill_path, loaded.profile.server.workers)
-    if loaded.profile.server.workers == 1:
-        with asyncio.Runner(loop_factory=new_serving_loop) as runner:
-            runner.run(serve(loaded, on_ready=on_ready, extra=extra))
-        return
-    extensions = tuple(extra)
-    with asyncio.Runner(loop_factory=new_serving_loop) as runner:
-        runner.run(_migrate_once(loaded, extensions))
+    # The port is taken before anything boots: one that is in use is one error line, and
+    # nothing has migrated or announced itself.
     sock = bind_socket(loaded.profile.server.host, loaded.profile.server.port)
     try:
+        if loaded.profile.server.workers == 1:
+            with asyncio.Runner(loop_factory=new_serving_loop) as runner:
+                runner.run(serve(loaded, sock=sock, on_ready=on_ready, extra=extra))
+            return
+        extensions = tuple(extra)
+        with asyncio.Runner(loop_factory=new_serving_loop) as runner:
+            runner.run(_migrate_once(loaded, extensions))
         Supervisor(loaded, extensions, sock, on_ready).run()
     finally:
         sock.close()

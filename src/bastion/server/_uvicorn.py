@@ -14,6 +14,7 @@ from bastion.infra.config import LoadedProfile, ServerSettings
 from bastion.runtime.app import build_app
 from bastion.runtime.platform import Platform
 from bastion.server._entry import ExtraExtensions, create_platform
+from bastion.server._socket import bind_socket
 
 
 class _Server(uvicorn.Server):
@@ -73,10 +74,19 @@ async def serve(
     *,
     host: str | None = None,
     port: int | None = None,
+    sock: socket.socket | None = None,
     on_ready: Callable[[str], None] | None = None,
     extra: ExtraExtensions = (),
 ) -> None:
-    """One process: boot (discover, validate, migrate, mount), then open the listener."""
-    platform = await create_platform(loaded, extra)
-    config = uvicorn_config(build_app(platform), loaded.profile.server, host, port)
-    await _Server(config, platform, on_ready).serve()
+    """One process: take the listening socket (``sock``, or bind ``host:port`` from the
+    settings), then boot (discover, validate, migrate, mount) and serve on it. A port in
+    use is a ``BootError`` before anything has booted."""
+    settings = loaded.profile.server
+    listener = sock or bind_socket(host or settings.host, settings.port if port is None else port)
+    try:
+        platform = await create_platform(loaded, extra)
+        config = uvicorn_config(build_app(platform), settings, host, port)
+        await _Server(config, platform, on_ready).serve(sockets=[listener])
+    finally:
+        if sock is None:
+            listener.close()

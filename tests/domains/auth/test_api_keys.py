@@ -82,16 +82,33 @@ async def test_revoke_by_id_or_prefix(engine: AsyncEngine) -> None:
     first, first_key = await keys.issue(alice.id, "one")
     second, second_key = await keys.issue(alice.id, "two")
 
-    assert await keys.revoke(first.id) is True
+    assert await keys.revoke(first.id) == first.id
     assert await keys.resolve(first_key) is None
     assert await keys.resolve(second_key) is not None
-    assert await keys.revoke(first.id) is False  # already revoked
-    assert await keys.revoke("key_doesnotexist00") is False
+    assert await keys.revoke(first.id) is None  # already revoked
+    assert await keys.revoke("key_doesnotexist00") is None
 
-    assert await keys.revoke(second.prefix) is True
+    assert await keys.revoke(second.prefix) == second.id
     assert await keys.resolve(second_key) is None
     listed = {r.id: r for r in await keys.list()}
     assert listed[first.id].revoked and listed[second.id].revoked
+
+
+async def test_revoke_by_the_prefix_as_listed(engine: AsyncEngine) -> None:
+    alice = await make_user(engine)
+    keys = ApiKeyRepository(engine, RoleCatalog(), cache_seconds=0)
+    records = [await keys.issue(alice.id, name) for name in ("a", "b", "c", "d", "e")]
+    references = [
+        f"bst_{records[0][0].prefix}",  # what an operator copies from `keys list`
+        f"bst_{records[1][0].prefix}_…",  # the whole column
+        f"bst_{records[2][0].prefix}_",
+        records[3][0].prefix,
+        records[4][1],  # a whole key, leaked and pasted
+    ]
+    for (record, plaintext), reference in zip(records, references, strict=True):
+        assert await keys.revoke(reference) == record.id, reference
+        assert await keys.resolve(plaintext) is None
+    assert await keys.revoke(f"bst_{records[0][0].prefix}") is None  # already revoked
 
 
 async def test_revoke_invalidates_the_cache(engine: AsyncEngine) -> None:
@@ -105,7 +122,7 @@ async def test_revoke_invalidates_the_cache(engine: AsyncEngine) -> None:
     await execute(engine, "UPDATE users_accounts SET role = 'admin' WHERE id = :i", i=alice.id)
     assert await keys.resolve(plaintext) == cached
     # ...but revoking through the repository drops every cached entry at once.
-    assert await keys.revoke(record.id) is True
+    assert await keys.revoke(record.id) == record.id
     assert await keys.resolve(plaintext) is None
 
 

@@ -7,6 +7,7 @@ import orjson
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from structlog.testing import capture_logs
 
 from bastion.infra.audit import (
     AuditClosedError,
@@ -148,6 +149,22 @@ async def test_a_bad_row_is_rejected_without_holding_back_its_batch(
     assert dead[0]["row"]["id"] == bad["id"]
     assert "colour" in dead[1]["error"]
     assert not writer.spilling
+
+
+async def test_a_refused_row_is_logged_without_its_statement_or_values(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    bad = decision_row(3, decision=None, target_name="tool-with-a-telling-name")
+    with capture_logs() as logs:
+        async with AuditWriter(engine, spill_path=tmp_path / "spill.jsonl") as writer:
+            writer.submit(governance_decisions, bad)
+    refused = [e for e in logs if e["event"] == "audit_row_rejected"]
+    assert [e["id"] for e in refused] == [bad["id"]]
+    errors = [str(e["error"]) for e in logs if "error" in e]
+    assert any("decision" in error for error in errors), errors  # the reason is named
+    for error in errors:
+        assert "INSERT INTO" not in error and "[SQL" not in error, error
+        assert "tool-with-a-telling-name" not in error, error
 
 
 async def test_writer_refuses_calls_outside_its_life_and_unknown_tables(

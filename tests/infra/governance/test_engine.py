@@ -331,13 +331,14 @@ async def test_an_unreachable_redis_rate_limiter_fails_closed() -> None:
             decision = await governance.engine.evaluate(context())
     finally:
         await governance.aclose()
-    assert (decision.stage, decision.rule, decision.reason) == (
+    assert (decision.stage, decision.rule, decision.reason, decision.retry_after_ms) == (
         "rate_limit",
-        "internal_error",
-        "internal_error",
+        "governance.backend_unavailable",
+        "the rate_limit stage's backend is unavailable",
+        1000,
     )
     assert [t.result.value for t in decision.trace] == ["allow", "allow", "allow", "deny", "skip"]
-    (event,) = [e for e in logs if e["log_level"] == "error"]
+    (event,) = [e for e in logs if e["log_level"] == "warning"]
     assert event["stage"] == "rate_limit"
     assert event["error"].startswith("RateLimitBackendError: rate limit backend unavailable")
 

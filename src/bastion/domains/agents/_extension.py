@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
 
@@ -15,10 +16,13 @@ from bastion.kernel.contract import (
     ExtensionContext,
     ExtensionMeta,
     ExtensionRouter,
+    Operation,
 )
 from bastion.kernel.policy import TargetType
 
 log = structlog.get_logger("bastion.agents")
+
+_DOC = dict[str, Any]
 
 
 class AgentsExtension(Extension):
@@ -57,6 +61,22 @@ class AgentsExtension(Extension):
         governance.catalog.register("agent", catalog.__contains__)
         ctx.services["agents"] = catalog
         return [
-            ExtensionRouter(well_known_routes(catalog), "/.well-known", EndpointClass.PUBLIC),
-            ExtensionRouter(registry_routes(catalog, governance), API_BASE, EndpointClass.API),
+            ExtensionRouter(
+                well_known_routes(catalog),
+                "/.well-known",
+                EndpointClass.PUBLIC,
+                openapi=[
+                    Operation("GET", "/agent-card.json", "The default agent card", None, _DOC),
+                    Operation("GET", "/agent-cards", "Every agent card", None, _DOC),
+                    Operation("GET", "/agent-cards/{name}", "One agent card", None, _DOC),
+                ],
+            ),
+            ExtensionRouter(
+                registry_routes(catalog, governance),
+                API_BASE,
+                EndpointClass.API,
+                openapi=[
+                    Operation("GET", "/registry", "The agents the caller may use", None, _DOC)
+                ],
+            ),
         ]

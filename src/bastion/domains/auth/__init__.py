@@ -1,6 +1,17 @@
-"""The ``auth`` domain: API keys and JWT key publication."""
+"""The ``auth`` domain: API keys, revoked JWT ids, and the revocation snapshot."""
 
 from bastion.domains.auth._extension import AuthExtension
-from bastion.domains.auth._repository import ApiKeyRecord, ApiKeyRepository
+from bastion.domains.auth._repository import ApiKeyRecord, ApiKeyRepository, key_prefix
+from bastion.domains.auth._revocations import RevocationList
+from bastion.domains.auth._tokens import Revocation, RevokeOutcome, TokenRegistry
 
-__all__ = ["ApiKeyRecord", "ApiKeyRepository", "AuthExtension"]
+__all__ = [
+    "ApiKeyRecord",
+    "ApiKeyRepository",
+    "AuthExtension",
+    "Revocation",
+    "RevocationList",
+    "RevokeOutcome",
+    "TokenRegistry",
+    "key_prefix",
+]

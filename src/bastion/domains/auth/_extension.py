@@ -3,9 +3,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bastion.domains.auth._repository import ApiKeyRepository
+from bastion.domains.auth._revocations import RevocationList
+from bastion.domains.auth._tokens import TokenRegistry
 from bastion.infra.security import RoleCatalog
-from bastion.kernel.contract import Extension, ExtensionContext, ExtensionMeta
-from bastion.kernel.identity import ApiKeyResolver
+from bastion.kernel.contract import Extension, ExtensionContext, ExtensionMeta, Job
+from bastion.kernel.identity import ApiKeyResolver, RevocationSource
 from bastion.kernel.migration import Migration, migrations_from_package
 
 
@@ -18,8 +20,14 @@ def _repository(ctx: ExtensionContext) -> ApiKeyRepository:
     return cached
 
 
+async def _prune_tokens(ctx: ExtensionContext) -> dict[str, int]:
+    leeway = ctx.settings.security.jwt.leeway_seconds
+    return {"pruned": await TokenRegistry(ctx.engine).prune(leeway)}
+
+
 class AuthExtension(Extension):
-    """Credentials: API keys stored as prefix + SHA-256, and the resolver the core uses."""
+    """Credentials: API keys stored as prefix + SHA-256, and the resolver the core uses;
+    revoked JWT ids and disabled users, as the snapshot the core checks tokens against."""
 
     meta = ExtensionMeta(
         id="auth",
@@ -33,5 +41,19 @@ class AuthExtension(Extension):
     def migrations(self) -> Sequence[Migration]:
         return migrations_from_package("bastion.domains.auth")
 
+    def jobs(self) -> Sequence[Job]:
+        return [Job("prune-expired-tokens", "every 1h", _prune_tokens)]
+
     def api_key_resolver(self, ctx: ExtensionContext) -> ApiKeyResolver:
         return _repository(ctx)
+
+    def revocation_source(self, ctx: ExtensionContext) -> RevocationSource:
+        security = ctx.settings.security
+        revocations = RevocationList(
+            ctx.engine,
+            # The same bound as a revoked API key's: its cache lifetime.
+            bound_seconds=security.api_key_cache_seconds,
+            leeway_seconds=security.jwt.leeway_seconds,
+        )
+        ctx.on_shutdown(revocations.aclose)
+        return revocations

@@ -3,10 +3,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bastion.domains.auth._tables import accounts, api_keys, utc_now
 from bastion.infra.security import (
+    API_KEY_PREFIX,
     RoleCatalog,
     TtlCache,
     generate_api_key,
@@ -16,30 +18,6 @@ from bastion.infra.security import (
 )
 from bastion.kernel.identity import Principal
 from bastion.kernel.ids import ApiKeyId, RoleName, TenantId, UserId
-
-metadata = MetaData()
-
-api_keys = Table(
-    "auth_api_keys",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("user_id", String(64), nullable=False),
-    Column("name", String(128), nullable=False),
-    Column("prefix", String(32), nullable=False, unique=True),
-    Column("secret_hash", String(64), nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    Column("revoked_at", DateTime),
-)
-
-# Declared dependency: ``auth`` depends on ``users`` and reads its accounts table.
-_accounts = Table(
-    "users_accounts",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("role", String(64)),
-    Column("tenant_id", String(128)),
-    Column("disabled"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +34,13 @@ class ApiKeyRecord:
         return self.revoked_at is not None
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+def key_prefix(reference: str) -> str:
+    """The lookup prefix an operator's reference to a key names."""
+    parsed = parse_api_key(reference)
+    if parsed is not None:
+        return parsed.prefix
+    text = reference.strip().removeprefix(API_KEY_PREFIX)
+    return text.removesuffix("…").removesuffix("...").removesuffix("_")
 
 
 class ApiKeyRepository:
@@ -73,7 +56,7 @@ class ApiKeyRepository:
     async def issue(self, user_id: UserId, name: str) -> tuple[ApiKeyRecord, str]:
         """Create a key; the plaintext is returned once and never stored."""
         generated = generate_api_key()
-        record = ApiKeyRecord(generated.key_id, user_id, name, generated.prefix, _now(), None)
+        record = ApiKeyRecord(generated.key_id, user_id, name, generated.prefix, utc_now(), None)
         async with self._engine.begin() as conn:
             await conn.execute(
                 api_keys.insert().values(
@@ -102,19 +85,31 @@ class ApiKeyRepository:
             rows = (await conn.execute(query)).all()
         return [ApiKeyRecord(ApiKeyId(r[0]), UserId(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
-    async def revoke(self, key_id_or_prefix: str) -> bool:
+    async def revoke(self, reference: str) -> ApiKeyId | None:
+        """Revoke a key by id (``key_...``) or by prefix: as ``keys list`` shows it
+        (``bst_<prefix>_…``), with or without ``bst_``, or inside a whole key. Returns the
+        id of the key revoked, None if no active key matched."""
+        prefix = key_prefix(reference)
+        # A whole key is looked up by its prefix alone: its secret is never sent to the
+        # database, where it could reach a statement log.
+        matches = api_keys.c.prefix == prefix
+        if parse_api_key(reference) is None:
+            matches = matches | (api_keys.c.id == reference)
+        # Write first: on SQLite a transaction that reads before it writes cannot wait
+        # for another writer (the audit writer) and fails with "database is locked".
         async with self._engine.begin() as conn:
-            result = await conn.execute(
-                update(api_keys)
-                .where(
-                    (api_keys.c.id == key_id_or_prefix) | (api_keys.c.prefix == key_id_or_prefix)
+            key_id = (
+                await conn.execute(
+                    update(api_keys)
+                    .where(matches)
+                    .where(api_keys.c.revoked_at.is_(None))
+                    .values(revoked_at=utc_now())
+                    .returning(api_keys.c.id)
                 )
-                .where(api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=_now())
-            )
+            ).scalar()
         if self._cache is not None:
             self._cache.clear()
-        return bool(result.rowcount)
+        return None if key_id is None else ApiKeyId(key_id)
 
     async def resolve(self, raw_key: str) -> Principal | None:
         parsed = parse_api_key(raw_key)
@@ -131,13 +126,13 @@ class ApiKeyRepository:
                 api_keys.c.id,
                 api_keys.c.secret_hash,
                 api_keys.c.user_id,
-                _accounts.c.role,
-                _accounts.c.tenant_id,
+                accounts.c.role,
+                accounts.c.tenant_id,
             )
-            .join(_accounts, _accounts.c.id == api_keys.c.user_id)
+            .join(accounts, accounts.c.id == api_keys.c.user_id)
             .where(api_keys.c.prefix == parsed.prefix)
             .where(api_keys.c.revoked_at.is_(None))
-            .where(_accounts.c.disabled.is_(False))
+            .where(accounts.c.disabled.is_(False))
         )
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()

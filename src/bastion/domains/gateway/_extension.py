@@ -9,7 +9,14 @@ from bastion.domains.gateway._ingress import ANTHROPIC, OPENAI
 from bastion.domains.gateway._pipeline import Gateway
 from bastion.domains.gateway._pricing import PricingCatalog
 from bastion.domains.gateway._records import ai_requests
-from bastion.domains.gateway._routes import cowork_routes, inference_routes, openai_routes
+from bastion.domains.gateway._routes import (
+    COWORK_OPERATIONS,
+    INFERENCE_OPERATIONS,
+    OPENAI_OPERATIONS,
+    cowork_routes,
+    inference_routes,
+    openai_routes,
+)
 from bastion.domains.gateway._routing import RouteTable
 from bastion.domains.gateway.upstreams import (
     Upstream,
@@ -99,6 +106,7 @@ class GatewayExtension(Extension):
                 "/v1",
                 EndpointClass.API,
                 error_style=ErrorStyle.ANTHROPIC,
+                openapi=INFERENCE_OPERATIONS,
                 on_refused=gateway.refusal_recorder(ANTHROPIC, "/v1/messages"),
             ),
             ExtensionRouter(
@@ -106,6 +114,7 @@ class GatewayExtension(Extension):
                 "/v1/chat",
                 EndpointClass.API,
                 error_style=ErrorStyle.OPENAI,
+                openapi=OPENAI_OPERATIONS,
                 on_refused=gateway.refusal_recorder(OPENAI, "/v1/chat/completions"),
             ),
         ]
@@ -115,6 +124,7 @@ class GatewayExtension(Extension):
                     cowork_routes(settings.cowork, ctx.services["jwt"]),
                     "/v1/gateway/auth/cowork",
                     EndpointClass.API,
+                    openapi=COWORK_OPERATIONS,
                 )
             )
         return routers

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from bastion.domains.gateway._schema import SchemaError, check_anthropic_messages, check_openai_chat
 from bastion.domains.gateway.translate import (
     AnthropicToOpenAISSE,
     StreamTranslator,
@@ -41,21 +42,15 @@ class Ingress(Protocol):
     def upstream_error(self, status: int, anthropic_error: bytes) -> bytes: ...
 
 
-def _require(body: Mapping[str, Any], key: str, kind: type, what: str) -> None:
-    if not isinstance(body.get(key), kind):
-        raise RequestError(f"{key}: {what}")
-
-
 class AnthropicIngress:
     name = "anthropic"
     style = ErrorStyle.ANTHROPIC
 
     def to_anthropic(self, body: dict[str, Any]) -> dict[str, Any]:
-        _require(body, "model", str, "a model name is required")
-        _require(body, "messages", list, "messages must be a list")
-        max_tokens = body.get("max_tokens")
-        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
-            raise RequestError("max_tokens: a positive integer is required")
+        try:
+            check_anthropic_messages(body)
+        except SchemaError as exc:
+            raise RequestError(str(exc)) from None
         return body
 
     def response(self, anthropic_body: bytes, requested_model: str) -> bytes:
@@ -75,11 +70,10 @@ class OpenAIIngress:
     style = ErrorStyle.OPENAI
 
     def to_anthropic(self, body: dict[str, Any]) -> dict[str, Any]:
-        _require(body, "model", str, "a model name is required")
-        _require(body, "messages", list, "messages must be a list")
         try:
+            check_openai_chat(body)
             return openai_request_to_anthropic(body)
-        except TranslationError as exc:
+        except (SchemaError, TranslationError) as exc:
             raise RequestError(str(exc)) from None
 
     def response(self, anthropic_body: bytes, requested_model: str) -> bytes:

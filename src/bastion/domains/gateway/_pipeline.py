@@ -43,7 +43,7 @@ from bastion.domains.gateway.translate import TranslationError
 from bastion.domains.gateway.upstreams import MessagesCall, UpstreamResponse, UpstreamStream
 from bastion.infra.audit import AuditWriter, new_row_id
 from bastion.infra.config import GatewaySettings
-from bastion.infra.governance import Governance
+from bastion.infra.governance import BACKEND_UNAVAILABLE_RULE, Governance
 from bastion.infra.http import error_body
 from bastion.kernel.context import RequestContext, request_context
 from bastion.kernel.contract import RefusalObserver, RefusedRequest
@@ -234,12 +234,13 @@ class Gateway:
         )
         if decision.allowed:
             return None
-        throttled = (decision.rule or "").startswith(_THROTTLE_RULES)
+        unavailable = decision.rule == BACKEND_UNAVAILABLE_RULE
+        throttled = unavailable or (decision.rule or "").startswith(_THROTTLE_RULES)
         headers = {}
         if throttled and decision.retry_after_ms is not None:
             headers["retry-after"] = str(max(1, -(-decision.retry_after_ms // 1000)))
         return Denial(
-            429 if throttled else 403,
+            503 if unavailable else 429 if throttled else 403,
             f"Bastion governance denied the request: {decision.reason}",
             {"stage": decision.stage, "rule": decision.rule, "reason": decision.reason},
             headers,

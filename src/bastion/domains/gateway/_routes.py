@@ -13,16 +13,45 @@ from starlette.routing import Route
 
 from bastion.domains.gateway._ingress import ANTHROPIC, OPENAI, RequestError
 from bastion.domains.gateway._pipeline import Gateway
+from bastion.domains.gateway._schema import (
+    AnthropicCountTokensRequest,
+    AnthropicMessagesRequest,
+    OpenAIChatRequest,
+    SchemaError,
+    check_anthropic_count_tokens,
+)
 from bastion.domains.gateway._tokens import estimate_input_tokens
 from bastion.domains.gateway.errors import UpstreamError
 from bastion.infra.config import CoworkSettings
 from bastion.infra.http import error_response
 from bastion.infra.security import JwtCodec
 from bastion.kernel.context import AuthMethod, request_context
-from bastion.kernel.contract import ErrorStyle
+from bastion.kernel.contract import ErrorStyle, Operation
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 
 _EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+
+INFERENCE_OPERATIONS = (
+    Operation("POST", "/messages", "Anthropic Messages", AnthropicMessagesRequest, dict[str, Any]),
+    Operation(
+        "POST",
+        "/messages/count_tokens",
+        "Count a Messages request's input tokens",
+        AnthropicCountTokensRequest,
+        dict[str, int],
+    ),
+    Operation("GET", "/models", "The models this gateway routes", None, dict[str, Any]),
+)
+OPENAI_OPERATIONS = (
+    Operation("POST", "/completions", "OpenAI Chat Completions", OpenAIChatRequest, dict[str, Any]),
+)
+COWORK_OPERATIONS = (
+    Operation(
+        "POST", "/pat", "Exchange a Bastion API key for a short-lived JWT", None, dict[str, Any]
+    ),
+    Operation("GET", "/capabilities", "The credential helper's modes", None, dict[str, Any]),
+)
 
 
 def _json(doc: object, status: int = 200) -> Response:
@@ -39,10 +68,9 @@ def inference_routes(gateway: Gateway) -> list[Route]:
             body = orjson.loads(await request.body())
             if not isinstance(body, dict):
                 raise RequestError("request body must be a JSON object")
-            model = body.get("model")
-            if not isinstance(model, str) or not isinstance(body.get("messages"), list):
-                raise RequestError("model and messages are required")
-        except (orjson.JSONDecodeError, RequestError) as exc:
+            check_anthropic_count_tokens(body)
+            model: str = body["model"]
+        except (orjson.JSONDecodeError, RequestError, SchemaError) as exc:
             return error_response(ErrorStyle.ANTHROPIC, 400, str(exc), trace_id=ctx.trace_id)
         route = gateway.routes.match(model)
         if route is None:

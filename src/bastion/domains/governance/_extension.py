@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from bastion.domains.governance._payloads import EvaluateRequest, HookEvent
 from bastion.domains.governance._routes import routes
 from bastion.infra.governance import Governance
 from bastion.kernel.contract import (
@@ -10,6 +12,7 @@ from bastion.kernel.contract import (
     ExtensionContext,
     ExtensionMeta,
     ExtensionRouter,
+    Operation,
 )
 
 
@@ -30,6 +33,24 @@ class GovernanceExtension(Extension):
         governance: Governance = ctx.services["governance"]
         evaluate, hooks = routes(governance)
         return [
-            ExtensionRouter(evaluate, "/api/v1/governance", EndpointClass.API),
-            ExtensionRouter(hooks, "/api/v1/hooks", EndpointClass.API),
+            ExtensionRouter(
+                evaluate,
+                "/api/v1/governance",
+                EndpointClass.API,
+                openapi=[
+                    Operation(
+                        "POST", "/evaluate", "Evaluate an input", EvaluateRequest, dict[str, Any]
+                    )
+                ],
+            ),
+            ExtensionRouter(
+                hooks,
+                "/api/v1/hooks",
+                EndpointClass.API,
+                openapi=[
+                    Operation(
+                        "POST", "/govern", "Govern a Claude Code hook", HookEvent, dict[str, Any]
+                    )
+                ],
+            ),
         ]

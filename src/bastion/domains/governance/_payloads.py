@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, Literal, NamedTuple, NotRequired, Required
+
+from pydantic import ConfigDict
+from typing_extensions import TypedDict
 
 from bastion.kernel.policy import PolicyTarget, TargetType
 
@@ -79,3 +82,34 @@ def parse_hook(body: object) -> HookRequest:
     raise PayloadError(
         f"unsupported hook_event_name {event!r}: expected PreToolUse or UserPromptSubmit"
     )
+
+
+# -- the shapes the parsers above read, for the OpenAPI document ---------------------------
+
+
+class EvaluateTarget(TypedDict):
+    __pydantic_config__ = ConfigDict(extra="allow")  # type: ignore[misc]
+    type: Required[TargetType]
+    server: NotRequired[str]
+    tool: NotRequired[str]
+    name: NotRequired[str]
+
+
+class EvaluateRequest(TypedDict):
+    """``POST /api/v1/governance/evaluate``: run ``input`` through the chain for ``target``."""
+
+    __pydantic_config__ = ConfigDict(extra="allow")  # type: ignore[misc]
+    target: Required[EvaluateTarget]
+    input: NotRequired[Any]
+
+
+class HookEvent(TypedDict):
+    """``POST /api/v1/hooks/govern``: a Claude Code hook event, ``PreToolUse`` (with
+    ``tool_name`` and ``tool_input``) or ``UserPromptSubmit`` (with ``prompt``)."""
+
+    __pydantic_config__ = ConfigDict(extra="allow")  # type: ignore[misc]
+    hook_event_name: Required[Literal["PreToolUse", "UserPromptSubmit"]]
+    session_id: NotRequired[str]
+    tool_name: NotRequired[str]
+    tool_input: NotRequired[Any]
+    prompt: NotRequired[str]

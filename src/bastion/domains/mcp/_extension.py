@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from bastion.domains.mcp._records import mcp_tool_executions
 from bastion.domains.mcp._registry import Registry
-from bastion.domains.mcp._routes import routes
+from bastion.domains.mcp._routes import OPERATIONS, routes
 from bastion.domains.mcp._service import McpService
 from bastion.infra.audit import AuditTrail
 from bastion.infra.config import Profile
@@ -92,7 +92,11 @@ class McpExtension(Extension):
         # Jobs are collected after routers at boot, so the profile's interval applies.
         self._health_interval = settings.health_interval_seconds
         return ExtensionRouter(
-            routes(service), "/api/v1/mcp", EndpointClass.API, error_style=ErrorStyle.JSONRPC
+            routes(service),
+            "/api/v1/mcp",
+            EndpointClass.API,
+            error_style=ErrorStyle.JSONRPC,
+            openapi=OPERATIONS,
         )
 
     def jobs(self) -> Sequence[Job]:

@@ -6,15 +6,40 @@ lookup); the parameterised route answers for names that are not registered.
 
 from __future__ import annotations
 
+from typing import Any, Literal, NotRequired, Required
+
 import orjson
+from pydantic import ConfigDict
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from typing_extensions import TypedDict
 
 from bastion.domains.mcp._service import McpService
 from bastion.kernel.context import request_context
+from bastion.kernel.contract import Operation
 
 _METHODS = ["GET", "POST", "DELETE"]
+
+
+class JsonRpcMessage(TypedDict):
+    """A JSON-RPC 2.0 request or notification (MCP streamable HTTP)."""
+
+    __pydantic_config__ = ConfigDict(extra="allow")  # type: ignore[misc]
+    jsonrpc: Required[Literal["2.0"]]
+    method: Required[str]
+    id: NotRequired[int | str | None]
+    params: NotRequired[dict[str, Any]]
+
+
+OPERATIONS = (
+    Operation("GET", "/registry", "The MCP servers the caller may use", None, dict[str, Any]),
+    Operation("POST", "/{server}/mcp", "A JSON-RPC message to an MCP server", JsonRpcMessage),
+    Operation(
+        "GET", "/{server}/mcp", "The server's event stream", response_media_type="text/event-stream"
+    ),
+    Operation("DELETE", "/{server}/mcp", "End an MCP session"),
+)
 
 
 def routes(service: McpService) -> list[BaseRoute]:

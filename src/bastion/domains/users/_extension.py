@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from bastion.domains.users._repository import UserRepository
 from bastion.domains.users._routes import routes
@@ -10,6 +11,7 @@ from bastion.kernel.contract import (
     ExtensionContext,
     ExtensionMeta,
     ExtensionRouter,
+    Operation,
 )
 from bastion.kernel.migration import Migration, migrations_from_package
 
@@ -34,4 +36,5 @@ class UsersExtension(Extension):
             routes=routes(UserRepository(ctx.engine)),
             base_path="/api/v1/users",
             endpoint_class=EndpointClass.API,
+            openapi=[Operation("GET", "/me", "The caller's identity", None, dict[str, Any])],
         )

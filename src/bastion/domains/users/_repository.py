@@ -1,10 +1,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, MetaData, Row, String, Table, func, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    MetaData,
+    Row,
+    String,
+    Table,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -90,6 +101,23 @@ class UserRepository:
                 )
             ).first()
         return _user(row) if row else None
+
+    async def set_disabled(self, name_or_id: str, disabled: bool) -> tuple[User, bool] | None:
+        """Disable or enable a user (by id, falling back to name): the user as it is now,
+        and whether this call changed it; None if there is no such user."""
+        user = await self.find(name_or_id)
+        if user is None:
+            return None
+        if user.disabled == disabled:
+            return user, False
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(accounts)
+                .where(accounts.c.id == user.id)
+                .where(accounts.c.disabled.is_(not disabled))
+                .values(disabled=disabled)
+            )
+        return replace(user, disabled=disabled), bool(result.rowcount)
 
     async def list(self, tenant: TenantId | None = None) -> list[User]:
         query = select(accounts).order_by(accounts.c.created_at, accounts.c.name)

@@ -32,7 +32,7 @@ from bastion.infra.audit._spill import Item, SpillFile
 from bastion.infra.audit._sqlite_inserter import SqliteInserter
 from bastion.infra.audit._statements import TableStatements
 from bastion.infra.audit._tables import AUDIT_TABLES
-from bastion.infra.db import sqlite_path
+from bastion.infra.db import describe_error, sqlite_path
 
 _log = structlog.get_logger("bastion.audit")
 
@@ -321,17 +321,19 @@ class AuditWriter:
                 return {}
             except Exception as error:
                 if is_outage(error):
-                    _log.warning("audit_database_unavailable", error=str(error))
+                    _log.warning("audit_database_unavailable", error=describe_error(error))
                     return groups
-                _log.info("audit_fast_batch_refused", error=str(error), rows=_count(groups))
+                _log.info(
+                    "audit_fast_batch_refused", error=describe_error(error), rows=_count(groups)
+                )
         try:
             await self._insert(groups, counter)
             return {}
         except Exception as error:
             if is_outage(error):
-                _log.warning("audit_database_unavailable", error=str(error))
+                _log.warning("audit_database_unavailable", error=describe_error(error))
                 return groups
-            _log.error("audit_batch_refused", error=str(error), rows=_count(groups))
+            _log.error("audit_batch_refused", error=describe_error(error), rows=_count(groups))
         rest: Groups = {}
         for table, rows in groups.items():
             for index, row in enumerate(rows):
@@ -426,7 +428,9 @@ class AuditWriter:
         return task.result()
 
     async def _reject(self, table: Table, row: dict[str, Any], error: Exception) -> None:
-        _log.error("audit_row_rejected", table=table.name, id=row.get("id"), error=str(error))
+        _log.error(
+            "audit_row_rejected", table=table.name, id=row.get("id"), error=describe_error(error)
+        )
         ROWS_REJECTED.labels(table=table.name).inc()
         await asyncio.to_thread(self._spill.reject, [(table.name, row, str(error))])
 
@@ -472,7 +476,7 @@ class AuditWriter:
                     return False
         except Exception as error:
             level = "warning" if is_outage(error) else "error"
-            getattr(_log, level)("audit_replay_deferred", error=str(error))
+            getattr(_log, level)("audit_replay_deferred", error=describe_error(error))
             return False
 
     async def _replay_segment(self) -> bool:

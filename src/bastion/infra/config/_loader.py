@@ -48,7 +48,9 @@ def validation_message(exc: ValidationError, source: str, prefix: Sequence[int |
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        # From the open file, so the error's mark names it (a string is "<unicode string>").
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
     except yaml.YAMLError as exc:
         raise ProfileError(f"{path}: not valid YAML: {exc}") from None
 

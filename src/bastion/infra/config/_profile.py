@@ -51,7 +51,12 @@ class BootstrapAdmin(_Strict):
 class SecuritySettings(_Strict):
     jwt: JwtSettings = Field(default_factory=JwtSettings, description="Self-issued JWTs.")
     api_key_cache_seconds: float = Field(
-        5.0, ge=0, description="How long a resolved API key is cached in process (0 = never)."
+        5.0,
+        ge=0,
+        description=(
+            "How long a resolved API key is cached in process (0 = never); also the bound "
+            "within which a disabled user or a revoked JWT id is refused."
+        ),
     )
     bootstrap_admin: BootstrapAdmin | None = Field(
         default=None, description="Create this admin user at boot if the user table is empty."

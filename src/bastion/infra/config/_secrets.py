@@ -46,7 +46,8 @@ class SecretStore:
                 f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
             )
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            with path.open(encoding="utf-8") as handle:  # the error's mark names the file
+                raw = yaml.safe_load(handle) or {}
         except yaml.YAMLError as exc:
             raise SecretsError(f"secrets file {path} is not valid YAML: {exc}") from None
         if not isinstance(raw, dict):

@@ -1,5 +1,6 @@
 """Database access: one async SQLAlchemy engine per process, SQLite or PostgreSQL."""
 
+from bastion.infra.db._describe import describe_error
 from bastion.infra.db._engine import create_engine, dialect_of, normalise_url, sqlite_path
 
-__all__ = ["create_engine", "dialect_of", "normalise_url", "sqlite_path"]
+__all__ = ["create_engine", "describe_error", "dialect_of", "normalise_url", "sqlite_path"]

@@ -33,11 +33,14 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """One pooled engine. SQLite gets WAL and a busy timeout so readers never block
-    the audit writer; PostgreSQL gets a sized asyncpg pool."""
+    the audit writer; PostgreSQL gets a sized asyncpg pool.
+
+    Bound parameters never reach a log line or an exception message
+    (``hide_parameters``): they carry key hashes, prompts and audit rows."""
     url = normalise_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if dialect_of(url) == "sqlite":
         path = sqlite_path(url)
         if path is not None:

@@ -3,7 +3,12 @@ and quotas. Every governed surface calls ``Governance.engine.evaluate``."""
 
 from bastion.infra.governance._build import BUILTIN_STAGES, Governance, build_governance
 from bastion.infra.governance._decision import Decision, StageTrace
-from bastion.infra.governance._engine import INTERNAL_ERROR, DecisionSink, PolicyEngine
+from bastion.infra.governance._engine import (
+    BACKEND_UNAVAILABLE_RULE,
+    INTERNAL_ERROR,
+    DecisionSink,
+    PolicyEngine,
+)
 from bastion.infra.governance._entities import EntityCatalog
 from bastion.infra.governance._settings import (
     DEFAULT_POLICIES,
@@ -20,6 +25,7 @@ from bastion.infra.governance._settings import (
 from bastion.infra.governance.errors import GovernanceConfigError, GovernanceError
 
 __all__ = [
+    "BACKEND_UNAVAILABLE_RULE",
     "BUILTIN_STAGES",
     "DEFAULT_POLICIES",
     "INTERNAL_ERROR",

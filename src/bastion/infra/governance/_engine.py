@@ -15,6 +15,7 @@ from bastion.infra.governance._decision import (
 )
 from bastion.infra.governance._input import begin as begin_input
 from bastion.infra.governance._input import end as end_input
+from bastion.kernel.errors import BackendUnavailableError
 from bastion.kernel.policy import NO_DETAILS, PolicyContext, PolicyStage, StageVerdict, Verdict
 
 log = structlog.get_logger("bastion.governance")
@@ -24,13 +25,16 @@ DecisionSink = Callable[[PolicyContext, Decision], Awaitable[object] | None]
 when it is done and an awaitable when it has to wait (the audit queue is full)."""
 INTERNAL_ERROR = "internal_error"
 TIME_BUDGET_RULE = "governance.time_budget"
+BACKEND_UNAVAILABLE_RULE = "governance.backend_unavailable"
 _DENY, _SKIP, _DISABLED = Verdict.DENY, Verdict.SKIP, Verdict.DISABLED
 
 
 class PolicyEngine:
     """Runs the configured stages in order; the first deny wins.
 
-    A stage that raises denies with reason ``internal_error`` (fail closed). A chain that
+    A stage that raises denies with reason ``internal_error`` (fail closed); one whose shared
+    backend is down (``BackendUnavailableError``) denies with rule
+    ``governance.backend_unavailable``, logged once per outage. A chain that
     runs past its time budget (``budget_ms``) denies with rule ``governance.time_budget``
     (fail closed): the clock is read after every stage anyway, so the check costs one
     comparison; a stage already running is not interrupted (stages are synchronous), the
@@ -57,6 +61,7 @@ class PolicyEngine:
         self._sinks = list(sinks)
         # A stage's exception text may quote its input; it is logged only once redacted.
         self._redact = redact
+        self._down: set[str] = set()
 
     @property
     def stage_names(self) -> list[str]:
@@ -86,6 +91,7 @@ class PolicyEngine:
             denied: StageVerdict | None = None
             denied_stage: str | None = None
             deadline = started + self._budget_ns
+            down = self._down
             for stage, name, disabled in self._plan:
                 if denied is not None:
                     append(new_stage_trace((name, _SKIP, 0.0, None)))
@@ -99,6 +105,8 @@ class PolicyEngine:
                     verdict = answer if isinstance(answer, StageVerdict) else await answer
                 except BudgetExceeded:
                     verdict = self._over_budget(name, clock() - started)
+                except BackendUnavailableError as exc:
+                    verdict = self._backend_down(name, exc)
                 except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"
                     log.error(
@@ -108,6 +116,10 @@ class PolicyEngine:
                         trace_id=context.principal.trace_id,
                     )
                     verdict = StageVerdict.deny(INTERNAL_ERROR, INTERNAL_ERROR)
+                else:
+                    if down and name in down:
+                        down.discard(name)
+                        log.info("governance stage backend available again", stage=name)
                 now = clock()
                 result = verdict.verdict
                 # Tenths of a microsecond by integer division: round(x, 1) costs more than a stage.
@@ -132,6 +144,23 @@ class PolicyEngine:
             retry_after_ms=denied.retry_after_ms,
             details=denied.details,
             duration_us=total,
+        )
+
+    def _backend_down(self, stage: str, exc: BackendUnavailableError) -> StageVerdict:
+        # One line when a backend goes down, not one per request while it stays down; the
+        # caller's reason names the stage, never the backend's address.
+        if stage not in self._down:
+            self._down.add(stage)
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "governance stage backend unavailable; denying until it answers",
+                stage=stage,
+                error=self._redact(error) if self._redact is not None else error,
+            )
+        return StageVerdict.deny(
+            BACKEND_UNAVAILABLE_RULE,
+            f"the {stage} stage's backend is unavailable",
+            retry_after_ms=1000,
         )
 
     def _over_budget(self, stage: str, elapsed_ns: int) -> StageVerdict:

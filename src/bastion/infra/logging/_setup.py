@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -11,6 +11,31 @@ from bastion.infra.config import LoggingSettings, SecretStore
 
 Redactor = Callable[[str], str]
 _MASK = "[REDACTED]"
+
+# Library logger -> the lowest level it may log at, reached only with ``logging.level:
+# debug``. Below ``debug`` every one of them logs warnings and errors only.
+LIBRARY_LOGGERS: Mapping[str, int] = {
+    # INFO is SQLAlchemy's statement echo (parameters hidden: every engine is created with
+    # ``hide_parameters=True``); DEBUG would add every result row.
+    "sqlalchemy": logging.INFO,
+    # aiosqlite's DEBUG lines print each call it runs, bound parameters included.
+    "aiosqlite": logging.INFO,
+    "asyncpg": logging.DEBUG,
+    "aiohttp": logging.DEBUG,
+    "httpx": logging.DEBUG,
+    "httpcore": logging.DEBUG,
+    "redis": logging.DEBUG,
+    "mcp": logging.DEBUG,
+    "uvicorn.access": logging.DEBUG,
+}
+
+
+def _statements_at_debug(record: logging.LogRecord) -> bool:
+    """SQLAlchemy echoes statements at INFO; shown as debug lines here, so that no SQL is
+    ever an ``info`` line (they pass only with ``logging.level: debug``)."""
+    if record.levelno == logging.INFO and record.name.startswith("sqlalchemy."):
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+    return True
 
 
 def _literal_redactor(values: Iterable[str]) -> Redactor:
@@ -46,10 +71,13 @@ def configure_logging(
     settings: LoggingSettings,
     secrets: SecretStore | None = None,
     extra_redactors: Iterable[Redactor] = (),
+    *,
+    access_log: bool = False,
 ) -> None:
     """JSON lines (production) or console rendering, on stderr, for structlog *and* the
     standard library (uvicorn, SQLAlchemy drivers): every line passes the same redactors,
-    the configured secret values first, then ``extra_redactors`` (the secret scanner)."""
+    the configured secret values first, then ``extra_redactors`` (the secret scanner).
+    Library loggers stay at WARNING below ``debug`` (``quiet_libraries``)."""
     level = getattr(logging, settings.level.upper())
     redactors: list[Redactor] = [*extra_redactors]
     if secrets is not None:
@@ -88,15 +116,28 @@ def configure_logging(
     )
     handler = _StderrHandler()
     handler.setFormatter(formatter)
+    handler.addFilter(_statements_at_debug)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Driver chatter at debug level prints statement parameters; never below INFO.
-    for noisy in ("aiosqlite", "asyncpg", "sqlalchemy.engine", "httpcore", "httpx"):
-        logging.getLogger(noisy).setLevel(max(level, logging.INFO))
+    quiet_libraries(level, access_log=access_log)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+def quiet_libraries(level: int, *, access_log: bool = False) -> None:
+    """Library loggers log warnings and errors only, unless ``debug`` is asked for; even
+    then each stays at or above its floor. ``access_log`` (``server.access_log``) is an
+    explicit request for uvicorn's one line per request."""
+    for name, floor in LIBRARY_LOGGERS.items():
+        if level <= logging.DEBUG:
+            threshold = floor
+        elif name == "uvicorn.access" and access_log:
+            threshold = max(level, logging.INFO)
+        else:
+            threshold = max(level, logging.WARNING)
+        logging.getLogger(name).setLevel(threshold)
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

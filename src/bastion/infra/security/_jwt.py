@@ -207,7 +207,9 @@ class JwtCodec:
             raise ValueError(f"ttl_seconds must be positive, got {ttl}")
         now = int(self._clock())
         scope_list = sorted(set(scopes))
-        token_id = secrets.token_urlsafe(16)
+        # 128 bits in hex: an operator passes it to `tokens revoke`, where a base64url
+        # value starting with '-' would be taken for an option.
+        token_id = secrets.token_hex(16)
         payload: dict[str, Any] = {
             "iss": self._issuer,
             "aud": self._audience_claim,

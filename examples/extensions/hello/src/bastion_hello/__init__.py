@@ -10,7 +10,7 @@ import datetime as dt
 import secrets
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -26,12 +26,25 @@ from bastion.extension import (
     Job,
     Maturity,
     Migration,
+    Operation,
     RoleDefinition,
     RoleName,
     Tier,
     migrations_from_package,
     request_context,
 )
+
+
+class GreetingRequest(BaseModel):
+    """``POST /api/v1/hello/greetings``; the model both validates and documents it."""
+
+    name: str = Field(min_length=1, max_length=128)
+
+
+class Greeting(BaseModel):
+    id: str
+    message: str
+
 
 greetings = Table(
     "hello_greetings",
@@ -87,8 +100,10 @@ class HelloExtension(Extension):
             caller = request_context(request)
             if not caller.has_scope("hello:write"):
                 return JSONResponse({"error": "needs scope hello:write"}, status_code=403)
-            body = await request.json()
-            name = str(body.get("name", "")).strip()[:128] if isinstance(body, dict) else ""
+            try:
+                name = GreetingRequest.model_validate_json(await request.body()).name.strip()
+            except ValidationError:
+                name = ""
             if not name:
                 return JSONResponse({"error": "name is required"}, status_code=400)
             row = {
@@ -116,6 +131,10 @@ class HelloExtension(Extension):
             ],
             base_path="/api/v1/hello",
             endpoint_class=EndpointClass.API,
+            openapi=[
+                Operation("POST", "/greetings", "Greet someone", GreetingRequest, Greeting),
+                Operation("GET", "/greetings", "Every greeting", None, list[Greeting]),
+            ],
         )
 
 

@@ -12,12 +12,12 @@ raises as a deny, so an unreachable Redis fails closed.
 
 from __future__ import annotations
 
-from bastion.kernel.errors import BastionError
+from bastion.kernel.errors import BackendUnavailableError, BastionError
 
 
 class QuotaError(BastionError):
     pass
 
 
-class QuotaBackendError(QuotaError):
+class QuotaBackendError(QuotaError, BackendUnavailableError):
     pass

@@ -1,0 +1,131 @@
+"""Commands contributed by extensions: an entry point's ``cli()`` app and a ``cli`` manifest.
+
+They are listed in ``bastion --help`` and they run; listing reads an index so that ``--help``
+does not import every extension, and the index follows changes to the extension's code.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.support import write_profile
+
+BASTION = str(Path(sys.executable).parent / "bastion")
+
+EXTENSION = '''
+import pathlib, typer
+from bastion.extension import Extension, ExtensionMeta
+
+pathlib.Path(__file__).with_name("imported").touch()
+
+app = typer.Typer(help="Greetings from an installed extension.")
+
+
+@app.command()
+def hi(name: str) -> None:
+    """Say hi."""
+    print(f"hi {name}")
+
+
+class CliExtension(Extension):
+    meta = ExtensionMeta(id="cliext", version="1.0.0")
+
+    def cli(self) -> typer.Typer:
+        return app
+'''
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A directory on PYTHONPATH holding a distribution with a ``bastion.extensions`` entry
+    point, as ``pip install`` would leave it."""
+    root = tmp_path / "site"
+    package = root / "bst_cliext"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(EXTENSION)
+    info = root / "bst_cliext-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: bst-cliext\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[bastion.extensions]\ncliext = bst_cliext:CliExtension\n"
+    )
+    return root
+
+
+def bastion(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "BASTION_PROFILE"}
+    env.update(
+        PYTHONPATH=str(site),
+        XDG_CACHE_HOME=str(site.parent / "cache"),
+        COLUMNS="100",
+    )
+    return subprocess.run(
+        [BASTION, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=site.parent,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_an_entry_point_command_is_listed_and_runs(site: Path) -> None:
+    marker = site / "bst_cliext" / "imported"
+    first = bastion(site, "--help")
+    assert first.returncode == 0, first.stderr
+    assert "cliext" in first.stdout and "Greetings from an installed extension." in first.stdout
+    assert marker.exists()  # the index was built by importing the extensions
+
+    marker.unlink()
+    again = bastion(site, "--help")
+    assert "Greetings from an installed extension." in again.stdout
+    assert not marker.exists()  # listed from the index
+
+    version = bastion(site, "--version")
+    assert version.stdout.startswith("bastion ") and not marker.exists()
+
+    source = site / "bst_cliext" / "__init__.py"
+    source.write_text(source.read_text().replace("an installed", "a changed"))
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
+    changed = bastion(site, "--help")
+    assert "Greetings from a changed extension." in changed.stdout, changed.stdout
+
+    ran = bastion(site, "cliext", "hi", "ana")
+    assert (ran.returncode, ran.stdout, ran.stderr) == (0, "hi ana\n", "")
+    assert "Say hi." in bastion(site, "cliext", "--help").stdout
+
+
+def test_a_cli_manifest_is_listed_and_runs(site: Path, tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins"
+    (plugins / "notes").mkdir(parents=True)
+    (plugins / "notes" / "manifest.yaml").write_text(
+        textwrap.dedent(
+            """
+            id: notes
+            kind: cli
+            version: '0.3'
+            description: Take notes
+            command: [echo, noted]
+            """
+        )
+    )
+    profile = write_profile(
+        tmp_path / "p",
+        f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        {"extensions": {"dir": str(plugins)}},
+    )
+    listed = bastion(site, "--profile", str(profile), "--help")
+    assert "notes" in listed.stdout and "Take notes" in listed.stdout, listed.stderr
+    ran = bastion(site, "--profile", str(profile), "notes", "--flag", "x")
+    assert (ran.returncode, ran.stdout) == (0, "noted --flag x\n"), ran.stderr
+    # a builtin command does not even read the manifests
+    (plugins / "notes" / "manifest.yaml").write_text("id: [broken")
+    shown = bastion(site, "--profile", str(profile), "config", "show", "--json")
+    assert shown.returncode == 0 and shown.stderr == "", shown.stderr

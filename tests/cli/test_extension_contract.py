@@ -1,0 +1,132 @@
+"""An installed extension that breaks the contract: ``bastion plugins validate`` and
+``bastion serve`` both stop with the same one ``error:`` line, naming the extension class
+and the fix, and no traceback.
+
+The extension is a real distribution: a module and a ``.dist-info`` folder declaring its
+entry points, on the ``PYTHONPATH`` of the ``bastion`` subprocesses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import write_profile
+from tests.support.processes import ROOT, assert_one_error_line, start_bastion
+
+HEADER = """
+from pydantic import BaseModel
+from starlette.routing import Route
+from bastion.extension import Extension, ExtensionMeta, ExtensionRouter
+
+
+class NotesConfig(BaseModel):
+    greeting: str = "hi"
+
+
+class NotesUi(Extension):
+    meta = ExtensionMeta(id="notes-ui", version="1.0.0", depends_on=("notes",))
+"""
+GOOD_META = '    meta = ExtensionMeta(id="notes", version="1.0.0", depends_on=("users",))\n'
+DECLARE = 'declare it on the class: meta = ExtensionMeta(id="...", version="1.0.0")'
+CASES: dict[str, tuple[str, str]] = {
+    # What the issue found: a dependant named the class, whose meta was a property.
+    "meta is a property": (
+        """
+class Notes(Extension):
+    @property
+    def meta(self):
+        return ExtensionMeta(id="notes", version="1.0.0")
+
+
+class NotesUi(Extension):
+    meta = ExtensionMeta(id="notes-ui", version="1.0.0", depends_on=(Notes,))
+""",
+        "error: boot failed at discover: extension class acme_notes:Notes: meta is a "
+        "property, not a class attribute; " + DECLARE,
+    ),
+    "version is not a version": (
+        """
+class Notes(Extension):
+    meta = ExtensionMeta(id="notes", version="latest")
+""",
+        "error: boot failed at discover: extension class acme_notes:Notes: meta.version "
+        "'latest' is not a version; start it with a digit, e.g. \"1.0.0\"",
+    ),
+    "migrations() returns a dict": (
+        "class Notes(Extension):\n"
+        + GOOD_META
+        + """
+    def migrations(self):
+        return {1: "CREATE TABLE notes_items (id TEXT)"}
+""",
+        "error: boot failed at validate: extension 'notes' (acme_notes:Notes): migrations() "
+        "returned a dict; return a list of Migration objects (migrations_from_package(...) "
+        "builds them)",
+    ),
+    "router() returns a path": (
+        "class Notes(Extension):\n"
+        + GOOD_META
+        + """
+    def router(self, ctx):
+        return "/api/v1/notes"
+""",
+        "error: boot failed at validate: extension 'notes' (acme_notes:Notes): router() "
+        "returned a str; return an ExtensionRouter, a list of them, or None",
+    ),
+    "config() returns the model alone": (
+        "class Notes(Extension):\n"
+        + GOOD_META
+        + """
+    def config(self):
+        return NotesConfig
+""",
+        "error: boot failed at configure: extension 'notes' (acme_notes:Notes): config() "
+        "returned the class NotesConfig; return (namespace, pydantic model class), e.g. "
+        '("notes", NotesConfig), or None',
+    ),
+    "roles() returns names": (
+        "class Notes(Extension):\n"
+        + GOOD_META
+        + """
+    def roles(self):
+        return ["notes-reader"]
+""",
+        "error: boot failed at configure: extension 'notes' (acme_notes:Notes): roles() "
+        "returned a str at index 0; return a list of RoleDefinition objects",
+    ),
+}
+
+
+def install(site: Path, source: str) -> Path:
+    """A distribution ``acme-notes`` with entry points ``notes`` and ``notes-ui``."""
+    site.mkdir()
+    (site / "acme_notes.py").write_text(HEADER + source)
+    info = site / "acme_notes-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-notes\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[bastion.extensions]\nnotes = acme_notes:Notes\nnotes-ui = acme_notes:NotesUi\n"
+    )
+    return site
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_contract_violation_is_one_error_line_for_validate_and_serve(
+    case: str, tmp_path: Path
+) -> None:
+    source, expected = CASES[case]
+    site = install(tmp_path / "site", source)
+    profile = write_profile(tmp_path / "profile", f"sqlite+aiosqlite:///{tmp_path / 'b.db'}")
+    path = f"{ROOT}:{site}"
+    validate = start_bastion(profile, "plugins", "validate", cwd=tmp_path, PYTHONPATH=path)
+    serve = start_bastion(profile, "serve", "--port", "0", cwd=tmp_path, PYTHONPATH=path)
+    try:
+        assert_one_error_line(validate, expected)
+        assert_one_error_line(serve, expected)
+    finally:
+        for proc in (validate, serve):
+            if proc.poll() is None:  # it served: the contract was not enforced
+                proc.kill()
+                proc.communicate()
