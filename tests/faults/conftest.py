@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from bastion.cli import build_app
 from tests.fakes import FakeAnthropic
 from tests.support import write_profile
+from tests.support.private_services import PrivatePostgres
 
 UPSTREAM_KEY = "sk-ant-upstream-faults-0123456789"
 
@@ -54,3 +55,14 @@ def upstream() -> Iterator[FakeAnthropic]:
         yield fake
     finally:
         fake.stop()
+
+
+@pytest.fixture
+def postgres() -> Iterator[PrivatePostgres]:
+    """A private PostgreSQL, running when the test starts; the test may stop it."""
+    instance = PrivatePostgres()
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.remove()

@@ -6,7 +6,6 @@ spilled while the database is down and replayed after; recovery needs no restart
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
@@ -22,16 +21,6 @@ from tests.support.private_services import PrivatePostgres
 pytestmark = pytest.mark.postgres
 
 BOUND_SECONDS = 1.0
-
-
-@pytest.fixture
-def postgres() -> Iterator[PrivatePostgres]:
-    instance = PrivatePostgres()
-    instance.start()
-    try:
-        yield instance
-    finally:
-        instance.remove()
 
 
 def call(client: anthropic.Anthropic, trace: str) -> int:
