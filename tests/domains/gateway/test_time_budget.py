@@ -43,8 +43,10 @@ def budget_gateway(
     try:
         with running_server(profile) as server:
             gateway = Gateway(server, reader, upstreams)
-            cli(profile, "admin", "users", "create", "bob", "--role", "user")
-            gateway.keys["alice"] = cli(profile, "admin", "keys", "issue", "bob", "--name", "e2e")
+            cli(profile, "admin", "users", "create", "budget-user", "--role", "user")
+            gateway.keys["alice"] = cli(
+                profile, "admin", "keys", "issue", "budget-user", "--name", "e2e"
+            )
             yield gateway
     finally:
         reader.close()
