@@ -1,4 +1,4 @@
-"""A bounded load that counts what was answered, and the server profile under test."""
+"""A bounded load that counts what was answered, and the audit rows it left."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import itertools
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,9 +14,6 @@ from sqlalchemy import func, select
 
 from bastion.domains.gateway._records import ai_requests
 from bastion.infra.db import create_engine
-from tests.fakes import FakeAnthropic
-from tests.faults.conftest import UPSTREAM_KEY
-from tests.support import write_profile
 
 MESSAGE = {
     "model": "claude-faults",
@@ -25,25 +21,6 @@ MESSAGE = {
     "messages": [{"role": "user", "content": "hi"}],
 }
 _traces = itertools.count(1)
-
-
-def fault_profile(directory: Path, db_url: str, upstream: FakeAnthropic, **overrides: Any) -> Path:
-    profile: dict[str, Any] = {
-        "gateway": {
-            "routes": [
-                {
-                    "model_pattern": "claude-*",
-                    "provider": "anthropic",
-                    "endpoint": upstream.base_url,
-                    "api_key_secret": "anthropic_key",
-                }
-            ]
-        },
-        "audit": {"spill_path": str(directory / "audit" / "spill.jsonl")},
-        "rate_limits": {"requests_per_second": 1_000_000},
-        **overrides,
-    }
-    return write_profile(directory, db_url, profile, {"anthropic_key": UPSTREAM_KEY})
 
 
 def new_trace(tag: str) -> str:

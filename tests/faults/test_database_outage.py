@@ -14,8 +14,8 @@ import pytest
 
 from tests.cli.conftest import query
 from tests.fakes import FakeAnthropic
-from tests.faults.conftest import UPSTREAM_KEY, cli, gateway_profile
-from tests.support import ServerThread, write_profile
+from tests.faults.conftest import call, cli, fault_profile, rows_when
+from tests.support import ServerThread
 from tests.support.private_services import PrivatePostgres
 
 pytestmark = pytest.mark.postgres
@@ -23,39 +23,30 @@ pytestmark = pytest.mark.postgres
 BOUND_SECONDS = 1.0
 
 
-def call(client: anthropic.Anthropic, trace: str) -> int:
-    """The status of one call; a refusal must be an Anthropic-format error."""
-    try:
-        client.messages.create(
-            model="claude-test",
-            max_tokens=16,
-            messages=[{"role": "user", "content": "hello"}],
-            extra_headers={"x-trace-id": trace},
-        )
-    except anthropic.APIStatusError as exc:
-        body = exc.response.json()
-        assert body["type"] == "error", body
-        assert exc.status_code == 503, (exc.status_code, body)
+def checked_call(client: anthropic.Anthropic, trace: str) -> int:
+    """The status of one call; a refusal must be the documented 503."""
+    status, refused = call(client, trace)
+    if refused is not None:
+        body = refused.response.json()
+        assert status == 503, (status, body)
         assert body["error"]["type"] == "overloaded_error"
         assert "identity store is unavailable" in body["error"]["message"]
-        assert exc.response.headers["retry-after"] == "1"
-        assert exc.response.headers["x-trace-id"] == trace
-        return exc.status_code
-    return 200
+        assert refused.response.headers["retry-after"] == "1"
+        assert refused.response.headers["x-trace-id"] == trace
+    return status
 
 
 def test_callers_fail_closed_with_503_while_postgres_is_down_and_nothing_is_lost(
-    postgres: PrivatePostgres, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    postgres: PrivatePostgres,
+    upstream: FakeAnthropic,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
-    upstream = FakeAnthropic(api_key=UPSTREAM_KEY).start()
-    profile = gateway_profile(
-        tmp_path,
+    profile = fault_profile(
+        tmp_path / "profile",
         postgres.url,
         upstream,
-        {
-            "security": {"api_key_cache_seconds": BOUND_SECONDS},
-            "rate_limits": {"requests_per_second": 1000},
-        },
+        security={"api_key_cache_seconds": BOUND_SECONDS},
     )
     cli(profile, "admin", "users", "create", "alice", "--role", "user")
     token = cli(profile, "admin", "tokens", "issue", "alice")
@@ -75,7 +66,7 @@ def test_callers_fail_closed_with_503_while_postgres_is_down_and_nothing_is_lost
             for caller in (by_key, by_jwt):
                 n += 1
                 trace = f"outage-{label}-{n}"
-                answered[trace] = call(caller, trace)
+                answered[trace] = checked_call(caller, trace)
                 statuses.append(answered[trace])
             return statuses[0], statuses[1]
 
@@ -101,17 +92,14 @@ def test_callers_fail_closed_with_503_while_postgres_is_down_and_nothing_is_lost
 
         # Every answered request, served or refused, has its row once the spill replays.
         traces = sorted(answered)
-        until = time.monotonic() + 60
-        while True:
-            rows = dict(
-                query(
-                    postgres.url,
-                    "SELECT trace_id, status FROM ai_requests WHERE trace_id LIKE 'outage-%'",
-                )
+        rows = dict(
+            rows_when(
+                postgres.url,
+                "SELECT trace_id, status FROM ai_requests WHERE trace_id LIKE 'outage-%'",
+                len(traces),
+                timeout=60,
             )
-            if len(rows) >= len(traces) or time.monotonic() > until:
-                break
-            time.sleep(0.25)
+        )
         assert sorted(rows) == traces
         assert {t: int(s) for t, s in rows.items()} == answered
         refused = sum(1 for s in answered.values() if s == 503)
@@ -120,20 +108,16 @@ def test_callers_fail_closed_with_503_while_postgres_is_down_and_nothing_is_lost
         assert count == len(answered)
     finally:
         server.stop()
-        upstream.stop()
     err = capfd.readouterr().err
     assert "Traceback" not in err
     assert err.count("identity store unavailable") <= 2
+    print(f"{len(answered)} calls answered, {refused} of them 503, {count} rows")
 
 
 def test_openai_callers_get_the_503_in_the_openai_format(
-    postgres: PrivatePostgres, tmp_path: Path
+    postgres: PrivatePostgres, upstream: FakeAnthropic, tmp_path: Path
 ) -> None:
-    profile = write_profile(
-        tmp_path / "profile",
-        postgres.url,
-        {"audit": {"flush_interval_ms": 50, "spill_path": str(tmp_path / "spill.jsonl")}},
-    )
+    profile = fault_profile(tmp_path / "profile", postgres.url, upstream)
     cli(profile, "admin", "users", "create", "bob", "--role", "user")
     key = cli(profile, "admin", "keys", "issue", "bob", "--name", "ci")
     server = ServerThread(profile).start()

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeAnthropic
-from tests.faults._load import Load, audit_traces, fault_profile, wait_for_rows
-from tests.faults.conftest import cli
+from tests.faults._load import Load, audit_traces, wait_for_rows
+from tests.faults.conftest import cli, fault_profile
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

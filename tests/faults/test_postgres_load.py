@@ -13,7 +13,8 @@ from pathlib import Path
 from bastion.infra.security import BUILTIN_ROLES
 from bastion.kernel.ids import RoleName, TenantId, UserId
 from tests.fakes import FakeAnthropic
-from tests.faults._load import Load, audit_traces, fault_profile, wait_for_rows
+from tests.faults._load import Load, audit_traces, wait_for_rows
+from tests.faults.conftest import fault_profile
 from tests.support import running_server
 from tests.support.private_services import PrivatePostgres
 

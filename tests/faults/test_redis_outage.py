@@ -6,66 +6,40 @@ and calls are served again once Redis is back, without a restart."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
 import pytest
 
-from tests.cli.conftest import query
 from tests.fakes import FakeAnthropic
-from tests.faults.conftest import UPSTREAM_KEY, cli, gateway_profile
+from tests.faults.conftest import call, cli, fault_profile, rows_when
 from tests.support import ServerThread
 from tests.support.private_services import PrivateRedis
 
 
-@pytest.fixture
-def redis() -> Iterator[PrivateRedis]:
-    instance = PrivateRedis()
-    instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
-
-
-def call(client: anthropic.Anthropic, trace: str) -> tuple[int, str]:
-    try:
-        client.messages.create(
-            model="claude-test",
-            max_tokens=16,
-            messages=[{"role": "user", "content": "hello"}],
-            extra_headers={"x-trace-id": trace},
-        )
-    except anthropic.APIStatusError as exc:
-        body = exc.response.json()
-        assert body["type"] == "error", body
-        return exc.status_code, body["error"]["message"]
-    return 200, ""
-
-
 def test_rate_limits_fail_closed_while_redis_is_down_and_recover_without_restart(
-    db_url: str, redis: PrivateRedis, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    db_url: str,
+    redis: PrivateRedis,
+    upstream: FakeAnthropic,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
-    upstream = FakeAnthropic(api_key=UPSTREAM_KEY).start()
-    profile = gateway_profile(
-        tmp_path,
+    profile = fault_profile(
+        tmp_path / "profile",
         db_url,
         upstream,
-        {
-            "rate_limits": {
+        rate_limits={
+            "backend": "redis",
+            "redis_url": redis.url,
+            "requests_per_second": 1000,
+            "redis_timeout_ms": 250,
+        },
+        governance={
+            "quota": {
                 "backend": "redis",
                 "redis_url": redis.url,
-                "requests_per_second": 1000,
-                "redis_timeout_ms": 250,
-            },
-            "governance": {
-                "quota": {
-                    "backend": "redis",
-                    "redis_url": redis.url,
-                    "rules": [{"subject": "user", "window": "1h", "limits": {"requests": 10_000}}],
-                }
-            },
+                "rules": [{"subject": "user", "window": "1h", "limits": {"requests": 10_000}}],
+            }
         },
     )
     cli(profile, "admin", "users", "create", "carol", "--role", "user")
@@ -75,15 +49,16 @@ def test_rate_limits_fail_closed_while_redis_is_down_and_recover_without_restart
         client = anthropic.Anthropic(
             base_url=server.url, auth_token=token, api_key=None, max_retries=0, timeout=10
         )
-        assert call(client, "redis-up-0") == (200, "")
+        assert call(client, "redis-up-0") == (200, None)
 
         redis.stop()
         refused: list[str] = []
         for i in range(30):
             started = time.monotonic()
-            status, message = call(client, f"redis-down-{i}")
+            status, refused_by = call(client, f"redis-down-{i}")
             took = time.monotonic() - started
-            assert status == 503, (status, message)
+            assert refused_by is not None and status == 503, status
+            message = refused_by.response.json()["error"]["message"]
             assert "rate_limit stage's backend is unavailable" in message, message
             assert took < 2.0, f"a call waited {took:.2f}s on a Redis that is down"
             refused.append(f"redis-down-{i}")
@@ -96,23 +71,19 @@ def test_rate_limits_fail_closed_while_redis_is_down_and_recover_without_restart
             i += 1
             time.sleep(0.1)
 
-        until = time.monotonic() + 15
-        while True:
-            rows = query(
-                db_url,
-                "SELECT trace_id, decision, rule FROM governance_decisions "
-                "WHERE trace_id LIKE 'redis-down-%'",
-            )
-            if len(rows) >= len(refused) or time.monotonic() > until:
-                break
-            time.sleep(0.2)
+        rows = rows_when(
+            db_url,
+            "SELECT trace_id, decision, rule FROM governance_decisions "
+            "WHERE trace_id LIKE 'redis-down-%'",
+            len(refused),
+            timeout=15,
+        )
         assert sorted(t for t, _, _ in rows) == sorted(refused)
         assert {(decision, rule) for _, decision, rule in rows} == {
             ("deny", "governance.backend_unavailable")
         }
     finally:
         server.stop()
-        upstream.stop()
     err = capfd.readouterr().err
     assert "Traceback" not in err
     assert err.count("backend unavailable; denying") == 1

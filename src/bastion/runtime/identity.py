@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 
+from bastion.infra.db import is_outage
 from bastion.infra.security import (
     CredentialKind,
     InvalidTokenError,
@@ -25,9 +25,6 @@ from bastion.runtime.errors import CredentialStoreUnavailable
 
 T = TypeVar("T")
 log = structlog.get_logger("bastion.auth")
-# What a store that is down raises through SQLAlchemy or its drivers. Anything else is a
-# bug and still reaches the middleware's last line of defence.
-_STORE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 SecretCheck = Callable[[str], bool]
@@ -58,7 +55,11 @@ class Authenticator:
         traceback per request."""
         try:
             result = await lookup
-        except _STORE_ERRORS as exc:
+        except Exception as exc:
+            # Only "the database cannot be reached"; a bad statement is a bug and still
+            # reaches the middleware's last line of defence as a 500.
+            if not is_outage(exc):
+                raise
             if not self._store_down:
                 self._store_down = True
                 log.warning("identity store unavailable", error=type(exc).__name__)

@@ -15,7 +15,6 @@ from bastion.infra.audit._errors import (
     SiemRejected,
     UnknownAuditTable,
 )
-from bastion.infra.audit._outage import is_outage
 from bastion.infra.audit._redact import RedactingProcessor, Redactor, redact_values
 from bastion.infra.audit._rows import AuditEventRow, GovernanceDecisionRow, new_row_id
 from bastion.infra.audit._settings import AuditSettings, SiemSinkSettings
@@ -58,7 +57,6 @@ __all__ = [
     "audit_events",
     "create_sink",
     "governance_decisions",
-    "is_outage",
     "iso_utc",
     "metadata",
     "new_row_id",

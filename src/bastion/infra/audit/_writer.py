@@ -26,14 +26,13 @@ from bastion.infra.audit._metrics import (
     ROWS_SPILLED,
     ROWS_WRITTEN,
 )
-from bastion.infra.audit._outage import is_outage
 from bastion.infra.audit._rows import new_row_id
 from bastion.infra.audit._settings import AuditSettings
 from bastion.infra.audit._spill import Item, SpillFile
 from bastion.infra.audit._sqlite_inserter import SqliteInserter
 from bastion.infra.audit._statements import TableStatements
 from bastion.infra.audit._tables import AUDIT_TABLES
-from bastion.infra.db import describe_error, sqlite_path
+from bastion.infra.db import describe_error, is_outage, sqlite_path
 
 _log = structlog.get_logger("bastion.audit")
 

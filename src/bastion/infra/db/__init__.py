@@ -2,5 +2,13 @@
 
 from bastion.infra.db._describe import describe_error
 from bastion.infra.db._engine import create_engine, dialect_of, normalise_url, sqlite_path
+from bastion.infra.db._outage import is_outage
 
-__all__ = ["create_engine", "describe_error", "dialect_of", "normalise_url", "sqlite_path"]
+__all__ = [
+    "create_engine",
+    "describe_error",
+    "dialect_of",
+    "is_outage",
+    "normalise_url",
+    "sqlite_path",
+]

@@ -4,7 +4,7 @@ import sqlite3
 
 from sqlalchemy import exc as sa_exc
 
-from bastion.infra.audit import is_outage
+from bastion.infra.db import is_outage
 
 
 class _DriverError(Exception):
