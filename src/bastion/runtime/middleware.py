@@ -132,13 +132,15 @@ class CoreMiddleware:
             if name in _WANTED:
                 wanted[name] = value.decode("latin-1")
         client = scope.get("client")
+        unavailable: CredentialStoreUnavailable | None = None
         try:
             ctx, auth_error = await self.authenticator.authenticate(
                 headers, wanted, client[0] if client else None
             )
         except CredentialStoreUnavailable as exc:
-            await self._unavailable(scope, send, exc, started)
-            return
+            # Fail closed: a credential that cannot be checked is not served; the refusal
+            # is recorded like any other (spilled while the database is down).
+            unavailable, ctx, auth_error = exc, exc.context, str(exc)
         scope[CONTEXT_SCOPE_KEY] = ctx
         scope[AUTH_ERROR_SCOPE_KEY] = auth_error
         scope[STARTED_SCOPE_KEY] = started
@@ -155,6 +157,13 @@ class CoreMiddleware:
                 message["headers"] = [*message.get("headers", ()), trace_header]
                 LATENCY.observe(time.perf_counter() - started)
             await send(message)
+
+        if unavailable is not None:
+            await self._refuse(
+                scope, send_wrapper, ctx, 503, str(unavailable), {"retry-after": "1"}
+            )
+            _count(scope["method"], 503)
+            return
 
         length = wanted.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
@@ -194,33 +203,19 @@ class CoreMiddleware:
                 await self._refuse(scope, send_wrapper, ctx, 500, "internal error")
         _count(scope["method"], state["status"])
 
-    async def _unavailable(
-        self, scope: Scope, send: Send, exc: CredentialStoreUnavailable, started: float
-    ) -> None:
-        """Fail closed: a credential that cannot be checked is not served. The refusal is
-        recorded like any other (spilled while the database is down)."""
-        ctx = exc.context
-        scope[CONTEXT_SCOPE_KEY] = ctx
-        scope[AUTH_ERROR_SCOPE_KEY] = str(exc)
-        scope[STARTED_SCOPE_KEY] = started
-        trace_header = (b"x-trace-id", ctx.trace_id.encode())
-
-        async def send_traced(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), trace_header]
-            await send(message)
-
-        await self._error(scope, send_traced, ctx, 503, str(exc), {"retry-after": "1"})
-        await tell_refused(self.policies.for_path(scope["path"]).on_refused, scope, 503, str(exc))
-        _count(scope["method"], 503)
-
     def _too_large(self) -> str:
         return f"request body exceeds the limit of {self.max_body_bytes} bytes"
 
     async def _refuse(
-        self, scope: Scope, send: Send, ctx: RequestContext, status: int, message: str
+        self,
+        scope: Scope,
+        send: Send,
+        ctx: RequestContext,
+        status: int,
+        message: str,
+        extra_headers: dict[str, str] | None = None,
     ) -> None:
-        await self._error(scope, send, ctx, status, message)
+        await self._error(scope, send, ctx, status, message, extra_headers)
         await tell_refused(self.policies.for_path(scope["path"]).on_refused, scope, status, message)
 
     async def _error(
