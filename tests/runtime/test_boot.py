@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -277,3 +278,73 @@ async def test_verify_boots_only_a_database_that_is_migrated(db_url: str, tmp_pa
         f"boot failed at migrate: migration drift in extension 'hello' version 1: "
         f"stored checksum {ZEROS}"
     )
+
+
+async def test_a_platform_that_mounts_no_routes_still_replays_every_audit_table(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Extensions declare their audit tables (``audit_tables()``), so a CLI command that
+    boots without mounting routes (``mount=False``) still replays a spill file holding
+    another process's ``ai_requests`` rows instead of refusing an unknown table."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from bastion.domains.gateway import ai_requests
+    from bastion.domains.gateway._records import RequestRecord
+    from bastion.infra.audit import AuditWriter
+    from tests.support.principals import jwt_principal
+
+    spill = tmp_path / "spill.jsonl"
+    loaded = load_profile(
+        write_profile(
+            tmp_path / "profile",
+            db_url,
+            {"audit": {"spill_path": str(spill)}},
+        )
+    )
+    # A server whose database is unreachable spills its row and exits.
+    unreachable = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    server = AuditWriter(
+        unreachable, spill_path=spill, tables=[ai_requests], retry_initial=0.01, retry_max=0.05
+    )
+    await server.start()
+    row = RequestRecord(jwt_principal(), "anthropic", status=200, outcome="allowed").row()
+    row["created_at"] = datetime.now(UTC)
+    await server.write(ai_requests, row)
+    await server.close()
+    await unreachable.dispose()
+    assert spill.exists()
+
+    cli = await boot(loaded, mount=False)
+    try:
+        assert cli.routers == []
+        assert "gateway" not in cli.services and "mcp" not in cli.services
+        await cli.start(jobs=False)
+        await asyncio.wait_for(cli.audit.writer.flush(), 30)
+    finally:
+        await cli.close()
+    rows = await asyncio.to_thread(query, db_url, "SELECT status, outcome FROM ai_requests")
+    assert rows == [(200, "allowed")]
+    assert not spill.exists()
+
+
+def test_a_command_that_mounts_nothing_imports_neither_the_mcp_sdk_nor_aiohttp(
+    db_url: str, tmp_path: Path
+) -> None:
+    """What keeps ``bastion admin tokens issue`` under a second (``python -m bench.cli``):
+    a boot without routes leaves the MCP SDK, aiohttp, httpx and redis unimported."""
+    profile = write_profile(tmp_path / "profile", db_url)
+    script = (
+        "import asyncio, sys\nfrom pathlib import Path\n"
+        "from bastion.infra.config import load_profile\n"
+        "from bastion.runtime.boot import boot\n"
+        "async def main():\n"
+        f"    p = await boot(load_profile(Path({str(profile)!r})), mount=False)\n"
+        "    await p.close()\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in ('mcp', 'aiohttp', 'httpx', 'redis') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"

@@ -8,6 +8,7 @@ a few tens of milliseconds. To add a command group, write ``_NAME.py`` with a Ty
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -95,7 +96,13 @@ def _profile_from_argv(argv: list[str]) -> Path | None:
 
 
 def main() -> None:
-    build_app(_profile_from_argv(sys.argv[1:]))()
+    try:
+        build_app(_profile_from_argv(sys.argv[1:]))()
+    finally:
+        # Every object alive now lives until exit: freezing them spares the interpreter's
+        # final collections a walk over the whole server stack (about 0.25 s of a short
+        # command's run). Resources are closed by the commands themselves, not by GC.
+        gc.freeze()
 
 
 __all__ = ["BUILTIN", "BUILTIN_COMMANDS", "build_app", "main"]

@@ -46,7 +46,7 @@ def users_create(
     """Create a user with a role and a tenant; prints the new user id."""
 
     async def go() -> User:
-        async with platform() as p:
+        async with platform(mount=False) as p:
             try:
                 p.roles.resolve(role)
             except UnknownRoleError as exc:
@@ -69,7 +69,7 @@ def users_list(as_json: bool = JSON_OPTION) -> None:
     """Every user with role and tenant."""
 
     async def go() -> list[dict[str, object]]:
-        async with platform() as p:
+        async with platform(mount=False) as p:
             users = await UserRepository(p.engine).list()
         return [
             {
@@ -90,7 +90,7 @@ def _set_disabled(name_or_id: str, disabled: bool) -> str:
     action = "user.disable" if disabled else "user.enable"
 
     async def go() -> str:
-        async with platform() as p:
+        async with platform(mount=False) as p:
             changed = await UserRepository(p.engine).set_disabled(name_or_id, disabled)
             if changed is None:
                 raise fail(f"no user '{name_or_id}'")
@@ -126,7 +126,7 @@ def tokens_issue(
     """Print a signed JWT for USER on stdout, and nothing else; its jti goes to stderr."""
 
     async def go() -> tuple[str, str]:
-        async with platform() as p:
+        async with platform(mount=False) as p:
             account = await _user(p, user)
             role = p.roles.resolve(account.role)
             scopes = set(scope) if scope else set(role.scopes)
@@ -164,7 +164,7 @@ def tokens_revoke(jti: str = typer.Argument(..., help="The token's jti.")) -> No
     """Refuse one JWT by its jti (within security.api_key_cache_seconds)."""
 
     async def go() -> str:
-        async with platform() as p:
+        async with platform(mount=False) as p:
             revocation = await TokenRegistry(p.engine).revoke(jti)
             if revocation.outcome is RevokeOutcome.ALREADY_REVOKED:
                 raise fail(f"token '{jti}' is already revoked")
@@ -194,7 +194,7 @@ def keys_issue(
     """Print a new API key for USER on stdout, and nothing else. It is shown once."""
 
     async def go() -> str:
-        async with platform() as p:
+        async with platform(mount=False) as p:
             account = await _user(p, user)
             record, plaintext = await _keys(p).issue(account.id, name)
             await record_admin_action(
@@ -213,7 +213,7 @@ def keys_list(
     """API keys (never their secrets)."""
 
     async def go() -> list[dict[str, object]]:
-        async with platform() as p:
+        async with platform(mount=False) as p:
             owner = (await _user(p, user)).id if user else None
             records = await _keys(p).list(owner)
         return [
@@ -245,7 +245,7 @@ def keys_revoke(
     """Revoke an API key; requests with it are refused from then on."""
 
     async def go() -> str | None:
-        async with platform() as p:
+        async with platform(mount=False) as p:
             revoked = await _keys(p).revoke(key)
             if revoked is not None:
                 await record_admin_action(p, "key.revoke", revoked)

@@ -55,7 +55,7 @@ def decisions(
             query = query.where(t.c.decision == "deny")
         if cutoff is not None:
             query = query.where(t.c.created_at >= cutoff)
-        async with platform() as p, p.engine.connect() as conn:
+        async with platform(mount=False) as p, p.engine.connect() as conn:
             rows = [_plain(dict(r)) for r in (await conn.execute(query)).mappings()]
         if as_json:
             return rows
@@ -92,7 +92,7 @@ def events(
         query = select(t).order_by(t.c.created_at.desc()).limit(limit)
         if cutoff is not None:
             query = query.where(t.c.created_at >= cutoff)
-        async with platform() as p, p.engine.connect() as conn:
+        async with platform(mount=False) as p, p.engine.connect() as conn:
             rows = [_plain(dict(r)) for r in (await conn.execute(query)).mappings()]
         if as_json:
             return rows
@@ -135,7 +135,7 @@ def trace(
 
     async def go() -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        async with platform() as p, p.engine.connect() as conn:
+        async with platform(mount=False) as p, p.engine.connect() as conn:
             for table in await _traced_tables(conn):
                 query = select(table).where(table.c.trace_id == trace_id)
                 for row in (await conn.execute(query)).mappings():

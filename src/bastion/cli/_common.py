@@ -63,10 +63,12 @@ async def _call(factory: Callable[[], Awaitable[T]]) -> T:
 
 
 @asynccontextmanager
-async def platform(*, migrate: bool = True) -> AsyncIterator[Platform]:
+async def platform(*, migrate: bool = True, mount: bool = True) -> AsyncIterator[Platform]:
     """A booted platform for one command. With a migrated database the audit writer runs,
-    so admin actions are recorded; jobs never run from the CLI unless asked."""
-    booted = await boot(loaded_profile(), migrate=migrate)
+    so admin actions are recorded; jobs never run from the CLI unless asked. A command that
+    uses no service an extension builds when it mounts its routes (the MCP proxy, the
+    gateway, the governance catalogue's lookups) passes ``mount=False`` and starts faster."""
+    booted = await boot(loaded_profile(), migrate=migrate, mount=mount)
     try:
         if migrate:
             await booted.start(jobs=False)

@@ -13,7 +13,7 @@ def migrate() -> None:
     """Apply pending migrations of every extension, in extension then version order."""
 
     async def go() -> int:
-        async with platform(migrate=False) as p:
+        async with platform(migrate=False, mount=False) as p:
             applied = await p.ledger.migrate(p.migration_plan())
             return len(applied)
 
@@ -26,7 +26,7 @@ def status(as_json: bool = JSON_OPTION) -> None:
     """Applied, pending and drifted migrations per extension."""
 
     async def go() -> list[dict[str, object]]:
-        async with platform(migrate=False) as p:
+        async with platform(migrate=False, mount=False) as p:
             statuses = await p.ledger.status(p.migration_plan())
         return [
             {
@@ -55,7 +55,7 @@ def repair(
         raise fail("nothing to do: pass --reconcile to rewrite drifted checksums")
 
     async def go() -> int:
-        async with platform(migrate=False) as p:
+        async with platform(migrate=False, mount=False) as p:
             drifted = [
                 s
                 for s in await p.ledger.status(p.migration_plan())

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import Table
 
 from bastion.kernel.contract import (
     EventHandler,
@@ -147,6 +148,7 @@ _ITEMS: Mapping[str, tuple[Callable[[object], bool], str]] = {
             "tool_providers": McpServerDefinition,
             "event_handlers": EventHandler,
             "health_checks": HealthCheck,
+            "audit_tables": Table,
         }.items()
     },
 }

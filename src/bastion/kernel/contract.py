@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel
+from sqlalchemy import Table
 from starlette.routing import BaseRoute
 
 from bastion.kernel.context import RequestContext
@@ -259,6 +260,12 @@ class Extension:
 
     def router(self, ctx: ExtensionContext) -> ExtensionRouter | Sequence[ExtensionRouter] | None:
         return None
+
+    def audit_tables(self) -> Sequence[Table]:
+        """Tables this extension writes through the audit writer (batched, spilled and
+        replayed). Boot registers them before the writer starts, so a spill file left by
+        an earlier process replays in any process, one that mounts no routes included."""
+        return ()
 
     def jobs(self) -> Sequence[Job]:
         return ()

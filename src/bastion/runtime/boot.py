@@ -160,9 +160,12 @@ async def boot(
     *,
     extra: Iterable[type[Extension] | Extension] = (),
     migrate: bool | Literal["verify"] = True,
+    mount: bool = True,
 ) -> Platform:
     """Build the platform. With ``migrate=False`` (CLI inspection) no SQL is applied; with
-    ``"verify"`` none is either, but a database that is not fully migrated is refused."""
+    ``"verify"`` none is either, but a database that is not fully migrated is refused.
+    With ``mount=False`` no extension's ``router()`` is called (a CLI command that needs
+    neither routes nor the services they build, such as ``admin tokens issue``)."""
     profile = loaded.profile
     try:
         registry = discover(profile, extra)
@@ -188,6 +191,9 @@ async def boot(
     try:
         scanner = SecretScanner(profile.governance.secret_scan.scanner)
         trail = build_audit(profile, loaded.secrets, engine, lambda s: scanner.redact_text(s)[0])
+        for ext in registry.ordered():
+            for table in surface(ext, "audit_tables"):
+                trail.writer.register_table(table)
         governance = governance_for(profile, registry, trail, scanner)
     except BastionError as exc:
         await _release(engine, services)
@@ -236,7 +242,7 @@ async def boot(
         routers = [
             (ext.meta.id, router)
             for ext in registry.ordered()
-            for router in _routers(ext, contexts[ext.meta.id])
+            for router in (_routers(ext, contexts[ext.meta.id]) if mount else ())
         ]
         registry.validate([(ext_id, r.base_path) for ext_id, r in routers])
         for ext_id, r in routers:

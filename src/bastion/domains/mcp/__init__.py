@@ -9,12 +9,13 @@ governance chain and are audited in ``mcp_tool_executions``, and every tool defi
 pinned: a changed one is quarantined until ``bastion mcp tools approve``.
 """
 
+from typing import TYPE_CHECKING
+
 from bastion.domains.mcp._extension import McpExtension
 from bastion.domains.mcp._health import Health, HealthStatus
 from bastion.domains.mcp._pins import PinStatus, PinStore, ToolPin, mcp_tool_pins
 from bastion.domains.mcp._records import Status, mcp_tool_executions
 from bastion.domains.mcp._registry import Registry, ServerSpec
-from bastion.domains.mcp._service import McpService
 from bastion.domains.mcp.errors import (
     McpConfigError,
     McpError,
@@ -25,6 +26,15 @@ from bastion.domains.mcp.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from bastion.kernel.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from bastion.domains.mcp._service import McpService
+
+
+# The service stands on the MCP SDK (about 0.5 s to import): loaded on first use, so
+# discovering this extension (every CLI command does) does not pay for it.
+__getattr__ = lazy_attributes(__name__, {"McpService": "bastion.domains.mcp._service"})
 
 __all__ = [
     "Health",

@@ -8,13 +8,15 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
-import httpx
 import orjson
 
 from bastion.infra.audit._errors import SiemDeliveryError, SiemRejected
 from bastion.infra.audit._settings import SiemSinkSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 Event = dict[str, Any]
 
@@ -103,6 +105,9 @@ class HttpSink:
         if token:
             scheme = "Splunk" if format == "hec" else "Bearer"
             self._headers["Authorization"] = f"{scheme} {token}"
+        import httpx  # only a profile with an HTTP sink pays for importing it
+
+        self._transport_error = httpx.HTTPError
         self._client = client or httpx.AsyncClient(timeout=timeout)
         self._owns_client = client is None
 
@@ -111,7 +116,7 @@ class HttpSink:
             response = await self._client.post(
                 self.url, content=self._body(events), headers=self._headers
             )
-        except httpx.HTTPError as error:
+        except self._transport_error as error:
             raise SiemDeliveryError(self.name, f"{type(error).__name__}: {error}") from error
         status = response.status_code
         if status < 300:

@@ -14,7 +14,8 @@ Built-in tags (:func:`builtin_upstreams`)::
     mock                      MockUpstream               deterministic, offline
 """
 
-from bastion.domains.gateway.upstreams._anthropic import AnthropicUpstream
+from typing import TYPE_CHECKING
+
 from bastion.domains.gateway.upstreams._builtin import DEFAULT_ENDPOINTS, builtin_upstreams
 from bastion.domains.gateway.upstreams._contract import (
     MessagesCall,
@@ -24,10 +25,27 @@ from bastion.domains.gateway.upstreams._contract import (
     UpstreamStream,
     UpstreamTarget,
 )
-from bastion.domains.gateway.upstreams._gemini import GeminiUpstream
-from bastion.domains.gateway.upstreams._http import create_http_session
-from bastion.domains.gateway.upstreams._mock import MockUpstream, estimate_tokens
-from bastion.domains.gateway.upstreams._openai import OpenAICompatibleUpstream
+from bastion.kernel.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from bastion.domains.gateway.upstreams._anthropic import AnthropicUpstream
+    from bastion.domains.gateway.upstreams._gemini import GeminiUpstream
+    from bastion.domains.gateway.upstreams._http import create_http_session
+    from bastion.domains.gateway.upstreams._mock import MockUpstream, estimate_tokens
+    from bastion.domains.gateway.upstreams._openai import OpenAICompatibleUpstream
+
+# The providers stand on aiohttp: imported when the gateway mounts, not when it registers.
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "AnthropicUpstream": f"{__name__}._anthropic",
+        "GeminiUpstream": f"{__name__}._gemini",
+        "create_http_session": f"{__name__}._http",
+        "MockUpstream": f"{__name__}._mock",
+        "estimate_tokens": f"{__name__}._mock",
+        "OpenAICompatibleUpstream": f"{__name__}._openai",
+    },
+)
 
 __all__ = [
     "DEFAULT_ENDPOINTS",

@@ -1,4 +1,7 @@
-"""The provider tags Bastion ships."""
+"""The provider tags Bastion ships.
+
+Each factory imports its provider when the gateway mounts, so registering the tags (which
+every boot does, a CLI command's included) does not import the HTTP client."""
 
 from __future__ import annotations
 
@@ -6,11 +9,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Literal
 
-from bastion.domains.gateway.upstreams._anthropic import AnthropicUpstream
 from bastion.domains.gateway.upstreams._contract import Upstream, UpstreamServices
-from bastion.domains.gateway.upstreams._gemini import GeminiUpstream
-from bastion.domains.gateway.upstreams._mock import MockUpstream
-from bastion.domains.gateway.upstreams._openai import OpenAICompatibleUpstream
 from bastion.kernel.contract import UpstreamRegistration
 
 DEFAULT_ENDPOINTS: Mapping[str, str] = MappingProxyType(
@@ -30,6 +29,8 @@ Factory = Callable[[UpstreamServices], Upstream]
 
 def _anthropic(tag: str) -> Factory:
     def build(services: UpstreamServices) -> Upstream:
+        from bastion.domains.gateway.upstreams._anthropic import AnthropicUpstream
+
         return AnthropicUpstream(services.http, default_endpoint=DEFAULT_ENDPOINTS[tag])
 
     return build
@@ -43,6 +44,8 @@ def _openai(tag: str) -> Factory:
     )
 
     def build(services: UpstreamServices) -> Upstream:
+        from bastion.domains.gateway.upstreams._openai import OpenAICompatibleUpstream
+
         return OpenAICompatibleUpstream(
             services.http, default_endpoint=DEFAULT_ENDPOINTS[tag], max_tokens_field=field
         )
@@ -51,10 +54,14 @@ def _openai(tag: str) -> Factory:
 
 
 def _gemini(services: UpstreamServices) -> Upstream:
+    from bastion.domains.gateway.upstreams._gemini import GeminiUpstream
+
     return GeminiUpstream(services.http, default_endpoint=DEFAULT_ENDPOINTS["gemini"])
 
 
 def _mock(services: UpstreamServices) -> Upstream:
+    from bastion.domains.gateway.upstreams._mock import MockUpstream
+
     return MockUpstream()
 
 

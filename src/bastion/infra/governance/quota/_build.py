@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bastion.infra.governance.quota._memory import MemoryQuotaStore
-from bastion.infra.governance.quota._redis import RedisQuotaStore
 from bastion.infra.governance.quota._settings import QuotaSettings
 from bastion.infra.governance.quota._store import QuotaStore
 
@@ -12,6 +11,8 @@ def build_quota_store(settings: QuotaSettings) -> QuotaStore:
     """An in-process store, or a Redis one owning its client (close it with ``aclose``)."""
     if settings.backend == "redis":
         assert settings.redis_url is not None  # enforced by QuotaSettings
+        from bastion.infra.governance.quota._redis import RedisQuotaStore  # imports redis
+
         return RedisQuotaStore.from_url(
             settings.redis_url,
             settings.key_prefix,

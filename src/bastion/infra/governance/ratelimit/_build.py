@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bastion.infra.governance.ratelimit._decision import RateLimiter
 from bastion.infra.governance.ratelimit._memory import MemoryRateLimiter
-from bastion.infra.governance.ratelimit._redis import RedisRateLimiter
 from bastion.infra.governance.ratelimit._settings import RateLimitSettings
 
 
@@ -12,6 +11,8 @@ def build_rate_limiter(settings: RateLimitSettings) -> RateLimiter:
     """An in-process limiter, or a Redis one owning its client (close it with ``aclose``)."""
     if settings.backend == "redis":
         assert settings.redis_url is not None  # enforced by RateLimitSettings
+        from bastion.infra.governance.ratelimit._redis import RedisRateLimiter  # imports redis
+
         return RedisRateLimiter.from_url(
             settings.redis_url,
             settings.key_prefix,

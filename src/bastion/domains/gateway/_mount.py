@@ -1,0 +1,103 @@
+"""Mounting the gateway: routes, dispatcher, pricing and the pooled HTTP client, built once
+the platform serves (imported by ``GatewayExtension.router`` only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import structlog
+
+from bastion.domains.gateway._dispatch import Dispatcher
+from bastion.domains.gateway._ingress import ANTHROPIC, OPENAI
+from bastion.domains.gateway._pipeline import Gateway
+from bastion.domains.gateway._pricing import PricingCatalog
+from bastion.domains.gateway._routes import (
+    COWORK_OPERATIONS,
+    INFERENCE_OPERATIONS,
+    OPENAI_OPERATIONS,
+    cowork_routes,
+    inference_routes,
+    openai_routes,
+)
+from bastion.domains.gateway._routing import RouteTable
+from bastion.domains.gateway.upstreams import Upstream, UpstreamServices, create_http_session
+from bastion.infra.audit import AuditTrail
+from bastion.infra.config import Profile
+from bastion.infra.governance import Governance
+from bastion.kernel.contract import (
+    EndpointClass,
+    ErrorStyle,
+    ExtensionContext,
+    ExtensionRouter,
+    UpstreamRegistration,
+)
+
+log = structlog.get_logger("bastion.gateway")
+
+
+def mount(ctx: ExtensionContext) -> tuple[list[ExtensionRouter], Gateway]:
+    profile: Profile = ctx.settings
+    settings = profile.gateway
+    governance: Governance = ctx.services["governance"]
+    trail: AuditTrail = ctx.services["audit"]
+
+    routes = RouteTable(settings.routes)
+    routes.validate()
+    governance.catalog.register("route", lambda name: routes.named(name) is not None)
+    http = create_http_session()
+    ctx.on_shutdown(http.close)
+    upstreams = _upstreams(ctx.services["llm_upstreams"], UpstreamServices(http))
+    gateway = Gateway(
+        settings,
+        routes,
+        Dispatcher(settings, routes, upstreams, ctx.secrets),  # type: ignore[arg-type]
+        PricingCatalog(settings.pricing),
+        governance,
+        trail.writer,
+        store_prompts=profile.audit.store_prompts,
+    )
+    routers = [
+        ExtensionRouter(
+            inference_routes(gateway),
+            "/v1",
+            EndpointClass.API,
+            error_style=ErrorStyle.ANTHROPIC,
+            openapi=INFERENCE_OPERATIONS,
+            on_refused=gateway.refusal_recorder(ANTHROPIC, "/v1/messages"),
+        ),
+        ExtensionRouter(
+            openai_routes(gateway),
+            "/v1/chat",
+            EndpointClass.API,
+            error_style=ErrorStyle.OPENAI,
+            openapi=OPENAI_OPERATIONS,
+            on_refused=gateway.refusal_recorder(OPENAI, "/v1/chat/completions"),
+        ),
+    ]
+    if settings.cowork.enabled:
+        routers.append(
+            ExtensionRouter(
+                cowork_routes(settings.cowork, ctx.services["jwt"]),
+                "/v1/gateway/auth/cowork",
+                EndpointClass.API,
+                openapi=COWORK_OPERATIONS,
+            )
+        )
+    return routers, gateway
+
+
+def _upstreams(
+    registrations: Sequence[tuple[str, UpstreamRegistration]], services: UpstreamServices
+) -> dict[str, Upstream]:
+    """One provider per tag; a later registration shadows an earlier one, with a warning."""
+    by_tag: dict[str, tuple[str, UpstreamRegistration]] = {}
+    for ext_id, registration in registrations:
+        if registration.tag in by_tag:
+            log.warning(
+                "upstream provider shadowed",
+                tag=registration.tag,
+                previous=by_tag[registration.tag][0],
+                now=ext_id,
+            )
+        by_tag[registration.tag] = (ext_id, registration)
+    return {tag: reg.factory(services) for tag, (_, reg) in by_tag.items()}

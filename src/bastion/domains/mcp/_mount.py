@@ -1,0 +1,61 @@
+"""Mounting the MCP domain: the registry, the proxy service and its routes, built once
+the platform serves (imported by ``McpExtension.router`` only, since it pulls the MCP SDK)."""
+
+from __future__ import annotations
+
+from bastion.domains.mcp._registry import Registry
+from bastion.domains.mcp._routes import OPERATIONS, routes
+from bastion.domains.mcp._service import McpService
+from bastion.infra.audit import AuditTrail
+from bastion.infra.config import Profile
+from bastion.infra.governance import Governance
+from bastion.kernel.contract import EndpointClass, ErrorStyle, ExtensionContext, ExtensionRouter
+
+
+def mount(ctx: ExtensionContext) -> tuple[ExtensionRouter, McpService]:
+    profile: Profile = ctx.settings
+    settings = profile.mcp
+    governance: Governance = ctx.services["governance"]
+    trail: AuditTrail = ctx.services["audit"]
+    registry = Registry.build(
+        settings.servers,
+        ctx.services.get("tool_providers", []),
+        ctx.secrets,
+        profile.profile_dir,
+    )
+    service = McpService(
+        settings,
+        registry,
+        governance,
+        trail,
+        ctx.engine,
+        ctx.secrets.get(profile.security.jwt.key_secret_name),
+    )
+    ctx.on_shutdown(service.close)
+    _catalog_lookups(governance, service)
+    router = ExtensionRouter(
+        routes(service),
+        "/api/v1/mcp",
+        EndpointClass.API,
+        error_style=ErrorStyle.JSONRPC,
+        openapi=OPERATIONS,
+    )
+    return router, service
+
+
+def _catalog_lookups(governance: Governance, service: McpService) -> None:
+    """Make servers and ``server/tool`` entities Bastion-managed kinds, so the ACL denies
+    ones it does not know. Only once servers are registered: a deployment that fronts no
+    MCP server leaves other clients' MCP tools (seen through the hooks) to the ACL rules."""
+    registry, catalog = service.registry, service.catalog
+    if not len(registry):
+        return
+
+    def knows_tool(entity: str) -> bool:
+        server, sep, tool = entity.partition("/")
+        if not sep:
+            return True  # a client-side tool (Bash, Write): not an MCP server's
+        return server in registry and catalog.knows(server, tool)
+
+    governance.catalog.register("server", lambda name: name in registry)
+    governance.catalog.register("tool", knows_tool)
