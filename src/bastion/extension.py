@@ -3,6 +3,7 @@
 from bastion.extension import ApiExtension, ExtensionMeta, ExtensionRouter
 """
 
+from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
     ConfigSpec,
@@ -53,9 +54,16 @@ from bastion.kernel.policy import (
     Verdict,
 )
 from bastion.kernel.registration import register_extension
+from bastion.kernel.services import ServiceKey, ServiceProvider
 from bastion.kernel.tiers import Tier
 
 __all__ = [
+    "AUDIT",
+    "GOVERNANCE",
+    "JWT",
+    "LLM_UPSTREAMS",
+    "ROLES",
+    "TOOL_PROVIDERS",
     "ApiExtension",
     "ApiKeyId",
     "AuthMethod",
@@ -90,6 +98,8 @@ __all__ = [
     "RoleDefinition",
     "RoleName",
     "SchemaExtension",
+    "ServiceKey",
+    "ServiceProvider",
     "SessionId",
     "StageVerdict",
     "TargetType",

@@ -21,7 +21,7 @@ EXPECTED = {
         "version": "1.0.0",
         "maturity": "ga",
         "kind": "library",
-        "surfaces": "migrations, router",
+        "surfaces": "migrations, after_migrate, router",
         "depends_on": "core",
         "required": True,
         "source": "distribution 'bastion-gateway'",

@@ -288,8 +288,9 @@ async def test_a_platform_that_mounts_no_routes_still_replays_every_audit_table(
     another process's ``ai_requests`` rows instead of refusing an unknown table."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from bastion.domains.gateway import ai_requests
+    from bastion.domains.gateway import GATEWAY, ai_requests
     from bastion.domains.gateway._records import RequestRecord
+    from bastion.domains.mcp import MCP
     from bastion.infra.audit import AuditWriter
     from tests.support.principals import jwt_principal
 
@@ -317,7 +318,7 @@ async def test_a_platform_that_mounts_no_routes_still_replays_every_audit_table(
     cli = await boot(loaded, mount=False)
     try:
         assert cli.routers == []
-        assert "gateway" not in cli.services and "mcp" not in cli.services
+        assert not cli.services.built(GATEWAY) and not cli.services.built(MCP)
         await cli.start(jobs=False)
         await asyncio.wait_for(cli.audit.writer.flush(), 30)
     finally:

@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from bastion.cli._common import JSON_OPTION, emit, fail, platform, record_admin_action, run
-from bastion.domains.mcp import McpService, PinError, ServerSpec, ToolPin
+from bastion.domains.mcp import MCP, McpService, PinError, ServerSpec, ToolPin
 from bastion.runtime.platform import Platform
 
 app = typer.Typer(help="MCP servers behind Bastion and the pins of their tools.")
@@ -37,10 +37,9 @@ app.add_typer(tools_app, name="tools")
 
 
 def _service(p: Platform) -> McpService:
-    service = p.services.get("mcp")
-    if not isinstance(service, McpService):
+    if p.services.provider_of(MCP) is None:
         raise fail("the mcp extension is not enabled in this profile")
-    return service
+    return p.service(MCP)
 
 
 def _spec(service: McpService, server: str) -> ServerSpec:

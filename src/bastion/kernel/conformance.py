@@ -35,6 +35,7 @@ from bastion.kernel.contract import (
 )
 from bastion.kernel.errors import ExtensionMetaError, SurfaceResultError
 from bastion.kernel.migration import Migration
+from bastion.kernel.services import ServiceKey, ServiceProvider
 
 ID_PATTERN = re.compile(r"[a-z][a-z0-9_-]*")
 VERSION_PATTERN = re.compile(r"[0-9][0-9A-Za-z.+_-]*")
@@ -120,6 +121,18 @@ def _check_fields(where: str, meta: ExtensionMeta) -> None:
         raise bad(f"meta.required is {_kind(meta.required)}; give True or False")
     if not isinstance(meta.description, str):
         raise bad(f"meta.description is {_kind(meta.description)}; give a string")
+    requires = meta.requires
+    if isinstance(requires, str) or not isinstance(requires, Sequence):
+        raise bad(
+            f"meta.requires is {_kind(requires)}; give a tuple of ServiceKey objects, "
+            "e.g. requires=(GOVERNANCE,)"
+        )
+    for key in requires:
+        if not isinstance(key, ServiceKey):
+            raise bad(
+                f"meta.requires holds {_kind(key)}; name each service by its ServiceKey "
+                "(bastion.extension exports the platform's: GOVERNANCE, AUDIT, ...)"
+            )
 
 
 def _instance_of(item_type: type) -> Callable[[object], bool]:
@@ -149,6 +162,7 @@ _ITEMS: Mapping[str, tuple[Callable[[object], bool], str]] = {
             "event_handlers": EventHandler,
             "health_checks": HealthCheck,
             "audit_tables": Table,
+            "services": ServiceProvider,
         }.items()
     },
 }

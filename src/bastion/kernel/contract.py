@@ -9,16 +9,18 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Table
 from starlette.routing import BaseRoute
 
 from bastion.kernel.context import RequestContext
+from bastion.kernel.errors import ServiceError
 from bastion.kernel.ids import ExtensionId, RoleName
 from bastion.kernel.migration import Migration
 from bastion.kernel.policy import PolicyStage
+from bastion.kernel.services import ServiceKey, ServiceProvider, ServiceRegistry
 from bastion.kernel.tiers import Tier
 
 if TYPE_CHECKING:
@@ -74,6 +76,8 @@ class ExtensionMeta:
     maturity: Maturity = Maturity.GA
     description: str = ""
     required: bool = False
+    # The services this extension uses (``ctx.service(key)``); boot refuses a missing one.
+    requires: Sequence[ServiceKey[Any]] = ()
 
     @property
     def extension_id(self) -> ExtensionId:
@@ -229,9 +233,13 @@ class SecretSource(Protocol):
     def get(self, name: str) -> str: ...
 
 
+T = TypeVar("T")
+
+
 @dataclass(slots=True)
 class ExtensionContext:
-    """What an extension receives at construction of its router and at each job run."""
+    """What an extension receives at construction of its router, of its services and at
+    each job run."""
 
     extension_id: ExtensionId
     config: BaseModel | None
@@ -239,15 +247,27 @@ class ExtensionContext:
     events: EventPublisher
     secrets: SecretSource
     settings: Any  # the validated profile (bastion.infra.config.Profile)
-    services: dict[str, Any] = field(default_factory=dict)
+    services: ServiceRegistry = field(default_factory=ServiceRegistry)
+    # What ``service()`` may return: the keys ``meta.requires`` names and those it provides.
+    uses: frozenset[ServiceKey[Any]] = frozenset()
+
+    def service(self, key: ServiceKey[T]) -> T:
+        """The service ``key`` names, typed; declare it in ``meta.requires`` first."""
+        if key not in self.uses:
+            raise ServiceError(
+                self.extension_id,
+                f"extension '{self.extension_id}' uses service '{key.name}' without "
+                f"declaring it; add it to ExtensionMeta(requires=...)",
+            )
+        return self.services.get(key, requester=self.extension_id)
 
     def on_shutdown(self, hook: Callable[[], Awaitable[object]]) -> None:
-        """Run ``hook`` when the platform stops (close pools, flush buffers)."""
-        self.services.setdefault(SHUTDOWN_HOOKS, []).append(hook)
+        """Run ``hook`` when the platform stops (close pools, flush buffers); hooks run
+        last registered first, a service's ``close`` among them."""
+        self.services.on_stop(hook)
 
 
 ConfigSpec = tuple[str, type[BaseModel]]
-SHUTDOWN_HOOKS = "platform.shutdown_hooks"
 
 
 class Extension:
@@ -260,6 +280,15 @@ class Extension:
 
     def router(self, ctx: ExtensionContext) -> ExtensionRouter | Sequence[ExtensionRouter] | None:
         return None
+
+    async def after_migrate(self, ctx: ExtensionContext) -> None:
+        """First-boot setup, run in extension order once a boot has applied migrations
+        (``bastion serve``, ``db migrate``, CLI commands that migrate); idempotent. The
+        users domain creates the bootstrap admin here."""
+
+    def services(self) -> Sequence[ServiceProvider[Any]]:
+        """The services this extension provides, each built on first use."""
+        return ()
 
     def audit_tables(self) -> Sequence[Table]:
         """Tables this extension writes through the audit writer (batched, spilled and
@@ -309,7 +338,10 @@ class Extension:
 
 SURFACES: tuple[str, ...] = (
     "migrations",
+    "after_migrate",
+    "services",
     "router",
+    "audit_tables",
     "jobs",
     "llm_upstreams",
     "tool_providers",

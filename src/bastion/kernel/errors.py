@@ -12,6 +12,8 @@ The tree::
     │   ├── ExtensionDisabledError        a required extension is named in extensions.disabled
     │   ├── MaturityError                 an extension is below extensions.min_maturity
     │   ├── ManifestError                 a standalone manifest.yaml is malformed
+    │   ├── ServiceError                  a service is required but not provided, provided
+    │   │                                     twice, or used without being required
     │   └── ExtensionValidationError      one of the four boot validation stages failed
     │       ├── MissingDependencyError    stage 1: a dependency is not installed
     │       ├── DependencyCycleError      stage 2: the dependency graph has a cycle
@@ -76,6 +78,10 @@ class MaturityError(ExtensionError):
 
 
 class ManifestError(ExtensionError):
+    pass
+
+
+class ServiceError(ExtensionError):
     pass
 
 

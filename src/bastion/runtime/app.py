@@ -72,7 +72,7 @@ def build_app(platform: Platform) -> ASGIApp:
             Router(routes=inner),
             router,
             secrets=platform.secrets,
-            public_limiter=platform.services.get("public_limiter"),
+            public_limiter=platform.public_limiter,
         )
         routes.append(Mount(router.base_path.rstrip("/"), app=guard))
         policies.append((router.base_path, MountPolicy(router.error_style, router.on_refused)))

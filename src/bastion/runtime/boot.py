@@ -10,7 +10,7 @@ whose supervisor migrated once before starting it), or is skipped (``migrate=Fal
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import structlog
@@ -27,8 +27,8 @@ from bastion.infra.db import create_engine
 from bastion.infra.events import EventBus
 from bastion.infra.governance.scanner import SecretScanner
 from bastion.infra.security import JwtCodec, RoleCatalog
+from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
 from bastion.kernel.contract import (
-    SHUTDOWN_HOOKS,
     EndpointClass,
     Extension,
     ExtensionContext,
@@ -40,6 +40,7 @@ from bastion.kernel.errors import (
     ExtensionError,
     MigrationDriftError,
     MigrationError,
+    ServiceError,
 )
 from bastion.kernel.identity import (
     ApiKeyResolver,
@@ -49,11 +50,11 @@ from bastion.kernel.identity import (
 )
 from bastion.kernel.ledger import MigrationLedger, MigrationState, PlannedMigration
 from bastion.kernel.registry import ExtensionRegistry
+from bastion.kernel.services import ServiceProvider, ServiceRegistry
 from bastion.kernel.surfaces import surface
-from bastion.runtime.bootstrap import ensure_bootstrap_admin
 from bastion.runtime.discovery import discover
 from bastion.runtime.errors import BootError
-from bastion.runtime.platform import Platform, migration_plan
+from bastion.runtime.platform import Platform, migration_plan, run_stop_hooks
 from bastion.runtime.scheduler import ScheduledJob, Scheduler, parse_schedule
 from bastion.runtime.services import build_audit, governance_for, public_limiter
 
@@ -101,14 +102,64 @@ def configure_extensions(
     return configs
 
 
-async def _release(engine: AsyncEngine, services: dict[str, Any]) -> None:
+async def _release(engine: AsyncEngine, services: ServiceRegistry) -> None:
     """Undo what a boot that failed half-way had opened: extension resources, the pool."""
-    for hook in reversed(services.get(SHUTDOWN_HOOKS, [])):
-        try:
-            await hook()
-        except Exception as exc:
-            log.error("shutdown hook failed", hook=repr(hook), error=repr(exc))
+    await run_stop_hooks(services)
     await engine.dispose()
+
+
+def _provide(
+    services: ServiceRegistry,
+    ext: Extension,
+    ctx: ExtensionContext,
+    providers: Sequence[ServiceProvider[Any]],
+) -> None:
+    for provider in providers:
+        services.provide(
+            provider.key,
+            _builder(ext, ctx, provider),
+            provider=ext.meta.id,
+            close=provider.close,
+        )
+
+
+def _builder(ext: Extension, ctx: ExtensionContext, provider: ServiceProvider[Any]) -> Any:
+    def build() -> Any:
+        try:
+            return provider.build(ctx)
+        except BastionError:
+            raise
+        except Exception as exc:
+            raise ExtensionError(
+                ext.meta.id,
+                f"extension '{ext.meta.id}' failed building service '{provider.key.name}': "
+                f"{type(exc).__name__}: {exc}",
+            ) from exc
+
+    return build
+
+
+async def _after_migrate(ext: Extension, ctx: ExtensionContext) -> None:
+    try:
+        await ext.after_migrate(ctx)
+    except BastionError:
+        raise
+    except Exception as exc:
+        raise ExtensionError(
+            ext.meta.id,
+            f"extension '{ext.meta.id}' failed in after_migrate(): {type(exc).__name__}: {exc}",
+        ) from exc
+
+
+def _check_requirements(registry: ExtensionRegistry, services: ServiceRegistry) -> None:
+    for ext in registry.ordered():
+        for key in ext.meta.requires:
+            if services.provider_of(key) is None:
+                raise ServiceError(
+                    ext.meta.id,
+                    f"extension '{ext.meta.id}' requires service '{key.name}', which no "
+                    "installed and enabled extension provides",
+                )
 
 
 def _routers(ext: Extension, ctx: ExtensionContext) -> list[ExtensionRouter]:
@@ -187,7 +238,7 @@ async def boot(
         raise _fail("configure", exc) from exc
 
     engine = create_engine(profile.database.url, pool_size=profile.database.pool_size)
-    services: dict[str, Any] = {}
+    services = ServiceRegistry()
     try:
         scanner = SecretScanner(profile.governance.secret_scan.scanner)
         trail = build_audit(profile, loaded.secrets, engine, lambda s: scanner.redact_text(s)[0])
@@ -203,26 +254,28 @@ async def boot(
     except BastionError as exc:
         await _release(engine, services)
         raise _fail("configure", exc) from exc
-    services.update(
-        {
-            "roles": roles,
-            "jwt": jwt,
-            "audit": trail,
-            "governance": governance,
-            "public_limiter": public_limiter(governance),
-        }
-    )
+    services.provide_value(ROLES, roles)
+    services.provide_value(JWT, jwt)
+    services.provide_value(AUDIT, trail)
+    services.provide_value(GOVERNANCE, governance)
     try:
-        services["llm_upstreams"] = [
-            (ext.meta.id, registration)
-            for ext in registry.ordered()
-            for registration in surface(ext, "llm_upstreams")
-        ]
-        services["tool_providers"] = [
-            (ext.meta.id, definition)
-            for ext in registry.ordered()
-            for definition in surface(ext, "tool_providers")
-        ]
+        services.provide_value(
+            LLM_UPSTREAMS,
+            [
+                (ext.meta.id, registration)
+                for ext in registry.ordered()
+                for registration in surface(ext, "llm_upstreams")
+            ],
+        )
+        services.provide_value(
+            TOOL_PROVIDERS,
+            [
+                (ext.meta.id, definition)
+                for ext in registry.ordered()
+                for definition in surface(ext, "tool_providers")
+            ],
+        )
+        providers = {ext.meta.id: surface(ext, "services") for ext in registry.ordered()}
     except BastionError as exc:
         await _release(engine, services)
         raise _fail("configure", exc) from exc
@@ -235,9 +288,17 @@ async def boot(
             secrets=loaded.secrets,
             settings=profile,
             services=services,
+            uses=frozenset(ext.meta.requires) | {p.key for p in providers[ext.meta.id]},
         )
         for ext in registry.ordered()
     }
+    try:
+        for ext in registry.ordered():
+            _provide(services, ext, contexts[ext.meta.id], providers[ext.meta.id])
+        _check_requirements(registry, services)
+    except BastionError as exc:
+        await _release(engine, services)
+        raise _fail("configure", exc) from exc
     try:
         routers = [
             (ext.meta.id, router)
@@ -313,10 +374,16 @@ async def boot(
         audit=trail,
         governance=governance,
         services=services,
+        public_limiter=public_limiter(governance),
         revocations=revocations,
     )
     if migrate is True:
-        await ensure_bootstrap_admin(platform)
+        try:
+            for ext in registry.ordered():
+                await _after_migrate(ext, contexts[ext.meta.id])
+        except BastionError as exc:
+            await platform.close()
+            raise _fail("migrate", exc) from exc
     return platform
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,12 +13,16 @@ from bastion.infra.config import LoadedProfile, Profile, SecretStore
 from bastion.infra.events import EventBus
 from bastion.infra.governance import Governance
 from bastion.infra.security import JwtCodec, RoleCatalog
-from bastion.kernel.contract import SHUTDOWN_HOOKS, ExtensionContext, ExtensionRouter
+from bastion.kernel.contract import ExtensionContext, ExtensionRouter
 from bastion.kernel.identity import ApiKeyResolver, RevocationSource
 from bastion.kernel.ledger import MigrationLedger, PlannedMigration
 from bastion.kernel.registry import ExtensionRegistry
+from bastion.kernel.services import ServiceKey, ServiceRegistry
 from bastion.kernel.surfaces import surface
+from bastion.runtime.guard import PublicLimiter
 from bastion.runtime.scheduler import Scheduler
+
+T = TypeVar("T")
 
 log = structlog.get_logger("bastion.platform")
 
@@ -37,7 +41,9 @@ class Platform:
     scheduler: Scheduler
     audit: AuditTrail
     governance: Governance
-    services: dict[str, Any] = field(default_factory=dict)
+    services: ServiceRegistry = field(default_factory=ServiceRegistry)
+    # The per-address limit of ``public`` routes.
+    public_limiter: PublicLimiter | None = None
     # Disabled users and revoked JWT ids, checked on every JWT request.
     revocations: RevocationSource | None = None
     ready: bool = False
@@ -58,6 +64,10 @@ class Platform:
     def ledger(self) -> MigrationLedger:
         return MigrationLedger(self.engine)
 
+    def service(self, key: ServiceKey[T]) -> T:
+        """Any service, built now if it was not yet (the CLI's way to a domain's service)."""
+        return self.services.get(key)
+
     def migration_plan(self) -> list[PlannedMigration]:
         return migration_plan(self.registry)
 
@@ -73,15 +83,21 @@ class Platform:
     async def close(self) -> None:
         """Stop jobs, drain the audit queue, release pools. Safe to call once started or not."""
         await self.scheduler.stop()
-        for hook in reversed(self.services.get(SHUTDOWN_HOOKS, [])):
-            try:
-                await hook()
-            except Exception as exc:
-                log.error("shutdown hook failed", hook=repr(hook), error=repr(exc))
+        await run_stop_hooks(self.services)
         if self._started:
             await self.audit.close()
         await self.governance.aclose()
         await self.engine.dispose()
+
+
+async def run_stop_hooks(services: ServiceRegistry) -> None:
+    """Every ``on_shutdown`` hook and built service's ``close``, last first; one that
+    raises is logged and the rest still run."""
+    for hook in services.take_stops():
+        try:
+            await hook()
+        except Exception as exc:
+            log.error("shutdown hook failed", hook=repr(hook), error=repr(exc))
 
 
 def migration_plan(registry: ExtensionRegistry) -> list[PlannedMigration]:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
-from bastion.domains.agents import AgentCatalog, unresolved
-from bastion.extension import Extension, ExtensionContext, ExtensionMeta
+from bastion.domains.agents import AGENTS, AgentCatalog, unresolved
+from bastion.extension import GOVERNANCE, Extension, ExtensionContext, ExtensionMeta
 from bastion.infra.config import AgentsSettings, load_profile
-from bastion.infra.governance import EntityCatalog, Governance
+from bastion.infra.governance import EntityCatalog
 from bastion.runtime.boot import boot
 from tests.domains.agents.conftest import HELPDESK, MORE, agents_profile
 
@@ -39,11 +39,10 @@ def test_known_names_pass_and_unknown_or_unmanaged_ones_are_reported() -> None:
 class FakeMcp(Extension):
     """Stands in for the MCP domain: owns MCP servers in the entity catalog."""
 
-    meta = ExtensionMeta(id="fake-mcp", version="1", priority=40)
+    meta = ExtensionMeta(id="fake-mcp", version="1", priority=40, requires=(GOVERNANCE,))
 
     def router(self, ctx: ExtensionContext) -> None:
-        governance: Governance = ctx.services["governance"]
-        governance.catalog.register("server", {"github"}.__contains__)
+        ctx.service(GOVERNANCE).catalog.register("server", {"github"}.__contains__)
 
 
 async def test_boot_warns_once_per_unresolved_name_and_still_serves(tmp_path: Path) -> None:
@@ -56,7 +55,7 @@ async def test_boot_warns_once_per_unresolved_name_and_still_serves(tmp_path: Pa
             "agent 'helpdesk' names gateway route 'claude', which does not exist",
             "agent 'payroll' names MCP server 'workday', which does not exist",
         ]
-        assert "agents" in platform.services
+        assert platform.services.built(AGENTS)
         mounts = [r.base_path for ext, r in platform.routers if ext == "agents"]
         assert mounts == ["/.well-known", "/api/v1/agents"]
     finally:
@@ -78,7 +77,7 @@ async def test_an_unset_public_base_url_is_warned_and_falls_back_to_the_listener
         [warning] = [e for e in logs if e["log_level"] == "warning"]
         assert warning["event"].startswith("agents.public_base_url is unset")
         assert warning["base_url"] == "http://127.0.0.1:9090"
-        card = platform.services["agents"].default.card
+        card = platform.service(AGENTS).default.card
         assert (
             card.supported_interfaces[0].url == "http://127.0.0.1:9090/api/v1/agents/helpdesk/a2a"
         )

@@ -28,10 +28,11 @@ from bastion.domains.agents._catalog import (
     base_url,
     build_card,
 )
-from bastion.domains.agents._extension import AgentsExtension
+from bastion.domains.agents._extension import AGENTS, AgentsExtension
 from bastion.domains.agents._references import Unresolved, unresolved
 
 __all__ = [
+    "AGENTS",
     "PROTOCOL_VERSION",
     "WELL_KNOWN_CARD",
     "WELL_KNOWN_CARDS",

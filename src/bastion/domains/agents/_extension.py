@@ -9,7 +9,7 @@ from bastion.domains.agents._catalog import API_BASE, AgentCatalog, base_url
 from bastion.domains.agents._references import warn_unresolved
 from bastion.domains.agents._routes import registry_routes, well_known_routes
 from bastion.infra.config import Profile
-from bastion.infra.governance import Governance
+from bastion.infra.services import GOVERNANCE
 from bastion.kernel.contract import (
     EndpointClass,
     Extension,
@@ -19,10 +19,35 @@ from bastion.kernel.contract import (
     Operation,
 )
 from bastion.kernel.policy import TargetType
+from bastion.kernel.services import ServiceKey, ServiceProvider
 
 log = structlog.get_logger("bastion.agents")
 
 _DOC = dict[str, Any]
+
+AGENTS: ServiceKey[AgentCatalog] = ServiceKey("agents", "The agent cards this deployment serves")
+
+
+def _build(ctx: ExtensionContext) -> AgentCatalog:
+    """The ``AGENTS`` service. Built when the agents domain mounts (priority 90: after the
+    domains whose entities agents name), so their catalogue entries exist to check."""
+    profile: Profile = ctx.settings
+    settings = profile.agents
+    governance = ctx.service(GOVERNANCE)
+    requirement = profile.governance.scope_check.requirements.get(TargetType.AGENT)
+    catalog = AgentCatalog.build(
+        settings,
+        base_url(settings, profile.server),
+        requirement.scopes if requirement is not None else (),
+    )
+    if len(catalog) and settings.public_base_url is None:
+        log.warning(
+            "agents.public_base_url is unset; cards advertise the listener address",
+            base_url=base_url(settings, profile.server),
+        )
+    warn_unresolved(catalog, governance.catalog)
+    governance.catalog.register("agent", catalog.__contains__)
+    return catalog
 
 
 class AgentsExtension(Extension):
@@ -40,26 +65,15 @@ class AgentsExtension(Extension):
         priority=90,
         description="A2A discovery: agent cards and the agent registry",
         required=False,
+        requires=(GOVERNANCE,),
     )
 
+    def services(self) -> Sequence[ServiceProvider[AgentCatalog]]:
+        return [ServiceProvider(AGENTS, _build)]
+
     def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:
-        profile: Profile = ctx.settings
-        settings = profile.agents
-        governance: Governance = ctx.services["governance"]
-        requirement = profile.governance.scope_check.requirements.get(TargetType.AGENT)
-        catalog = AgentCatalog.build(
-            settings,
-            base_url(settings, profile.server),
-            requirement.scopes if requirement is not None else (),
-        )
-        if len(catalog) and settings.public_base_url is None:
-            log.warning(
-                "agents.public_base_url is unset; cards advertise the listener address",
-                base_url=base_url(settings, profile.server),
-            )
-        warn_unresolved(catalog, governance.catalog)
-        governance.catalog.register("agent", catalog.__contains__)
-        ctx.services["agents"] = catalog
+        catalog = ctx.service(AGENTS)
+        governance = ctx.service(GOVERNANCE)
         return [
             ExtensionRouter(
                 well_known_routes(catalog),

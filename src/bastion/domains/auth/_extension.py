@@ -5,19 +5,21 @@ from collections.abc import Sequence
 from bastion.domains.auth._repository import ApiKeyRepository
 from bastion.domains.auth._revocations import RevocationList
 from bastion.domains.auth._tokens import TokenRegistry
-from bastion.infra.security import RoleCatalog
+from bastion.infra.services import ROLES
 from bastion.kernel.contract import Extension, ExtensionContext, ExtensionMeta, Job
 from bastion.kernel.identity import ApiKeyResolver, RevocationSource
 from bastion.kernel.migration import Migration, migrations_from_package
+from bastion.kernel.services import ServiceKey, ServiceProvider
+
+API_KEYS: ServiceKey[ApiKeyRepository] = ServiceKey(
+    "auth.api_keys", "API keys: issue, list, revoke, and resolve with a bounded cache"
+)
 
 
 def _repository(ctx: ExtensionContext) -> ApiKeyRepository:
-    roles: RoleCatalog = ctx.services["roles"]
-    cached: ApiKeyRepository | None = ctx.services.get("auth.api_keys")
-    if cached is None:
-        cached = ApiKeyRepository(ctx.engine, roles, ctx.settings.security.api_key_cache_seconds)
-        ctx.services["auth.api_keys"] = cached
-    return cached
+    return ApiKeyRepository(
+        ctx.engine, ctx.service(ROLES), ctx.settings.security.api_key_cache_seconds
+    )
 
 
 async def _prune_tokens(ctx: ExtensionContext) -> dict[str, int]:
@@ -36,7 +38,11 @@ class AuthExtension(Extension):
         priority=10,
         description="API keys and their resolution",
         required=True,
+        requires=(ROLES,),
     )
+
+    def services(self) -> Sequence[ServiceProvider[ApiKeyRepository]]:
+        return [ServiceProvider(API_KEYS, _repository)]
 
     def migrations(self) -> Sequence[Migration]:
         return migrations_from_package("bastion.domains.auth")
@@ -45,7 +51,7 @@ class AuthExtension(Extension):
         return [Job("prune-expired-tokens", "every 1h", _prune_tokens)]
 
     def api_key_resolver(self, ctx: ExtensionContext) -> ApiKeyResolver:
-        return _repository(ctx)
+        return ctx.service(API_KEYS)
 
     def revocation_source(self, ctx: ExtensionContext) -> RevocationSource:
         security = ctx.settings.security

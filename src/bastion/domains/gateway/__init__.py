@@ -1,8 +1,8 @@
 """The LLM gateway domain: ingress in the Anthropic and OpenAI wire formats, routing per
 model pattern to any registered provider, governance on the path, cost and audit."""
 
-from bastion.domains.gateway._extension import GatewayExtension
+from bastion.domains.gateway._extension import GATEWAY, GatewayExtension
 from bastion.domains.gateway._pricing import PricingCatalog, cost_microdollars
 from bastion.domains.gateway._records import ai_requests
 
-__all__ = ["GatewayExtension", "PricingCatalog", "ai_requests", "cost_microdollars"]
+__all__ = ["GATEWAY", "GatewayExtension", "PricingCatalog", "ai_requests", "cost_microdollars"]

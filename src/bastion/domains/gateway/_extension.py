@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Table
 
 from bastion.domains.gateway._records import ai_requests
 from bastion.domains.gateway.upstreams import builtin_upstreams
+from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS
 from bastion.kernel.contract import (
     Extension,
     ExtensionContext,
@@ -14,6 +16,22 @@ from bastion.kernel.contract import (
     UpstreamRegistration,
 )
 from bastion.kernel.migration import Migration, migrations_from_package
+from bastion.kernel.services import ServiceKey, ServiceProvider
+
+if TYPE_CHECKING:
+    from bastion.domains.gateway._pipeline import Gateway
+
+GATEWAY: ServiceKey[Gateway] = ServiceKey(
+    "gateway", "The LLM gateway pipeline: routing, providers, pricing, governance, audit"
+)
+
+
+def _build(ctx: ExtensionContext) -> Gateway:
+    # The pipeline, the translators and the HTTP client are imported when the gateway is
+    # first used (it mounts), not by every CLI command that boots the platform.
+    from bastion.domains.gateway._mount import build_gateway
+
+    return build_gateway(ctx)
 
 
 class GatewayExtension(Extension):
@@ -27,7 +45,11 @@ class GatewayExtension(Extension):
         priority=30,
         description="LLM gateway: Anthropic and OpenAI ingress, provider routing, cost",
         required=False,
+        requires=(GOVERNANCE, AUDIT, LLM_UPSTREAMS, JWT),
     )
+
+    def services(self) -> Sequence[ServiceProvider[Gateway]]:
+        return [ServiceProvider(GATEWAY, _build)]
 
     def migrations(self) -> Sequence[Migration]:
         return migrations_from_package("bastion.domains.gateway")
@@ -39,10 +61,6 @@ class GatewayExtension(Extension):
         return builtin_upstreams()
 
     def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:
-        # The pipeline, the translators and the HTTP client are imported when the gateway
-        # mounts, not by every CLI command that boots the platform.
-        from bastion.domains.gateway._mount import mount
+        from bastion.domains.gateway._mount import gateway_routers
 
-        routers, gateway = mount(ctx)
-        ctx.services["gateway"] = gateway
-        return routers
+        return gateway_routers(ctx, ctx.service(GATEWAY))

@@ -21,9 +21,8 @@ from bastion.domains.gateway._routes import (
 )
 from bastion.domains.gateway._routing import RouteTable
 from bastion.domains.gateway.upstreams import Upstream, UpstreamServices, create_http_session
-from bastion.infra.audit import AuditTrail
-from bastion.infra.config import Profile
-from bastion.infra.governance import Governance
+from bastion.infra.config import GatewaySettings, Profile
+from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS
 from bastion.kernel.contract import (
     EndpointClass,
     ErrorStyle,
@@ -35,19 +34,20 @@ from bastion.kernel.contract import (
 log = structlog.get_logger("bastion.gateway")
 
 
-def mount(ctx: ExtensionContext) -> tuple[list[ExtensionRouter], Gateway]:
+def build_gateway(ctx: ExtensionContext) -> Gateway:
+    """The ``GATEWAY`` service: routes, providers on one pooled HTTP client, pricing."""
     profile: Profile = ctx.settings
     settings = profile.gateway
-    governance: Governance = ctx.services["governance"]
-    trail: AuditTrail = ctx.services["audit"]
+    governance = ctx.service(GOVERNANCE)
+    trail = ctx.service(AUDIT)
 
     routes = RouteTable(settings.routes)
     routes.validate()
     governance.catalog.register("route", lambda name: routes.named(name) is not None)
     http = create_http_session()
     ctx.on_shutdown(http.close)
-    upstreams = _upstreams(ctx.services["llm_upstreams"], UpstreamServices(http))
-    gateway = Gateway(
+    upstreams = _upstreams(ctx.service(LLM_UPSTREAMS), UpstreamServices(http))
+    return Gateway(
         settings,
         routes,
         Dispatcher(settings, routes, upstreams, ctx.secrets),  # type: ignore[arg-type]
@@ -56,6 +56,10 @@ def mount(ctx: ExtensionContext) -> tuple[list[ExtensionRouter], Gateway]:
         trail.writer,
         store_prompts=profile.audit.store_prompts,
     )
+
+
+def gateway_routers(ctx: ExtensionContext, gateway: Gateway) -> list[ExtensionRouter]:
+    settings: GatewaySettings = ctx.settings.gateway
     routers = [
         ExtensionRouter(
             inference_routes(gateway),
@@ -77,13 +81,13 @@ def mount(ctx: ExtensionContext) -> tuple[list[ExtensionRouter], Gateway]:
     if settings.cowork.enabled:
         routers.append(
             ExtensionRouter(
-                cowork_routes(settings.cowork, ctx.services["jwt"]),
+                cowork_routes(settings.cowork, ctx.service(JWT)),
                 "/v1/gateway/auth/cowork",
                 EndpointClass.API,
                 openapi=COWORK_OPERATIONS,
             )
         )
-    return routers, gateway
+    return routers
 
 
 def _upstreams(

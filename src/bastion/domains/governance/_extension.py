@@ -5,7 +5,7 @@ from typing import Any
 
 from bastion.domains.governance._payloads import EvaluateRequest, HookEvent
 from bastion.domains.governance._routes import routes
-from bastion.infra.governance import Governance
+from bastion.infra.services import GOVERNANCE
 from bastion.kernel.contract import (
     EndpointClass,
     Extension,
@@ -27,11 +27,11 @@ class GovernanceExtension(Extension):
         priority=20,
         description="Governance evaluation API and Claude Code hooks",
         required=True,
+        requires=(GOVERNANCE,),
     )
 
     def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:
-        governance: Governance = ctx.services["governance"]
-        evaluate, hooks = routes(governance)
+        evaluate, hooks = routes(ctx.service(GOVERNANCE))
         return [
             ExtensionRouter(
                 evaluate,

@@ -11,7 +11,7 @@ pinned: a changed one is quarantined until ``bastion mcp tools approve``.
 
 from typing import TYPE_CHECKING
 
-from bastion.domains.mcp._extension import McpExtension
+from bastion.domains.mcp._extension import MCP, McpExtension
 from bastion.domains.mcp._health import Health, HealthStatus
 from bastion.domains.mcp._pins import PinStatus, PinStore, ToolPin, mcp_tool_pins
 from bastion.domains.mcp._records import Status, mcp_tool_executions
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __getattr__ = lazy_attributes(__name__, {"McpService": "bastion.domains.mcp._service"})
 
 __all__ = [
+    "MCP",
     "Health",
     "HealthStatus",
     "McpConfigError",

@@ -7,6 +7,7 @@ from sqlalchemy import Table
 
 from bastion.domains.mcp._records import mcp_tool_executions
 from bastion.infra.config import Profile
+from bastion.infra.services import AUDIT, GOVERNANCE, TOOL_PROVIDERS
 from bastion.kernel.contract import (
     Extension,
     ExtensionContext,
@@ -16,17 +17,27 @@ from bastion.kernel.contract import (
     Job,
 )
 from bastion.kernel.migration import Migration, migrations_from_package
+from bastion.kernel.services import ServiceKey, ServiceProvider
 
 if TYPE_CHECKING:
     from bastion.domains.mcp._service import McpService
 
-SERVICE = "mcp"
+MCP: ServiceKey[McpService] = ServiceKey(
+    "mcp", "The MCP registry, tool pins and the governed proxy to every server"
+)
 DEFAULT_HEALTH_INTERVAL_SECONDS = 30.0
 
 
+def _build(ctx: ExtensionContext) -> McpService:
+    # The proxy and the MCP SDK under it take about 0.5 s to import: paid by a process
+    # that uses the service (mounts the routes, runs `bastion mcp ...`), no other.
+    from bastion.domains.mcp._mount import build_service
+
+    return build_service(ctx)
+
+
 async def check_health(ctx: ExtensionContext) -> None:
-    service: McpService = ctx.services[SERVICE]
-    await service.check_all()
+    await ctx.service(MCP).check_all()
 
 
 class McpExtension(Extension):
@@ -39,10 +50,14 @@ class McpExtension(Extension):
         depends_on=("core", "governance"),
         priority=40,
         description="MCP registry and governed proxy: tool pinning, credential injection",
+        requires=(GOVERNANCE, AUDIT, TOOL_PROVIDERS),
     )
 
     def __init__(self) -> None:
         self._health_interval = DEFAULT_HEALTH_INTERVAL_SECONDS
+
+    def services(self) -> Sequence[ServiceProvider[McpService]]:
+        return [ServiceProvider(MCP, _build)]
 
     def audit_tables(self) -> Sequence[Table]:
         return [mcp_tool_executions]
@@ -51,12 +66,9 @@ class McpExtension(Extension):
         return migrations_from_package("bastion.domains.mcp")
 
     def router(self, ctx: ExtensionContext) -> ExtensionRouter:
-        # The proxy and the MCP SDK under it take about 0.5 s to import: only a process
-        # that mounts the routes pays it, not every CLI command that boots the platform.
-        from bastion.domains.mcp._mount import mount
+        from bastion.domains.mcp._mount import mcp_router
 
-        router, service = mount(ctx)
-        ctx.services[SERVICE] = service
+        router = mcp_router(ctx.service(MCP))
         # Jobs are collected after routers at boot, so the profile's interval applies.
         profile: Profile = ctx.settings
         self._health_interval = profile.mcp.health_interval_seconds

@@ -6,20 +6,21 @@ from __future__ import annotations
 from bastion.domains.mcp._registry import Registry
 from bastion.domains.mcp._routes import OPERATIONS, routes
 from bastion.domains.mcp._service import McpService
-from bastion.infra.audit import AuditTrail
 from bastion.infra.config import Profile
 from bastion.infra.governance import Governance
+from bastion.infra.services import AUDIT, GOVERNANCE, TOOL_PROVIDERS
 from bastion.kernel.contract import EndpointClass, ErrorStyle, ExtensionContext, ExtensionRouter
 
 
-def mount(ctx: ExtensionContext) -> tuple[ExtensionRouter, McpService]:
+def build_service(ctx: ExtensionContext) -> McpService:
+    """The ``MCP`` service: the registry and the proxy to every server in it."""
     profile: Profile = ctx.settings
     settings = profile.mcp
-    governance: Governance = ctx.services["governance"]
-    trail: AuditTrail = ctx.services["audit"]
+    governance = ctx.service(GOVERNANCE)
+    trail = ctx.service(AUDIT)
     registry = Registry.build(
         settings.servers,
-        ctx.services.get("tool_providers", []),
+        ctx.service(TOOL_PROVIDERS),
         ctx.secrets,
         profile.profile_dir,
     )
@@ -33,14 +34,17 @@ def mount(ctx: ExtensionContext) -> tuple[ExtensionRouter, McpService]:
     )
     ctx.on_shutdown(service.close)
     _catalog_lookups(governance, service)
-    router = ExtensionRouter(
+    return service
+
+
+def mcp_router(service: McpService) -> ExtensionRouter:
+    return ExtensionRouter(
         routes(service),
         "/api/v1/mcp",
         EndpointClass.API,
         error_style=ErrorStyle.JSONRPC,
         openapi=OPERATIONS,
     )
-    return router, service
 
 
 def _catalog_lookups(governance: Governance, service: McpService) -> None:

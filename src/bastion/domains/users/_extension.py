@@ -3,6 +3,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
+
 from bastion.domains.users._repository import UserRepository
 from bastion.domains.users._routes import routes
 from bastion.kernel.contract import (
@@ -13,7 +15,10 @@ from bastion.kernel.contract import (
     ExtensionRouter,
     Operation,
 )
+from bastion.kernel.ids import RoleName, TenantId
 from bastion.kernel.migration import Migration, migrations_from_package
+
+log = structlog.get_logger("bastion.users")
 
 
 class UsersExtension(Extension):
@@ -30,6 +35,17 @@ class UsersExtension(Extension):
 
     def migrations(self) -> Sequence[Migration]:
         return migrations_from_package("bastion.domains.users")
+
+    async def after_migrate(self, ctx: ExtensionContext) -> None:
+        """Create ``security.bootstrap_admin`` when no user exists yet."""
+        wanted = ctx.settings.security.bootstrap_admin
+        if wanted is None:
+            return
+        users = UserRepository(ctx.engine)
+        if await users.count() > 0:
+            return
+        user = await users.create(wanted.name, RoleName("admin"), TenantId(wanted.tenant))
+        log.info("bootstrap admin created", user=user.name, user_id=user.id)
 
     def router(self, ctx: ExtensionContext) -> ExtensionRouter:
         return ExtensionRouter(
