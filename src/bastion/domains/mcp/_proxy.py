@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import structlog
@@ -28,6 +29,7 @@ from prometheus_client import Counter, Histogram
 from bastion.domains.mcp import _jsonrpc as rpc
 from bastion.domains.mcp._access import PINNING_STAGE, Access, Refusal
 from bastion.domains.mcp._catalog import ToolCatalog
+from bastion.domains.mcp._governed import GOVERNED, GovernedMethod
 from bastion.domains.mcp._jsonrpc import Inbound, Message
 from bastion.domains.mcp._metrics import CALL_SECONDS, CALLS
 from bastion.domains.mcp._protocol import (
@@ -47,7 +49,7 @@ from bastion.infra.audit import AuditWriter
 from bastion.infra.governance import Governance
 from bastion.infra.governance.scanner import Finding
 from bastion.kernel.context import RequestContext
-from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
+from bastion.kernel.policy import PolicyContext, PolicyTarget
 
 log = structlog.get_logger("bastion.mcp")
 
@@ -67,6 +69,10 @@ class Caller:
     @property
     def key(self) -> str:
         return self.principal.principal_key()
+
+
+_Handler = Callable[[ServerSpec, Caller, Inbound, NotificationSink | None], Awaitable[Message]]
+"""One method Bastion answers or governs itself: the reply's ``result`` or ``error``."""
 
 
 def _denied(refusal: Refusal, trace_id: str, retry_after_ms: int | None = None) -> RpcFailure:
@@ -99,6 +105,13 @@ class McpProxy:
         # prometheus_client's labels() takes a lock and builds a key on every call.
         self._counters: dict[tuple[str, str, str], Counter] = {}
         self._seconds: dict[str, Histogram] = {}
+        self._handlers: dict[str, _Handler] = {
+            "ping": self._ping,
+            "initialize": self._initialize,
+            "server/discover": self._discover,
+            "tools/list": self._list_tools,
+            **{method: partial(self._governed, how) for method, how in GOVERNED.items()},
+        }
 
     async def handle(
         self,
@@ -129,25 +142,14 @@ class McpProxy:
     ) -> Message:
         method = message.method
         assert method is not None
-        params = message.params or {}
-        if method == "ping":
-            return {"result": {}}
-        if method == "initialize":
-            return {"result": await self._initialize(spec, caller, params)}
-        if method == "server/discover":
-            return {"result": await self._discover(spec, caller)}
-        if method == "tools/list":
-            return {"result": await self._list_tools(spec, caller)}
-        if method == "tools/call":
-            return await self._call_tool(spec, caller, message, on_notification)
-        if method == "resources/read":
-            return await self._read_resource(spec, caller, message, on_notification)
-        if method == "prompts/get":
-            return await self._get_prompt(spec, caller, message, on_notification)
+        handler = self._handlers.get(method)
+        if handler is not None:
+            return await handler(spec, caller, message, on_notification)
         if method in _UNRELAYED:
             raise RpcFailure(
                 rpc.METHOD_NOT_FOUND, f"{method} is not available through Bastion", status=200
             )
+        params = message.params or {}
         upstream = self._upstreams[spec.name]
         if method == "logging/setLevel" and (await upstream.info(caller.key)).era == "modern":
             return {"result": {}}
@@ -166,9 +168,15 @@ class McpProxy:
 
     # Bastion's own answers
 
+    async def _ping(
+        self, spec: ServerSpec, caller: Caller, message: Inbound, _: NotificationSink | None
+    ) -> Message:
+        return {"result": {}}
+
     async def _initialize(
-        self, spec: ServerSpec, caller: Caller, params: Mapping[str, Any]
-    ) -> dict[str, Any]:
+        self, spec: ServerSpec, caller: Caller, message: Inbound, _: NotificationSink | None
+    ) -> Message:
+        params = message.params or {}
         info = await self._upstreams[spec.name].info(caller.key)
         result: dict[str, Any] = {
             "protocolVersion": negotiate_handshake(params.get("protocolVersion")),
@@ -177,9 +185,11 @@ class McpProxy:
         }
         if info.instructions:
             result["instructions"] = info.instructions
-        return result
+        return {"result": result}
 
-    async def _discover(self, spec: ServerSpec, caller: Caller) -> dict[str, Any]:
+    async def _discover(
+        self, spec: ServerSpec, caller: Caller, message: Inbound, _: NotificationSink | None
+    ) -> Message:
         info = await self._upstreams[spec.name].info(caller.key)
         result: dict[str, Any] = {
             "supportedVersions": list(MODERN_VERSIONS),
@@ -188,7 +198,7 @@ class McpProxy:
         }
         if info.instructions:
             result["instructions"] = info.instructions
-        return client_result("server/discover", result, modern=True)
+        return {"result": client_result("server/discover", result, modern=True)}
 
     # Tools
 
@@ -225,56 +235,27 @@ class McpProxy:
             cursor = next_cursor
         return await self._catalog.observe(spec.name, tools, principal)
 
-    async def _list_tools(self, spec: ServerSpec, caller: Caller) -> dict[str, Any]:
+    async def _list_tools(
+        self, spec: ServerSpec, caller: Caller, message: Inbound, _: NotificationSink | None
+    ) -> Message:
         offered = await self.list_upstream_tools(spec, caller.key, caller.principal)
         visible = await self._access.visible_tools(spec, caller.principal, offered)
-        return client_result("tools/list", {"tools": visible}, modern=caller.modern)
+        return {"result": client_result("tools/list", {"tools": visible}, modern=caller.modern)}
 
-    async def _call_tool(
-        self,
-        spec: ServerSpec,
-        caller: Caller,
-        message: Inbound,
-        on_notification: NotificationSink | None,
-    ) -> Message:
-        params = message.params or {}
-        name = params.get("name")
-        arguments = params.get("arguments")
-        if not isinstance(name, str) or not name:
-            raise RpcFailure(rpc.INVALID_PARAMS, "tools/call needs params.name (a string)")
-        if arguments is not None and not isinstance(arguments, dict):
-            raise RpcFailure(rpc.INVALID_PARAMS, "tools/call params.arguments must be an object")
-        execution = self._execution(spec, caller, "tools/call", name, arguments)
-        try:
-            refusal = self._access.tool_filter(spec, name)
-            if refusal is None:
-                refusal = await self._pin_refusal(spec, caller, name)
-            if refusal is not None:
-                execution.deny(refusal.stage, refusal.rule, refusal.reason)
-                raise _denied(refusal, caller.principal.trace_id)
-            target = PolicyTarget(TargetType.TOOL, server=spec.name, tool=name)
-            await self._govern(
-                execution, caller, target, arguments if arguments is not None else {}
-            )
-            definition = self._catalog.definition(spec.name, name) or {}
-            schema = definition.get("inputSchema")
-            return await self._forward(
-                spec,
-                caller,
-                execution,
-                UpstreamCall(
-                    "tools/call",
-                    params,
-                    spec.timeout_seconds,
-                    on_notification,
-                    tool_schema=schema if isinstance(schema, dict) else None,
-                ),
-            )
-        except asyncio.CancelledError:
-            execution.cancelled()
-            raise
-        finally:
-            await self._record(execution)
+    async def _check_tool(
+        self, execution: Execution, spec: ServerSpec, caller: Caller, tool: str
+    ) -> None:
+        """The tool filter, then the pins; a refusal denies the call."""
+        refusal = self._access.tool_filter(spec, tool)
+        if refusal is None:
+            refusal = await self._pin_refusal(spec, caller, tool)
+        if refusal is not None:
+            execution.deny(refusal.stage, refusal.rule, refusal.reason)
+            raise _denied(refusal, caller.principal.trace_id)
+
+    def _tool_schema(self, spec: ServerSpec, tool: str) -> Mapping[str, Any] | None:
+        schema = (self._catalog.definition(spec.name, tool) or {}).get("inputSchema")
+        return schema if isinstance(schema, dict) else None
 
     async def _pin_refusal(self, spec: ServerSpec, caller: Caller, tool: str) -> Refusal | None:
         if not self._catalog.knows(spec.name, tool):
@@ -294,60 +275,37 @@ class McpProxy:
             f"({changes}) and is quarantined until an admin approves it",
         )
 
-    # Resources and prompts
-
-    async def _read_resource(
-        self,
-        spec: ServerSpec,
-        caller: Caller,
-        message: Inbound,
-        on_notification: NotificationSink | None,
-    ) -> Message:
-        params = message.params or {}
-        uri = params.get("uri")
-        if not isinstance(uri, str) or not uri:
-            raise RpcFailure(rpc.INVALID_PARAMS, "resources/read needs params.uri (a string)")
-        execution = self._execution(spec, caller, "resources/read", uri, {"uri": uri})
-        try:
-            target = PolicyTarget(TargetType.RESOURCE, server=spec.name, name=uri)
-            await self._govern(execution, caller, target, {"uri": uri})
-            call = UpstreamCall("resources/read", params, spec.timeout_seconds, on_notification)
-            return await self._forward(spec, caller, execution, call)
-        except asyncio.CancelledError:
-            execution.cancelled()
-            raise
-        finally:
-            await self._record(execution)
-
-    async def _get_prompt(
-        self,
-        spec: ServerSpec,
-        caller: Caller,
-        message: Inbound,
-        on_notification: NotificationSink | None,
-    ) -> Message:
-        params = message.params or {}
-        name = params.get("name")
-        arguments = params.get("arguments")
-        if not isinstance(name, str) or not name:
-            raise RpcFailure(rpc.INVALID_PARAMS, "prompts/get needs params.name (a string)")
-        if arguments is not None and not isinstance(arguments, dict):
-            raise RpcFailure(rpc.INVALID_PARAMS, "prompts/get params.arguments must be an object")
-        execution = self._execution(spec, caller, "prompts/get", name, arguments)
-        try:
-            target = PolicyTarget(TargetType.MCP_PROMPT, server=spec.name, name=name)
-            await self._govern(
-                execution, caller, target, arguments if arguments is not None else {}
-            )
-            call = UpstreamCall("prompts/get", params, spec.timeout_seconds, on_notification)
-            return await self._forward(spec, caller, execution, call)
-        except asyncio.CancelledError:
-            execution.cancelled()
-            raise
-        finally:
-            await self._record(execution)
-
     # The governed call
+
+    async def _governed(
+        self,
+        governed: GovernedMethod,
+        spec: ServerSpec,
+        caller: Caller,
+        message: Inbound,
+        on_notification: NotificationSink | None,
+    ) -> Message:
+        method = message.method
+        assert method is not None
+        params = message.params or {}
+        subject = governed.subject(method, spec.name, params)
+        execution = self._execution(spec, caller, method, subject.name, subject.arguments)
+        try:
+            schema: Mapping[str, Any] | None = None
+            if governed.tool_checks:
+                await self._check_tool(execution, spec, caller, subject.name)
+            await self._govern(execution, caller, subject.target, subject.data)
+            if governed.tool_checks:
+                schema = self._tool_schema(spec, subject.name)
+            call = UpstreamCall(
+                method, params, spec.timeout_seconds, on_notification, tool_schema=schema
+            )
+            return await self._forward(spec, caller, execution, call)
+        except asyncio.CancelledError:
+            execution.cancelled()
+            raise
+        finally:
+            await self._record(execution)
 
     def _execution(
         self, spec: ServerSpec, caller: Caller, method: str, name: str, arguments: object

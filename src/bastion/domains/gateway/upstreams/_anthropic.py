@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 
 from bastion.domains.gateway.translate import usage_from_anthropic
+from bastion.domains.gateway.upstreams._answer import Decoded, answer, string
 from bastion.domains.gateway.upstreams._codecs import AnthropicPassthrough
 from bastion.domains.gateway.upstreams._contract import (
     MessagesCall,
@@ -15,9 +16,8 @@ from bastion.domains.gateway.upstreams._contract import (
     UpstreamStream,
     UpstreamTarget,
 )
-from bastion.domains.gateway.upstreams._errors import error_message, passthrough_error
+from bastion.domains.gateway.upstreams._errors import passthrough_error
 from bastion.domains.gateway.upstreams._http import invalid_response, json_object, post, read_body
-from bastion.domains.gateway.upstreams._relay import relay
 from bastion.domains.gateway.upstreams._request import (
     base_url,
     dumps,
@@ -42,18 +42,8 @@ class AnthropicUpstream:
         response = await self._post(
             "/v1/messages", streaming_body(call.body, call.stream), target, call.forward_headers
         )
-        if call.stream:
-            return await relay(response, AnthropicPassthrough(), target)
-        raw = await read_body(response, target)
-        message = json_object(raw)
-        if message is None:
-            raise invalid_response(target, error_message(response.status, raw))
-        model = message.get("model")
-        return UpstreamResponse(
-            status=response.status,
-            body=raw,
-            usage=usage_from_anthropic(_mapping(message.get("usage"))),
-            model=model if isinstance(model, str) else None,
+        return await answer(
+            response, target, stream=call.stream, codec=AnthropicPassthrough, decode=_decoded
         )
 
     async def count_tokens(
@@ -88,6 +78,12 @@ class AnthropicUpstream:
             target=target,
             error_body=passthrough_error,
         )
+
+
+def _decoded(message: dict[str, Any], raw: bytes) -> Decoded:
+    """The body as it came, its usage and model read on the side."""
+    usage = usage_from_anthropic(_mapping(message.get("usage")))
+    return Decoded(raw, usage, string(message.get("model")))
 
 
 def _mapping(value: Any) -> Mapping[str, Any] | None:

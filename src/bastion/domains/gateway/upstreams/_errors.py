@@ -3,8 +3,8 @@
 Anthropic's own documents pass through byte for byte. OpenAI-compatible servers and
 Gemini put their message under ``error.message`` (Gemini sometimes inside a one-element
 list); it is kept, and the Anthropic error type follows the HTTP status, which is what
-Anthropic's SDKs branch on. A body that is not JSON at all (a proxy's HTML page) is
-summarised.
+Anthropic's SDKs branch on (the one table, :func:`bastion.infra.http.error_type_for`).
+A body that is not JSON at all (a proxy's HTML page) is summarised.
 """
 
 from __future__ import annotations
@@ -14,28 +14,21 @@ from typing import Any
 
 import orjson
 
-_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    503: "overloaded_error",
-    529: "overloaded_error",
-}
+from bastion.infra.http import error_body, error_type_for
+from bastion.kernel.contract import ErrorStyle
 
 _SNIPPET = 200
 
 
 def anthropic_error_type(status: int) -> str:
-    return _TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
+    """Bastion's Anthropic error type for ``status``, but for 504: an upstream's gateway
+    timeout is reported as that upstream's ``api_error``, not a timeout of Bastion's."""
+    return "api_error" if status == 504 else error_type_for(ErrorStyle.ANTHROPIC, status)
 
 
 def anthropic_error(status: int, message: str) -> bytes:
-    return orjson.dumps(
-        {"type": "error", "error": {"type": anthropic_error_type(status), "message": message}}
+    return error_body(
+        ErrorStyle.ANTHROPIC, status, message, error_type=anthropic_error_type(status)
     )
 
 

@@ -11,12 +11,12 @@ import orjson
 from bastion.domains.gateway.translate import (
     GeminiToAnthropicSSE,
     GeminiUsageTap,
-    TranslationError,
     anthropic_request_to_gemini,
     gemini_endpoint,
     gemini_response_to_anthropic,
     usage_from_gemini,
 )
+from bastion.domains.gateway.upstreams._answer import Decoded, answer
 from bastion.domains.gateway.upstreams._codecs import TranslatedStream
 from bastion.domains.gateway.upstreams._contract import (
     MessagesCall,
@@ -24,9 +24,8 @@ from bastion.domains.gateway.upstreams._contract import (
     UpstreamStream,
     UpstreamTarget,
 )
-from bastion.domains.gateway.upstreams._errors import error_message, translated_error
-from bastion.domains.gateway.upstreams._http import invalid_response, json_object, post, read_body
-from bastion.domains.gateway.upstreams._relay import relay
+from bastion.domains.gateway.upstreams._errors import translated_error
+from bastion.domains.gateway.upstreams._http import post
 from bastion.domains.gateway.upstreams._request import base_url, dumps, model_of, with_extra
 
 
@@ -57,24 +56,12 @@ class GeminiUpstream:
             target=target,
             error_body=translated_error,
         )
-        if call.stream:
-            codec = TranslatedStream(GeminiToAnthropicSSE(model=model), GeminiUsageTap())
-            return await relay(response, codec, target)
-        raw = await read_body(response, target)
-        document = json_object(raw)
-        if document is None:
-            raise invalid_response(target, error_message(response.status, raw))
-        try:
-            message = gemini_response_to_anthropic(document, model=model)
-        except TranslationError as exc:
-            raise invalid_response(target, str(exc)) from exc
-        version = document.get("modelVersion")
-        metadata = document.get("usageMetadata")
-        return UpstreamResponse(
-            status=response.status,
-            body=orjson.dumps(message),
-            usage=usage_from_gemini(metadata if isinstance(metadata, Mapping) else None),
-            model=version if isinstance(version, str) else model,
+        return await answer(
+            response,
+            target,
+            stream=call.stream,
+            codec=lambda: TranslatedStream(GeminiToAnthropicSSE(model=model), GeminiUsageTap()),
+            decode=lambda document, _: _decoded(document, model),
         )
 
     async def count_tokens(
@@ -84,3 +71,14 @@ class GeminiUpstream:
         forward_headers: Mapping[str, str] | None = None,
     ) -> int | None:
         return None
+
+
+def _decoded(document: dict[str, Any], model: str) -> Decoded:
+    message = gemini_response_to_anthropic(document, model=model)
+    version = document.get("modelVersion")
+    metadata = document.get("usageMetadata")
+    return Decoded(
+        orjson.dumps(message),
+        usage_from_gemini(metadata if isinstance(metadata, Mapping) else None),
+        version if isinstance(version, str) else model,
+    )

@@ -11,12 +11,12 @@ import orjson
 from bastion.domains.gateway.translate import (
     OpenAIToAnthropicSSE,
     OpenAIUsageTap,
-    TranslationError,
     Usage,
     anthropic_request_to_openai,
     openai_response_to_anthropic,
     usage_from_openai,
 )
+from bastion.domains.gateway.upstreams._answer import Decoded, answer, string
 from bastion.domains.gateway.upstreams._codecs import TranslatedStream
 from bastion.domains.gateway.upstreams._contract import (
     MessagesCall,
@@ -24,9 +24,8 @@ from bastion.domains.gateway.upstreams._contract import (
     UpstreamStream,
     UpstreamTarget,
 )
-from bastion.domains.gateway.upstreams._errors import error_message, translated_error
-from bastion.domains.gateway.upstreams._http import invalid_response, json_object, post, read_body
-from bastion.domains.gateway.upstreams._relay import relay
+from bastion.domains.gateway.upstreams._errors import translated_error
+from bastion.domains.gateway.upstreams._http import post
 from bastion.domains.gateway.upstreams._request import base_url, dumps, streaming_body, with_extra
 
 
@@ -65,24 +64,7 @@ class OpenAICompatibleUpstream:
             target=target,
             error_body=translated_error,
         )
-        if call.stream:
-            codec = TranslatedStream(OpenAIToAnthropicSSE(), OpenAIUsageTap())
-            return await relay(response, codec, target)
-        raw = await read_body(response, target)
-        completion = json_object(raw)
-        if completion is None or "choices" not in completion:
-            raise invalid_response(target, error_message(response.status, raw))
-        try:
-            message = openai_response_to_anthropic(completion)
-        except TranslationError as exc:
-            raise invalid_response(target, str(exc)) from exc
-        model = completion.get("model")
-        return UpstreamResponse(
-            status=response.status,
-            body=orjson.dumps(message),
-            usage=_usage(completion),
-            model=model if isinstance(model, str) else None,
-        )
+        return await answer(response, target, stream=call.stream, codec=_codec, decode=_decoded)
 
     async def count_tokens(
         self,
@@ -91,6 +73,17 @@ class OpenAICompatibleUpstream:
         forward_headers: Mapping[str, str] | None = None,
     ) -> int | None:
         return None
+
+
+def _codec() -> TranslatedStream:
+    return TranslatedStream(OpenAIToAnthropicSSE(), OpenAIUsageTap())
+
+
+def _decoded(completion: dict[str, Any], raw: bytes) -> Decoded | None:
+    if "choices" not in completion:
+        return None
+    message = openai_response_to_anthropic(completion)
+    return Decoded(orjson.dumps(message), _usage(completion), string(completion.get("model")))
 
 
 def _usage(completion: Mapping[str, Any]) -> Usage:

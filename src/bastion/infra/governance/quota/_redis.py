@@ -6,8 +6,6 @@ import math
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from bastion.infra.governance.quota._errors import QuotaBackendError
@@ -18,6 +16,7 @@ from bastion.infra.governance.quota._store import (
     LimitCheck,
     Usage,
 )
+from bastion.infra.redis import request_path_client
 
 _FIELDS = tuple(metric.value for metric in METRICS)
 
@@ -96,15 +95,10 @@ class RedisQuotaStore:
     def from_url(
         cls, url: str, prefix: str = "bastion:quota:", *, timeout_seconds: float = 0.25
     ) -> RedisQuotaStore:
-        """A store owning a client built for the request path: short timeouts, one
-        immediate retry (for a pooled connection the server closed), no backoff."""
-        client = Redis.from_url(
-            url,
-            socket_timeout=timeout_seconds,
-            socket_connect_timeout=timeout_seconds,
-            retry=Retry(NoBackoff(), 1),
+        """A store owning a :func:`~bastion.infra.redis.request_path_client`."""
+        return cls(
+            request_path_client(url, timeout_seconds=timeout_seconds), prefix, owns_client=True
         )
-        return cls(client, prefix, owns_client=True)
 
     async def admit(
         self, counters: Sequence[CounterWindow], checks: Sequence[LimitCheck], now: float

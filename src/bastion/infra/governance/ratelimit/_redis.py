@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from bastion.infra.governance.ratelimit._decision import RateDecision
 from bastion.infra.governance.ratelimit._errors import RateLimitBackendError
 from bastion.infra.governance.ratelimit._gcra import ceil_div, emission_interval_ns
+from bastion.infra.redis import request_path_client
 
 # KEYS[1] bucket; ARGV[1] emission interval (µs); ARGV[2] burst; ARGV[3] now (µs), optional:
 # without it the script reads the server's TIME, so replicas never compare skewed clocks.
@@ -75,15 +74,10 @@ class RedisRateLimiter:
     def from_url(
         cls, url: str, prefix: str = "bastion:rl:", *, timeout_seconds: float = 0.25
     ) -> RedisRateLimiter:
-        """A limiter owning a client built for the request path: short timeouts, one
-        immediate retry (for a pooled connection the server closed), no backoff."""
-        client = Redis.from_url(
-            url,
-            socket_timeout=timeout_seconds,
-            socket_connect_timeout=timeout_seconds,
-            retry=Retry(NoBackoff(), 1),
+        """A limiter owning a :func:`~bastion.infra.redis.request_path_client`."""
+        return cls(
+            request_path_client(url, timeout_seconds=timeout_seconds), prefix, owns_client=True
         )
-        return cls(client, prefix, owns_client=True)
 
     async def check(self, key: str, rate_per_second: float, burst: int) -> RateDecision:
         interval_us = max(1, emission_interval_ns(rate_per_second, burst) // _NS_PER_US)
