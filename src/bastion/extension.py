@@ -3,6 +3,24 @@
 from bastion.extension import ApiExtension, ExtensionMeta, ExtensionRouter
 """
 
+# The LLM upstream-provider contract: what an ``llm_upstreams()`` factory builds and what
+# it is called with, the same types the built-in providers implement.
+from bastion.domains.gateway.errors import (
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamStreamError,
+    UpstreamTimeoutError,
+)
+from bastion.domains.gateway.translate import Usage
+from bastion.domains.gateway.upstreams import (
+    MessagesCall,
+    Upstream,
+    UpstreamResponse,
+    UpstreamServices,
+    UpstreamStream,
+    UpstreamTarget,
+)
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
@@ -86,6 +104,7 @@ __all__ = [
     "JobExtension",
     "Maturity",
     "McpServerDefinition",
+    "MessagesCall",
     "Migration",
     "Operation",
     "PolicyContext",
@@ -106,7 +125,18 @@ __all__ = [
     "TenantId",
     "Tier",
     "TraceId",
+    "Upstream",
+    "UpstreamConnectError",
+    "UpstreamError",
     "UpstreamRegistration",
+    "UpstreamResponse",
+    "UpstreamServices",
+    "UpstreamStatusError",
+    "UpstreamStream",
+    "UpstreamStreamError",
+    "UpstreamTarget",
+    "UpstreamTimeoutError",
+    "Usage",
     "UserId",
     "Verdict",
     "migrations_from_package",

@@ -13,16 +13,19 @@ import pytest
 from typer.testing import CliRunner
 
 from bastion.cli import build_app
-from bastion.domains.gateway.translate import Usage
-from bastion.domains.gateway.upstreams import (
+
+# A custom provider is written from the facade alone, as an extension author would.
+from bastion.extension import (
+    Extension,
+    ExtensionMeta,
     MessagesCall,
+    UpstreamRegistration,
     UpstreamResponse,
     UpstreamServices,
     UpstreamStream,
     UpstreamTarget,
+    Usage,
 )
-from bastion.extension import Extension, ExtensionMeta
-from bastion.kernel.contract import UpstreamRegistration
 from bastion.kernel.ids import TenantId, UserId
 from tests.support import running_server, write_profile
 
