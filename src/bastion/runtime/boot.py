@@ -1,7 +1,9 @@
 """Boot: discover -> instantiate -> insert -> configure -> validate -> migrate.
 
 Each step that fails raises a ``BootError`` whose message is one line naming the
-extension (or file) at fault. The listener opens only after all of it succeeded.
+extension (or file) at fault. The listener opens only after all of it succeeded. A boot
+that fails (or is interrupted) once the database engine exists runs the shutdown hooks
+registered so far, closes governance's backends and disposes of the engine first.
 
 The migrate step applies pending migrations (``migrate=True``), only checks that none is
 pending or drifted (``migrate="verify"``: a worker of ``bastion serve --workers N``,
@@ -25,6 +27,7 @@ from bastion.infra.config import (
 )
 from bastion.infra.db import create_engine
 from bastion.infra.events import EventBus
+from bastion.infra.governance import Governance
 from bastion.infra.governance.scanner import SecretScanner
 from bastion.infra.security import JwtCodec, RoleCatalog
 from bastion.kernel.contract import (
@@ -102,12 +105,19 @@ def configure_extensions(
 
 
 async def _release(engine: AsyncEngine, services: dict[str, Any]) -> None:
-    """Undo what a boot that failed half-way had opened: extension resources, the pool."""
+    """Undo what a boot that failed half-way had opened: the shutdown hooks registered so
+    far (an extension's HTTP session, its pools), governance's backends, the pool."""
     for hook in reversed(services.get(SHUTDOWN_HOOKS, [])):
         try:
             await hook()
         except Exception as exc:
             log.error("shutdown hook failed", hook=repr(hook), error=repr(exc))
+    governance: Governance | None = services.get("governance")
+    if governance is not None:
+        try:
+            await governance.aclose()
+        except Exception as exc:
+            log.error("governance close failed", error=repr(exc))
     await engine.dispose()
 
 
@@ -189,19 +199,40 @@ async def boot(
     engine = create_engine(profile.database.url, pool_size=profile.database.pool_size)
     services: dict[str, Any] = {}
     try:
+        return await _assemble(
+            loaded, registry, configs, roles, jwt, engine, services, migrate=migrate, mount=mount
+        )
+    except BaseException:
+        # Whatever failed (a step's error, an extension's bug, Ctrl-C, a cancelled
+        # task), what was opened so far is closed before the error goes on.
+        await _release(engine, services)
+        raise
+
+
+async def _assemble(
+    loaded: LoadedProfile,
+    registry: ExtensionRegistry,
+    configs: dict[str, BaseModel | None],
+    roles: RoleCatalog,
+    jwt: JwtCodec,
+    engine: AsyncEngine,
+    services: dict[str, Any],
+    *,
+    migrate: bool | Literal["verify"],
+    mount: bool,
+) -> Platform:
+    """Boot from the engine on. Everything it opens is reachable from ``services`` (the
+    shutdown hooks, governance), so ``boot`` can release it if any of this fails."""
+    profile = loaded.profile
+    try:
         scanner = SecretScanner(profile.governance.secret_scan.scanner)
         trail = build_audit(profile, loaded.secrets, engine, lambda s: scanner.redact_text(s)[0])
         for ext in registry.ordered():
             for table in surface(ext, "audit_tables"):
                 trail.writer.register_table(table)
-        governance = governance_for(profile, registry, trail, scanner)
-    except BastionError as exc:
-        await _release(engine, services)
-        raise _fail("configure", exc) from exc
-    try:
+        governance = services["governance"] = governance_for(profile, registry, trail, scanner)
         events = EventBus(h for ext in registry.ordered() for h in surface(ext, "event_handlers"))
     except BastionError as exc:
-        await _release(engine, services)
         raise _fail("configure", exc) from exc
     services.update(
         {
@@ -224,7 +255,6 @@ async def boot(
             for definition in surface(ext, "tool_providers")
         ]
     except BastionError as exc:
-        await _release(engine, services)
         raise _fail("configure", exc) from exc
     contexts = {
         ext.meta.id: ExtensionContext(
@@ -266,10 +296,8 @@ async def boot(
             surface(ext, "health_checks")
         plan = migration_plan(registry)
     except ValueError as exc:
-        await _release(engine, services)
         raise BootError("validate", str(exc)) from exc
     except BastionError as exc:
-        await _release(engine, services)
         raise _fail("validate", exc) from exc
 
     api_keys: ApiKeyResolver | None = None
@@ -293,10 +321,8 @@ async def boot(
                         "migration applied", extension=status.extension_id, version=status.version
                     )
         except BastionError as exc:
-            await _release(engine, services)
             raise _fail("migrate", exc) from exc
         except OSError as exc:
-            await _release(engine, services)
             raise BootError("migrate", f"database unreachable: {exc}") from exc
 
     platform = Platform(

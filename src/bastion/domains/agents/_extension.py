@@ -16,6 +16,7 @@ from bastion.kernel.contract import (
     ExtensionContext,
     ExtensionMeta,
     ExtensionRouter,
+    Maturity,
     Operation,
 )
 from bastion.kernel.policy import TargetType
@@ -40,6 +41,7 @@ class AgentsExtension(Extension):
         priority=90,
         description="A2A discovery: agent cards and the agent registry",
         required=False,
+        maturity=Maturity.GA,
     )
 
     def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:

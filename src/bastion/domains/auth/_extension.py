@@ -6,7 +6,7 @@ from bastion.domains.auth._repository import ApiKeyRepository
 from bastion.domains.auth._revocations import RevocationList
 from bastion.domains.auth._tokens import TokenRegistry
 from bastion.infra.security import RoleCatalog
-from bastion.kernel.contract import Extension, ExtensionContext, ExtensionMeta, Job
+from bastion.kernel.contract import Extension, ExtensionContext, ExtensionMeta, Job, Maturity
 from bastion.kernel.identity import ApiKeyResolver, RevocationSource
 from bastion.kernel.migration import Migration, migrations_from_package
 
@@ -36,6 +36,7 @@ class AuthExtension(Extension):
         priority=10,
         description="API keys and their resolution",
         required=True,
+        maturity=Maturity.GA,
     )
 
     def migrations(self) -> Sequence[Migration]:

@@ -11,6 +11,7 @@ from bastion.kernel.contract import (
     ExtensionContext,
     ExtensionMeta,
     ExtensionRouter,
+    Maturity,
     UpstreamRegistration,
 )
 from bastion.kernel.migration import Migration, migrations_from_package
@@ -27,6 +28,7 @@ class GatewayExtension(Extension):
         priority=30,
         description="LLM gateway: Anthropic and OpenAI ingress, provider routing, cost",
         required=False,
+        maturity=Maturity.GA,
     )
 
     def migrations(self) -> Sequence[Migration]:

@@ -12,6 +12,7 @@ from bastion.kernel.contract import (
     ExtensionContext,
     ExtensionMeta,
     ExtensionRouter,
+    Maturity,
     Operation,
 )
 
@@ -27,6 +28,7 @@ class GovernanceExtension(Extension):
         priority=20,
         description="Governance evaluation API and Claude Code hooks",
         required=True,
+        maturity=Maturity.GA,
     )
 
     def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:

@@ -14,6 +14,7 @@ from bastion.kernel.contract import (
     ExtensionRouter,
     Interval,
     Job,
+    Maturity,
 )
 from bastion.kernel.migration import Migration, migrations_from_package
 
@@ -39,6 +40,7 @@ class McpExtension(Extension):
         depends_on=("core", "governance"),
         priority=40,
         description="MCP registry and governed proxy: tool pinning, credential injection",
+        maturity=Maturity.GA,
     )
 
     def __init__(self) -> None:

@@ -11,6 +11,7 @@ from bastion.kernel.contract import (
     ExtensionContext,
     ExtensionMeta,
     ExtensionRouter,
+    Maturity,
     Operation,
 )
 from bastion.kernel.migration import Migration, migrations_from_package
@@ -26,6 +27,7 @@ class UsersExtension(Extension):
         priority=10,
         description="User accounts, roles and tenants",
         required=True,
+        maturity=Maturity.GA,
     )
 
     def migrations(self) -> Sequence[Migration]:
