@@ -75,6 +75,40 @@ class Notes(Extension):
         "error: boot failed at validate: extension 'notes' (acme_notes:Notes): router() "
         "returned a str; return an ExtensionRouter, a list of them, or None",
     ),
+    # Issue 21: validate passed it, serve died on Starlette's AssertionError.
+    "router base_path without a leading slash": (
+        "class Notes(Extension):\n"
+        + GOOD_META
+        + """
+    def router(self, ctx):
+        return ExtensionRouter(routes=[], base_path="api/v1/notes")
+""",
+        "error: boot failed at validate: extension 'notes' (acme_notes:Notes): router() "
+        "returned a router whose base_path is 'api/v1/notes'; give a path starting with "
+        '"/", e.g. base_path="/api/v1/notes"',
+    ),
+    # Issue 21: validate and serve passed it, the first request to it failed.
+    "router routes hold a path": (
+        "class Notes(Extension):\n"
+        + GOOD_META
+        + """
+    def router(self, ctx):
+        return ExtensionRouter(routes=["/"], base_path="/api/v1/notes")
+""",
+        "error: boot failed at validate: extension 'notes' (acme_notes:Notes): router() "
+        "returned a router at /api/v1/notes whose routes hold a str at index 0; give "
+        'Starlette routes, e.g. Route("/", endpoint)',
+    ),
+    # Issue 21: it would have become the command name `bastion Bad Id`.
+    "id with a capital and a space": (
+        """
+class Notes(Extension):
+    meta = ExtensionMeta(id="Bad Id", version="1.0.0")
+""",
+        "error: boot failed at discover: extension class acme_notes:Notes: meta.id 'Bad Id' "
+        'is not a valid id; use lower-case letters, digits, "-" and "_", starting with a '
+        'letter, e.g. id="notes"',
+    ),
     "config() returns the model alone": (
         "class Notes(Extension):\n"
         + GOOD_META

@@ -92,6 +92,15 @@ META_CASES: dict[str, tuple[Callable[[], Extension], str]] = {
         lambda: _with_meta(id="My Notes"),
         f"extension class {HERE}:Notes: meta.id 'My Notes' is not a valid id; " + ID_RULE,
     ),
+    # It would have become the command name `bastion Bad Id`.
+    "id with a capital and a space": (
+        lambda: _with_meta(id="Bad Id"),
+        f"extension class {HERE}:Notes: meta.id 'Bad Id' is not a valid id; " + ID_RULE,
+    ),
+    "id with a dot": (
+        lambda: _with_meta(id="acme.notes"),
+        f"extension class {HERE}:Notes: meta.id 'acme.notes' is not a valid id; " + ID_RULE,
+    ),
     "version a float": (
         lambda: _with_meta(version=1.0),
         f"extension class {HERE}:Notes: meta.version is a float, not a string; "
@@ -137,6 +146,18 @@ def test_a_well_formed_meta_is_accepted() -> None:
     registry = ExtensionRegistry()
     registry.insert(_with_meta(version="2026-07-28", maturity=Maturity.BETA, depends_on=()))
     assert "notes" in registry
+
+
+@pytest.mark.parametrize("ext_id", ["notes", "notes_ui", "notes-ui", "n2"])
+def test_ids_are_lower_case_letters_digits_dash_and_underscore(ext_id: str) -> None:
+    registry = ExtensionRegistry()
+    registry.insert(_with_meta(id=ext_id))
+    assert ext_id in registry
+
+
+def test_an_extension_that_declares_no_maturity_is_experimental() -> None:
+    """It claims nothing, so ``extensions.min_maturity: beta`` refuses it."""
+    assert ExtensionMeta(id="notes", version="1").maturity is Maturity.EXPERIMENTAL
 
 
 class Settings(BaseModel):
@@ -186,6 +207,13 @@ SURFACE_CASES: dict[str, tuple[str, Any, str]] = {
         ExtensionRouter([], "api/v1/notes"),
         "returned a router whose base_path is 'api/v1/notes'; give a path starting with "
         '"/", e.g. base_path="/api/v1/notes"',
+    ),
+    # A path where a Route belongs passed validate and broke the first request.
+    "router whose routes hold a path": (
+        "router",
+        ExtensionRouter(["/"], "/api/v1/notes"),  # type: ignore[list-item]
+        "returned a router at /api/v1/notes whose routes hold a str at index 0; give "
+        'Starlette routes, e.g. Route("/", endpoint)',
     ),
     "roles a single role": (
         "roles",

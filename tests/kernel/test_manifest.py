@@ -194,6 +194,10 @@ def test_cycle_across_cli_and_mcp_manifests(tmp_path: Path) -> None:
             "id: Bad Id\nkind: cli\nversion: '1'\ncommand: [echo]\n",
             "id: String should match pattern '^[a-z][a-z0-9_-]*$'",
         ),
+        (  # the command name `bastion Bad Name`
+            "id: x\nkind: cli\nversion: '1'\ncommand: [echo]\nname: Bad Name\n",
+            "name: String should match pattern '^[a-z][a-z0-9_-]*$'",
+        ),
         (
             "id: x\nkind: cli\nversion: '1'\ncommand: [echo]\nenv: [A, B]\n",
             "env: Input should be a valid dictionary",

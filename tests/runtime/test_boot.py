@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -12,12 +13,22 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import aiohttp
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.infra.config import load_profile
+from bastion.kernel.contract import (
+    Extension,
+    ExtensionContext,
+    ExtensionMeta,
+    ExtensionRouter,
+    Maturity,
+)
+from bastion.kernel.ledger import MigrationLedger
 from bastion.kernel.migration import migrations_from_package
 from bastion.runtime.app import build_app
 from bastion.runtime.boot import BootError, boot
@@ -25,6 +36,7 @@ from tests.cli.conftest import Cli, error_of, query
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.examples.install import hello_installed  # noqa: F401  (autouse)
 from tests.support import free_port, running_server, write_profile
+from tests.support.processes import ROOT
 
 BASTION = Path(sys.executable).parent / "bastion"
 ZEROS = "0" * 64
@@ -349,3 +361,137 @@ def test_a_command_that_mounts_nothing_imports_neither_the_mcp_sdk_nor_aiohttp(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+class _Recorder(Extension):
+    """Mounts nothing; keeps the services every context shares (the shutdown hooks)."""
+
+    meta = ExtensionMeta(id="recorder", version="1.0.0", priority=1000, maturity=Maturity.GA)
+    stops: ClassVar[tuple[Any, ...]] = ()
+    engines: ClassVar[list[AsyncEngine]] = []
+
+    def router(self, ctx: ExtensionContext) -> None:
+        type(self).stops = ctx.services.pending_stops()
+        type(self).engines = [ctx.engine]
+        return None
+
+
+class _Unmountable(_Recorder):
+    """Boot calls its ``router()`` after the gateway's, then refuses it at validate."""
+
+    meta = ExtensionMeta(id="unmountable", version="1.0.0", priority=1000, maturity=Maturity.GA)
+
+    def router(self, ctx: ExtensionContext) -> ExtensionRouter:
+        super().router(ctx)
+        return ExtensionRouter(routes=[], base_path="api/v1/unmountable")
+
+
+def _gateway_session(stops: tuple[Any, ...]) -> aiohttp.ClientSession:
+    sessions = [
+        hook.__self__
+        for hook in stops
+        if isinstance(getattr(hook, "__self__", None), aiohttp.ClientSession)
+    ]
+    assert len(sessions) == 1, stops
+    return sessions[0]
+
+
+async def test_a_boot_refused_after_the_gateway_mounted_closes_its_http_session(
+    tmp_path: Path, recwarn: pytest.WarningsRecorder
+) -> None:
+    """The gateway's ``router()`` opened an aiohttp session and registered its close with
+    ``ctx.on_shutdown``; boot then fails at validate: the hook has run (no "Unclosed
+    client session")."""
+    loaded = load_profile(
+        write_profile(tmp_path / "profile", f"sqlite+aiosqlite:///{tmp_path}/b.db")
+    )
+    with pytest.raises(BootError) as refused:
+        await boot(loaded, extra=[_Unmountable], migrate=False)
+    assert refused.value.step == "validate"
+    assert "base_path is 'api/v1/unmountable'" in str(refused.value)
+    assert _gateway_session(_Unmountable.stops).closed
+    gc.collect()
+    assert not [w for w in recwarn if "Unclosed" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    "failure", [RuntimeError("server closed the connection"), asyncio.CancelledError()]
+)
+async def test_a_boot_that_fails_after_mounting_runs_the_shutdown_hooks(
+    failure: BaseException, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only a step's own error: an unexpected one, or a boot cancelled (Ctrl-C) while
+    it migrates, closes what the extensions opened and disposes of the engine."""
+    disposed: list[AsyncEngine] = []
+    dispose = AsyncEngine.dispose
+
+    async def record_dispose(engine: AsyncEngine, close: bool = True) -> None:
+        disposed.append(engine)
+        await dispose(engine, close)
+
+    async def fail(*_: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(MigrationLedger, "migrate", fail)
+    monkeypatch.setattr(AsyncEngine, "dispose", record_dispose)
+    loaded = load_profile(
+        write_profile(tmp_path / "profile", f"sqlite+aiosqlite:///{tmp_path}/b.db")
+    )
+    with pytest.raises(type(failure)):
+        await boot(loaded, extra=[_Recorder])
+    assert _gateway_session(_Recorder.stops).closed
+    assert disposed == _Recorder.engines
+
+
+async def test_a_router_the_app_cannot_mount_is_one_line_and_closes_the_platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``serve`` and ``plugins validate`` both run (``booted_app``): a router that
+    boot accepted but Starlette refuses is a ``BootError`` naming the extension, not a
+    bare assertion, and the booted platform is closed first."""
+    from bastion.runtime import app as app_module
+
+    def refuse(path: str, app: object) -> None:
+        raise AssertionError("Routed paths must start with '/'")  # as Starlette's Mount says
+
+    monkeypatch.setattr(app_module, "Mount", refuse)
+    loaded = load_profile(
+        write_profile(tmp_path / "profile", f"sqlite+aiosqlite:///{tmp_path}/b.db")
+    )
+    with pytest.raises(BootError) as refused:
+        await app_module.booted_app(loaded, extra=[_Recorder], migrate=False)
+    assert refused.value.step == "mount"
+    assert refused.value.extension_id is not None
+    assert str(refused.value).startswith(
+        f"boot failed at mount: extension '{refused.value.extension_id}': router '"
+    )
+    assert "cannot be mounted: AssertionError: Routed paths must start with '/'" in str(
+        refused.value
+    )
+    assert _gateway_session(_Recorder.stops).closed
+
+
+def _named(ext_id: str, *depends_on: str) -> type[Extension]:
+    meta = ExtensionMeta(id=ext_id, version="1.0.0", depends_on=depends_on)
+    return type(ext_id.upper(), (Extension,), {"meta": meta})
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [_named("x", "y")],
+        [_named("a", "b"), _named("b", "c"), _named("c", "a")],
+    ],
+    ids=["missing dependency", "cycle"],
+)
+async def test_the_documented_boot_failures_are_the_lines_boot_prints(
+    extra: list[type[Extension]], tmp_path: Path
+) -> None:
+    """docs/extensions.md, "Boot order and failures", quotes these lines verbatim."""
+    documented = (ROOT / "docs" / "extensions.md").read_text(encoding="utf-8")
+    loaded = load_profile(
+        write_profile(tmp_path / "profile", f"sqlite+aiosqlite:///{tmp_path}/b.db")
+    )
+    with pytest.raises(BootError) as refused:
+        await boot(loaded, extra=extra, migrate=False)
+    assert f"\nerror: {refused.value}\n" in documented

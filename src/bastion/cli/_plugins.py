@@ -6,7 +6,7 @@ import typer
 from bastion.cli._common import JSON_OPTION, emit, fail, loaded_profile, out, run
 from bastion.kernel.contract import Extension, implemented_surfaces
 from bastion.kernel.registry import ExtensionRegistry
-from bastion.runtime.boot import boot
+from bastion.runtime.app import booted_app
 from bastion.runtime.discovery import discover
 
 app = typer.Typer(help="Installed extensions: list, validate, show.", no_args_is_help=True)
@@ -48,7 +48,8 @@ def validate() -> None:
     """Run the full boot validation (dependencies, cycles, paths, ids, config)."""
 
     async def go() -> int:
-        platform = await boot(loaded_profile(), migrate=False)
+        # Boot and build the app as ``bastion serve`` does: the same checks, the same line.
+        platform, _ = await booted_app(loaded_profile(), migrate=False)
         await platform.close()
         return len(platform.registry)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Table
+from starlette.routing import BaseRoute
 
 from bastion.kernel.contract import (
     EventHandler,
@@ -220,6 +221,14 @@ def _check_router(ext: Extension, value: Any) -> None:
                 f"returned a router whose routes are {_kind(router.routes)}; "
                 "give a list of Starlette routes",
             )
+        for position, route in enumerate(router.routes):
+            if not isinstance(route, BaseRoute):
+                raise _fail(
+                    ext,
+                    "router",
+                    f"returned a router at {router.base_path} whose routes hold {_kind(route)} "
+                    f'at index {position}; give Starlette routes, e.g. Route("/", endpoint)',
+                )
 
 
 def _check_config(ext: Extension, value: Any) -> None:

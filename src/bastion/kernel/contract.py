@@ -73,7 +73,8 @@ class ExtensionMeta:
     version: str
     depends_on: Sequence[type[Extension] | str] = ()
     priority: int = 100
-    maturity: Maturity = Maturity.GA
+    # An extension that declares nothing claims nothing: any floor above it refuses it.
+    maturity: Maturity = Maturity.EXPERIMENTAL
     description: str = ""
     required: bool = False
     # The services this extension uses (``ctx.service(key)``); boot refuses a missing one.

@@ -33,7 +33,9 @@ class Manifest(BaseModel):
     depends_on: list[str] = Field(default_factory=list)
     command: list[str]
     env: dict[str, str] = Field(default_factory=dict)
-    name: str | None = Field(default=None, description="CLI subcommand name (cli kind)")
+    name: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9_-]*$", description="CLI subcommand name (cli kind)"
+    )
     base_path: str | None = None
     url: str | None = Field(default=None, description="for an mcp-server already listening")
     required_scopes: list[str] = Field(default_factory=list)

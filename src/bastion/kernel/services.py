@@ -133,6 +133,10 @@ class ServiceRegistry:
         """Run ``hook`` when the platform stops (after everything registered later)."""
         self._stops.append(hook)
 
+    def pending_stops(self) -> tuple[Callable[[], Awaitable[object]], ...]:
+        """The hooks that will run when the platform stops, in the order they will run."""
+        return tuple(self._stops[::-1])
+
     def take_stops(self) -> list[Callable[[], Awaitable[object]]]:
         """The stop hooks, last registered first; the registry forgets them."""
         stops, self._stops = self._stops[::-1], []

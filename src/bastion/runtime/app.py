@@ -8,17 +8,21 @@ guarded Mount per extension router). There is no route around the middleware.
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bastion.infra.config import LoadedProfile
 from bastion.infra.http import error_body
 from bastion.kernel.context import CONTEXT_SCOPE_KEY
+from bastion.kernel.contract import Extension
+from bastion.runtime.boot import boot
 from bastion.runtime.core_routes import core_routes
 from bastion.runtime.dispatch import PathDispatch
+from bastion.runtime.errors import BootError
 from bastion.runtime.guard import EndpointGuard
 from bastion.runtime.identity import Authenticator
 from bastion.runtime.middleware import CoreMiddleware, MountPolicies, MountPolicy
@@ -61,20 +65,33 @@ GC_THRESHOLDS = (10_000, 20, 20)
 
 
 def build_app(platform: Platform) -> ASGIApp:
-    """Core routes and every extension router, all behind the same middleware."""
+    """Core routes and every extension router, all behind the same middleware. A router
+    that cannot be mounted is a ``BootError`` (step ``mount``); the caller closes the
+    platform (``booted_app`` does)."""
     routes: list[BaseRoute] = [*core_routes(platform)]
     policies: list[tuple[str, MountPolicy]] = []
     guards: list[tuple[Any, list[BaseRoute], EndpointGuard]] = []
     # Longest base path first: a Mount claims everything under its path.
-    for _, router in sorted(platform.routers, key=lambda r: len(r[1].base_path), reverse=True):
+    for ext_id, router in sorted(platform.routers, key=lambda r: len(r[1].base_path), reverse=True):
         inner = list(router.routes)
-        guard = EndpointGuard(
-            Router(routes=inner),
-            router,
-            secrets=platform.secrets,
-            public_limiter=platform.public_limiter,
-        )
-        routes.append(Mount(router.base_path.rstrip("/"), app=guard))
+        try:
+            guard = EndpointGuard(
+                Router(routes=inner),
+                router,
+                secrets=platform.secrets,
+                public_limiter=platform.public_limiter,
+            )
+            mount = Mount(router.base_path.rstrip("/"), app=guard)
+        except (AssertionError, TypeError, ValueError) as exc:
+            # Boot's checks (kernel.conformance) should have refused the router already:
+            # still one line naming the extension, never Starlette's bare assertion.
+            raise BootError(
+                "mount",
+                f"extension '{ext_id}': router {router.base_path!r} cannot be mounted: "
+                f"{type(exc).__name__}: {exc}",
+                ext_id,
+            ) from exc
+        routes.append(mount)
         policies.append((router.base_path, MountPolicy(router.error_style, router.on_refused)))
         guards.append((router, inner, guard))
     mount_policies = MountPolicies(policies)
@@ -110,3 +127,20 @@ def build_app(platform: Platform) -> ASGIApp:
         policies=mount_policies,
         max_body_bytes=platform.profile.server.max_body_bytes,
     )
+
+
+async def booted_app(
+    loaded: LoadedProfile,
+    *,
+    extra: Iterable[type[Extension] | Extension] = (),
+    migrate: bool | Literal["verify"] = True,
+) -> tuple[Platform, ASGIApp]:
+    """Boot and build the application: what ``bastion serve`` (each worker included) and
+    ``bastion plugins validate`` run, so both refuse the same extensions with the same
+    line. If building the app fails, the booted platform is closed first."""
+    platform = await boot(loaded, extra=extra, migrate=migrate)
+    try:
+        return platform, build_app(platform)
+    except BaseException:
+        await platform.close()
+        raise

@@ -1,7 +1,9 @@
 """Boot: discover -> instantiate -> insert -> configure -> validate -> migrate.
 
 Each step that fails raises a ``BootError`` whose message is one line naming the
-extension (or file) at fault. The listener opens only after all of it succeeded.
+extension (or file) at fault. The listener opens only after all of it succeeded. A boot
+that fails (or is interrupted) once the database engine exists runs the shutdown hooks
+registered so far, closes governance's backends and disposes of the engine first.
 
 The migrate step applies pending migrations (``migrate=True``), only checks that none is
 pending or drifted (``migrate="verify"``: a worker of ``bastion serve --workers N``,
@@ -103,8 +105,15 @@ def configure_extensions(
 
 
 async def _release(engine: AsyncEngine, services: ServiceRegistry) -> None:
-    """Undo what a boot that failed half-way had opened: extension resources, the pool."""
+    """Undo what a boot that failed half-way had opened: the shutdown hooks registered so
+    far and built services' ``close`` (an extension's HTTP session, its pools),
+    governance's backends, the pool."""
     await run_stop_hooks(services)
+    if services.provider_of(GOVERNANCE) is not None:
+        try:
+            await services.get(GOVERNANCE).aclose()
+        except Exception as exc:
+            log.error("governance close failed", error=repr(exc))
     await engine.dispose()
 
 
@@ -240,24 +249,45 @@ async def boot(
     engine = create_engine(profile.database.url, pool_size=profile.database.pool_size)
     services = ServiceRegistry()
     try:
+        return await _assemble(
+            loaded, registry, configs, roles, jwt, engine, services, migrate=migrate, mount=mount
+        )
+    except BaseException:
+        # Whatever failed (a step's error, an extension's bug, Ctrl-C, a cancelled
+        # task), what was opened so far is closed before the error goes on.
+        await _release(engine, services)
+        raise
+
+
+async def _assemble(
+    loaded: LoadedProfile,
+    registry: ExtensionRegistry,
+    configs: dict[str, BaseModel | None],
+    roles: RoleCatalog,
+    jwt: JwtCodec,
+    engine: AsyncEngine,
+    services: ServiceRegistry,
+    *,
+    migrate: bool | Literal["verify"],
+    mount: bool,
+) -> Platform:
+    """Boot from the engine on. Everything it opens is reachable from ``services`` (the
+    shutdown hooks, governance), so ``boot`` can release it if any of this fails."""
+    profile = loaded.profile
+    try:
         scanner = SecretScanner(profile.governance.secret_scan.scanner)
         trail = build_audit(profile, loaded.secrets, engine, lambda s: scanner.redact_text(s)[0])
         for ext in registry.ordered():
             for table in surface(ext, "audit_tables"):
                 trail.writer.register_table(table)
         governance = governance_for(profile, registry, trail, scanner)
-    except BastionError as exc:
-        await _release(engine, services)
-        raise _fail("configure", exc) from exc
-    try:
+        services.provide_value(GOVERNANCE, governance)
         events = EventBus(h for ext in registry.ordered() for h in surface(ext, "event_handlers"))
     except BastionError as exc:
-        await _release(engine, services)
         raise _fail("configure", exc) from exc
     services.provide_value(ROLES, roles)
     services.provide_value(JWT, jwt)
     services.provide_value(AUDIT, trail)
-    services.provide_value(GOVERNANCE, governance)
     try:
         services.provide_value(
             LLM_UPSTREAMS,
@@ -277,7 +307,6 @@ async def boot(
         )
         providers = {ext.meta.id: surface(ext, "services") for ext in registry.ordered()}
     except BastionError as exc:
-        await _release(engine, services)
         raise _fail("configure", exc) from exc
     contexts = {
         ext.meta.id: ExtensionContext(
@@ -297,7 +326,6 @@ async def boot(
             _provide(services, ext, contexts[ext.meta.id], providers[ext.meta.id])
         _check_requirements(registry, services)
     except BastionError as exc:
-        await _release(engine, services)
         raise _fail("configure", exc) from exc
     try:
         routers = [
@@ -327,10 +355,8 @@ async def boot(
             surface(ext, "health_checks")
         plan = migration_plan(registry)
     except ValueError as exc:
-        await _release(engine, services)
         raise BootError("validate", str(exc)) from exc
     except BastionError as exc:
-        await _release(engine, services)
         raise _fail("validate", exc) from exc
 
     api_keys: ApiKeyResolver | None = None
@@ -354,10 +380,8 @@ async def boot(
                         "migration applied", extension=status.extension_id, version=status.version
                     )
         except BastionError as exc:
-            await _release(engine, services)
             raise _fail("migrate", exc) from exc
         except OSError as exc:
-            await _release(engine, services)
             raise BootError("migrate", f"database unreachable: {exc}") from exc
 
     platform = Platform(
@@ -382,7 +406,6 @@ async def boot(
             for ext in registry.ordered():
                 await _after_migrate(ext, contexts[ext.meta.id])
         except BastionError as exc:
-            await platform.close()
             raise _fail("migrate", exc) from exc
     return platform
 

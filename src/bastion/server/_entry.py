@@ -11,16 +11,10 @@ from bastion.infra.config import LoadedProfile, load_profile
 from bastion.infra.http import error_body
 from bastion.kernel.contract import ErrorStyle, Extension
 from bastion.kernel.errors import BastionError
-from bastion.runtime.app import build_app
-from bastion.runtime.boot import boot
+from bastion.runtime.app import booted_app
 from bastion.runtime.logs import configure_process_logging
-from bastion.runtime.platform import Platform
 
 ExtraExtensions = Iterable[type[Extension] | Extension]
-
-
-async def create_platform(loaded: LoadedProfile, extra: ExtraExtensions = ()) -> Platform:
-    return await boot(loaded, extra=extra)
 
 
 def create_app(profile_dir: Path | None = None) -> ASGIApp:
@@ -63,11 +57,11 @@ class BootOnStartup:
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         startup = await receive()
         try:
-            platform = await create_platform(self._loaded, self._extra)
+            platform, app = await booted_app(self._loaded, extra=self._extra)
         except BastionError as exc:
             await send({"type": "lifespan.startup.failed", "message": str(exc)})
             return
-        app = self._app = build_app(platform)
+        self._app = app
         replayed = False
 
         async def receive_startup_again() -> Message:

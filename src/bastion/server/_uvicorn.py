@@ -11,9 +11,9 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from bastion.infra.config import LoadedProfile, ServerSettings
-from bastion.runtime.app import build_app
+from bastion.runtime.app import booted_app
 from bastion.runtime.platform import Platform
-from bastion.server._entry import ExtraExtensions, create_platform
+from bastion.server._entry import ExtraExtensions
 from bastion.server._socket import bind_socket
 
 
@@ -84,8 +84,8 @@ async def serve(
     settings = loaded.profile.server
     listener = sock or bind_socket(host or settings.host, settings.port if port is None else port)
     try:
-        platform = await create_platform(loaded, extra)
-        config = uvicorn_config(build_app(platform), settings, host, port)
+        platform, app = await booted_app(loaded, extra=extra)
+        config = uvicorn_config(app, settings, host, port)
         await _Server(config, platform, on_ready).serve(sockets=[listener])
     finally:
         if sock is None:

@@ -16,8 +16,7 @@ from multiprocessing.connection import Connection
 from bastion.infra.config import LoadedProfile
 from bastion.kernel.contract import Extension
 from bastion.kernel.errors import BastionError
-from bastion.runtime.app import build_app
-from bastion.runtime.boot import boot
+from bastion.runtime.app import booted_app
 from bastion.runtime.logs import configure_process_logging
 from bastion.server._loop import new_serving_loop
 from bastion.server._spill import worker_spill_path
@@ -73,8 +72,8 @@ async def _serve_worker(
     sock: socket.socket,
     channel: Connection,
 ) -> None:
-    platform = await boot(loaded, extra=extra, migrate="verify")
+    platform, app = await booted_app(loaded, extra=extra, migrate="verify")
     platform.run_jobs = index == 0
-    config = uvicorn_config(build_app(platform), loaded.profile.server)
+    config = uvicorn_config(app, loaded.profile.server)
     server = WorkerServer(config, platform, lambda _url: _report(channel, ("ready",)))
     await server.serve(sockets=[sock])

@@ -16,6 +16,7 @@ from bastion.kernel.contract import (
     ExtensionContext,
     ExtensionMeta,
     ExtensionRouter,
+    Maturity,
     Operation,
 )
 from bastion.kernel.policy import TargetType
@@ -66,6 +67,7 @@ class AgentsExtension(Extension):
         description="A2A discovery: agent cards and the agent registry",
         required=False,
         requires=(GOVERNANCE,),
+        maturity=Maturity.GA,
     )
 
     def services(self) -> Sequence[ServiceProvider[AgentCatalog]]:

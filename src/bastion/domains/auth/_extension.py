@@ -6,7 +6,7 @@ from bastion.domains.auth._repository import ApiKeyRepository
 from bastion.domains.auth._revocations import RevocationList
 from bastion.domains.auth._tokens import TokenRegistry
 from bastion.infra.services import ROLES
-from bastion.kernel.contract import Extension, ExtensionContext, ExtensionMeta, Job
+from bastion.kernel.contract import Extension, ExtensionContext, ExtensionMeta, Job, Maturity
 from bastion.kernel.identity import ApiKeyResolver, RevocationSource
 from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.services import ServiceKey, ServiceProvider
@@ -39,6 +39,7 @@ class AuthExtension(Extension):
         description="API keys and their resolution",
         required=True,
         requires=(ROLES,),
+        maturity=Maturity.GA,
     )
 
     def services(self) -> Sequence[ServiceProvider[ApiKeyRepository]]:

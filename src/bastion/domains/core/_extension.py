@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bastion.kernel.contract import Extension, ExtensionMeta
+from bastion.kernel.contract import Extension, ExtensionMeta, Maturity
 from bastion.kernel.migration import Migration, migrations_from_package
 
 
@@ -15,6 +15,7 @@ class CoreExtension(Extension):
         priority=0,
         description="Platform tables: job runs, governance decisions, audit events",
         required=True,
+        maturity=Maturity.GA,
     )
 
     def migrations(self) -> Sequence[Migration]:

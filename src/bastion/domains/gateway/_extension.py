@@ -13,6 +13,7 @@ from bastion.kernel.contract import (
     ExtensionContext,
     ExtensionMeta,
     ExtensionRouter,
+    Maturity,
     UpstreamRegistration,
 )
 from bastion.kernel.migration import Migration, migrations_from_package
@@ -46,6 +47,7 @@ class GatewayExtension(Extension):
         description="LLM gateway: Anthropic and OpenAI ingress, provider routing, cost",
         required=False,
         requires=(GOVERNANCE, AUDIT, LLM_UPSTREAMS, JWT),
+        maturity=Maturity.GA,
     )
 
     def services(self) -> Sequence[ServiceProvider[Gateway]]:

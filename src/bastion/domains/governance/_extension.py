@@ -12,6 +12,7 @@ from bastion.kernel.contract import (
     ExtensionContext,
     ExtensionMeta,
     ExtensionRouter,
+    Maturity,
     Operation,
 )
 
@@ -28,6 +29,7 @@ class GovernanceExtension(Extension):
         description="Governance evaluation API and Claude Code hooks",
         required=True,
         requires=(GOVERNANCE,),
+        maturity=Maturity.GA,
     )
 
     def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:

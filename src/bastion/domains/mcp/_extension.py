@@ -15,6 +15,7 @@ from bastion.kernel.contract import (
     ExtensionRouter,
     Interval,
     Job,
+    Maturity,
 )
 from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.services import ServiceKey, ServiceProvider
@@ -51,6 +52,7 @@ class McpExtension(Extension):
         priority=40,
         description="MCP registry and governed proxy: tool pinning, credential injection",
         requires=(GOVERNANCE, AUDIT, TOOL_PROVIDERS),
+        maturity=Maturity.GA,
     )
 
     def __init__(self) -> None:

@@ -13,6 +13,7 @@ from bastion.kernel.contract import (
     ExtensionContext,
     ExtensionMeta,
     ExtensionRouter,
+    Maturity,
     Operation,
 )
 from bastion.kernel.ids import RoleName, TenantId
@@ -31,6 +32,7 @@ class UsersExtension(Extension):
         priority=10,
         description="User accounts, roles and tenants",
         required=True,
+        maturity=Maturity.GA,
     )
 
     def migrations(self) -> Sequence[Migration]:
