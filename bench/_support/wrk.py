@@ -132,3 +132,30 @@ def run(
         argv=" ".join([*argv[:-3], "<script>", "<url>"]),
         **ms,
     )
+
+
+def alternate(
+    targets: dict[str, tuple[str, Path]], rounds: int, duration: float, connections: int
+) -> list[Run]:
+    """``rounds`` rounds of each target (url, script) in turn, in the targets' order."""
+    return [
+        run(side, url, lua, duration, connections)
+        for _ in range(rounds)
+        for side, (url, lua) in targets.items()
+    ]
+
+
+def rounds_table(results: list[Run], what: str, rate: str, matched: str) -> list[str]:
+    """Every round of ``alternate``: its side, throughput, counts and latencies."""
+    sides = len({r.side for r in results})
+    lines = [
+        f"| round | {what} | {rate}/s | {rate} | 200 | {matched} | non-200 | "
+        "socket errors | p50 ms | p99 ms |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {i // sides + 1} | {r.side} | {r.rps:,.0f} | {r.requests} | {r.ok} | {r.matched} "
+        f"| {r.other} | {r.socket_errors} | {r.p50:.1f} | {r.p99:.1f} |"
+        for i, r in enumerate(results)
+    ]
+    return lines
