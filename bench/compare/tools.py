@@ -88,18 +88,5 @@ def litellm_bin() -> Path:
     return HARNESS_VENV / "bin" / "litellm"
 
 
-def py_spy() -> str:
-    for candidate in (
-        Path(sys.executable).with_name("py-spy"),
-        HARNESS_VENV / "bin" / "py-spy",
-    ):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which("py-spy")
-    if found:
-        return found
-    raise SystemExit("py-spy not found (it is installed into bench/.litellm-venv)")
-
-
 def bastion_bin() -> Path:
     return Path(sys.executable).with_name("bastion")
