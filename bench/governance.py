@@ -28,6 +28,7 @@ from bastion.kernel.context import AuthMethod, RequestContext
 from bastion.kernel.ids import RoleName, SessionId, TenantId, TraceId, UserId
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 from bastion.kernel.tiers import Tier
+from bench._support.launch import BLOCKLIST, QUOTA
 from bench._support.measure import amedian_us, median_us
 from bench.scanner import prompt, request_json
 
@@ -54,18 +55,8 @@ SETTINGS = GovernanceSettings.model_validate(
                 },
             ]
         },
-        "blocklist": {
-            "tools": [
-                {"id": "no-root-shell", "pattern": "sudo*"},
-                {"id": "payroll-export", "pattern": "payroll/export_*"},
-            ],
-            "content": [
-                {"id": "codename", "literal": "project nightjar"},
-                {"id": "rm-root", "regex": r"rm\s+-rf\s+/(\s|$)", "targets": ["tool"]},
-                {"id": "ssn", "regex": r"\b\d{3}-\d{2}-\d{4}\b", "targets": ["prompt"]},
-            ],
-        },
-        "quota": {"rules": [{"subject": "user", "window": "1d", "limits": {"requests": 10**12}}]},
+        "blocklist": BLOCKLIST,
+        "quota": QUOTA,
     }
 )
 # High enough that the benchmark never hits the limit: every call does the full GCRA work.

@@ -6,6 +6,7 @@ holds ``match``, and prints wrk's latency percentiles as one JSON line."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -104,8 +105,16 @@ class Run:
 
 
 def ensure() -> None:
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk not found: apt-get install -y wrk")
+    """wrk from Debian: ``apt-get install -y wrk`` when it is missing."""
+    if shutil.which("wrk"):
+        return
+    print("wrk not found: apt-get install -y wrk", flush=True)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-q"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-q", "wrk"], check=True, env=env)
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is still missing after apt-get install")
 
 
 def run(

@@ -199,7 +199,7 @@ class Bench:
 
     def setup(self) -> None:
         with self.phase("setup"):
-            tools.ensure_wrk()
+            kit.ensure()
             tools.ensure_harness_venv()
             a = self.args
             self.mock = servers.start_mock(self.work, a.latency_ms, a.stream_interval_ms)
