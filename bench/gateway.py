@@ -61,23 +61,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench._support import spy, wrk
-from bench._support.launch import (
-    BASTION,
-    answers,
-    api_key,
-    count_rows,
-    create_pg,
-    drop_pg,
-    free_port,
-    llm_routes,
-    metric,
-    serve_fake,
-    spawn,
-    stop,
-    wait_ready,
-    write_profile,
-)
+from bench._support import launch, spy, wrk
 from bench._support.measure import StreamTally, percentile, stream_rounds
 
 MESSAGES = "/v1/messages"
@@ -134,7 +118,7 @@ async def _rows(db_url: str) -> Rows:
     from bastion.domains.gateway._records import ai_requests
 
     c = ai_requests.c
-    result = await count_rows(db_url, select(c.status, c.client_id, c.overhead_ms))
+    result = await launch.count_rows(db_url, select(c.status, c.client_id, c.overhead_ms))
     by_status: collections.Counter[int] = collections.Counter(s for s, _, _ in result)
     by_client: dict[str, list[float]] = collections.defaultdict(list)
     for status, client, overhead in result:
@@ -146,28 +130,26 @@ async def _rows(db_url: str) -> Rows:
 def run(args: argparse.Namespace) -> str:
     wrk.ensure()
     work = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
-    db_url = (
-        asyncio.run(create_pg())
-        if args.db == "postgresql"
-        else f"sqlite+aiosqlite:///{work / 'bastion.db'}"
-    )
-    ports = {name: free_port() for name in ("mock", "proxy", "bastion")}
+    db_url = launch.database(args.db, work)
+    ports = {name: launch.free_port() for name in ("mock", "proxy", "bastion")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    profile = write_profile(
+    profile = launch.write_profile(
         work / "profile",
         "bench-gateway",
         ports["bastion"],
         db_url,
         governance={"disabled": [name for name in args.disabled.split(",") if name]},
-        gateway=llm_routes(urls["mock"], "claude-bench", "gpt-bench"),
+        gateway=launch.llm_routes(urls["mock"], "claude-bench", "gpt-bench"),
     )
     logs = {name: work / f"{name}.log" for name in ports}
     servers = {
-        "mock": serve_fake(
+        "mock": launch.serve_fake(
             "llm", ports["mock"], logs["mock"], "--latency-ms", str(args.latency_ms)
         ),
-        "proxy": serve_fake("proxy", ports["proxy"], logs["proxy"], urls["mock"]),
-        "bastion": spawn([BASTION, "--profile", str(profile), "serve"], logs["bastion"]),
+        "proxy": launch.serve_fake("proxy", ports["proxy"], logs["proxy"], urls["mock"]),
+        "bastion": launch.spawn(
+            [launch.BASTION, "--profile", str(profile), "serve"], logs["bastion"]
+        ),
     }
     body = orjson.dumps(REQUEST)
     translated = orjson.dumps({**REQUEST, "model": "gpt-bench"})
@@ -180,9 +162,9 @@ def run(args: argparse.Namespace) -> str:
     profile_summary = ""
     try:
         for name, server in servers.items():
-            probe = answers(urls[name] + MESSAGES, "POST", 500, content=b"{}")
-            wait_ready(server, logs[name], probe)
-        key = api_key(profile)
+            probe = launch.answers(urls[name] + MESSAGES, "POST", 500, content=b"{}")
+            launch.wait_ready(server, logs[name], probe)
+        key = launch.api_key(profile)
         headers = {
             "x-api-key": key,
             "anthropic-version": "2023-06-01",
@@ -257,17 +239,17 @@ def run(args: argparse.Namespace) -> str:
             )
         served = {
             int(k): v
-            for k, v in metric(
+            for k, v in launch.metric(
                 urls["bastion"], "bastion_http_requests_total", method="POST"
             ).items()
         }
     finally:
-        code = stop(servers["bastion"])
-        stop(servers["proxy"])
-        stop(servers["mock"])
+        code = launch.stop(servers["bastion"])
+        launch.stop(servers["proxy"])
+        launch.stop(servers["mock"])
     rows = asyncio.run(_rows(db_url))
     if args.db == "postgresql":
-        asyncio.run(drop_pg(db_url))
+        asyncio.run(launch.drop_pg(db_url))
     shutil.rmtree(work, ignore_errors=True)
     return report(args, phases, streams, rows, served, code, profile_summary, len(body))
 

@@ -43,24 +43,8 @@ from pathlib import Path
 import httpx
 import orjson
 
-from bench._support import wrk
+from bench._support import launch, wrk
 from bench._support.fakes import ALLOW, HOOK_PATH
-from bench._support.launch import (
-    BASTION,
-    answers,
-    count_rows,
-    create_pg,
-    drop_pg,
-    free_port,
-    jwt,
-    metric,
-    serve_fake,
-    settled,
-    spawn,
-    stop,
-    wait_ready,
-    write_profile,
-)
 
 PAYLOAD = {
     "session_id": "9f1c2a7e-2b41-4d8e-a3f5-6c0d1e2f3a4b",
@@ -139,14 +123,14 @@ async def _count_rows(db_url: str) -> int:
     from bastion.infra.audit import governance_decisions as table
 
     query = select(func.count()).select_from(table).where(table.c.user_id == "usr_bench")
-    return int((await count_rows(db_url, query))[0][0])
+    return int((await launch.count_rows(db_url, query))[0][0])
 
 
 def _post_200s(url: str) -> int:
     """The server's count of POST 200s, once it has settled: wrk stops with up to one
     request per connection still in flight, and those finish after it returns."""
     name = "bastion_http_requests_total"
-    return settled(lambda: metric(url, name, method="POST", status="200").get("", 0))
+    return launch.settled(lambda: launch.metric(url, name, method="POST", status="200").get("", 0))
 
 
 def run(
@@ -159,17 +143,13 @@ def run(
 ) -> str:
     wrk.ensure()
     work = Path(tempfile.mkdtemp(prefix="bench-hooks-"))
-    db_url = (
-        asyncio.run(create_pg())
-        if db == "postgresql"
-        else f"sqlite+aiosqlite:///{work / 'bastion.db'}"
-    )
-    bastion_port, baseline_port = free_port(), free_port()
+    db_url = launch.database(db, work)
+    bastion_port, baseline_port = launch.free_port(), launch.free_port()
     governance = {"disabled": list(disabled)}
-    profile = write_profile(
+    profile = launch.write_profile(
         work / "profile", "bench-hooks", bastion_port, db_url, governance=governance
     )
-    token = jwt(profile)
+    token = launch.jwt(profile)
     body_path = work / "payload.json"
     body_path.write_bytes(orjson.dumps(PAYLOAD))
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
@@ -185,10 +165,10 @@ def run(
     bastion_cmd = (
         [sys.executable, "-m", "bench.hooks", "--serve-with-baseline", str(profile)]
         if same_server
-        else [BASTION, "--profile", str(profile), "serve"]
+        else [launch.BASTION, "--profile", str(profile), "serve"]
     )
-    bastion = spawn(bastion_cmd, bastion_log)
-    baseline = None if same_server else serve_fake("hook", baseline_port, baseline_log)
+    bastion = launch.spawn(bastion_cmd, bastion_log)
+    baseline = None if same_server else launch.serve_fake("hook", baseline_port, baseline_log)
     bastion_url = f"http://127.0.0.1:{bastion_port}"
     urls = {
         "baseline": bastion_url + BASELINE_PATH
@@ -198,9 +178,11 @@ def run(
     }
     targets = {name: (urls[name], scripts[name]) for name in ("baseline", "bastion")}
     try:
-        wait_ready(bastion, bastion_log, answers(bastion_url + "/api/v1/ready"))
+        launch.wait_ready(bastion, bastion_log, launch.answers(bastion_url + "/api/v1/ready"))
         if baseline is not None:
-            wait_ready(baseline, baseline_log, answers(urls["baseline"], "POST", content=b"{}"))
+            launch.wait_ready(
+                baseline, baseline_log, launch.answers(urls["baseline"], "POST", content=b"{}")
+            )
         # Same answer from both, byte for byte.
         auth = {"authorization": f"Bearer {token}"}
         governed = httpx.post(urls["bastion"], json=PAYLOAD, headers=auth)
@@ -213,12 +195,12 @@ def run(
         results = wrk.alternate(targets, rounds, duration, connections)
         served = _post_200s(bastion_url)
     finally:
-        code = stop(bastion)
+        code = launch.stop(bastion)
         if baseline is not None:
-            stop(baseline)
+            launch.stop(baseline)
     rows = asyncio.run(_count_rows(db_url))
     if db == "postgresql":
-        asyncio.run(drop_pg(db_url))
+        asyncio.run(launch.drop_pg(db_url))
     shutil.rmtree(work, ignore_errors=True)
 
     median = {

@@ -42,23 +42,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from bench._support import wrk
-from bench._support.launch import (
-    BASTION,
-    answers,
-    count_rows,
-    create_pg,
-    drop_pg,
-    free_port,
-    jwt,
-    metric,
-    serve_fake,
-    settled,
-    spawn,
-    stop,
-    wait_ready,
-    write_profile,
-)
+from bench._support import launch, wrk
 
 SERVER = "github"
 TOOL = "create_issue"
@@ -105,44 +89,40 @@ async def _count_rows(db_url: str) -> int:
     from bastion.domains.mcp import mcp_tool_executions as table
 
     query = select(func.count()).select_from(table).where(table.c.status == "success")
-    return int((await count_rows(db_url, query))[0][0])
+    return int((await launch.count_rows(db_url, query))[0][0])
 
 
 def _served(url: str) -> int:
-    found = metric(url, "bastion_mcp_calls_total", method="tools/call", server=SERVER)
+    found = launch.metric(url, "bastion_mcp_calls_total", method="tools/call", server=SERVER)
     return found.get("success", 0)
 
 
 def run(db: str, rounds: int, duration: int, connections: int) -> str:
     wrk.ensure()
     work = Path(tempfile.mkdtemp(prefix="bench-mcp-"))
-    db_url = (
-        asyncio.run(create_pg())
-        if db == "postgresql"
-        else f"sqlite+aiosqlite:///{work / 'bastion.db'}"
-    )
-    bastion_port, upstream_port = free_port(), free_port()
+    db_url = launch.database(db, work)
+    bastion_port, upstream_port = launch.free_port(), launch.free_port()
     upstream_url = f"http://127.0.0.1:{upstream_port}/mcp"
     mcp = {
         "health_interval_seconds": 3600,
         "servers": [{"name": SERVER, "url": upstream_url, "timeout_seconds": 30}],
     }
-    profile = write_profile(work / "profile", "bench-mcp", bastion_port, db_url, mcp=mcp)
-    token = jwt(profile)
+    profile = launch.write_profile(work / "profile", "bench-mcp", bastion_port, db_url, mcp=mcp)
+    token = launch.jwt(profile)
     headers = {**HEADERS, "Authorization": f"Bearer {token}"}
     body_path = work / "call.json"
     body_path.write_bytes(orjson.dumps(REQUEST))
     script = wrk.script(work / "call.lua", body_path, headers, '"isError":false')
     bastion_log, upstream_log = work / "bastion.log", work / "upstream.log"
-    upstream = serve_fake("mcp", upstream_port, upstream_log)
-    bastion = spawn([BASTION, "--profile", str(profile), "serve"], bastion_log)
+    upstream = launch.serve_fake("mcp", upstream_port, upstream_log)
+    bastion = launch.spawn([launch.BASTION, "--profile", str(profile), "serve"], bastion_log)
     bastion_url = f"http://127.0.0.1:{bastion_port}"
     governed_url = f"{bastion_url}/api/v1/mcp/{SERVER}/mcp"
     targets = {"direct": (upstream_url, script), "bastion": (governed_url, script)}
     try:
-        probe = answers(upstream_url, "POST", json=REQUEST, headers=HEADERS)
-        wait_ready(upstream, upstream_log, probe)
-        wait_ready(bastion, bastion_log, answers(bastion_url + "/api/v1/ready"))
+        probe = launch.answers(upstream_url, "POST", json=REQUEST, headers=HEADERS)
+        launch.wait_ready(upstream, upstream_log, probe)
+        launch.wait_ready(bastion, bastion_log, launch.answers(bastion_url + "/api/v1/ready"))
         # The same result both ways.
         governed = httpx.post(governed_url, json=REQUEST, headers=headers, timeout=10)
         direct = httpx.post(upstream_url, json=REQUEST, headers=headers, timeout=10)
@@ -150,15 +130,15 @@ def run(db: str, rounds: int, duration: int, connections: int) -> str:
         assert governed.json()["result"]["content"] == direct.json()["result"]["content"]
         before = _served(bastion_url)
         wrk.alternate(targets, 1, 3, connections)  # warm-up, discarded
-        warmup = settled(lambda: _served(bastion_url)) - before
+        warmup = launch.settled(lambda: _served(bastion_url)) - before
         results = wrk.alternate(targets, rounds, duration, connections)
-        served = settled(lambda: _served(bastion_url))
+        served = launch.settled(lambda: _served(bastion_url))
     finally:
-        code = stop(bastion)
-        stop(upstream)
+        code = launch.stop(bastion)
+        launch.stop(upstream)
     rows = asyncio.run(_count_rows(db_url))
     if db == "postgresql":
-        asyncio.run(drop_pg(db_url))
+        asyncio.run(launch.drop_pg(db_url))
     shutil.rmtree(work, ignore_errors=True)
 
     median = {

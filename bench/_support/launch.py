@@ -59,6 +59,15 @@ async def create_pg() -> str:
     return f"postgresql+asyncpg://{base}/{name}"
 
 
+def database(db: str, work: Path) -> str:
+    """A throwaway PostgreSQL database (``db == "postgresql"``) or SQLite in ``work``."""
+    import asyncio
+
+    return (
+        asyncio.run(create_pg()) if db == "postgresql" else f"sqlite+aiosqlite:///{work}/bastion.db"
+    )
+
+
 async def drop_pg(url: str) -> None:
     import asyncpg
 
