@@ -17,7 +17,6 @@ PostgreSQL server (default ``postgresql://postgres@127.0.0.1:5432/postgres``).
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import statistics
 import tempfile
@@ -41,8 +40,8 @@ from bastion.infra.audit import (
 )
 from bastion.infra.db import create_engine
 from bastion.kernel.migration import migrations_from_package
+from bench._support.launch import create_pg, drop_pg
 
-PG_ADMIN = os.environ.get("BASTION_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 SUSTAINED_ROWS = 200_000
 PRODUCERS = 50
 CALLS = 100_000
@@ -89,16 +88,13 @@ async def sqlite_engine() -> AsyncIterator[AsyncEngine]:
 
 @asynccontextmanager
 async def postgres_engine() -> AsyncIterator[AsyncEngine]:
-    name = "bastion_bench_" + secrets.token_hex(4)
-    admin = await asyncpg.connect(PG_ADMIN, timeout=5)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    engine = create_engine(PG_ADMIN.rsplit("/", 1)[0] + "/" + name)
+    url = await create_pg()
+    engine = create_engine(url)
     try:
         yield engine
     finally:
         await engine.dispose()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_pg(url)
 
 
 @dataclass

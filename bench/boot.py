@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench._support.launch import free_port, stop
+
 BASTION = Path(sys.executable).parent / "bastion"
 POLL_SECONDS = 0.005
 TIMEOUT_SECONDS = 60.0
@@ -33,13 +33,6 @@ TIMEOUT_SECONDS = 60.0
 
 def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "BASTION_PROFILE"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _ready_status(port: int) -> int | None:
@@ -55,7 +48,7 @@ def _ready_status(port: int) -> int | None:
 
 def boot_to_ready(workdir: Path) -> float:
     """Seconds from spawning ``bastion serve`` in ``workdir`` to the first ready 200."""
-    port = _free_port()
+    port = free_port()
     log = workdir / f"serve-{port}.log"
     with log.open("w") as stderr:
         started = time.perf_counter()
@@ -79,12 +72,7 @@ def boot_to_ready(workdir: Path) -> float:
                     raise RuntimeError(f"not ready after {TIMEOUT_SECONDS}s:\n{log.read_text()}")
                 time.sleep(POLL_SECONDS)
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, 15)
     return elapsed
 
 

@@ -19,8 +19,6 @@ import json
 import pstats
 import statistics
 import sys
-import time
-from collections.abc import Awaitable, Callable
 
 from bastion.domains.gateway._material import prompt_material
 from bastion.infra.governance import Decision, GovernanceSettings, build_governance
@@ -30,6 +28,8 @@ from bastion.kernel.context import AuthMethod, RequestContext
 from bastion.kernel.ids import RoleName, SessionId, TenantId, TraceId, UserId
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 from bastion.kernel.tiers import Tier
+from bench._support.launch import BLOCKLIST, QUOTA
+from bench._support.measure import amedian_us, median_us
 from bench.scanner import prompt, request_json
 
 WARM_UP = 200
@@ -55,18 +55,8 @@ SETTINGS = GovernanceSettings.model_validate(
                 },
             ]
         },
-        "blocklist": {
-            "tools": [
-                {"id": "no-root-shell", "pattern": "sudo*"},
-                {"id": "payroll-export", "pattern": "payroll/export_*"},
-            ],
-            "content": [
-                {"id": "codename", "literal": "project nightjar"},
-                {"id": "rm-root", "regex": r"rm\s+-rf\s+/(\s|$)", "targets": ["tool"]},
-                {"id": "ssn", "regex": r"\b\d{3}-\d{2}-\d{4}\b", "targets": ["prompt"]},
-            ],
-        },
-        "quota": {"rules": [{"subject": "user", "window": "1d", "limits": {"requests": 10**12}}]},
+        "blocklist": BLOCKLIST,
+        "quota": QUOTA,
     }
 )
 # High enough that the benchmark never hits the limit: every call does the full GCRA work.
@@ -82,30 +72,6 @@ PRINCIPAL = RequestContext(
     scopes=frozenset({"llm:invoke", "mcp:call", "agents:read", "agents:invoke"}),
     session_id=SessionId("sess-bench"),
 )
-
-
-async def median_us(op: Callable[[], Awaitable[object]], iterations: int) -> float:
-    for _ in range(WARM_UP):
-        await op()
-    samples: list[int] = []
-    clock = time.perf_counter_ns
-    for _ in range(iterations):
-        start = clock()
-        await op()
-        samples.append(clock() - start)
-    return statistics.median(samples) / 1000
-
-
-def sync_median_us(op: Callable[[], object], iterations: int) -> float:
-    for _ in range(WARM_UP // 4):
-        op()
-    samples: list[int] = []
-    clock = time.perf_counter_ns
-    for _ in range(iterations):
-        start = clock()
-        op()
-        samples.append(clock() - start)
-    return statistics.median(samples) / 1000
 
 
 def _agent_request() -> dict[str, object]:
@@ -191,7 +157,7 @@ async def run() -> str:
         async def op(context: PolicyContext = context, last: list[Decision] = last) -> None:
             last.append(await engine.evaluate(context))
 
-        us = await median_us(op, iterations)
+        us = await amedian_us(op, iterations, WARM_UP)
         if label.startswith("2 KB prompt, no secret"):
             chain_2k = us
         per_stage: dict[str, list[float]] = {}
@@ -210,8 +176,8 @@ async def run() -> str:
     scanner = SecretScanner()
     big_clean = prompt(100 * 1024, with_secrets=False)
     big = prompt(100 * 1024)
-    scan_clean = sync_median_us(lambda: scanner.scan_text(big_clean), 500)
-    scan_secrets = sync_median_us(lambda: scanner.scan_text(big), 500)
+    scan_clean = median_us(lambda: scanner.scan_text(big_clean), 500, WARM_UP // 4)
+    scan_secrets = median_us(lambda: scanner.scan_text(big), 500, WARM_UP // 4)
     lines += [
         "",
         "| scanner | chars | findings | median µs |",

@@ -17,21 +17,10 @@ import re2
 
 from bastion.infra.governance import GovernanceSettings, build_governance
 from bastion.infra.governance.ratelimit import RateLimitSettings
-from bastion.kernel.context import AuthMethod, RequestContext
-from bastion.kernel.ids import RoleName, TenantId, TraceId, UserId
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
-from bastion.kernel.tiers import Tier
+from bench.governance import PRINCIPAL
 
 BUDGET_MS = 250
-PRINCIPAL = RequestContext(
-    trace_id=TraceId("bench-cost"),
-    tier=Tier.USER,
-    auth_method=AuthMethod.JWT,
-    user_id=UserId("usr_bench"),
-    tenant_id=TenantId("acme"),
-    role=RoleName("user"),
-    scopes=frozenset({"llm:invoke"}),
-)
 
 
 def _cases() -> list[tuple[str, str, str]]:

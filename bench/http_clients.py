@@ -1,12 +1,13 @@
 """Which HTTP client calls the upstreams: ``python -m bench.http_clients``.
 
-A tiny raw-ASGI JSON server runs under uvicorn (uvloop, httptools) in a subprocess on
-loopback, so that client and server do not share an event loop or a core's worth of
-GIL. httpx.AsyncClient and aiohttp.ClientSession (as ``create_http_session`` builds it)
-POST the same small JSON body to it, both on uvloop, both with an unbounded pool that
-keeps idle connections for 30 s, in alternating rounds at each concurrency. Reported:
-requests per second (median of the rounds) and the median and p99 latency over every
-request of every round.
+The mock upstream of ``bench._support.fakes`` (``llm``: a raw ASGI app under uvicorn,
+uvloop, httptools, answering a fixed Messages JSON) runs in a subprocess on loopback, so
+that client and server do not share an event loop or a core's worth of GIL.
+httpx.AsyncClient and aiohttp.ClientSession (as ``create_http_session`` builds it) POST
+the same small JSON body to it, both on uvloop, both with an unbounded pool that keeps
+idle connections for 30 s, in alternating rounds at each concurrency. Reported: requests
+per second (median of the rounds) and the median and p99 latency over every request of
+every round.
 
     python -m bench.http_clients [--requests 2000] [--rounds 3] [--concurrency 1,50,200]
 """
@@ -15,22 +16,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
 import aiohttp
 import httpx
 import orjson
-import uvicorn
 import uvloop
 
 from bastion.domains.gateway.upstreams import create_http_session
+from bench._support.launch import answers, free_port, serve_fake, stop, wait_ready
 
 REQUEST = orjson.dumps(
     {
@@ -39,68 +39,9 @@ REQUEST = orjson.dumps(
         "messages": [{"role": "user", "content": "Say hello in one short sentence."}],
     }
 )
-RESPONSE = orjson.dumps(
-    {
-        "id": "msg_bench",
-        "type": "message",
-        "role": "assistant",
-        "model": "claude-sonnet-4-5",
-        "content": [{"type": "text", "text": "Hello! Nice to meet you."}],
-        "stop_reason": "end_turn",
-        "stop_sequence": None,
-        "usage": {"input_tokens": 16, "output_tokens": 9},
-    }
-)
 HEADERS = {"content-type": "application/json", "x-api-key": "bench"}
 
 Send = Callable[[], Awaitable[None]]
-
-
-# -- the server (child process) -------------------------------------------------------
-
-
-async def app(
-    scope: MutableMapping[str, Any],
-    receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
-    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
-) -> None:
-    if scope["type"] != "http":
-        return
-    more = True
-    while more:
-        more = (await receive()).get("more_body", False)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(RESPONSE)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": RESPONSE})
-
-
-def serve() -> None:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(4096)
-    print(sock.getsockname()[1], flush=True)
-    config = uvicorn.Config(
-        app,
-        loop="uvloop",
-        http="httptools",
-        lifespan="off",
-        access_log=False,
-        log_level="warning",
-        backlog=4096,
-        # Longer than any pause between rounds: uvicorn's default of 5 s would close
-        # pooled connections just as a round reuses them, counting that race as errors.
-        timeout_keep_alive=75,
-    )
-    uvicorn.Server(config).run(sockets=[sock])
 
 
 # -- the clients --------------------------------------------------------------------------
@@ -205,26 +146,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000, help="requests per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", default="1,50,200")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    if args.serve:
-        serve()
-        return 0
     concurrencies = [int(c) for c in args.concurrency.split(",")]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bench.http_clients", "--serve"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        port = int(server.stdout.readline())
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "mock.log"
+        server = serve_fake("llm", port, log)
         url = f"http://127.0.0.1:{port}/v1/messages"
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            results = runner.run(measure(url, args.requests, args.rounds, concurrencies))
-    finally:
-        server.terminate()
-        server.wait(10)
+        try:
+            wait_ready(server, log, answers(url, "POST", content=REQUEST))
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                results = runner.run(measure(url, args.requests, args.rounds, concurrencies))
+        finally:
+            stop(server)
     print(
         f"{args.requests} POSTs per round, {args.rounds} alternating rounds, "
         "uvicorn+uvloop+httptools server in a subprocess on loopback.\n"

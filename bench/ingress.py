@@ -8,13 +8,10 @@ calls timed with ``perf_counter_ns`` after a warm-up.
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable
-
 import orjson
 
 from bastion.domains.gateway._schema import check_anthropic_messages, check_openai_chat
+from bench._support.measure import median_us
 
 CALLS = 20_000
 WARM_UP = 1_000
@@ -32,17 +29,6 @@ OPENAI = {
 }
 
 
-def median_ns(call: Callable[[], object]) -> float:
-    for _ in range(WARM_UP):
-        call()
-    samples = []
-    for _ in range(CALLS):
-        start = time.perf_counter_ns()
-        call()
-        samples.append(time.perf_counter_ns() - start)
-    return statistics.median(samples)
-
-
 def main() -> int:
     print("| body | bytes | orjson.loads (baseline) µs | validation µs | ratio |")
     print("|---|---:|---:|---:|---:|")
@@ -51,9 +37,9 @@ def main() -> int:
         ("OpenAI /v1/chat/completions", OPENAI, check_openai_chat),
     ):
         raw = orjson.dumps(body)
-        base = median_ns(lambda raw=raw: orjson.loads(raw))  # type: ignore[misc]
-        cost = median_ns(lambda body=body, check=check: check(body))  # type: ignore[misc]
-        print(f"| {name} | {len(raw)} | {base / 1e3:.2f} | {cost / 1e3:.2f} | {cost / base:.2f}x |")
+        base = median_us(lambda raw=raw: orjson.loads(raw), CALLS, WARM_UP)  # type: ignore[misc]
+        cost = median_us(lambda body=body, check=check: check(body), CALLS, WARM_UP)  # type: ignore[misc]
+        print(f"| {name} | {len(raw)} | {base:.2f} | {cost:.2f} | {cost / base:.2f}x |")
     return 0
 
 

@@ -5,7 +5,7 @@ Two servers run for the whole invocation, each a separate process with the same 
 settings (uvloop, httptools, no access log, one worker):
 
 - **direct**: a fast local MCP server written with the official SDK (``MCPServer``,
-  streamable HTTP, JSON responses; this module with ``--upstream PORT``) offering a
+  streamable HTTP, JSON responses; ``bench._support.fakes`` ``mcp``) offering a
   ``create_issue`` tool that answers at once;
 - **bastion**: ``bastion --profile <tmp> serve`` with that server registered as
   ``github``. Every call is authenticated (JWT), its tool checked against the pins, run
@@ -34,25 +34,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
-import secrets
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
-import yaml
 
-from bench._support import create_pg, drop_pg, free_port, run_wrk, stop, wait_ready
+from bench._support import launch, wrk
 
-BASTION = str(Path(sys.executable).with_name("bastion"))
 SERVER = "github"
 TOOL = "create_issue"
 ARGUMENTS = {
@@ -83,347 +74,116 @@ REQUEST = {
         },
     },
 }
-GOVERNANCE = {
-    "blocklist": {
-        "tools": [
-            {"id": "no-root-shell", "pattern": "sudo*"},
-            {"id": "repo-deletion", "pattern": "*/delete_repository"},
-        ],
-        "content": [
-            {"id": "codename", "literal": "project nightjar"},
-            {"id": "rm-root", "regex": r"rm\s+-rf\s+/(\s|$)", "targets": ["tool"]},
-        ],
-    },
-    "quota": {"rules": [{"subject": "user", "window": "1d", "limits": {"requests": 10**12}}]},
+HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/json, text/event-stream",
+    "MCP-Protocol-Version": "2026-07-28",
+    "Mcp-Method": "tools/call",
+    "Mcp-Name": TOOL,
 }
-LUA = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json, text/event-stream"
-wrk.headers["Authorization"] = "Bearer %(token)s"
-wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
-wrk.headers["Mcp-Method"] = "tools/call"
-wrk.headers["Mcp-Name"] = "%(tool)s"
-local f = assert(io.open("%(body)s", "rb"))
-wrk.body = f:read("*a")
-f:close()
-
-local threads = {}
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  ok = 0
-  other = 0
-  success = 0
-end
-
-function response(status, headers, body)
-  if status == 200 then
-    ok = ok + 1
-    if string.find(body, '"isError":false', 1, true) then
-      success = success + 1
-    end
-  else
-    other = other + 1
-  end
-end
-
-function done(summary, latency, requests)
-  local t_ok, t_other, t_success = 0, 0, 0
-  for _, thread in ipairs(threads) do
-    t_ok = t_ok + thread:get("ok")
-    t_other = t_other + thread:get("other")
-    t_success = t_success + thread:get("success")
-  end
-  io.write(string.format("BENCH ok=%%d other=%%d success=%%d\\n", t_ok, t_other, t_success))
-  io.write(string.format("BENCH p50_us=%%d p99_us=%%d\\n",
-    latency:percentile(50), latency:percentile(99)))
-end
-"""
-
-
-# The upstream MCP server (run in its own process)
-
-
-def upstream_server(port: int) -> None:
-    import uvicorn
-    from mcp.server.mcpserver import MCPServer
-
-    mcp = MCPServer("bench-github")
-
-    @mcp.tool(description="Open an issue in a repository.")
-    def create_issue(owner: str, repo: str, title: str, body: str, labels: list[str]) -> str:
-        return f"created {owner}/{repo}#4231: {title}"
-
-    app = mcp.streamable_http_app(json_response=True)
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_config=None,
-        server_header=False,
-        log_level="warning",
-    )
-
-
-# Setup
-
-
-def _write_profile(directory: Path, db_url: str, port: int, upstream: str) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    secrets_path = directory / "secrets.yaml"
-    fd = os.open(secrets_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        yaml.safe_dump({"jwt_signing_key": secrets.token_urlsafe(48)}, handle)
-    profile = {
-        "name": "bench-mcp",
-        "server": {"host": "127.0.0.1", "port": port},
-        "database": {"url": db_url},
-        "secrets_file": "secrets.yaml",
-        "security": {"bootstrap_admin": {"name": "admin"}},
-        "logging": {"level": "warning", "format": "json"},
-        "rate_limits": {"requests_per_second": 1_000_000},
-        "governance": GOVERNANCE,
-        "mcp": {
-            "health_interval_seconds": 3600,
-            "servers": [{"name": SERVER, "url": upstream, "timeout_seconds": 30}],
-        },
-    }
-    (directory / "profile.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
-    return directory
-
-
-def _token(profile: Path) -> str:
-    from bastion.infra.config import load_profile
-    from bastion.infra.security import JwtCodec
-    from bastion.kernel.ids import RoleName, TenantId, UserId
-    from bastion.kernel.tiers import Tier
-
-    loaded = load_profile(profile)
-    codec = JwtCodec(loaded.profile.security.jwt, loaded.secrets.get("jwt_signing_key"))
-    return codec.issue(
-        user_id=UserId("usr_bench"),
-        tenant_id=TenantId("default"),
-        role=RoleName("user"),
-        tier=Tier.USER,
-        scopes={"llm:invoke", "mcp:call"},
-        ttl_seconds=24 * 3600,
-    ).token
 
 
 async def _count_rows(db_url: str) -> int:
     from sqlalchemy import func, select
 
-    from bastion.domains.mcp import mcp_tool_executions
-    from bastion.infra.db import create_engine
+    from bastion.domains.mcp import mcp_tool_executions as table
 
-    engine = create_engine(db_url)
-    try:
-        async with engine.connect() as conn:
-            query = (
-                select(func.count())
-                .select_from(mcp_tool_executions)
-                .where(mcp_tool_executions.c.status == "success")
-            )
-            return int((await conn.execute(query)).scalar_one())
-    finally:
-        await engine.dispose()
-
-
-def _headers(token: str | None) -> dict[str, str]:
-    headers = {
-        "accept": "application/json, text/event-stream",
-        "mcp-protocol-version": "2026-07-28",
-        "mcp-method": "tools/call",
-        "mcp-name": TOOL,
-    }
-    if token is not None:
-        headers["authorization"] = f"Bearer {token}"
-    return headers
-
-
-def _wait_ready(url: str, probe: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    def ready() -> bool:
-        if probe == "GET":
-            return httpx.get(url + "/api/v1/ready", timeout=1).status_code == 200
-        reply = httpx.post(url, json=REQUEST, headers=_headers(None), timeout=1)
-        return reply.status_code == 200
-
-    wait_ready(process, log, ready)
-
-
-def _settled(url: str) -> int:
-    """``_served`` once replies still in flight when wrk stopped have been counted."""
-    count = _served(url)
-    while True:
-        time.sleep(0.5)
-        again = _served(url)
-        if again == count:
-            return count
-        count = again
+    query = select(func.count()).select_from(table).where(table.c.status == "success")
+    return int((await launch.count_rows(db_url, query))[0][0])
 
 
 def _served(url: str) -> int:
-    text = httpx.get(url + "/metrics", timeout=5).text
-    match = re.search(
-        r"^bastion_mcp_calls_total\{method=\"tools/call\",server=\"github\",status=\"success\"\} "
-        r"([0-9.e+]+)$",
-        text,
-        re.MULTILINE,
-    )
-    return int(float(match.group(1))) if match else 0
-
-
-# Load
-
-
-@dataclass
-class Round:
-    server: str
-    rps: float
-    requests: int
-    ok: int
-    success: int
-    other: int
-    socket_errors: int
-    p50_ms: float
-    p99_ms: float
-
-
-def _wrk(name: str, url: str, script: Path, duration: int, connections: int) -> Round:
-    out = run_wrk(url, script, duration, connections)
-    return Round(
-        server=name,
-        rps=out.rps,
-        requests=out.requests,
-        ok=out.counter("ok"),
-        success=out.counter("success"),
-        other=out.counter("other"),
-        socket_errors=out.socket_errors,
-        p50_ms=out.p50_ms,
-        p99_ms=out.p99_ms,
-    )
+    found = launch.metric(url, "bastion_mcp_calls_total", method="tools/call", server=SERVER)
+    return found.get("success", 0)
 
 
 def run(db: str, rounds: int, duration: int, connections: int) -> str:
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk not found: apt-get install -y wrk")
+    wrk.ensure()
     work = Path(tempfile.mkdtemp(prefix="bench-mcp-"))
-    db_url = (
-        asyncio.run(create_pg())
-        if db == "postgresql"
-        else f"sqlite+aiosqlite:///{work / 'bastion.db'}"
-    )
-    bastion_port, upstream_port = free_port(), free_port()
+    db_url = launch.database(db, work)
+    bastion_port, upstream_port = launch.free_port(), launch.free_port()
     upstream_url = f"http://127.0.0.1:{upstream_port}/mcp"
-    profile = _write_profile(work / "profile", db_url, bastion_port, upstream_url)
-    token = _token(profile)
+    mcp = {
+        "health_interval_seconds": 3600,
+        "servers": [{"name": SERVER, "url": upstream_url, "timeout_seconds": 30}],
+    }
+    profile = launch.write_profile(work / "profile", "bench-mcp", bastion_port, db_url, mcp=mcp)
+    token = launch.jwt(profile)
+    headers = {**HEADERS, "Authorization": f"Bearer {token}"}
     body_path = work / "call.json"
     body_path.write_bytes(orjson.dumps(REQUEST))
-    script = work / "call.lua"
-    script.write_text(LUA % {"token": token, "body": body_path, "tool": TOOL})
+    script = wrk.script(work / "call.lua", body_path, headers, '"isError":false')
     bastion_log, upstream_log = work / "bastion.log", work / "upstream.log"
-    with upstream_log.open("wb") as log:
-        upstream = subprocess.Popen(
-            [sys.executable, "-m", "bench.mcp", "--upstream", str(upstream_port)],
-            stdout=log,
-            stderr=log,
-        )
-    with bastion_log.open("wb") as log:
-        bastion = subprocess.Popen(
-            [BASTION, "--profile", str(profile), "serve"], stdout=log, stderr=log
-        )
-    governed_url = f"http://127.0.0.1:{bastion_port}/api/v1/mcp/{SERVER}/mcp"
-    urls = {"direct": upstream_url, "bastion": governed_url}
-    results: list[Round] = []
+    upstream = launch.serve_fake("mcp", upstream_port, upstream_log)
+    bastion = launch.spawn([launch.BASTION, "--profile", str(profile), "serve"], bastion_log)
+    bastion_url = f"http://127.0.0.1:{bastion_port}"
+    governed_url = f"{bastion_url}/api/v1/mcp/{SERVER}/mcp"
+    targets = {"direct": (upstream_url, script), "bastion": (governed_url, script)}
     try:
-        _wait_ready(upstream_url, "POST", upstream, upstream_log)
-        _wait_ready(f"http://127.0.0.1:{bastion_port}", "GET", bastion, bastion_log)
+        probe = launch.answers(upstream_url, "POST", json=REQUEST, headers=HEADERS)
+        launch.wait_ready(upstream, upstream_log, probe)
+        launch.wait_ready(bastion, bastion_log, launch.answers(bastion_url + "/api/v1/ready"))
         # The same result both ways.
-        governed = httpx.post(governed_url, json=REQUEST, headers=_headers(token), timeout=10)
-        direct = httpx.post(upstream_url, json=REQUEST, headers=_headers(token), timeout=10)
+        governed = httpx.post(governed_url, json=REQUEST, headers=headers, timeout=10)
+        direct = httpx.post(upstream_url, json=REQUEST, headers=headers, timeout=10)
         assert governed.status_code == 200, governed.text
         assert governed.json()["result"]["content"] == direct.json()["result"]["content"]
-        metrics_url = f"http://127.0.0.1:{bastion_port}"
-        before = _served(metrics_url)
-        for name in ("direct", "bastion"):  # warm-up, discarded
-            _wrk(name, urls[name], script, 3, connections)
-        warmup = _settled(metrics_url) - before
-        for _ in range(rounds):
-            for name in ("direct", "bastion"):
-                results.append(_wrk(name, urls[name], script, duration, connections))
-        served = _settled(metrics_url)
+        before = _served(bastion_url)
+        wrk.alternate(targets, 1, 3, connections)  # warm-up, discarded
+        warmup = launch.settled(lambda: _served(bastion_url)) - before
+        results = wrk.alternate(targets, rounds, duration, connections)
+        served = launch.settled(lambda: _served(bastion_url))
     finally:
-        code = stop(bastion)
-        stop(upstream)
+        code = launch.stop(bastion)
+        launch.stop(upstream)
     rows = asyncio.run(_count_rows(db_url))
     if db == "postgresql":
-        asyncio.run(drop_pg(db_url))
+        asyncio.run(launch.drop_pg(db_url))
     shutil.rmtree(work, ignore_errors=True)
 
-    lines = [
-        f"`python -m bench.mcp --db {db} --rounds {rounds} --duration {duration} "
-        f"--connections {connections}`; wrk 1 thread, {connections} connections "
-        f"(concurrent clients), {duration} s per round; {os.cpu_count()} CPUs shared by wrk, "
-        "the MCP server and Bastion",
-        "",
-        "| round | path | calls/s | calls | 200 | successful results | non-200 | "
-        "socket errors | p50 ms | p99 ms |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for i, r in enumerate(results):
-        lines.append(
-            f"| {i // 2 + 1} | {r.server} | {r.rps:,.0f} | {r.requests} | {r.ok} | "
-            f"{r.success} | {r.other} | {r.socket_errors} | {r.p50_ms:.1f} | {r.p99_ms:.1f} |"
-        )
     median = {
-        name: statistics.median(r.rps for r in results if r.server == name)
+        name: statistics.median(r.rps for r in results if r.side == name)
         for name in ("direct", "bastion")
     }
     ratio = median["bastion"] / median["direct"]
-    wrk_success = sum(r.success for r in results if r.server == "bastion")
-    errors = sum(r.other + r.socket_errors for r in results)
-    failed = sum(r.ok - r.success for r in results)
-    lines += [
-        "",
-        "| | value |",
-        "|---|---:|",
-        f"| direct median calls/s | {median['direct']:,.0f} |",
-        f"| bastion (governed) median calls/s | {median['bastion']:,.0f} |",
-        f"| ratio (target >= 50%) | {ratio:.1%} |",
-        f"| errors (non-200 + socket), all rounds | {errors} |",
-        f"| 200s without a successful result, all rounds | {failed} |",
-        f"| governed calls served (Bastion's /metrics), incl. warm-up and sanity | {served} |",
-        f"| mcp_tool_executions success rows after shutdown | {rows} |",
-        f"| every call audited (rows == calls served) | {'yes' if rows == served else 'NO'} |",
-        f"| wrk-counted successes, measured rounds (<= served: in-flight replies at a "
-        f"round's end are not counted) | {wrk_success} (server: {served - before - warmup}) |",
-        f"| bastion exit status after SIGINT (drain) | {code} |",
-    ]
-    return "\n".join(lines)
+    wrk_success = sum(r.matched for r in results if r.side == "bastion")
+    errors = sum(r.errors for r in results)
+    failed = sum(r.ok - r.matched for r in results)
+    return "\n".join(
+        [
+            f"`python -m bench.mcp --db {db} --rounds {rounds} --duration {duration} "
+            f"--connections {connections}`; wrk 1 thread, {connections} connections "
+            f"(concurrent clients), {duration} s per round; {os.cpu_count()} CPUs shared by "
+            "wrk, the MCP server and Bastion",
+            "",
+            *wrk.rounds_table(results, "path", "calls", "successful results"),
+            "",
+            "| | value |",
+            "|---|---:|",
+            f"| direct median calls/s | {median['direct']:,.0f} |",
+            f"| bastion (governed) median calls/s | {median['bastion']:,.0f} |",
+            f"| ratio (target >= 50%) | {ratio:.1%} |",
+            f"| errors (non-200 + socket), all rounds | {errors} |",
+            f"| 200s without a successful result, all rounds | {failed} |",
+            f"| governed calls served (Bastion's /metrics), incl. warm-up and sanity | {served} |",
+            f"| mcp_tool_executions success rows after shutdown | {rows} |",
+            f"| every call audited (rows == calls served) | {'yes' if rows == served else 'NO'} |",
+            f"| wrk-counted successes, measured rounds (<= served: in-flight replies at a "
+            f"round's end are not counted) | {wrk_success} (server: {served - before - warmup}) |",
+            f"| bastion exit status after SIGINT (drain) | {code} |",
+        ]
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.mcp")
-    parser.add_argument("--upstream", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
-    if args.upstream:
-        upstream_server(args.upstream)
-        return
     print(run(args.db, args.rounds, args.duration, args.connections))
 
 
 if __name__ == "__main__":
     main()
-
-
-__all__: list[Any] = ["main", "run"]

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import random
-import statistics
 import string
-import time
 import uuid
 from collections.abc import Callable
 
 from bastion.infra.governance.scanner import Finding, SecretScanner
+from bench._support.measure import median_us
 
 SEED = 7
 WARM_UP = 50
@@ -131,17 +130,6 @@ def zero_width(text: str, every: int = 40) -> str:
     return "\u200b".join(text[i : i + every] for i in range(0, len(text), every))
 
 
-def median_us(op: Callable[[], object], iterations: int) -> float:
-    for _ in range(WARM_UP):
-        op()
-    samples: list[int] = []
-    for _ in range(iterations):
-        start = time.perf_counter_ns()
-        op()
-        samples.append(time.perf_counter_ns() - start)
-    return statistics.median(samples) / 1000
-
-
 def run() -> str:
     scanner = SecretScanner()
     small, large = prompt(2 * 1024), prompt(100 * 1024)
@@ -203,7 +191,7 @@ def run() -> str:
     ]
     lines = ["| operation | input | chars | findings | median µs |", "|---|---|---:|---:|---:|"]
     for name, label, chars, op, iterations in rows:
-        us = median_us(op, iterations)
+        us = median_us(op, iterations, WARM_UP)
         lines.append(f"| {name} | {label} | {chars} | {len(op())} | {us:.1f} |")
     return "\n".join(lines)
 

@@ -1,73 +1,22 @@
-"""Load generators.
-
-- ``wrk`` (C, one thread, fixed concurrency) with a Lua script that posts one fixed body,
-  counts the requests it wrote and the statuses it read, and prints wrk's latency
-  percentiles (every request is recorded) as one JSON line.
-- ``fixed_rate``: an asyncio client on aiohttp (uvloop) that starts requests on a
-  constant schedule whatever the answers do (open loop), and measures each latency from
-  its scheduled start, so a stall is not hidden (no coordinated omission). wrk has no
-  fixed-rate mode (that is wrk2, not in Debian).
-- ``stream``: an asyncio aiohttp client that reads SSE and times the first body byte
-  (TTFB) and the end of the stream (time to last byte).
+"""Load generators: ``wrk`` through ``bench._support.wrk`` (the one Lua script, counting
+the requests it writes), and ``fixed_rate``, an asyncio client on aiohttp (uvloop) that
+starts requests on a constant schedule whatever the answers do (open loop) and measures
+each latency from its scheduled start, so a stall is not hidden (no coordinated
+omission); wrk has no fixed-rate mode (that is wrk2, not in Debian). The streaming
+client is ``bench._support.measure.stream_rounds``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import re
 import statistics
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-LUA = r"""
-wrk.method = "POST"
-wrk.path = "%(path)s"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["anthropic-version"] = "2023-06-01"
-%(headers)s
-local f = assert(io.open("%(body)s", "rb"))
-wrk.body = f:read("*a")
-f:close()
-
-local threads = {}
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  sent, ok, other = 0, 0, 0
-  req = wrk.format()
-end
-
-function request()
-  sent = sent + 1
-  return req
-end
-
-function response(status, headers, body)
-  if status == 200 then ok = ok + 1 else other = other + 1 end
-end
-
-function done(summary, latency, requests)
-  local s, o, x = 0, 0, 0
-  for _, t in ipairs(threads) do
-    s = s + t:get("sent"); o = o + t:get("ok"); x = x + t:get("other")
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'BENCHJSON {"sent":%%d,"ok":%%d,"other":%%d,"requests":%%d,"duration_us":%%d,' ..
-    '"connect":%%d,"read":%%d,"write":%%d,"timeout":%%d,' ..
-    '"p50_us":%%d,"p90_us":%%d,"p95_us":%%d,"p99_us":%%d,"max_us":%%d,"mean_us":%%.1f}\n',
-    s, o, x, summary.requests, summary.duration, e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(95),
-    latency:percentile(99), latency.max, latency.mean))
-end
-"""
+from bench._support import wrk as kit
+from bench._support.measure import StreamTally, percentile
 
 
 @dataclass
@@ -92,68 +41,30 @@ class Result:
         return asdict(self)
 
 
-def lua_script(work: Path, name: str, path: str, body: Path, headers: dict[str, str]) -> Path:
-    lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
-    script = work / f"{name}.lua"
-    script.write_text(LUA % {"path": path, "headers": lines, "body": body})
-    return script
-
-
-def wrk(
-    variant: str,
-    base_url: str,
-    script: Path,
-    duration: float,
-    connections: int,
-    timeout_s: int = 10,
-) -> Result:
-    argv = [
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{max(1, round(duration))}s",
-        "--timeout",
-        f"{timeout_s}s",
-        "-s",
-        str(script),
-        base_url,
-    ]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    match = re.search(r"^BENCHJSON (\{.*\})$", out, re.MULTILINE)
-    if not match:
-        raise RuntimeError(f"wrk printed no summary:\n{out}")
-    d = json.loads(match.group(1))
-    seconds = d["duration_us"] / 1e6
-    socket_errors = d["connect"] + d["read"] + d["write"] + d["timeout"]
+def wrk(variant: str, url: str, script: Any, duration: float, connections: int) -> Result:
+    r = kit.run(variant, url, script, duration, connections)
     return Result(
         variant=variant,
         generator="wrk",
         connections=connections,
-        duration_s=seconds,
-        sent=d["sent"],
-        ok=d["ok"],
-        errors=d["other"] + socket_errors,
-        rps=d["ok"] / seconds if seconds else 0.0,
-        p50=d["p50_us"] / 1000,
-        p95=d["p95_us"] / 1000,
-        p99=d["p99_us"] / 1000,
-        max=d["max_us"] / 1000,
+        duration_s=r.duration_s,
+        sent=r.sent,
+        ok=r.ok,
+        errors=r.errors,
+        rps=r.ok / r.duration_s if r.duration_s else 0.0,
+        p50=r.p50,
+        p95=r.p95,
+        p99=r.p99,
+        max=r.max,
         detail={
-            "non_200": d["other"],
-            "socket_errors": {k: d[k] for k in ("connect", "read", "write", "timeout")},
-            "completed": d["requests"],
-            "p90": d["p90_us"] / 1000,
-            "mean": d["mean_us"] / 1000,
-            "argv": " ".join([*argv[:-3], "<script>", "<url>"]),
+            "non_200": r.other,
+            "socket_errors": r.socket_errors,
+            "completed": r.requests,
+            "p90": r.p90,
+            "mean": r.mean,
+            "argv": r.argv,
         },
     )
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
 # -- fixed rate -----------------------------------------------------------------------------
@@ -250,71 +161,7 @@ def fixed_rate(
     )
 
 
-# -- streaming ------------------------------------------------------------------------------
-
-
-@dataclass
-class StreamTally:
-    ttfb: list[float] = field(default_factory=list)
-    ttlb: list[float] = field(default_factory=list)
-    events: list[int] = field(default_factory=list)
-    sent: int = 0
-    errors: int = 0
-
-
-async def _stream(
-    url: str,
-    body: bytes,
-    headers: dict[str, str],
-    requests: int,
-    concurrency: int,
-    tally: StreamTally,
-    end_marker: bytes,
-) -> None:
-    import aiohttp
-
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=30)
-    ) as session:
-        jobs = iter(range(requests))
-
-        async def worker() -> None:
-            for _ in jobs:
-                tally.sent += 1
-                started = time.perf_counter()
-                try:
-                    async with session.post(url, data=body, headers=headers) as response:
-                        first = await response.content.readany()
-                        got_first = time.perf_counter()
-                        rest = await response.read()
-                        finished = time.perf_counter()
-                        data = first + rest
-                        if response.status != 200 or end_marker not in data:
-                            raise RuntimeError(f"status {response.status}: {data[:200]!r}")
-                except Exception:
-                    tally.errors += 1
-                    continue
-                tally.ttfb.append((got_first - started) * 1000)
-                tally.ttlb.append((finished - started) * 1000)
-                tally.events.append(data.count(b"data:"))
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-
-
-def stream(
-    url: str,
-    body: bytes,
-    headers: dict[str, str],
-    requests: int,
-    concurrency: int,
-    tally: StreamTally,
-    end_marker: bytes = b"message_stop",
-) -> None:
-    import uvloop
-
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_stream(url, body, headers, requests, concurrency, tally, end_marker))
+# -- streaming ---------------------------------------------------------------------------
 
 
 def summarise_stream(variant: str, tally: StreamTally, concurrency: int) -> dict[str, Any]:

@@ -33,14 +33,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import load, profiling, report, servers, tools
+from bench._support import fakes, spy
+from bench._support import wrk as kit
+from bench._support.measure import percentile, stream_rounds
+
+from . import load, report, servers, tools
 from .cpu import CpuMeter
 
+MESSAGES = "/v1/messages"
+JSON = {"content-type": "application/json", "anthropic-version": "2023-06-01"}
 SYSTEM = (
     "You are a careful senior engineer helping with a billing service written in Python. "
     "Answer concisely, cite file paths when you refer to code, and never invent APIs. "
 ) * 4
-MESSAGES = [
+TURNS = [
     {
         "role": "user",
         "content": "The nightly invoice export fails on the first day of each month with a "
@@ -64,7 +70,7 @@ def request_body(model: str, stream: bool = False) -> bytes:
     body: dict[str, Any] = {"model": model, "max_tokens": 1024, "system": SYSTEM}
     if stream:
         body["stream"] = True
-    body["messages"] = MESSAGES
+    body["messages"] = TURNS
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -148,10 +154,13 @@ class Bench:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def body_file(self, name: str, data: bytes) -> Path:
+    def script(self, name: str, body: bytes, headers: dict[str, str], client: str) -> Path:
+        """The wrk Lua script posting ``body`` to Anthropic /v1/messages."""
         path = self.work / f"{name}.json"
-        path.write_bytes(data)
-        return path
+        path.write_bytes(body)
+        return kit.script(
+            self.work / f"{name}.lua", path, {**JSON, **headers, "x-client-id": client}
+        )
 
     def phase(self, name: str) -> Any:
         bench = self
@@ -190,7 +199,7 @@ class Bench:
 
     def setup(self) -> None:
         with self.phase("setup"):
-            tools.ensure_wrk()
+            kit.ensure()
             tools.ensure_harness_venv()
             a = self.args
             self.mock = servers.start_mock(self.work, a.latency_ms, a.stream_interval_ms)
@@ -208,8 +217,6 @@ class Bench:
         """Every variant answers 200 with the mock's text, streaming and not."""
         import httpx
 
-        from .mock import TEXT
-
         checks: dict[str, str] = {}
         for variant, (url, body, headers) in self.variants().items():
             for stream in (False, True):
@@ -220,20 +227,15 @@ class Bench:
                 )
                 self.count(variant, 1)
                 reply = httpx.post(
-                    url + "/v1/messages",
+                    url + MESSAGES,
                     content=data,
-                    headers={
-                        **headers,
-                        "content-type": "application/json",
-                        "anthropic-version": "2023-06-01",
-                        "x-client-id": "bench-sanity",
-                    },
+                    headers={**JSON, **headers, "x-client-id": "bench-sanity"},
                     timeout=30,
                 )
                 ok = reply.status_code == 200 and (
                     ("message_stop" in reply.text and "text_delta" in reply.text)
                     if stream
-                    else reply.json()["content"][0]["text"] == TEXT
+                    else reply.json()["content"][0]["text"] == fakes.TEXT
                 )
                 checks[f"{variant}{' stream' if stream else ''}"] = (
                     "ok" if ok else f"FAILED {reply.status_code}: {reply.text[:300]}"
@@ -252,21 +254,15 @@ class Bench:
         scripts = {}
         for v in variants:
             _url, body, headers = table[v]
-            scripts[v] = load.lua_script(
-                self.work,
-                f"{name}-{v}",
-                "/v1/messages",
-                self.body_file(f"{name}-{v}", body),
-                {**headers, "x-client-id": f"bench-{name}"},
-            )
+            scripts[v] = self.script(f"{name}-{v}", body, headers, f"bench-{name}")
         for v in variants:  # warm-up, discarded
-            r = load.wrk(v, table[v][0], scripts[v], 2, connections)
+            r = load.wrk(v, table[v][0] + MESSAGES, scripts[v], 2, connections)
             self.count(v, r.sent)
         results: list[load.Result] = []
         order = list(variants)
         for _ in range(self.args.rounds):
             for v in order:
-                r = load.wrk(v, table[v][0], scripts[v], seconds, connections)
+                r = load.wrk(v, table[v][0] + MESSAGES, scripts[v], seconds, connections)
                 self.count(v, r.sent)
                 results.append(r)
                 time.sleep(0.3)
@@ -291,14 +287,9 @@ class Bench:
             url, body, headers = table[variant]
             r = load.fixed_rate(
                 variant,
-                url + "/v1/messages",
+                url + MESSAGES,
                 body,
-                {
-                    **headers,
-                    "content-type": "application/json",
-                    "anthropic-version": "2023-06-01",
-                    "x-client-id": "bench-rate",
-                },
+                {**JSON, **headers, "x-client-id": "bench-rate"},
                 rate,
                 a.rate_seconds,
             )
@@ -328,38 +319,19 @@ class Bench:
     # -- streaming --------------------------------------------------------------------------
 
     def stream_phase(self) -> None:
-        a = self.args
         table = self.variants()
         names = ["direct", "bastion", "litellm", "bastion-translation", "litellm-translation"]
-        tallies = {v: load.StreamTally() for v in names}
-
-        def go(v: str, n: int, tally: load.StreamTally) -> None:
-            url, body, headers = table[v]
-            data = body.replace(b'"max_tokens"', b'"stream":true,"max_tokens"', 1)
-            before = tally.sent
-            load.stream(
-                url + "/v1/messages",
-                data,
-                {
-                    **headers,
-                    "content-type": "application/json",
-                    "anthropic-version": "2023-06-01",
-                    "x-client-id": "bench-stream",
-                },
-                n,
-                1,
-                tally,
+        targets = {
+            v: (
+                table[v][0] + MESSAGES,
+                table[v][1].replace(b'"max_tokens"', b'"stream":true,"max_tokens"', 1),
+                {**JSON, **table[v][2], "x-client-id": "bench-stream"},
             )
-            self.count(v, tally.sent - before)
-
-        for v in names:  # warm-up
-            go(v, 10, load.StreamTally())
-        rounds = 3
-        order = list(names)
-        for _ in range(rounds):
-            for v in order:
-                go(v, max(1, a.stream_requests // rounds), tallies[v])
-            order.reverse()
+            for v in names
+        }
+        tallies = stream_rounds(targets, self.args.stream_requests, warm_up=10)
+        for v, tally in tallies.items():
+            self.count(v, tally.sent + 10)
         self.data["scenarios"]["streaming"] = {
             "generator": "aiohttp SSE client (uvloop), concurrency 1",
             "results": {v: load.summarise_stream(v, tallies[v], 1) for v in names},
@@ -372,13 +344,7 @@ class Bench:
     ) -> dict[str, Any]:
         a = self.args
         url, body, headers = self.variants()[variant]
-        script = load.lua_script(
-            self.work,
-            f"soak-{variant}",
-            "/v1/messages",
-            self.body_file(f"soak-{variant}", body),
-            {**headers, "x-client-id": "bench-soak"},
-        )
+        script = self.script(f"soak-{variant}", body, headers, "bench-soak")
         samples: list[tuple[float, int]] = []
         boundaries: list[dict[str, Any]] = []
         stop = threading.Event()
@@ -400,7 +366,7 @@ class Bench:
             remaining = total - sent
             seconds = min(15.0, max(2.0, remaining / rps_estimate * 1.03))
             seconds = min(seconds, max(1.0, seconds_cap - (time.monotonic() - t0)))
-            r = load.wrk(variant, url, script, seconds, a.soak_connections)
+            r = load.wrk(variant, url + MESSAGES, script, seconds, a.soak_connections)
             self.count(variant, r.sent)
             sent += r.sent
             ok += r.ok
@@ -474,20 +440,16 @@ class Bench:
         if a.profile == "always" or any(m.startswith("c1") for m in missed):
             wanted.append(("c1", 1))
         for name, connections in wanted:
-            script = load.lua_script(
-                self.work,
-                f"profile-{name}",
-                "/v1/messages",
-                self.body_file(f"profile-{name}", body),
-                {**headers, "x-client-id": f"bench-profile-{name}"},
-            )
+            script = self.script(f"profile-{name}", body, headers, f"bench-profile-{name}")
             out = self.work / f"py-spy-bastion-{name}.txt"
             seconds = a.profile_seconds
-            summary, r = profiling.record(
+            summary, r = spy.record(
                 self.bastion.pid,
                 out,
                 seconds,
-                lambda s=script, c=connections, d=seconds: load.wrk("bastion", url, s, d - 1, c),
+                lambda s=script, c=connections, d=seconds: load.wrk(
+                    "bastion", url + MESSAGES, s, d - 1, c
+                ),
             )
             self.count("bastion", r.sent)
             profiles[name] = {
@@ -548,7 +510,7 @@ class Bench:
         audit["sent"] = self.sent_to_bastion
         audit["bastion_post_count"] = self.data.get("bastion_post_count")
         audit["overhead_ms_by_phase"] = {
-            client: {"n": len(v), "p50": load.percentile(v, 50), "p99": load.percentile(v, 99)}
+            client: {"n": len(v), "p50": percentile(v, 50), "p99": percentile(v, 99)}
             for client, v in sorted(overhead.items())
         }
         self.data["audit"] = audit

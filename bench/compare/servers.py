@@ -4,33 +4,23 @@ LiteLLM proxy (its documented defaults), each its own process on loopback."""
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
+
+from bench._support import launch
 
 from . import tools
 
-MOCK_KEY = "bench-upstream-key"
+MOCK_KEY = launch.UPSTREAM_KEY
 LITELLM_MASTER_KEY = "sk-bench-" + secrets.token_hex(8)
 ANTHROPIC_MODEL = "claude-bench"  # passthrough: an anthropic upstream
 OPENAI_MODEL = "gpt-bench"  # translation: Anthropic ingress, OpenAI-compatible upstream
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -46,18 +36,19 @@ class Server:
     def pid(self) -> int:
         return self.process.pid
 
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
     def stop(self, timeout: float = 90) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        return self.process.returncode
+        return launch.stop(self.process, timeout)
+
+
+def _start(name: str, port: int, process: Any, log: Path, probe: str, seconds: float) -> Server:
+    """Wait until ``probe`` answers (``POST {}`` for the mock's Messages path, else GET)."""
+    server = Server(name, f"http://127.0.0.1:{port}", process, log)
+    post = probe == "/v1/messages"
+    ready = launch.answers(
+        server.url + probe, "POST" if post else "GET", **({"content": b"{}"} if post else {})
+    )
+    launch.wait_ready(process, log, ready, seconds)
+    return server
 
 
 def rss_kib(pid: int) -> int:
@@ -78,134 +69,27 @@ def rss_kib(pid: int) -> int:
     return total
 
 
-def _wait(server: Server, probe: Any, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not server.alive():
-            raise SystemExit(
-                f"{server.name} exited during startup:\n{server.log.read_text()[-4000:]}"
-            )
-        try:
-            if probe():
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"{server.name} not ready after {seconds}s:\n{server.log.read_text()[-4000:]}")
-
-
-def _spawn(argv: list[str], log: Path, cwd: Path, env: dict[str, str] | None = None) -> Any:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env={**os.environ, **(env or {})}
-        )
-
-
-# -- mock -------------------------------------------------------------------------------
-
-
 def start_mock(work: Path, latency_ms: float, stream_interval_ms: float) -> Server:
-    port = free_port()
+    port = launch.free_port()
     log = work / "mock.log"
-    process = _spawn(
-        [
-            sys.executable,
-            "-m",
-            "bench.compare.mock",
-            "--port",
-            str(port),
-            "--latency-ms",
-            str(latency_ms),
-            "--stream-interval-ms",
-            str(stream_interval_ms),
-        ],
-        log,
-        tools.REPO,
-    )
-    server = Server("mock", f"http://127.0.0.1:{port}", process, log)
-    _wait(
-        server,
-        lambda: (
-            httpx.post(server.url + "/v1/messages", content=b"{}", timeout=1).status_code == 200
-        ),
-    )
-    return server
-
-
-# -- Bastion ----------------------------------------------------------------------------
-
-
-def write_bastion_profile(directory: Path, port: int, mock_url: str) -> Path:
-    """The bench profile: the full governance chain (scope check, secret scan, a
-    blocklist with tool globs and content rules, rate limits that never deny, a quota),
-    API-key authentication and the audit trail on, SQLite, logging at warning."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / "secrets.yaml", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        yaml.safe_dump({"jwt_signing_key": secrets.token_urlsafe(48), "mock_key": MOCK_KEY}, handle)
-    profile = {
-        "name": "bench-compare",
-        "server": {"host": "127.0.0.1", "port": port},
-        "database": {"url": f"sqlite+aiosqlite:///{directory / 'bastion.db'}"},
-        "secrets_file": "secrets.yaml",
-        "security": {"bootstrap_admin": {"name": "admin"}},
-        "logging": {"level": "warning"},
-        "rate_limits": {"requests_per_second": 1_000_000},
-        "governance": {
-            "blocklist": {
-                "tools": [{"id": "no-root-shell", "pattern": "sudo*"}],
-                "content": [
-                    {"id": "codename", "literal": "project nightjar"},
-                    {"id": "ssn", "regex": r"\b\d{3}-\d{2}-\d{4}\b", "targets": ["prompt"]},
-                ],
-            },
-            "quota": {
-                "rules": [{"subject": "user", "window": "1d", "limits": {"requests": 10**12}}]
-            },
-        },
-        "gateway": {
-            "routes": [
-                {
-                    "model_pattern": "claude-*",
-                    "provider": "anthropic",
-                    "endpoint": mock_url,
-                    "api_key_secret": "mock_key",
-                },
-                {
-                    "model_pattern": "gpt-*",
-                    "provider": "openai",
-                    "endpoint": mock_url + "/v1",
-                    "api_key_secret": "mock_key",
-                },
-            ]
-        },
-    }
-    (directory / "profile.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
-    return directory
+    options = ("--latency-ms", str(latency_ms), "--stream-interval-ms", str(stream_interval_ms))
+    process = launch.serve_fake("llm", port, log, *options)
+    return _start("mock", port, process, log, "/v1/messages", 120)
 
 
 def start_bastion(work: Path, mock_url: str) -> Server:
-    port = free_port()
-    profile = write_bastion_profile(work / "bastion-profile", port, mock_url)
-    bastion = str(tools.bastion_bin())
-
-    def cli(*args: str) -> str:
-        return subprocess.run(
-            [bastion, "--profile", str(profile), *args],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=work,
-        ).stdout.strip()
-
+    """The bench profile (``bench._support.launch.write_profile``): the full governance
+    chain, API-key authentication and the audit trail on, SQLite, logging at warning;
+    routes ``claude-*`` passed through to the mock and ``gpt-*`` translated."""
+    port = launch.free_port()
+    directory = work / "bastion-profile"
+    db = f"sqlite+aiosqlite:///{directory / 'bastion.db'}"
+    routes = launch.llm_routes(mock_url, "claude-*", "gpt-*")
+    profile = launch.write_profile(directory, "bench-compare", port, db, gateway=routes)
     log = work / "bastion.log"
-    process = _spawn([bastion, "--profile", str(profile), "serve", "--port", str(port)], log, work)
-    server = Server("bastion", f"http://127.0.0.1:{port}", process, log)
-    _wait(server, lambda: httpx.get(server.url + "/api/v1/health", timeout=1).status_code == 200)
-    # A user-tier account (the tier an agent's key has), so the scope check really checks.
-    cli("admin", "users", "create", "bench", "--role", "user")
-    key = cli("admin", "keys", "issue", "bench", "--name", "bench").splitlines()[-1].strip()
-    server.headers = {"x-api-key": key}
+    argv = [launch.BASTION, "--profile", str(profile), "serve", "--port", str(port)]
+    server = _start("bastion", port, launch.spawn(argv, log, work), log, "/api/v1/health", 120)
+    server.headers = {"x-api-key": launch.api_key(profile, work)}
     server.extra["profile"] = profile
     server.extra["db"] = profile / "bastion.db"
     return server
@@ -213,14 +97,7 @@ def start_bastion(work: Path, mock_url: str) -> Server:
 
 def bastion_post_count(server: Server) -> int:
     """POSTs Bastion answered, by its own Prometheus counter (any status)."""
-    text = httpx.get(server.url + "/metrics", timeout=10).text
-    total = 0.0
-    for match in re.finditer(
-        r"^bastion_http_requests_total\{([^}]*)\} ([0-9.e+]+)$", text, re.MULTILINE
-    ):
-        if 'method="POST"' in match.group(1):
-            total += float(match.group(2))
-    return int(total)
+    return sum(launch.metric(server.url, "bastion_http_requests_total", method="POST").values())
 
 
 def audit_rows(db: Path) -> dict[str, Any]:
@@ -292,7 +169,7 @@ def write_litellm_config(directory: Path, mock_url: str) -> Path:
 
 
 def start_litellm(work: Path, mock_url: str) -> Server:
-    port = free_port()
+    port = launch.free_port()
     directory = work / "litellm"
     config = write_litellm_config(directory, mock_url)
     log = work / "litellm.log"
@@ -308,13 +185,9 @@ def start_litellm(work: Path, mock_url: str) -> Server:
         "1",  # its default; Bastion runs one worker too
     ]
     # No network here: read the bundled model-cost map instead of fetching it at boot.
-    process = _spawn(argv, log, directory, {"LITELLM_LOCAL_MODEL_COST_MAP": "True"})
-    server = Server("litellm", f"http://127.0.0.1:{port}", process, log)
-    _wait(
-        server,
-        lambda: httpx.get(server.url + "/health/liveliness", timeout=1).status_code == 200,
-        180,
-    )
+    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    process = launch.spawn(argv, log, directory, env)
+    server = _start("litellm", port, process, log, "/health/liveliness", 180)
     server.headers = {"x-api-key": LITELLM_MASTER_KEY}
     server.extra["argv"] = argv
     server.extra["config"] = config.read_text()

@@ -5,7 +5,6 @@ Bastion's dependencies)."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,21 +24,6 @@ HARNESS_REQUIREMENTS = [
 
 def _log(message: str) -> None:
     print(f"[bench.compare] {message}", flush=True)
-
-
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    _log("wrk not found: apt-get install -y wrk")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([*sudo, "apt-get", "update", "-q"], check=True, env=env)
-    subprocess.run([*sudo, "apt-get", "install", "-y", "-q", "wrk"], check=True, env=env)
-    found = shutil.which("wrk")
-    if not found:
-        raise SystemExit("wrk is still missing after apt-get install")
-    return found
 
 
 def harness_python() -> Path:
@@ -86,19 +70,6 @@ def ensure_harness_venv() -> Path:
 
 def litellm_bin() -> Path:
     return HARNESS_VENV / "bin" / "litellm"
-
-
-def py_spy() -> str:
-    for candidate in (
-        Path(sys.executable).with_name("py-spy"),
-        HARNESS_VENV / "bin" / "py-spy",
-    ):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which("py-spy")
-    if found:
-        return found
-    raise SystemExit("py-spy not found (it is installed into bench/.litellm-venv)")
 
 
 def bastion_bin() -> Path:

@@ -1,0 +1,242 @@
+"""The servers benchmarks measure against, each in its own process under uvicorn with
+``bastion serve``'s settings: ``python -m bench._support.fakes KIND PORT [options]``.
+
+- ``llm``: the upstream mock, a raw ASGI app answering Anthropic ``POST /v1/messages`` and
+  OpenAI ``POST /v1/chat/completions`` (also ``/chat/completions``) with fixed documents
+  naming the requested model: JSON, or with ``"stream": true`` SSE whose events are
+  separate writes (a start event, a text delta per word, the stop reason, the usage).
+  ``--latency-ms`` delays each answer's first byte, ``--stream-interval-ms`` spaces events;
+- ``proxy UPSTREAM``: the floor for any Python gateway: read the body, POST it upstream on
+  Bastion's pooled aiohttp session, relay the answer (streams chunk by chunk), with no
+  authentication, governance, routing, translation, cost or audit;
+- ``hook``: a bare Starlette route answering ``POST /api/v1/hooks/govern`` with the exact
+  bytes Bastion answers an allowed ``PreToolUse``;
+- ``mcp``: an MCP server on the official SDK (streamable HTTP, JSON responses) offering a
+  ``create_issue`` tool that answers at once.
+
+The product's own ``MockUpstream`` is an upstream *inside* Bastion (it quotes the prompt,
+Anthropic only); these are servers on a socket with fixed answers, which is what a
+benchmark's baseline needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from bench._support.launch import UPSTREAM_KEY, uvicorn_run
+
+TEXT = "Run the export after the partition job finishes: schedule it at 00:20 UTC, then retry. "
+WORDS = re.findall(r"\S+\s*", TEXT)
+USAGE = {"input_tokens": 612, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+USAGE_OPENAI = {"prompt_tokens": 612, "completion_tokens": 24, "total_tokens": 636}
+HOOK_PATH = "/api/v1/hooks/govern"
+ALLOW = {
+    "hookSpecificOutput": {
+        "hookEventName": "PreToolUse",
+        "permissionDecision": "allow",
+        "permissionDecisionReason": "allowed by Bastion governance",
+    }
+}
+Scope = MutableMapping[str, Any]
+App = Callable[[Scope, Any, Any], Awaitable[None]]
+_MODEL = re.compile(rb'"model"\s*:\s*"([^"]{1,200})"')
+_STREAM = re.compile(rb'"stream"\s*:\s*true')
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def anthropic_message(model: str) -> dict[str, Any]:
+    return {
+        "id": "msg_bench0001",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": TEXT}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {**USAGE, "output_tokens": 24},
+    }
+
+
+def openai_completion(model: str) -> dict[str, Any]:
+    message = {"role": "assistant", "content": TEXT, "refusal": None}
+    return {
+        "id": "chatcmpl-bench0001",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+        "usage": USAGE_OPENAI,
+    }
+
+
+def anthropic_events(model: str) -> list[bytes]:
+    def event(kind: str, **payload: Any) -> bytes:
+        return f"event: {kind}\ndata: ".encode() + dumps({"type": kind, **payload}) + b"\n\n"
+
+    start = {**anthropic_message(model), "content": [], "stop_reason": None}
+    start["usage"] = {**USAGE, "output_tokens": 1}
+    return [
+        event("message_start", message=start),
+        event("content_block_start", index=0, content_block={"type": "text", "text": ""}),
+        *(
+            event("content_block_delta", index=0, delta={"type": "text_delta", "text": w})
+            for w in WORDS
+        ),
+        event("content_block_stop", index=0),
+        event(
+            "message_delta",
+            delta={"stop_reason": "end_turn", "stop_sequence": None},
+            usage={"output_tokens": 24},
+        ),
+        event("message_stop"),
+    ]
+
+
+def openai_events(model: str) -> list[bytes]:
+    def chunk(delta: dict[str, Any] | None, finish: str | None = None, usage: Any = None) -> bytes:
+        choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+        payload = {"id": "chatcmpl-bench0001", "object": "chat.completion.chunk"}
+        payload |= {"created": 1_700_000_000, "model": model, "choices": choices}
+        return b"data: " + dumps(payload | ({"usage": usage} if usage else {})) + b"\n\n"
+
+    return [
+        chunk({"role": "assistant", "content": ""}),
+        *(chunk({"content": w}) for w in WORDS),
+        chunk({}, "stop"),
+        chunk(None, usage=USAGE_OPENAI),
+        b"data: [DONE]\n\n",
+    ]
+
+
+async def _body(receive: Any) -> bytes:
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
+
+
+async def _answer(send: Any, status: int, kind: bytes, *chunks: bytes, pause: float = 0) -> None:
+    headers = [(b"content-type", kind)]
+    if len(chunks) == 1:
+        headers.append((b"content-length", str(len(chunks[0])).encode()))
+    else:
+        headers.append((b"cache-control", b"no-cache"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    for chunk in chunks[:-1]:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        if pause:
+            await asyncio.sleep(pause)
+    await send({"type": "http.response.body", "body": chunks[-1] if chunks else b""})
+
+
+def llm_app(latency_ms: float = 0.0, stream_interval_ms: float = 0.0) -> App:
+    delay, interval = latency_ms / 1000, stream_interval_ms / 1000
+    cache: dict[tuple[bool, str, bool], list[bytes]] = {}
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = await _body(receive)
+        anthropic = scope["path"] == "/v1/messages"
+        if not anthropic and scope["path"] not in ("/v1/chat/completions", "/chat/completions"):
+            return await _answer(send, 404, b"text/plain", b"")
+        found = _MODEL.search(body)
+        model = found.group(1).decode() if found else "unknown"
+        stream = _STREAM.search(body) is not None
+        key = (anthropic, model, stream)
+        chunks = cache.get(key)
+        if chunks is None:
+            events = anthropic_events if anthropic else openai_events
+            document = anthropic_message if anthropic else openai_completion
+            chunks = [*events(model), b""] if stream else [dumps(document(model))]
+            if len(cache) < 256:
+                cache[key] = chunks
+        if delay:
+            await asyncio.sleep(delay)
+        kind = b"text/event-stream" if stream else b"application/json"
+        await _answer(send, 200, kind, *chunks, pause=interval)
+
+    return app
+
+
+def proxy_app(upstream: str) -> App:
+    from bastion.domains.gateway.upstreams import create_http_session
+
+    session: Any = None
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        nonlocal session
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                session = create_http_session()
+                await send({"type": "lifespan.startup.complete"})
+            await session.close()
+            return await send({"type": "lifespan.shutdown.complete"})
+        headers = {"content-type": "application/json", "x-api-key": UPSTREAM_KEY}
+        body = await _body(receive)
+        async with session.post(upstream + scope["path"], data=body, headers=headers) as answer:
+            kind = [(b"content-type", answer.content_type.encode())]
+            await send({"type": "http.response.start", "status": answer.status, "headers": kind})
+            while chunk := await answer.content.readany():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def hook_app() -> Any:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    body = dumps(ALLOW)
+
+    async def govern(request: Request) -> Response:
+        await request.body()
+        return Response(body, media_type="application/json")
+
+    return Starlette(routes=[Route(HOOK_PATH, govern, methods=["POST", "PUT"])])
+
+
+def mcp_app() -> Any:
+    from mcp.server.mcpserver import MCPServer
+
+    mcp = MCPServer("bench-github")
+
+    @mcp.tool(description="Open an issue in a repository.")
+    def create_issue(owner: str, repo: str, title: str, body: str, labels: list[str]) -> str:
+        return f"created {owner}/{repo}#4231: {title}"
+
+    return mcp.streamable_http_app(json_response=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench._support.fakes")
+    parser.add_argument("kind", choices=["llm", "proxy", "hook", "mcp"])
+    parser.add_argument("port", type=int)
+    parser.add_argument("upstream", nargs="?", help="proxy: the upstream's base URL")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--stream-interval-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    if args.kind == "llm":
+        uvicorn_run(llm_app(args.latency_ms, args.stream_interval_ms), args.port, date_header=False)
+    elif args.kind == "proxy":
+        uvicorn_run(proxy_app(args.upstream), args.port, lifespan="on")
+    else:
+        uvicorn_run(hook_app() if args.kind == "hook" else mcp_app(), args.port, lifespan="auto")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,170 @@
+"""wrk (C, one thread, fixed concurrency) with the one Lua script every benchmark uses:
+it posts one fixed body, counts the requests it writes (a ``request()`` hook, so the
+harness knows what a server was sent), the statuses it reads and the 200s whose body
+holds ``match``, and prints wrk's latency percentiles as one JSON line."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+LUA = r"""
+wrk.method = "%(method)s"
+%(headers)s
+local f = assert(io.open("%(body)s", "rb"))
+wrk.body = f:read("*a")
+f:close()
+local match = %(match)s
+
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  sent, ok, other, matched = 0, 0, 0, 0
+  req = wrk.format()
+end
+
+function request()
+  sent = sent + 1
+  return req
+end
+
+function response(status, headers, body)
+  if status == 200 then
+    ok = ok + 1
+    if match and string.find(body, match, 1, true) then matched = matched + 1 end
+  else
+    other = other + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local s, o, x, m = 0, 0, 0, 0
+  for _, t in ipairs(threads) do
+    s = s + t:get("sent"); o = o + t:get("ok"); x = x + t:get("other"); m = m + t:get("matched")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCHJSON {"sent":%%d,"ok":%%d,"other":%%d,"matched":%%d,"requests":%%d,' ..
+    '"duration_us":%%d,"connect":%%d,"read":%%d,"write":%%d,"timeout":%%d,' ..
+    '"p50_us":%%d,"p90_us":%%d,"p95_us":%%d,"p99_us":%%d,"max_us":%%d,"mean_us":%%.1f}\n',
+    s, o, x, m, summary.requests, summary.duration, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(95),
+    latency:percentile(99), latency.max, latency.mean))
+end
+"""
+
+
+def script(
+    path: Path, body: Path, headers: dict[str, str], match: str = "", method: str = "POST"
+) -> Path:
+    """Write the Lua script for ``method`` of the bytes in ``body`` with ``headers``."""
+    lines = "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items())
+    values = {"method": method, "headers": lines, "body": body, "match": "false"}
+    if match:
+        values["match"] = json.dumps(match)
+    path.write_text(LUA % values)
+    return path
+
+
+@dataclass
+class Run:
+    """One wrk round. Latencies in ms; ``rps`` is wrk's (replies completed per second)."""
+
+    side: str
+    connections: int
+    sent: int
+    ok: int
+    other: int
+    matched: int
+    requests: int
+    duration_s: float
+    socket_errors: int
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    max: float
+    mean: float
+    argv: str
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.duration_s if self.duration_s else 0.0
+
+    @property
+    def errors(self) -> int:
+        return self.other + self.socket_errors
+
+
+def ensure() -> None:
+    """wrk from Debian: ``apt-get install -y wrk`` when it is missing."""
+    if shutil.which("wrk"):
+        return
+    print("wrk not found: apt-get install -y wrk", flush=True)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-q"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-q", "wrk"], check=True, env=env)
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is still missing after apt-get install")
+
+
+def run(
+    side: str, url: str, lua: Path, duration: float, connections: int, timeout_s: int = 10
+) -> Run:
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s"]
+    argv += ["--timeout", f"{timeout_s}s", "-s", str(lua), url]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    found = re.search(r"^BENCHJSON (\{.*\})$", out, re.MULTILINE)
+    if not found:
+        raise RuntimeError(f"wrk printed no summary:\n{out}")
+    d = json.loads(found.group(1))
+    ms = {k: d[f"{k}_us"] / 1000 for k in ("p50", "p90", "p95", "p99", "max", "mean")}
+    return Run(
+        side=side,
+        connections=connections,
+        sent=d["sent"],
+        ok=d["ok"],
+        other=d["other"],
+        matched=d["matched"],
+        requests=d["requests"],
+        duration_s=d["duration_us"] / 1e6,
+        socket_errors=sum(d[k] for k in ("connect", "read", "write", "timeout")),
+        argv=" ".join([*argv[:-3], "<script>", "<url>"]),
+        **ms,
+    )
+
+
+def alternate(
+    targets: dict[str, tuple[str, Path]], rounds: int, duration: float, connections: int
+) -> list[Run]:
+    """``rounds`` rounds of each target (url, script) in turn, in the targets' order."""
+    return [
+        run(side, url, lua, duration, connections)
+        for _ in range(rounds)
+        for side, (url, lua) in targets.items()
+    ]
+
+
+def rounds_table(results: list[Run], what: str, rate: str, matched: str) -> list[str]:
+    """Every round of ``alternate``: its side, throughput, counts and latencies."""
+    sides = len({r.side for r in results})
+    lines = [
+        f"| round | {what} | {rate}/s | {rate} | 200 | {matched} | non-200 | "
+        "socket errors | p50 ms | p99 ms |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {i // sides + 1} | {r.side} | {r.rps:,.0f} | {r.requests} | {r.ok} | {r.matched} "
+        f"| {r.other} | {r.socket_errors} | {r.p50:.1f} | {r.p99:.1f} |"
+        for i, r in enumerate(results)
+    ]
+    return lines
