@@ -14,7 +14,9 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-$(VENV)/.examples-installed: $(VENV)/.installed examples/extensions/hello/pyproject.toml
+EXAMPLE_SOURCES := $(shell find examples/extensions/hello -type f -not -path '*/__pycache__/*')
+
+$(VENV)/.examples-installed: $(VENV)/.installed $(EXAMPLE_SOURCES)
 	$(PY) -m pip install -q --no-deps --no-build-isolation --force-reinstall examples/extensions/hello
 	touch $@
 

@@ -1,7 +1,10 @@
 """An example extension that uses nothing but ``bastion.extension``.
 
-It contributes one of each common surface: a router, a migration, a job, a role and a
-config namespace. Install it next to Bastion and it is governed exactly like core.
+It contributes one of each common surface: a router, a migration, a job, a role, a config
+namespace and a typed service (``GREETINGS``, the greeting book its route and its job
+share), and it runs the governance chain on its own input (a name carrying a secret is
+refused, and the decision is audited), the way the core domains do. Install it next to
+Bastion and it is governed exactly like core.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bastion.extension import (
+    GOVERNANCE,
     ConfigSpec,
     EndpointClass,
     Extension,
@@ -27,8 +32,13 @@ from bastion.extension import (
     Maturity,
     Migration,
     Operation,
+    PolicyContext,
+    PolicyTarget,
     RoleDefinition,
     RoleName,
+    ServiceKey,
+    ServiceProvider,
+    TargetType,
     Tier,
     migrations_from_package,
     request_context,
@@ -66,6 +76,49 @@ class HelloConfig(BaseModel):
     retention_days: int = Field(30, ge=1)
 
 
+class GreetingBook:
+    """Every greeting sent, in the extension's own table."""
+
+    def __init__(self, engine: AsyncEngine, config: HelloConfig) -> None:
+        self._engine = engine
+        self.config = config
+
+    async def add(self, name: str, user_id: str | None) -> dict[str, str]:
+        row = {
+            "id": secrets.token_hex(8),
+            "name": name,
+            "message": f"{self.config.greeting}, {name}!",
+            "user_id": user_id,
+            "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        }
+        async with self._engine.begin() as conn:
+            await conn.execute(greetings.insert().values(**row))
+        return {"id": row["id"], "message": row["message"]}
+
+    async def all(self) -> list[dict[str, str]]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(greetings.c.id, greetings.c.message).order_by(greetings.c.created_at)
+            )
+            return [{"id": r.id, "message": r.message} for r in rows]
+
+    async def prune(self) -> int:
+        days = self.config.retention_days
+        cutoff = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=days)
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(greetings).where(greetings.c.created_at < cutoff))
+        return int(result.rowcount)
+
+
+GREETINGS: ServiceKey[GreetingBook] = ServiceKey("hello.greetings", "The greeting book")
+
+
+def _greeting_book(ctx: ExtensionContext) -> GreetingBook:
+    config = ctx.config
+    assert isinstance(config, HelloConfig)
+    return GreetingBook(ctx.engine, config)
+
+
 class HelloExtension(Extension):
     meta = ExtensionMeta(
         id="hello",
@@ -73,7 +126,11 @@ class HelloExtension(Extension):
         depends_on=("users",),
         maturity=Maturity.BETA,
         description="Example: greets people and remembers it",
+        requires=(GOVERNANCE,),
     )
+
+    def services(self) -> Sequence[ServiceProvider[GreetingBook]]:
+        return [ServiceProvider(GREETINGS, _greeting_book)]
 
     def migrations(self) -> Sequence[Migration]:
         return migrations_from_package("bastion_hello")
@@ -92,9 +149,8 @@ class HelloExtension(Extension):
         return [Job("prune", "every 1h", prune_old_greetings)]
 
     def router(self, ctx: ExtensionContext) -> ExtensionRouter:
-        config = ctx.config
-        assert isinstance(config, HelloConfig)
-        engine = ctx.engine
+        book = ctx.service(GREETINGS)
+        governance = ctx.service(GOVERNANCE)
 
         async def create(request: Request) -> JSONResponse:
             caller = request_context(request)
@@ -106,23 +162,18 @@ class HelloExtension(Extension):
                 name = ""
             if not name:
                 return JSONResponse({"error": "name is required"}, status_code=400)
-            row = {
-                "id": secrets.token_hex(8),
-                "name": name,
-                "message": f"{config.greeting}, {name}!",
-                "user_id": caller.user_id,
-                "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            }
-            async with engine.begin() as conn:
-                await conn.execute(greetings.insert().values(**row))
-            return JSONResponse({"id": row["id"], "message": row["message"]}, status_code=201)
+            # The same chain the gateway runs on a prompt: secrets, blocklist, ACL, limits.
+            decision = await governance.engine.evaluate(
+                PolicyContext(caller, PolicyTarget(TargetType.PROMPT), name)
+            )
+            if not decision.allowed:
+                return JSONResponse(
+                    {"error": decision.reason, "rule": decision.rule}, status_code=403
+                )
+            return JSONResponse(await book.add(name, caller.user_id), status_code=201)
 
         async def list_all(_: Request) -> JSONResponse:
-            async with engine.connect() as conn:
-                rows = await conn.execute(
-                    select(greetings.c.id, greetings.c.message).order_by(greetings.c.created_at)
-                )
-                return JSONResponse([{"id": r.id, "message": r.message} for r in rows])
+            return JSONResponse(await book.all())
 
         return ExtensionRouter(
             routes=[
@@ -139,9 +190,4 @@ class HelloExtension(Extension):
 
 
 async def prune_old_greetings(ctx: ExtensionContext) -> int:
-    config = ctx.config
-    assert isinstance(config, HelloConfig)
-    cutoff = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=config.retention_days)
-    async with ctx.engine.begin() as conn:
-        result = await conn.execute(delete(greetings).where(greetings.c.created_at < cutoff))
-    return int(result.rowcount)
+    return await ctx.service(GREETINGS).prune()
