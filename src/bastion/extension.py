@@ -1,7 +1,13 @@
 """The public facade for extension authors: the only import an extension needs.
 
 from bastion.extension import ApiExtension, ExtensionMeta, ExtensionRouter
+
+``principal_columns`` and ``principal_row`` (the principal columns of an audit table and
+their values for one request) come from ``bastion.infra.audit`` on first use: the audit
+pipeline is not imported by an extension that never builds an audit table.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
@@ -55,7 +61,22 @@ from bastion.kernel.policy import (
 from bastion.kernel.registration import register_extension
 from bastion.kernel.tiers import Tier
 
+if TYPE_CHECKING:
+    from bastion.infra.audit import PRINCIPAL_WIDTHS, principal_columns, principal_row
+
+_AUDIT_NAMES = frozenset({"PRINCIPAL_WIDTHS", "principal_columns", "principal_row"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _AUDIT_NAMES:
+        from bastion.infra import audit
+
+        return getattr(audit, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "PRINCIPAL_WIDTHS",
     "ApiExtension",
     "ApiKeyId",
     "AuthMethod",
@@ -100,6 +121,8 @@ __all__ = [
     "UserId",
     "Verdict",
     "migrations_from_package",
+    "principal_columns",
+    "principal_row",
     "register_extension",
     "request_context",
 ]
