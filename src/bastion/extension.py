@@ -1,7 +1,13 @@
 """The public facade for extension authors: the only import an extension needs.
 
 from bastion.extension import ApiExtension, ExtensionMeta, ExtensionRouter
+
+``principal_columns`` and ``principal_row`` (the principal columns of an audit table and
+their values for one request) come from ``bastion.infra.audit`` on first use: the audit
+pipeline is not imported by an extension that never builds an audit table.
 """
+
+from typing import TYPE_CHECKING
 
 # The LLM upstream-provider contract: what an ``llm_upstreams()`` factory builds and what
 # it is called with, the same types the built-in providers implement.
@@ -55,6 +61,7 @@ from bastion.kernel.ids import (
     TraceId,
     UserId,
 )
+from bastion.kernel.lazy import lazy_attributes
 from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.narrow import (
     ApiExtension,
@@ -75,11 +82,24 @@ from bastion.kernel.registration import register_extension
 from bastion.kernel.services import ServiceKey, ServiceProvider
 from bastion.kernel.tiers import Tier
 
+if TYPE_CHECKING:
+    from bastion.infra.audit import PRINCIPAL_WIDTHS, principal_columns, principal_row
+
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        name: "bastion.infra.audit"
+        for name in ("PRINCIPAL_WIDTHS", "principal_columns", "principal_row")
+    },
+)
+
+
 __all__ = [
     "AUDIT",
     "GOVERNANCE",
     "JWT",
     "LLM_UPSTREAMS",
+    "PRINCIPAL_WIDTHS",
     "ROLES",
     "TOOL_PROVIDERS",
     "ApiExtension",
@@ -140,6 +160,8 @@ __all__ = [
     "UserId",
     "Verdict",
     "migrations_from_package",
+    "principal_columns",
+    "principal_row",
     "register_extension",
     "request_context",
 ]

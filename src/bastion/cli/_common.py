@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bastion.cli._state import state
+from bastion.infra.audit import audit_event_row
 from bastion.infra.config import LoadedProfile, load_profile
 from bastion.kernel.errors import BastionError
 from bastion.runtime.boot import boot
@@ -141,12 +142,11 @@ async def record_admin_action(
 ) -> None:
     """An ``audit_events`` row (and SIEM event) for an operator action from the CLI."""
     await p.audit.record_event(
-        {
-            "event_type": f"admin.{action}",
-            "actor_user_id": None,
-            "actor_tenant_id": None,
-            "subject": subject,
-            "action": action,
-            "details": {"source": "cli", **(details or {})},
-        }
+        audit_event_row(
+            None,
+            event_type=f"admin.{action}",
+            subject=subject,
+            action=action,
+            details={"source": "cli", **(details or {})},
+        )
     )

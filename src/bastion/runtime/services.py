@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,6 +15,7 @@ from bastion.infra.audit import (
     GovernanceDecisionRow,
     SiemEmitter,
     new_row_id,
+    principal_row,
 )
 from bastion.infra.config import Profile, SecretStore
 from bastion.infra.governance import Decision, Governance, build_governance
@@ -40,26 +42,28 @@ def decision_row(context: PolicyContext, decision: Decision) -> GovernanceDecisi
     principal, target = context.principal, context.target
     # Every column, id and time included: the audit writer's fast path then reads the
     # values straight from the row instead of merging it into a full set of columns.
-    return {
-        "id": new_row_id(),
-        "trace_id": principal.trace_id,
-        "session_id": principal.session_id,
-        "user_id": principal.user_id,
-        "tenant_id": principal.tenant_id,
-        "api_key_id": principal.api_key_id,
-        "client_id": principal.client_id,
-        "tier": principal.tier.label,
-        "target_type": target.type.value,
-        "target_server": target.server,
-        "target_name": target.tool or target.name,
-        "decision": decision.decision,
-        "stage": decision.stage,
-        "rule": decision.rule,
-        "reason": decision.reason,
-        "trace": decision.trace_dicts(),
-        "duration_us": round(decision.duration_us),
-        "created_at": datetime.now(UTC),
-    }
+    # ``dict(principal_row(...), key=...)`` costs what the spelled-out literal did (about
+    # 0.5 µs); a ``{**principal_row(...), ...}`` display costs almost twice that, a
+    # ``GovernanceDecisionRow(...)`` call three times. The cast skips mypy's key checks,
+    # so tests/infra/audit/test_principal.py compares the keys with the table's columns.
+    return cast(
+        GovernanceDecisionRow,
+        dict(
+            principal_row(principal),
+            id=new_row_id(),
+            tier=principal.tier.label,
+            target_type=target.type.value,
+            target_server=target.server,
+            target_name=target.tool or target.name,
+            decision=decision.decision,
+            stage=decision.stage,
+            rule=decision.rule,
+            reason=decision.reason,
+            trace=decision.trace_dicts(),
+            duration_us=round(decision.duration_us),
+            created_at=datetime.now(UTC),
+        ),
+    )
 
 
 def governance_for(

@@ -25,7 +25,7 @@ from bastion.domains.mcp._pins import (
     fingerprint,
     pinned_definition,
 )
-from bastion.infra.audit import AuditTrail
+from bastion.infra.audit import AuditTrail, audit_event_row
 from bastion.kernel.context import RequestContext
 
 log = structlog.get_logger("bastion.mcp")
@@ -127,21 +127,19 @@ class ToolCatalog:
             observed_sha256=sha,
         )
         await self._trail.record_event(
-            {
-                "event_type": QUARANTINE_EVENT,
-                "actor_user_id": principal.user_id if principal else None,
-                "actor_tenant_id": principal.tenant_id if principal else None,
-                "subject": f"{server}/{tool}",
-                "action": "quarantine",
-                "details": {
+            audit_event_row(
+                principal,
+                event_type=QUARANTINE_EVENT,
+                subject=f"{server}/{tool}",
+                action="quarantine",
+                details={
                     "server": server,
                     "tool": tool,
                     "changed_fields": changes,
                     "pinned_sha256": pin.pinned_sha256,
                     "observed_sha256": sha,
                 },
-                "trace_id": principal.trace_id if principal else None,
-            }
+            )
         )
 
     async def current_pin(self, server: str, tool: str) -> ToolPin | None:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Column, DateTime, Float, MetaData, String, Table, Text
 
-from bastion.infra.audit import new_row_id
+from bastion.infra.audit import new_row_id, principal_columns, principal_row
 from bastion.kernel.context import RequestContext
 
 metadata = MetaData()
@@ -23,12 +23,7 @@ mcp_tool_executions = Table(
     "mcp_tool_executions",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("trace_id", String(128), nullable=False),
-    Column("user_id", String(128)),
-    Column("tenant_id", String(128)),
-    Column("api_key_id", String(64)),
-    Column("client_id", String(255)),
-    Column("session_id", String(128)),
+    *principal_columns(),
     Column("mcp_session_id", String(64)),
     Column("server", String(64), nullable=False),
     Column("method", String(64), nullable=False),
@@ -88,27 +83,22 @@ class Execution:
         self.status, self.reason = Status.ERROR, "cancelled: the client went away"
 
     def row(self) -> dict[str, Any]:
-        p = self.principal
-        return {
-            "id": new_row_id(),
-            "trace_id": p.trace_id,
-            "user_id": p.user_id,
-            "tenant_id": p.tenant_id,
-            "api_key_id": p.api_key_id,
-            "client_id": p.client_id,
-            "session_id": p.session_id,
-            "mcp_session_id": self.mcp_session_id,
-            "server": self.server,
-            "method": self.method,
-            "tool": self.tool[:1024],
-            "arguments_sha256": arguments_sha256(self.arguments),
-            "status": self.status.value,
-            "stage": self.stage,
-            "rule": self.rule,
-            "reason": self.reason,
-            "protocol_version": self.protocol_version,
-            "duration_ms": round((time.perf_counter() - self.started) * 1000, 3),
-            "upstream_ms": None if self.upstream_ms is None else round(self.upstream_ms, 3),
-            "result_findings": orjson.dumps(self.findings).decode() if self.findings else None,
-            "created_at": datetime.now(UTC),
-        }
+        # A keyword call: a ``{**principal_row(...), ...}`` display costs twice as much.
+        return dict(
+            principal_row(self.principal),
+            id=new_row_id(),
+            mcp_session_id=self.mcp_session_id,
+            server=self.server,
+            method=self.method,
+            tool=self.tool[:1024],
+            arguments_sha256=arguments_sha256(self.arguments),
+            status=self.status.value,
+            stage=self.stage,
+            rule=self.rule,
+            reason=self.reason,
+            protocol_version=self.protocol_version,
+            duration_ms=round((time.perf_counter() - self.started) * 1000, 3),
+            upstream_ms=None if self.upstream_ms is None else round(self.upstream_ms, 3),
+            result_findings=orjson.dumps(self.findings).decode() if self.findings else None,
+            created_at=datetime.now(UTC),
+        )

@@ -4,7 +4,9 @@
 unreachable they spill to a local file and are replayed on recovery, so none is lost.
 ``SiemEmitter`` delivers a redacted, structured copy of each event to stdout, a file or an
 HTTP collector (Splunk HEC or a JSON array). ``AuditTrail`` records a governance decision
-or an administrative action through both.
+or an administrative action through both. Every audit table, an extension's included,
+builds its principal columns with ``principal_columns()`` and their values with
+``principal_row()``.
 """
 
 from bastion.infra.audit._errors import (
@@ -14,6 +16,14 @@ from bastion.infra.audit._errors import (
     SiemDeliveryError,
     SiemRejected,
     UnknownAuditTable,
+)
+from bastion.infra.audit._principal import (
+    PRINCIPAL_COLUMNS,
+    PRINCIPAL_WIDTHS,
+    PrincipalRow,
+    audit_event_row,
+    principal_columns,
+    principal_row,
 )
 from bastion.infra.audit._redact import RedactingProcessor, Redactor, redact_values
 from bastion.infra.audit._rows import AuditEventRow, GovernanceDecisionRow, new_row_id
@@ -34,6 +44,8 @@ from bastion.infra.audit._writer import AuditWriter
 __all__ = [
     "AUDIT_TABLES",
     "DECISION_EVENT",
+    "PRINCIPAL_COLUMNS",
+    "PRINCIPAL_WIDTHS",
     "AuditClosedError",
     "AuditError",
     "AuditEventRow",
@@ -45,6 +57,7 @@ __all__ = [
     "GovernanceDecisionRow",
     "HttpSink",
     "JsonText",
+    "PrincipalRow",
     "RedactingProcessor",
     "Redactor",
     "SiemDeliveryError",
@@ -54,12 +67,15 @@ __all__ = [
     "SiemSinkSettings",
     "StdoutSink",
     "UnknownAuditTable",
+    "audit_event_row",
     "audit_events",
     "create_sink",
     "governance_decisions",
     "iso_utc",
     "metadata",
     "new_row_id",
+    "principal_columns",
+    "principal_row",
     "redact_values",
     "siem_event",
 ]

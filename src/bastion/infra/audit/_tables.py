@@ -1,8 +1,9 @@
 """SQLAlchemy Core mirrors of the audit tables.
 
-The schema's source of truth is the core extension's migration ``002_audit``; these
-``Table`` objects exist for inserts and queries and are checked against the migrated
-database by the test suite.
+The schema's source of truth is the core extension's migrations ``002_audit`` and
+``003_principal_widths``; these ``Table`` objects exist for inserts and queries and are
+checked against the migrated database by the test suite. Their principal columns come
+from ``principal_columns()``, like every other audit table's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 import orjson
 from sqlalchemy import BigInteger, Column, DateTime, Dialect, MetaData, String, Table, Text
 from sqlalchemy.types import TypeDecorator
+
+from bastion.infra.audit._principal import principal_columns
 
 
 def json_dumps(value: Any) -> bytes:
@@ -43,12 +46,7 @@ governance_decisions = Table(
     "governance_decisions",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("trace_id", String(64), nullable=False),
-    Column("session_id", String(128)),
-    Column("user_id", String(128)),
-    Column("tenant_id", String(128)),
-    Column("api_key_id", String(128)),
-    Column("client_id", String(255)),
+    *principal_columns(),
     Column("tier", String(16), nullable=False),
     Column("target_type", String(32), nullable=False),
     Column("target_server", String(255)),
@@ -67,12 +65,11 @@ audit_events = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("event_type", String(64), nullable=False),
-    Column("actor_user_id", String(128)),
-    Column("actor_tenant_id", String(128)),
+    *principal_columns(prefix="actor_", names=("user_id", "tenant_id")),
     Column("subject", String(255)),
     Column("action", String(64), nullable=False),
     Column("details", JsonText, nullable=False),
-    Column("trace_id", String(64)),
+    *principal_columns(names=("trace_id",), trace_id_nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 

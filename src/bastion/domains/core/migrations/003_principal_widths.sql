@@ -1,0 +1,4 @@
+-- Issue 21: every audit table has the same principal columns (bastion.infra.audit
+-- principal_columns()). SQLite does not enforce VARCHAR lengths, so there is nothing to
+-- change here; the PostgreSQL variant widens the columns that were narrower. Widening a
+-- VARCHAR rewrites neither the table nor its indexes.
