@@ -38,7 +38,7 @@ EXPECTED = {
         "version": "1.0.0",
         "maturity": "beta",
         "kind": "library",
-        "surfaces": "migrations, router, jobs, roles, config",
+        "surfaces": "migrations, services, router, jobs, roles, config",
         "depends_on": "users",
         "required": False,
         "source": "distribution 'bastion-hello'",

@@ -2,9 +2,8 @@
 
 It contributes one of each common surface: a router, a migration, a job, a role, a config
 namespace and a typed service (``GREETINGS``, the greeting book its route and its job
-share), and it runs the governance chain on its own input (a name carrying a secret is
-refused, and the decision is audited), the way the core domains do. Install it next to
-Bastion and it is governed exactly like core.
+share), the way the core domains do. Install it next to Bastion and it is governed exactly
+like core.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bastion.extension import (
-    GOVERNANCE,
     ConfigSpec,
     EndpointClass,
     Extension,
@@ -32,13 +30,10 @@ from bastion.extension import (
     Maturity,
     Migration,
     Operation,
-    PolicyContext,
-    PolicyTarget,
     RoleDefinition,
     RoleName,
     ServiceKey,
     ServiceProvider,
-    TargetType,
     Tier,
     migrations_from_package,
     request_context,
@@ -126,7 +121,6 @@ class HelloExtension(Extension):
         depends_on=("users",),
         maturity=Maturity.BETA,
         description="Example: greets people and remembers it",
-        requires=(GOVERNANCE,),
     )
 
     def services(self) -> Sequence[ServiceProvider[GreetingBook]]:
@@ -150,7 +144,6 @@ class HelloExtension(Extension):
 
     def router(self, ctx: ExtensionContext) -> ExtensionRouter:
         book = ctx.service(GREETINGS)
-        governance = ctx.service(GOVERNANCE)
 
         async def create(request: Request) -> JSONResponse:
             caller = request_context(request)
@@ -162,14 +155,6 @@ class HelloExtension(Extension):
                 name = ""
             if not name:
                 return JSONResponse({"error": "name is required"}, status_code=400)
-            # The same chain the gateway runs on a prompt: secrets, blocklist, ACL, limits.
-            decision = await governance.engine.evaluate(
-                PolicyContext(caller, PolicyTarget(TargetType.PROMPT), name)
-            )
-            if not decision.allowed:
-                return JSONResponse(
-                    {"error": decision.reason, "rule": decision.rule}, status_code=403
-                )
             return JSONResponse(await book.add(name, caller.user_id), status_code=201)
 
         async def list_all(_: Request) -> JSONResponse:
