@@ -215,6 +215,25 @@ SURFACE_CASES: dict[str, tuple[str, Any, str]] = {
         "returned a router at /api/v1/notes whose routes hold a str at index 0; give "
         'Starlette routes, e.g. Route("/", endpoint)',
     ),
+    # A string equals its StrEnum member, so the guard would not treat "admin" as ADMIN.
+    "router with a string endpoint class": (
+        "router",
+        ExtensionRouter([], "/api/v1/notes", "admin"),  # type: ignore[arg-type]
+        "returned a router at /api/v1/notes whose endpoint_class is 'admin'; give an "
+        "EndpointClass, e.g. endpoint_class=EndpointClass.ADMIN",
+    ),
+    "router with a string error style": (
+        "router",
+        ExtensionRouter([], "/api/v1/notes", error_style="json"),  # type: ignore[arg-type]
+        "returned a router at /api/v1/notes whose error_style is 'json'; give an "
+        "ErrorStyle, e.g. error_style=ErrorStyle.JSON",
+    ),
+    "router with an int min tier": (
+        "router",
+        ExtensionRouter([], "/api/v1/notes", min_tier=30),  # type: ignore[arg-type]
+        "returned a router at /api/v1/notes whose min_tier is 30; give a Tier, e.g. "
+        "min_tier=Tier.USER, or None",
+    ),
     "roles a single role": (
         "roles",
         RoleDefinition(RoleName("reader"), Tier.USER),

@@ -23,6 +23,8 @@ from sqlalchemy import Table
 from starlette.routing import BaseRoute
 
 from bastion.kernel.contract import (
+    EndpointClass,
+    ErrorStyle,
     EventHandler,
     Extension,
     ExtensionMeta,
@@ -37,6 +39,7 @@ from bastion.kernel.contract import (
 from bastion.kernel.errors import ExtensionMetaError, SurfaceResultError
 from bastion.kernel.migration import Migration
 from bastion.kernel.services import ServiceKey, ServiceProvider
+from bastion.kernel.tiers import Tier
 
 ID_PATTERN = re.compile(r"[a-z][a-z0-9_-]*")
 VERSION_PATTERN = re.compile(r"[0-9][0-9A-Za-z.+_-]*")
@@ -214,6 +217,7 @@ def _check_router(ext: Extension, value: Any) -> None:
                 f"returned a router whose base_path is {router.base_path!r}; give a path "
                 'starting with "/", e.g. base_path="/api/v1/notes"',
             )
+        _check_router_enums(ext, router)
         if isinstance(router.routes, (str, bytes)) or not isinstance(router.routes, Sequence):
             raise _fail(
                 ext,
@@ -229,6 +233,29 @@ def _check_router(ext: Extension, value: Any) -> None:
                     f"returned a router at {router.base_path} whose routes hold {_kind(route)} "
                     f'at index {position}; give Starlette routes, e.g. Route("/", endpoint)',
                 )
+
+
+def _check_router_enums(ext: Extension, router: ExtensionRouter) -> None:
+    # A plain string equals its StrEnum member but is not it: the guard would not know
+    # "admin" as EndpointClass.ADMIN and could serve the route below its tier.
+    for field, value, kind, example in (
+        ("endpoint_class", router.endpoint_class, EndpointClass, "EndpointClass.ADMIN"),
+        ("error_style", router.error_style, ErrorStyle, "ErrorStyle.JSON"),
+    ):
+        if not isinstance(value, kind):
+            raise _fail(
+                ext,
+                "router",
+                f"returned a router at {router.base_path} whose {field} is {value!r}; "
+                f"give an {kind.__name__}, e.g. {field}={example}",
+            )
+    if router.min_tier is not None and not isinstance(router.min_tier, Tier):
+        raise _fail(
+            ext,
+            "router",
+            f"returned a router at {router.base_path} whose min_tier is {router.min_tier!r}; "
+            "give a Tier, e.g. min_tier=Tier.USER, or None",
+        )
 
 
 def _check_config(ext: Extension, value: Any) -> None:
