@@ -116,13 +116,14 @@ def build_app(platform: Platform) -> ASGIApp:
     dispatch = PathDispatch(fallback)
     for router, inner, guard in guards:
         dispatch.add_exact(router, inner, guard)
+    scanner = platform.governance.scanner
     return CoreMiddleware(
         dispatch,
         authenticator=Authenticator(
             platform.jwt,
             platform.api_keys,
             revocations=platform.revocations,
-            is_secret=lambda value: bool(platform.governance.scanner.scan_text(value)),
+            is_secret=lambda value: bool(scanner.scan_text(value)),
         ),
         policies=mount_policies,
         max_body_bytes=platform.profile.server.max_body_bytes,

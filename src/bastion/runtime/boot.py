@@ -53,7 +53,7 @@ from bastion.kernel.identity import (
 from bastion.kernel.ledger import MigrationLedger, MigrationState, PlannedMigration
 from bastion.kernel.registry import ExtensionRegistry
 from bastion.kernel.services import ServiceProvider, ServiceRegistry
-from bastion.kernel.surfaces import surface
+from bastion.kernel.surfaces import blamed_on, surface
 from bastion.runtime.discovery import discover
 from bastion.runtime.errors import BootError
 from bastion.runtime.platform import Platform, migration_plan, run_stop_hooks
@@ -134,30 +134,15 @@ def _provide(
 
 def _builder(ext: Extension, ctx: ExtensionContext, provider: ServiceProvider[Any]) -> Any:
     def build() -> Any:
-        try:
+        with blamed_on(ext, f"building service '{provider.key.name}'"):
             return provider.build(ctx)
-        except BastionError:
-            raise
-        except Exception as exc:
-            raise ExtensionError(
-                ext.meta.id,
-                f"extension '{ext.meta.id}' failed building service '{provider.key.name}': "
-                f"{type(exc).__name__}: {exc}",
-            ) from exc
 
     return build
 
 
 async def _after_migrate(ext: Extension, ctx: ExtensionContext) -> None:
-    try:
+    with blamed_on(ext, "in after_migrate()"):
         await ext.after_migrate(ctx)
-    except BastionError:
-        raise
-    except Exception as exc:
-        raise ExtensionError(
-            ext.meta.id,
-            f"extension '{ext.meta.id}' failed in after_migrate(): {type(exc).__name__}: {exc}",
-        ) from exc
 
 
 def _check_requirements(registry: ExtensionRegistry, services: ServiceRegistry) -> None:
@@ -389,14 +374,10 @@ async def _assemble(
         registry=registry,
         engine=engine,
         events=events,
-        roles=roles,
-        jwt=jwt,
         contexts=contexts,
         routers=routers,
         api_keys=api_keys,
         scheduler=Scheduler(jobs, engine),
-        audit=trail,
-        governance=governance,
         services=services,
         public_limiter=public_limiter(governance),
         revocations=revocations,

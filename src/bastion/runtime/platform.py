@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 import structlog
@@ -13,6 +13,7 @@ from bastion.infra.config import LoadedProfile, Profile, SecretStore
 from bastion.infra.events import EventBus
 from bastion.infra.governance import Governance
 from bastion.infra.security import JwtCodec, RoleCatalog
+from bastion.infra.services import AUDIT, GOVERNANCE, JWT, ROLES
 from bastion.kernel.contract import ExtensionContext, ExtensionRouter
 from bastion.kernel.identity import ApiKeyResolver, RevocationSource
 from bastion.kernel.ledger import MigrationLedger, PlannedMigration
@@ -33,15 +34,12 @@ class Platform:
     registry: ExtensionRegistry
     engine: AsyncEngine
     events: EventBus
-    roles: RoleCatalog
-    jwt: JwtCodec
     contexts: dict[str, ExtensionContext]
     routers: list[tuple[str, ExtensionRouter]]
     api_keys: ApiKeyResolver | None
     scheduler: Scheduler
-    audit: AuditTrail
-    governance: Governance
-    services: ServiceRegistry = field(default_factory=ServiceRegistry)
+    # The platform's own services (roles, jwt, audit, governance) are read from here.
+    services: ServiceRegistry
     # The per-address limit of ``public`` routes.
     public_limiter: PublicLimiter | None = None
     # Disabled users and revoked JWT ids, checked on every JWT request.
@@ -51,6 +49,22 @@ class Platform:
     # in one process, so a tick is not repeated once per worker.
     run_jobs: bool = True
     _started: bool = False
+
+    @property
+    def roles(self) -> RoleCatalog:
+        return self.services.get(ROLES)
+
+    @property
+    def jwt(self) -> JwtCodec:
+        return self.services.get(JWT)
+
+    @property
+    def audit(self) -> AuditTrail:
+        return self.services.get(AUDIT)
+
+    @property
+    def governance(self) -> Governance:
+        return self.services.get(GOVERNANCE)
 
     @property
     def profile(self) -> Profile:
