@@ -2,9 +2,12 @@
 
 from bastion.extension import ApiExtension, ExtensionMeta, ExtensionRouter
 
-``principal_columns`` and ``principal_row`` (the principal columns of an audit table and
-their values for one request) come from ``bastion.infra.audit`` on first use: the audit
-pipeline is not imported by an extension that never builds an audit table.
+Some names are imported on first use, so an extension that does not use them does not pay
+for them: ``principal_columns`` and ``principal_row`` (the principal columns of an audit
+table and their values for one request) from ``bastion.infra.audit``; ``Governance`` (what
+``ctx.service(GOVERNANCE)`` returns) and ``Decision`` (its chain's answer) from
+``bastion.infra.governance``; ``run_in_context`` (what an extension's ``cli()`` commands
+run in) from ``bastion.cli``, which only a command imports.
 """
 
 from typing import TYPE_CHECKING
@@ -27,6 +30,7 @@ from bastion.domains.gateway.upstreams import (
     UpstreamStream,
     UpstreamTarget,
 )
+from bastion.infra.http import error_response
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
@@ -83,13 +87,20 @@ from bastion.kernel.services import ServiceKey, ServiceProvider
 from bastion.kernel.tiers import Tier
 
 if TYPE_CHECKING:
+    from bastion.cli._extension_context import run_in_context
     from bastion.infra.audit import PRINCIPAL_WIDTHS, principal_columns, principal_row
+    from bastion.infra.governance import Decision, Governance
 
 __getattr__ = lazy_attributes(
     __name__,
     {
-        name: "bastion.infra.audit"
-        for name in ("PRINCIPAL_WIDTHS", "principal_columns", "principal_row")
+        **{
+            name: "bastion.infra.audit"
+            for name in ("PRINCIPAL_WIDTHS", "principal_columns", "principal_row")
+        },
+        "Decision": "bastion.infra.governance",
+        "Governance": "bastion.infra.governance",
+        "run_in_context": "bastion.cli._extension_context",
     },
 )
 
@@ -109,6 +120,7 @@ __all__ = [
     "ConfigExtension",
     "ConfigSpec",
     "Cron",
+    "Decision",
     "EndpointClass",
     "ErrorStyle",
     "Event",
@@ -118,6 +130,7 @@ __all__ = [
     "ExtensionId",
     "ExtensionMeta",
     "ExtensionRouter",
+    "Governance",
     "HealthCheck",
     "Interval",
     "Job",
@@ -159,9 +172,11 @@ __all__ = [
     "Usage",
     "UserId",
     "Verdict",
+    "error_response",
     "migrations_from_package",
     "principal_columns",
     "principal_row",
     "register_extension",
     "request_context",
+    "run_in_context",
 ]
