@@ -34,7 +34,7 @@ from bastion.runtime.app import build_app
 from bastion.runtime.boot import BootError, boot
 from tests.cli.conftest import Cli, error_of, query
 from tests.conftest import create_pg_database, drop_pg_database
-from tests.examples.install import hello_installed  # noqa: F401  (autouse)
+from tests.examples.install import examples_installed  # noqa: F401  (autouse)
 from tests.support import free_port, running_server, write_profile
 from tests.support.processes import ROOT
 
