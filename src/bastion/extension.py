@@ -4,7 +4,9 @@ from bastion.extension import ApiExtension, ExtensionMeta, ExtensionRouter
 
 ``principal_columns`` and ``principal_row`` (the principal columns of an audit table and
 their values for one request) come from ``bastion.infra.audit`` on first use: the audit
-pipeline is not imported by an extension that never builds an audit table.
+pipeline is not imported by an extension that never builds an audit table. So do the
+command toolkit's names (``command_context``, ``emit``, ``fail``, ``run``, ...) from
+``bastion.infra.commands``: a server that never builds a command does not import Rich.
 """
 
 from typing import TYPE_CHECKING
@@ -30,6 +32,8 @@ from bastion.domains.gateway.upstreams import (
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
+    CLI_GROUPS,
+    CliCommands,
     ConfigSpec,
     Cron,
     EndpointClass,
@@ -51,6 +55,7 @@ from bastion.kernel.contract import (
     RoleDefinition,
     UpstreamRegistration,
 )
+from bastion.kernel.identity import USERS, Account, UserDirectory
 from bastion.kernel.ids import (
     ApiKeyId,
     ClientId,
@@ -84,28 +89,68 @@ from bastion.kernel.tiers import Tier
 
 if TYPE_CHECKING:
     from bastion.infra.audit import PRINCIPAL_WIDTHS, principal_columns, principal_row
+    from bastion.infra.commands import (
+        JSON_OPTION,
+        CommandContext,
+        CommandPlatform,
+        command_context,
+        emit,
+        err,
+        fail,
+        out,
+        read_bytes,
+        read_text,
+        record_admin_action,
+        run,
+        shown,
+    )
 
+_COMMANDS = (
+    "JSON_OPTION",
+    "CommandContext",
+    "CommandPlatform",
+    "command_context",
+    "emit",
+    "err",
+    "fail",
+    "out",
+    "read_bytes",
+    "read_text",
+    "record_admin_action",
+    "run",
+    "shown",
+)
 __getattr__ = lazy_attributes(
     __name__,
     {
-        name: "bastion.infra.audit"
-        for name in ("PRINCIPAL_WIDTHS", "principal_columns", "principal_row")
+        **{
+            name: "bastion.infra.audit"
+            for name in ("PRINCIPAL_WIDTHS", "principal_columns", "principal_row")
+        },
+        **{name: "bastion.infra.commands" for name in _COMMANDS},
     },
 )
 
 
 __all__ = [
     "AUDIT",
+    "CLI_GROUPS",
     "GOVERNANCE",
+    "JSON_OPTION",
     "JWT",
     "LLM_UPSTREAMS",
     "PRINCIPAL_WIDTHS",
     "ROLES",
     "TOOL_PROVIDERS",
+    "USERS",
+    "Account",
     "ApiExtension",
     "ApiKeyId",
     "AuthMethod",
+    "CliCommands",
     "ClientId",
+    "CommandContext",
+    "CommandPlatform",
     "ConfigExtension",
     "ConfigSpec",
     "Cron",
@@ -157,11 +202,22 @@ __all__ = [
     "UpstreamTarget",
     "UpstreamTimeoutError",
     "Usage",
+    "UserDirectory",
     "UserId",
     "Verdict",
+    "command_context",
+    "emit",
+    "err",
+    "fail",
     "migrations_from_package",
+    "out",
     "principal_columns",
     "principal_row",
+    "read_bytes",
+    "read_text",
+    "record_admin_action",
     "register_extension",
     "request_context",
+    "run",
+    "shown",
 ]

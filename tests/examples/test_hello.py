@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import importlib.util
+import json
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -28,23 +29,53 @@ def test_installed_as_an_entry_point() -> None:
     assert cls.meta.id == "hello" and cls.meta.maturity.label == "beta"
 
 
+def _bastion(module: str) -> bool:
+    return module == "bastion" or module.startswith("bastion.")
+
+
 def test_uses_only_the_public_facade() -> None:
+    """Every module of the package, its command's included, imports Bastion only through
+    ``bastion.extension``."""
     spec = importlib.util.find_spec("bastion_hello")
-    assert spec is not None and spec.origin is not None
-    tree = ast.parse(Path(spec.origin).read_text())
-    imported = {
-        node.module
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bastion")
-    }
-    imported |= {
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-        if alias.name.startswith("bastion")
-    }
+    assert spec is not None and spec.submodule_search_locations
+    files = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.py"))
+    assert {f.name for f in files} >= {"__init__.py", "_cli.py"}
+    imported: set[str] = set()
+    for file in files:
+        tree = ast.parse(file.read_text())
+        imported |= {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and _bastion(node.module)
+        }
+        imported |= {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+            if _bastion(alias.name)
+        }
     assert imported == {"bastion.extension"}
+
+
+def test_its_command_reads_the_typed_service_as_the_route_does(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bastion hello list`` boots the platform and asks for ``GREETINGS``, like a core
+    command asks for ``API_KEYS``; it is listed and found as any extension's command."""
+    cli = Cli(write_profile(tmp_path / "profile", db_url))
+    assert json.loads(cli.ok("hello", "list", "--json")) == []  # boots, migrates
+    query(
+        db_url,
+        "INSERT INTO hello_greetings (id, name, message, user_id, created_at) "
+        "VALUES ('g1', 'Ada', 'Hello, Ada!', NULL, :at)",
+        at=dt.datetime(2026, 1, 2, 3, 4, 5),
+    )
+    assert json.loads(cli.ok("hello", "list", "--json")) == [{"id": "g1", "message": "Hello, Ada!"}]
+    monkeypatch.setenv("COLUMNS", "120")
+    table = cli.ok("hello", "list")
+    assert "Greetings" in table and "Hello, Ada!" in table
+    assert "list  Every greeting sent, oldest first." in cli.ok("hello", "--help")
 
 
 @pytest.fixture

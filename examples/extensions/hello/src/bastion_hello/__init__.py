@@ -1,9 +1,9 @@
 """An example extension that uses nothing but ``bastion.extension``.
 
 It contributes one of each common surface: a router, a migration, a job, a role, a config
-namespace and a typed service (``GREETINGS``, the greeting book its route and its job
-share), the way the core domains do. Install it next to Bastion and it is governed exactly
-like core.
+namespace, a typed service (``GREETINGS``, the greeting book its route, its job and its
+command share) and a command (``bastion hello list``), the way the core domains do.
+Install it next to Bastion and it is governed exactly like core.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, select
@@ -38,6 +39,9 @@ from bastion.extension import (
     migrations_from_package,
     request_context,
 )
+
+if TYPE_CHECKING:
+    import typer
 
 
 class GreetingRequest(BaseModel):
@@ -141,6 +145,12 @@ class HelloExtension(Extension):
 
     def jobs(self) -> Sequence[Job]:
         return [Job("prune", "every 1h", prune_old_greetings)]
+
+    def cli(self) -> typer.Typer:
+        # Imported here, as the core domains do: only a process that builds commands pays.
+        from bastion_hello._cli import app
+
+        return app
 
     def router(self, ctx: ExtensionContext) -> ExtensionRouter:
         book = ctx.service(GREETINGS)
