@@ -48,6 +48,9 @@ tools_app = typer.Typer(
 )
 app.add_typer(tools_app, name="tools")
 
+SERVER = typer.Argument(..., metavar="SERVER")
+TOOL = typer.Argument(..., metavar="TOOL")
+
 
 def _service(p: CommandPlatform) -> McpService:
     if p.services.provider_of(MCP) is None:
@@ -61,6 +64,13 @@ def _spec(service: McpService, server: str) -> ServerSpec:
         known = ", ".join(service.registry.names()) or "none"
         raise fail(f"no MCP server named '{server}' (registered: {known})")
     return spec
+
+
+def _serving(p: CommandPlatform, server: str) -> McpService:
+    """The MCP service, once it is known to have SERVER."""
+    service = _service(p)
+    _spec(service, server)
+    return service
 
 
 def _short(sha: str | None) -> str | None:
@@ -137,7 +147,7 @@ def _pin_row(pin: ToolPin) -> dict[str, Any]:
 @tools_app.command("list")
 def list_tools(
     ctx: typer.Context,
-    server: str = typer.Argument(..., metavar="SERVER"),
+    server: str = SERVER,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every pinned tool of SERVER with its pin status; quarantined ones name what changed."""
@@ -145,8 +155,7 @@ def list_tools(
 
     async def go() -> list[dict[str, Any]]:
         async with bastion.platform() as p:
-            service = _service(p)
-            _spec(service, server)
+            service = _serving(p, server)
             pins = await service.pins.for_server(server)
             return [_pin_row(pins[name]) for name in sorted(pins)]
 
@@ -175,16 +184,15 @@ def list_tools(
 @tools_app.command("diff")
 def diff_tool(
     ctx: typer.Context,
-    server: str = typer.Argument(..., metavar="SERVER"),
-    tool: str = typer.Argument(..., metavar="TOOL"),
+    server: str = SERVER,
+    tool: str = TOOL,
 ) -> None:
     """The pinned and the changed definition of a quarantined TOOL, as JSON, for review."""
     bastion = command_context(ctx)
 
     async def go() -> ToolPin:
         async with bastion.platform() as p:
-            service = _service(p)
-            _spec(service, server)
+            service = _serving(p, server)
             pin = await service.pins.get(server, tool)
         if pin is None:
             raise fail(f"no pin for tool '{tool}' on MCP server '{server}'")
@@ -205,16 +213,15 @@ def diff_tool(
 @tools_app.command("approve")
 def approve_tool(
     ctx: typer.Context,
-    server: str = typer.Argument(..., metavar="SERVER"),
-    tool: str = typer.Argument(..., metavar="TOOL"),
+    server: str = SERVER,
+    tool: str = TOOL,
 ) -> None:
     """Accept the changed definition of a quarantined TOOL: it is pinned and offered again."""
     bastion = command_context(ctx)
 
     async def go() -> ToolPin:
         async with bastion.platform() as p:
-            service = _service(p)
-            _spec(service, server)
+            service = _serving(p, server)
             try:
                 previous = await service.pins.get(server, tool)
                 approved = await service.pins.approve(server, tool, by="cli")
