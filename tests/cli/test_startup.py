@@ -86,6 +86,14 @@ def test_running_a_domain_command_imports_it_through_its_extension(tmp_path: Pat
     assert "mcp" not in modules  # the MCP SDK: its service is never built to show help
 
 
+def test_finding_a_domain_command_builds_no_domain_service(tmp_path: Path) -> None:
+    """Every extension's ``cli()`` is called to find ``admin tokens``; none of them may
+    pull in what only a served route needs (``admin tokens issue`` has a 1 s budget)."""
+    modules = imported_by(tmp_path, "admin", "tokens", "issue", "--help")
+    assert "bastion.domains.auth._cli" in modules
+    assert [m for m in ("mcp", "aiohttp", "httpx", "redis") if m in modules] == []
+
+
 def test_every_group_open_to_extensions_is_a_built_in_group() -> None:
     from bastion.cli._lazy import ExtensionGroup
     from bastion.kernel.contract import CLI_GROUPS
