@@ -15,12 +15,12 @@ def test_every_exported_name_resolves() -> None:
     assert len(set(facade.__all__)) == len(facade.__all__)
 
 
-def test_the_cli_helper_is_imported_on_first_use() -> None:
+def test_the_command_toolkit_is_imported_on_first_use() -> None:
     probe = (
         "import sys, bastion.extension as e\n"
-        "before = 'bastion.cli._common' in sys.modules\n"
-        "e.run_in_context\n"
-        "print(before, 'bastion.cli._common' in sys.modules)\n"
+        "before = 'bastion.infra.commands' in sys.modules\n"
+        "e.command_context\n"
+        "print(before, 'bastion.infra.commands' in sys.modules)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60

@@ -6,8 +6,9 @@ Some names are imported on first use, so an extension that does not use them doe
 for them: ``principal_columns`` and ``principal_row`` (the principal columns of an audit
 table and their values for one request) from ``bastion.infra.audit``; ``Governance`` (what
 ``ctx.service(GOVERNANCE)`` returns) and ``Decision`` (its chain's answer) from
-``bastion.infra.governance``; ``run_in_context`` (what an extension's ``cli()`` commands
-run in) from ``bastion.cli``, which only a command imports.
+``bastion.infra.governance``; the command toolkit (``command_context``, ``emit``, ``fail``,
+``run``, ...) from ``bastion.infra.commands``, so a server that never builds a command
+does not import Rich.
 """
 
 from typing import TYPE_CHECKING
@@ -34,6 +35,8 @@ from bastion.infra.http import error_response
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
+    CLI_GROUPS,
+    CliCommands,
     ConfigSpec,
     Cron,
     EndpointClass,
@@ -55,6 +58,7 @@ from bastion.kernel.contract import (
     RoleDefinition,
     UpstreamRegistration,
 )
+from bastion.kernel.identity import USERS, Account, UserDirectory
 from bastion.kernel.ids import (
     ApiKeyId,
     ClientId,
@@ -87,10 +91,39 @@ from bastion.kernel.services import ServiceKey, ServiceProvider
 from bastion.kernel.tiers import Tier
 
 if TYPE_CHECKING:
-    from bastion.cli._extension_context import run_in_context
     from bastion.infra.audit import PRINCIPAL_WIDTHS, principal_columns, principal_row
     from bastion.infra.governance import Decision, Governance
+    from bastion.infra.commands import (
+        JSON_OPTION,
+        CommandContext,
+        CommandPlatform,
+        command_context,
+        emit,
+        err,
+        fail,
+        out,
+        read_bytes,
+        read_text,
+        record_admin_action,
+        run,
+        shown,
+    )
 
+_COMMANDS = (
+    "JSON_OPTION",
+    "CommandContext",
+    "CommandPlatform",
+    "command_context",
+    "emit",
+    "err",
+    "fail",
+    "out",
+    "read_bytes",
+    "read_text",
+    "record_admin_action",
+    "run",
+    "shown",
+)
 __getattr__ = lazy_attributes(
     __name__,
     {
@@ -100,23 +133,30 @@ __getattr__ = lazy_attributes(
         },
         "Decision": "bastion.infra.governance",
         "Governance": "bastion.infra.governance",
-        "run_in_context": "bastion.cli._extension_context",
+        **{name: "bastion.infra.commands" for name in _COMMANDS},
     },
 )
 
 
 __all__ = [
     "AUDIT",
+    "CLI_GROUPS",
     "GOVERNANCE",
+    "JSON_OPTION",
     "JWT",
     "LLM_UPSTREAMS",
     "PRINCIPAL_WIDTHS",
     "ROLES",
     "TOOL_PROVIDERS",
+    "USERS",
+    "Account",
     "ApiExtension",
     "ApiKeyId",
     "AuthMethod",
+    "CliCommands",
     "ClientId",
+    "CommandContext",
+    "CommandPlatform",
     "ConfigExtension",
     "ConfigSpec",
     "Cron",
@@ -170,13 +210,23 @@ __all__ = [
     "UpstreamTarget",
     "UpstreamTimeoutError",
     "Usage",
+    "UserDirectory",
     "UserId",
     "Verdict",
     "error_response",
+    "command_context",
+    "emit",
+    "err",
+    "fail",
     "migrations_from_package",
+    "out",
     "principal_columns",
     "principal_row",
+    "read_bytes",
+    "read_text",
+    "record_admin_action",
     "register_extension",
     "request_context",
-    "run_in_context",
+    "run",
+    "shown",
 ]

@@ -21,7 +21,7 @@ EXPECTED = {
         "version": "1.0.0",
         "maturity": "ga",
         "kind": "library",
-        "surfaces": "migrations, after_migrate, router",
+        "surfaces": "migrations, after_migrate, services, router, cli",
         "depends_on": "core",
         "required": True,
         "source": "distribution 'bastion-gateway'",
@@ -38,7 +38,7 @@ EXPECTED = {
         "version": "1.0.0",
         "maturity": "beta",
         "kind": "library",
-        "surfaces": "migrations, services, router, jobs, roles, config",
+        "surfaces": "migrations, services, router, jobs, roles, config, cli",
         "depends_on": "users",
         "required": False,
         "source": "distribution 'bastion-hello'",
@@ -114,6 +114,15 @@ def test_show_hello(offline_cli: Cli) -> None:
     assert shown["roles"] == ["greeter"]
     assert shown["config_namespace"] == "hello"
     assert shown["priority"] == 100
+    assert shown["commands"] == ["bastion hello"]
+
+
+def test_show_names_the_commands_a_core_domain_contributes(offline_cli: Cli) -> None:
+    assert json.loads(offline_cli.ok("plugins", "show", "auth"))["commands"] == [
+        "bastion admin tokens",
+        "bastion admin keys",
+    ]
+    assert json.loads(offline_cli.ok("plugins", "show", "mcp"))["commands"] == ["bastion mcp"]
 
 
 def test_show_helpdesk(offline_cli: Cli) -> None:

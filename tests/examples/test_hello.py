@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -24,6 +25,26 @@ def test_installed_as_an_entry_point() -> None:
     assert ep.dist is not None and ep.dist.name == "bastion-hello"
     cls = ep.load()
     assert cls.meta.id == "hello" and cls.meta.maturity.label == "beta"
+
+
+def test_its_command_reads_the_typed_service_as_the_route_does(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bastion hello list`` boots the platform and asks for ``GREETINGS``, like a core
+    command asks for ``API_KEYS``; it is listed and found as any extension's command."""
+    cli = Cli(write_profile(tmp_path / "profile", db_url))
+    assert json.loads(cli.ok("hello", "list", "--json")) == []  # boots, migrates
+    query(
+        db_url,
+        "INSERT INTO hello_greetings (id, name, message, user_id, created_at) "
+        "VALUES ('g1', 'Ada', 'Hello, Ada!', NULL, :at)",
+        at=dt.datetime(2026, 1, 2, 3, 4, 5),
+    )
+    assert json.loads(cli.ok("hello", "list", "--json")) == [{"id": "g1", "message": "Hello, Ada!"}]
+    monkeypatch.setenv("COLUMNS", "120")
+    table = cli.ok("hello", "list")
+    assert "Greetings" in table and "Hello, Ada!" in table
+    assert "list  Every greeting sent, oldest first." in cli.ok("hello", "--help")
 
 
 @pytest.fixture

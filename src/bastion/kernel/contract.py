@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Table
@@ -270,6 +270,30 @@ class ExtensionContext:
 
 ConfigSpec = tuple[str, type[BaseModel]]
 
+CLI_GROUPS: Mapping[str, str] = {"admin": "Users, tokens and API keys."}
+"""The command groups of ``bastion`` that any extension may add commands to, with their
+help lines. ``admin`` holds the users domain's ``users`` and the auth domain's ``tokens``
+and ``keys``; a third-party extension adds ``bastion admin <name>`` the same way."""
+
+
+@dataclass(frozen=True, slots=True)
+class CliCommands:
+    """A Typer app an extension adds to ``bastion``.
+
+    With no ``group`` it is ``bastion <extension id> ...`` (what returning the app itself
+    from ``cli()`` means). With ``group`` (a key of ``CLI_GROUPS``) it is
+    ``bastion <group> <name> ...``, ``name`` defaulting to the extension's id: the users
+    domain contributes ``CliCommands(users_app, group="admin")``, the auth domain
+    ``CliCommands(tokens_app, group="admin", name="tokens")``."""
+
+    app: typer.Typer
+    group: str | None = None
+    name: str | None = None
+
+
+# What ``cli()`` returns. A string: Typer is imported only where commands are built.
+CliSurface: TypeAlias = "typer.Typer | CliCommands | Sequence[CliCommands] | None"
+
 
 class Extension:
     """Base class of every extension. Only ``meta`` is mandatory."""
@@ -321,7 +345,10 @@ class Extension:
     def health_checks(self) -> Sequence[HealthCheck]:
         return ()
 
-    def cli(self) -> typer.Typer | None:
+    def cli(self) -> CliSurface:
+        """Commands for ``bastion``: a Typer app (``bastion <id>``), a ``CliCommands``,
+        or a list of them. Import the app's module inside this method: ``bastion
+        --help`` lists commands from an index, and a server never calls it."""
         return None
 
     @property

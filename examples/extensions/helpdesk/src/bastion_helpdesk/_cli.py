@@ -1,8 +1,8 @@
 """``bastion helpdesk ...``: the operator's side of the desk.
 
-Each command runs in helpdesk's own context on a platform booted as a built-in command
-boots it (``run_in_context``), and reaches the desk the way the routes do:
-``ctx.service(TICKETS)``.
+Written the way the core domains write theirs (``bastion mcp``, ``bastion admin users``):
+``command_context(ctx)`` boots the platform, ``p.service(TICKETS)`` is the same typed
+service the routes use, and a refusal is one ``error:`` line (``fail``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 
 import typer
 
-from bastion.extension import ExtensionContext, run_in_context
+from bastion.extension import command_context, fail, run
 from bastion_helpdesk._desk import TICKETS
 from bastion_helpdesk._models import Ticket
 from bastion_helpdesk.errors import HelpdeskError
@@ -34,15 +34,19 @@ def _line(ticket: Ticket) -> str:
 
 @app.command("list")
 def list_(
+    ctx: typer.Context,
     status: Shown = typer.Option(Shown.OPEN, "--status", help="Which tickets to show."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of lines."),
 ) -> None:
     """Tickets, oldest first: id, status, category, user and subject."""
+    bastion = command_context(ctx)
 
-    async def work(ctx: ExtensionContext) -> list[Ticket]:
-        return await ctx.service(TICKETS).listed(None if status is Shown.ALL else status.value)
+    async def go() -> list[Ticket]:
+        async with bastion.platform(mount=False) as p:
+            wanted = None if status is Shown.ALL else status.value
+            return await p.service(TICKETS).listed(wanted)
 
-    tickets = run_in_context("helpdesk", work)
+    tickets = run(go)
     if as_json:
         typer.echo(json.dumps([ticket.model_dump(mode="json") for ticket in tickets]))
         return
@@ -51,17 +55,19 @@ def list_(
 
 @app.command()
 def close(
+    ctx: typer.Context,
     ticket_id: str = typer.Argument(..., help="The ticket's id (tkt_...)."),
     resolution: str = typer.Option(..., "--resolution", help="What was done, for the user."),
 ) -> None:
     """Close an open ticket."""
+    bastion = command_context(ctx)
 
-    async def work(ctx: ExtensionContext) -> Ticket:
-        return await ctx.service(TICKETS).close(ticket_id, resolution)
+    async def go() -> Ticket:
+        async with bastion.platform(mount=False) as p:
+            return await p.service(TICKETS).close(ticket_id, resolution)
 
     try:
-        ticket = run_in_context("helpdesk", work)
+        ticket = run(go)
     except HelpdeskError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     typer.echo(f"closed {ticket.id}")
