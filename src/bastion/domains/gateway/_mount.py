@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import structlog
+from starlette.routing import BaseRoute
 
 from bastion.domains.gateway._dispatch import Dispatcher
-from bastion.domains.gateway._ingress import ANTHROPIC, OPENAI
+from bastion.domains.gateway._ingress import ANTHROPIC, OPENAI, Ingress
 from bastion.domains.gateway._pipeline import Gateway
 from bastion.domains.gateway._pricing import PricingCatalog
 from bastion.domains.gateway._routes import (
@@ -17,7 +18,7 @@ from bastion.domains.gateway._routes import (
     OPENAI_OPERATIONS,
     cowork_routes,
     inference_routes,
-    openai_routes,
+    ingress_route,
 )
 from bastion.domains.gateway._routing import RouteTable
 from bastion.domains.gateway.upstreams import Upstream, UpstreamServices, create_http_session
@@ -25,9 +26,9 @@ from bastion.infra.config import GatewaySettings, Profile
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS
 from bastion.kernel.contract import (
     EndpointClass,
-    ErrorStyle,
     ExtensionContext,
     ExtensionRouter,
+    Operation,
     UpstreamRegistration,
 )
 
@@ -61,22 +62,10 @@ def build_gateway(ctx: ExtensionContext) -> Gateway:
 def gateway_routers(ctx: ExtensionContext, gateway: Gateway) -> list[ExtensionRouter]:
     settings: GatewaySettings = ctx.settings.gateway
     routers = [
-        ExtensionRouter(
-            inference_routes(gateway),
-            "/v1",
-            EndpointClass.API,
-            error_style=ErrorStyle.ANTHROPIC,
-            openapi=INFERENCE_OPERATIONS,
-            on_refused=gateway.refusal_recorder(ANTHROPIC, "/v1/messages"),
+        _ingress_router(
+            gateway, ANTHROPIC, "/v1", "/messages", INFERENCE_OPERATIONS, inference_routes(gateway)
         ),
-        ExtensionRouter(
-            openai_routes(gateway),
-            "/v1/chat",
-            EndpointClass.API,
-            error_style=ErrorStyle.OPENAI,
-            openapi=OPENAI_OPERATIONS,
-            on_refused=gateway.refusal_recorder(OPENAI, "/v1/chat/completions"),
-        ),
+        _ingress_router(gateway, OPENAI, "/v1/chat", "/completions", OPENAI_OPERATIONS),
     ]
     if settings.cowork.enabled:
         routers.append(
@@ -88,6 +77,27 @@ def gateway_routers(ctx: ExtensionContext, gateway: Gateway) -> list[ExtensionRo
             )
         )
     return routers
+
+
+def _ingress_router(
+    gateway: Gateway,
+    ingress: Ingress,
+    base_path: str,
+    path: str,
+    openapi: Sequence[Operation],
+    others: Sequence[BaseRoute] = (),
+) -> ExtensionRouter:
+    """The router of one ingress: its inference route first, whose refusals the router's
+    observer records."""
+    inference = ingress_route(gateway, ingress, path)
+    return ExtensionRouter(
+        [inference, *others],
+        base_path,
+        EndpointClass.API,
+        error_style=ingress.style,
+        openapi=openapi,
+        on_refused=gateway.refusal_recorder(ingress, inference),
+    )
 
 
 def _upstreams(

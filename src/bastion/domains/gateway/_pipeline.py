@@ -19,6 +19,7 @@ import orjson
 import structlog
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute
 
 from bastion.domains.gateway._dispatch import Dispatcher
 from bastion.domains.gateway._ingress import (
@@ -129,12 +130,14 @@ class Gateway:
         except RequestError as exc:
             return await self._fail(record, ingress, started, 400, str(exc))
 
-    def refusal_recorder(self, ingress: Ingress, path: str) -> RefusalObserver:
-        """The row for a ``POST path`` the core refused before the gateway ran (no or a bad
-        credential, a body over the limit): every inference attempt has its row."""
+    def refusal_recorder(self, ingress: Ingress, route: BaseRoute) -> RefusalObserver:
+        """The observer of the router that serves ``route``: the row for a call to
+        ``route`` that the core refused before the gateway ran (no or a bad credential, a
+        body over the limit), so every inference attempt has its row. Refusals of the
+        router's other routes (``/v1/models`` ...) are no inference call."""
 
         async def record_refusal(refused: RefusedRequest) -> None:
-            if refused.path != path or refused.method != "POST":
+            if refused.route is not route:
                 return
             record = RequestRecord(refused.principal, ingress.name)
             record.status = refused.status
