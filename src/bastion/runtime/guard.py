@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.infra.config import SecretStore
-from bastion.infra.http import error_body
+from bastion.infra.http import send_error
 from bastion.infra.security import WebhookSignatureError, verify_webhook
 from bastion.kernel.context import CONTEXT_SCOPE_KEY, AuthMethod, RequestContext
 from bastion.kernel.contract import EndpointClass, ExtensionRouter
@@ -135,14 +135,19 @@ class EndpointGuard:
         retry_after_ms: int | None = None,
     ) -> None:
         details: dict[str, object] = {}
-        headers = [(b"content-type", b"application/json")]
+        headers: list[tuple[bytes, bytes]] = []
         if status == 401:
             headers.append((b"www-authenticate", b'Bearer realm="bastion"'))
         if retry_after_ms is not None:
             details["retry_after_ms"] = retry_after_ms
             headers.append((b"retry-after", str(max(1, -(-retry_after_ms // 1000))).encode()))
-        body = error_body(self.style, status, message, trace_id=ctx.trace_id, details=details)
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(
+            send,
+            self.style,
+            status,
+            message,
+            trace_id=ctx.trace_id,
+            details=details,
+            headers=headers,
+        )
         await self.refused(scope, status, message)

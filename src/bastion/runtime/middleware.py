@@ -15,7 +15,7 @@ from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bastion.infra.http import error_body
+from bastion.infra.http import send_error
 from bastion.kernel.context import CONTEXT_SCOPE_KEY, RequestContext
 from bastion.kernel.contract import ErrorStyle
 from bastion.runtime.errors import CredentialStoreUnavailable
@@ -172,13 +172,13 @@ class CoreMiddleware:
         observer (a routing answer, 404 or 405, is not a refusal)."""
         mounted = self.table.resolve(scope["path"])
         style = mounted.style if mounted is not None else ErrorStyle.JSON
-        body = error_body(style, status, message, trace_id=ctx.trace_id)
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        headers += [(k.lower().encode(), v.encode()) for k, v in (extra_headers or {}).items()]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(
+            send,
+            style,
+            status,
+            message,
+            trace_id=ctx.trace_id,
+            headers=[(k.lower().encode(), v.encode()) for k, v in (extra_headers or {}).items()],
+        )
         if tell and mounted is not None:
             await mounted.refused(scope, status, message)
