@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.infra.http import send_error
-from bastion.kernel.context import CONTEXT_SCOPE_KEY, RequestContext
+from bastion.kernel.context import CONTEXT_SCOPE_KEY
 from bastion.kernel.contract import ErrorStyle
 from bastion.runtime.errors import CredentialStoreUnavailable
 from bastion.runtime.identity import Authenticator
@@ -109,15 +109,13 @@ class CoreMiddleware:
             await send(message)
 
         if unavailable is not None:
-            await self._refuse(
-                scope, send_wrapper, ctx, 503, str(unavailable), {"retry-after": "1"}
-            )
+            await self._refuse(scope, send_wrapper, 503, str(unavailable), {"retry-after": "1"})
             _count(scope["method"], 503)
             return
 
         length = wanted.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            await self._refuse(scope, send_wrapper, ctx, 413, self._too_large())
+            await self._refuse(scope, send_wrapper, 413, self._too_large())
             _count(scope["method"], 413)
             return
 
@@ -136,13 +134,12 @@ class CoreMiddleware:
             await self.app(scope, receive_limited, send_wrapper)
         except RequestTooLarge:
             if not state["started"]:
-                await self._refuse(scope, send_wrapper, ctx, 413, self._too_large())
+                await self._refuse(scope, send_wrapper, 413, self._too_large())
         except HTTPException as exc:
             if not state["started"]:
                 await self._refuse(
                     scope,
                     send_wrapper,
-                    ctx,
                     exc.status_code,
                     _http_message(exc, scope),
                     dict(exc.headers or {}),
@@ -151,7 +148,7 @@ class CoreMiddleware:
         except Exception:
             log.exception("unhandled error", path=scope["path"], trace_id=ctx.trace_id)
             if not state["started"]:
-                await self._refuse(scope, send_wrapper, ctx, 500, "internal error")
+                await self._refuse(scope, send_wrapper, 500, "internal error")
         _count(scope["method"], state["status"])
 
     def _too_large(self) -> str:
@@ -161,7 +158,6 @@ class CoreMiddleware:
         self,
         scope: Scope,
         send: Send,
-        ctx: RequestContext,
         status: int,
         message: str,
         extra_headers: dict[str, str] | None = None,
@@ -177,7 +173,7 @@ class CoreMiddleware:
             style,
             status,
             message,
-            trace_id=ctx.trace_id,
+            trace_id=scope[CONTEXT_SCOPE_KEY].trace_id,
             headers=[(k.lower().encode(), v.encode()) for k, v in (extra_headers or {}).items()],
         )
         if tell and mounted is not None:
