@@ -11,17 +11,10 @@ from typing import TYPE_CHECKING
 
 # The LLM upstream-provider contract: what an ``llm_upstreams()`` factory builds and what
 # it is called with, the same types the built-in providers implement.
-from bastion.domains.gateway.errors import (
-    UpstreamConnectError,
-    UpstreamError,
-    UpstreamStatusError,
-    UpstreamStreamError,
-    UpstreamTimeoutError,
-)
 from bastion.domains.gateway.translate import Usage
 from bastion.domains.gateway.upstreams import (
+    LlmUpstream,
     MessagesCall,
-    Upstream,
     UpstreamResponse,
     UpstreamServices,
     UpstreamStream,
@@ -50,6 +43,16 @@ from bastion.kernel.contract import (
     RefusedRequest,
     RoleDefinition,
     UpstreamRegistration,
+)
+
+# One upstream abstraction and one error family for LLM providers and MCP servers alike.
+from bastion.kernel.errors import (
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamRejected,
+    UpstreamStreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
 )
 from bastion.kernel.ids import (
     ApiKeyId,
@@ -81,6 +84,7 @@ from bastion.kernel.policy import (
 from bastion.kernel.registration import register_extension
 from bastion.kernel.services import ServiceKey, ServiceProvider
 from bastion.kernel.tiers import Tier
+from bastion.kernel.upstream import Upstream, UpstreamHealth
 
 if TYPE_CHECKING:
     from bastion.infra.audit import PRINCIPAL_WIDTHS, principal_columns, principal_row
@@ -122,6 +126,7 @@ __all__ = [
     "Interval",
     "Job",
     "JobExtension",
+    "LlmUpstream",
     "Maturity",
     "McpServerDefinition",
     "MessagesCall",
@@ -146,16 +151,18 @@ __all__ = [
     "Tier",
     "TraceId",
     "Upstream",
-    "UpstreamConnectError",
     "UpstreamError",
+    "UpstreamHealth",
+    "UpstreamProtocolError",
     "UpstreamRegistration",
+    "UpstreamRejected",
     "UpstreamResponse",
     "UpstreamServices",
-    "UpstreamStatusError",
     "UpstreamStream",
     "UpstreamStreamError",
     "UpstreamTarget",
-    "UpstreamTimeoutError",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
     "Usage",
     "UserId",
     "Verdict",

@@ -21,7 +21,8 @@ from bastion.domains.gateway._routes import (
     ingress_route,
 )
 from bastion.domains.gateway._routing import RouteTable
-from bastion.domains.gateway.upstreams import Upstream, UpstreamServices, create_http_session
+from bastion.domains.gateway.errors import InvalidProviderError
+from bastion.domains.gateway.upstreams import LlmUpstream, UpstreamServices, create_http_session
 from bastion.infra.config import GatewaySettings, Profile
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS
 from bastion.kernel.contract import (
@@ -48,6 +49,9 @@ def build_gateway(ctx: ExtensionContext) -> Gateway:
     http = create_http_session()
     ctx.on_shutdown(http.close)
     upstreams = _upstreams(ctx.service(LLM_UPSTREAMS), UpstreamServices(http))
+    for upstream in upstreams.values():
+        # Hooks run newest first: every provider is closed before the shared session.
+        ctx.on_shutdown(upstream.aclose)
     return Gateway(
         settings,
         routes,
@@ -100,10 +104,15 @@ def _ingress_router(
     )
 
 
+_CONTRACT = ("name", "messages", "count_tokens", "health", "aclose")
+
+
 def _upstreams(
     registrations: Sequence[tuple[str, UpstreamRegistration]], services: UpstreamServices
-) -> dict[str, Upstream]:
-    """One provider per tag; a later registration shadows an earlier one, with a warning."""
+) -> dict[str, LlmUpstream]:
+    """One provider per tag; a later registration shadows an earlier one, with a warning.
+    A factory that builds something without the ``LlmUpstream`` members stops the boot
+    with one line naming what it lacks."""
     by_tag: dict[str, tuple[str, UpstreamRegistration]] = {}
     for ext_id, registration in registrations:
         if registration.tag in by_tag:
@@ -114,4 +123,11 @@ def _upstreams(
                 now=ext_id,
             )
         by_tag[registration.tag] = (ext_id, registration)
-    return {tag: reg.factory(services) for tag, (_, reg) in by_tag.items()}
+    built: dict[str, LlmUpstream] = {}
+    for tag, (ext_id, registration) in by_tag.items():
+        upstream = registration.factory(services)
+        missing = [member for member in _CONTRACT if not hasattr(upstream, member)]
+        if missing:
+            raise InvalidProviderError(tag, ext_id, upstream, missing)
+        built[tag] = upstream
+    return built

@@ -33,13 +33,6 @@ from bastion.domains.gateway._pricing import PricingCatalog, cost_microdollars
 from bastion.domains.gateway._records import RequestRecord, ai_requests
 from bastion.domains.gateway._routing import Route, RouteTable
 from bastion.domains.gateway._stream_scan import StreamTextCollector
-from bastion.domains.gateway.errors import (
-    UpstreamConnectError,
-    UpstreamError,
-    UpstreamStatusError,
-    UpstreamStreamError,
-    UpstreamTimeoutError,
-)
 from bastion.domains.gateway.translate import TranslationError
 from bastion.domains.gateway.upstreams import MessagesCall, UpstreamResponse, UpstreamStream
 from bastion.infra.audit import AuditWriter, new_row_id
@@ -48,6 +41,14 @@ from bastion.infra.governance import BACKEND_UNAVAILABLE_RULE, Governance
 from bastion.infra.http import error_body
 from bastion.kernel.context import RequestContext, request_context
 from bastion.kernel.contract import RefusalObserver, RefusedRequest
+from bastion.kernel.errors import (
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamRejected,
+    UpstreamStreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 
 log = structlog.get_logger("bastion.gateway")
@@ -372,10 +373,11 @@ class Gateway:
         upstream_ms: float,
         exc: UpstreamError,
     ) -> Response:
-        """``upstream_ms``: the time spent on upstream calls (and backoffs), which is not
-        the gateway's overhead."""
+        """The one mapping of the upstream family onto the caller's answer. ``upstream_ms``:
+        the time spent on upstream calls (and backoffs), which is not the gateway's
+        overhead."""
         record.attempts = exc.attempts
-        if isinstance(exc, UpstreamStatusError) and exc.status in (401, 403):
+        if isinstance(exc, UpstreamRejected) and exc.status in (401, 403):
             # The upstream refused the route's key, not the caller's: passing its 401 on
             # would make clients believe their own Bastion credential is bad.
             return await self._fail(
@@ -387,7 +389,7 @@ class Gateway:
                 error=f"upstream {exc.status}",
                 upstream_ms=upstream_ms,
             )
-        if isinstance(exc, UpstreamStatusError) and exc.status < 500:
+        if isinstance(exc, UpstreamRejected) and exc.status < 500:
             # A 4xx (429 included, once retries are spent) is the caller's to see, with
             # the upstream's own message and its Retry-After.
             record.status, record.error = exc.status, f"upstream {exc.status}"
@@ -403,12 +405,18 @@ class Gateway:
                 media_type="application/json",
                 headers=headers,
             )
-        if isinstance(exc, UpstreamTimeoutError):
+        # The caller learns what kind of failure it was, never the upstream's own words
+        # (those are in the row): a 5xx page or a garbled answer may say anything.
+        if isinstance(exc, UpstreamTimeout):
             status, message = 504, "the upstream timed out"
-        elif isinstance(exc, UpstreamConnectError):
+        elif isinstance(exc, UpstreamUnavailable):
             status, message = 502, "the upstream could not be reached"
+        elif isinstance(exc, UpstreamRejected):
+            status, message = 502, f"the upstream failed: upstream answered {exc.status}"
+        elif isinstance(exc, UpstreamProtocolError):
+            status, message = 502, "the upstream returned an invalid response"
         else:
-            status, message = 502, f"the upstream failed: {exc}"
+            status, message = 502, "the upstream failed"
         return await self._fail(
             record, ingress, started, status, message, error=str(exc), upstream_ms=upstream_ms
         )

@@ -21,12 +21,12 @@ from bastion.domains.gateway._schema import (
     check_anthropic_count_tokens,
 )
 from bastion.domains.gateway._tokens import estimate_input_tokens
-from bastion.domains.gateway.errors import UpstreamError
 from bastion.infra.config import CoworkSettings
 from bastion.infra.http import error_response
 from bastion.infra.security import JwtCodec
 from bastion.kernel.context import AuthMethod, request_context
 from bastion.kernel.contract import ErrorStyle, Operation
+from bastion.kernel.errors import UpstreamError
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 
 _EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
