@@ -15,17 +15,10 @@ from typing import TYPE_CHECKING
 
 # The LLM upstream-provider contract: what an ``llm_upstreams()`` factory builds and what
 # it is called with, the same types the built-in providers implement.
-from bastion.domains.gateway.errors import (
-    UpstreamConnectError,
-    UpstreamError,
-    UpstreamStatusError,
-    UpstreamStreamError,
-    UpstreamTimeoutError,
-)
 from bastion.domains.gateway.translate import Usage
 from bastion.domains.gateway.upstreams import (
+    LlmUpstream,
     MessagesCall,
-    Upstream,
     UpstreamResponse,
     UpstreamServices,
     UpstreamStream,
@@ -58,6 +51,16 @@ from bastion.kernel.contract import (
     RoleDefinition,
     UpstreamRegistration,
 )
+
+# One upstream abstraction and one error family for LLM providers and MCP servers alike.
+from bastion.kernel.errors import (
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamRejected,
+    UpstreamStreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from bastion.kernel.identity import USERS, Account, UserDirectory
 from bastion.kernel.ids import (
     ApiKeyId,
@@ -89,10 +92,10 @@ from bastion.kernel.policy import (
 from bastion.kernel.registration import register_extension
 from bastion.kernel.services import ServiceKey, ServiceProvider
 from bastion.kernel.tiers import Tier
+from bastion.kernel.upstream import Upstream, UpstreamHealth
 
 if TYPE_CHECKING:
     from bastion.infra.audit import PRINCIPAL_WIDTHS, principal_columns, principal_row
-    from bastion.infra.governance import Decision, Governance
     from bastion.infra.commands import (
         JSON_OPTION,
         CommandContext,
@@ -108,6 +111,7 @@ if TYPE_CHECKING:
         run,
         shown,
     )
+    from bastion.infra.governance import Decision, Governance
 
 _COMMANDS = (
     "JSON_OPTION",
@@ -175,6 +179,7 @@ __all__ = [
     "Interval",
     "Job",
     "JobExtension",
+    "LlmUpstream",
     "Maturity",
     "McpServerDefinition",
     "MessagesCall",
@@ -199,24 +204,26 @@ __all__ = [
     "Tier",
     "TraceId",
     "Upstream",
-    "UpstreamConnectError",
     "UpstreamError",
+    "UpstreamHealth",
+    "UpstreamProtocolError",
     "UpstreamRegistration",
+    "UpstreamRejected",
     "UpstreamResponse",
     "UpstreamServices",
-    "UpstreamStatusError",
     "UpstreamStream",
     "UpstreamStreamError",
     "UpstreamTarget",
-    "UpstreamTimeoutError",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
     "Usage",
     "UserDirectory",
     "UserId",
     "Verdict",
-    "error_response",
     "command_context",
     "emit",
     "err",
+    "error_response",
     "fail",
     "migrations_from_package",
     "out",

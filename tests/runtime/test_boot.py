@@ -450,11 +450,12 @@ async def test_a_router_the_app_cannot_mount_is_one_line_and_closes_the_platform
     boot accepted but Starlette refuses is a ``BootError`` naming the extension, not a
     bare assertion, and the booted platform is closed first."""
     from bastion.runtime import app as app_module
+    from bastion.runtime import routing
 
     def refuse(path: str, app: object) -> None:
         raise AssertionError("Routed paths must start with '/'")  # as Starlette's Mount says
 
-    monkeypatch.setattr(app_module, "Mount", refuse)
+    monkeypatch.setattr(routing, "Mount", refuse)
     loaded = load_profile(
         write_profile(tmp_path / "profile", f"sqlite+aiosqlite:///{tmp_path}/b.db")
     )

@@ -93,11 +93,17 @@ class ExtensionMeta:
 class RefusedRequest:
     """A request to a router that the core answered itself, before any of the router's
     endpoints ran: 401/403 from the endpoint guard, 413 from the body limit, 429 from the
-    public rate limit, or a 500 the core caught."""
+    public rate limit, 503 when a credential could not be checked, or a 500 the core
+    caught.
+
+    ``route`` is the route of the router's ``routes`` that the request matched, path and
+    method (the very object the router declared, so an observer tells its routes apart
+    with ``is``), or None when it matched none of them."""
 
     principal: RequestContext
     method: str
     path: str
+    route: BaseRoute | None
     status: int
     reason: str
     elapsed_ms: float
@@ -129,9 +135,11 @@ class Operation:
 class ExtensionRouter:
     """Routes an extension mounts at ``base_path`` behind the core middleware.
 
-    ``on_refused`` is told about every request under ``base_path`` that the core refused
-    before the router saw it, after the caller has its answer, so a domain can keep its
-    own record complete (the gateway writes an ``ai_requests`` row for each)."""
+    ``on_refused`` is the router's one refusal observer: it is told about every request
+    under ``base_path`` that the core refused before the router saw it, after the caller
+    has its answer, so a domain can keep its own record complete (the gateway writes an
+    ``ai_requests`` row for each refused inference call, telling its routes apart by
+    ``RefusedRequest.route``)."""
 
     routes: Sequence[BaseRoute]
     base_path: str
