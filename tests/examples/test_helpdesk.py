@@ -227,7 +227,8 @@ def test_a_disabled_extensions_command_says_so(db_url: str, tmp_path: Path) -> N
         write_profile(tmp_path / "profile", db_url, {"extensions": {"disabled": ["helpdesk"]}})
     )
     assert error_of(cli.fails("helpdesk", "list")) == (
-        "error: extension 'helpdesk' is not installed and enabled"
+        "error: service 'helpdesk.tickets' is not provided by any installed extension "
+        "(needed by 'platform')"
     )
 
 

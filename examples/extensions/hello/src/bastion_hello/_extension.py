@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bastion.extension import (
     ConfigSpec,
@@ -20,6 +21,9 @@ from bastion.extension import (
 from bastion_hello._config import HelloConfig
 from bastion_hello._greetings import GREETINGS, GreetingBook, build_book
 from bastion_hello._routes import WRITE_SCOPE, greetings_router
+
+if TYPE_CHECKING:
+    import typer
 
 
 class HelloExtension(Extension):
@@ -54,6 +58,12 @@ class HelloExtension(Extension):
 
     def router(self, ctx: ExtensionContext) -> ExtensionRouter:
         return greetings_router(ctx.service(GREETINGS))
+
+    def cli(self) -> typer.Typer:
+        # Imported here: only a command pays for Typer and the command's imports.
+        from bastion_hello._cli import app
+
+        return app
 
 
 async def prune_old_greetings(ctx: ExtensionContext) -> int:
