@@ -5,13 +5,18 @@ holds ``match``, and prints wrk's latency percentiles as one JSON line."""
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench._support.cli import table
 
 LUA = r"""
 wrk.method = "%(method)s"
@@ -63,14 +68,14 @@ end
 
 
 def script(
-    path: Path, body: Path, headers: dict[str, str], match: str = "", method: str = "POST"
+    path: Path, body: bytes, headers: dict[str, str], match: str = "", method: str = "POST"
 ) -> Path:
-    """Write the Lua script for ``method`` of the bytes in ``body`` with ``headers``."""
+    """Write the Lua script (and ``body`` beside it) for ``method`` of ``body`` with
+    ``headers``, counting 200s whose body holds ``match``."""
+    path.with_suffix(".body").write_bytes(body)
     lines = "\n".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items())
-    values = {"method": method, "headers": lines, "body": body, "match": "false"}
-    if match:
-        values["match"] = json.dumps(match)
-    path.write_text(LUA % values)
+    values = {"method": method, "headers": lines, "body": path.with_suffix(".body")}
+    path.write_text(LUA % {**values, "match": json.dumps(match) if match else "false"})
     return path
 
 
@@ -143,28 +148,62 @@ def run(
     )
 
 
-def alternate(
-    targets: dict[str, tuple[str, Path]], rounds: int, duration: float, connections: int
-) -> list[Run]:
-    """``rounds`` rounds of each target (url, script) in turn, in the targets' order."""
+def rounds(
+    targets: dict[str, tuple[str, Path]],
+    count: int,
+    duration: float,
+    connections: int,
+    warm_up: float = 3,
+) -> tuple[list[Run], list[Run]]:
+    """A ``warm_up``-second round of each target (url, script; none if 0), then ``count``
+    rounds of each in turn, the order reversed every round (A B C, C B A, ...):
+    (warm-ups, measured)."""
+    warm = [
+        run(side, url, lua, warm_up, connections) for side, (url, lua) in targets.items() if warm_up
+    ]
+    order, measured = list(targets), []
+    for _ in range(count):
+        for side in order:
+            time.sleep(0.3)  # replies in flight when the last round ended are answered
+            measured.append(run(side, *targets[side], duration, connections))
+        order.reverse()
+    return warm, measured
+
+
+def versus(results: list[Run], baseline: str, subject: str, rate: str) -> list[tuple[str, str]]:
+    """Summary rows of a two-sided comparison: the medians, their ratio, the errors."""
+    base, mine = median(results, baseline), median(results, subject)
     return [
-        run(side, url, lua, duration, connections)
-        for _ in range(rounds)
-        for side, (url, lua) in targets.items()
+        (f"{baseline} median {rate}/s", f"{base:,.0f}"),
+        (f"{subject} median {rate}/s", f"{mine:,.0f}"),
+        ("ratio (target >= 50%)", f"{mine / base:.1%}"),
+        ("errors (non-200 + socket), all rounds", str(sum(r.errors for r in results))),
     ]
 
 
-def rounds_table(results: list[Run], what: str, rate: str, matched: str) -> list[str]:
-    """Every round of ``alternate``: its side, throughput, counts and latencies."""
-    sides = len({r.side for r in results})
-    lines = [
-        f"| round | {what} | {rate}/s | {rate} | 200 | {matched} | non-200 | "
-        "socket errors | p50 ms | p99 ms |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    lines += [
-        f"| {i // sides + 1} | {r.side} | {r.rps:,.0f} | {r.requests} | {r.ok} | {r.matched} "
-        f"| {r.other} | {r.socket_errors} | {r.p50:.1f} | {r.p99:.1f} |"
-        for i, r in enumerate(results)
-    ]
-    return lines
+def median(results: list[Run], side: str, attr: str = "rps") -> float:
+    """The median of ``attr`` over ``side``'s rounds."""
+    return statistics.median(getattr(r, attr) for r in results if r.side == side)
+
+
+def rounds_table(results: list[Run], rate: str = "requests", matched: str = "") -> list[str]:
+    """Every round: its side, throughput, counts and latencies (``matched``: the column
+    name for 200s whose body held the script's ``match``)."""
+    seen: collections.Counter[str] = collections.Counter()
+    rows = []
+    for r in results:
+        seen[r.side] += 1
+        counts = [r.ok, *([r.matched] if matched else []), r.other, r.socket_errors]
+        rows.append(
+            [
+                seen[r.side],
+                r.side,
+                f"{r.rps:,.0f}",
+                r.requests,
+                *counts,
+                f"{r.p50:.2f}",
+                f"{r.p99:.2f}",
+            ]
+        )
+    header = ["round", "side", f"{rate}/s", rate, "200", *([matched] if matched else [])]
+    return table([*header, "non-200", "socket errors", "p50 ms", "p99 ms"], rows, "rlr")
