@@ -32,7 +32,6 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from pathlib import Path
 from typing import Any
 
 from bench._support import cli, launch, llm, wrk
@@ -59,7 +58,6 @@ def report(data: dict[str, Any]) -> str:
             *llm.audit_lines(data),
             "",
             llm.sanity_line(data),
-            *llm.profile_lines(data),
             "",
             *llm.rounds_lines(data),
         ]
@@ -72,9 +70,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="the mock's fixed latency")
     parser.add_argument("--stream-requests", type=int, default=300, help="per side (300)")
-    parser.add_argument(
-        "--profile-out", type=Path, help="py-spy --gil (raw) of Bastion in one more round, here"
-    )
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     wrk.ensure()
@@ -87,8 +82,6 @@ def main(argv: list[str] | None = None) -> int:
         every = [*SIDES, "bastion-translation"]
         h.wrk_phase("cN", args.connections, args.duration, args.rounds, every)
         h.stream_phase(args.stream_requests, every, warm_up=50)
-        if args.profile_out:
-            h.profile("cN", args.connections, args.duration, args.profile_out, gil=True)
         h.finish()
     print(report(h.data))
     return 0

@@ -133,33 +133,14 @@ def main(argv: list[str] | None = None) -> int:
         }
 
         def served() -> int:
-            return launch.counter(
-                bastion.url, "bastion_http_requests_total", method="POST", status="200"
-            )
+            name = "bastion_http_requests_total"
+            return launch.counter(bastion.url, name, method="POST", status="200")
 
-        before = served()  # the sanity request above
-        wrk.rounds(targets, 0, 0, args.connections)  # the warm-up
-        warm = served() - before
-        _, results = wrk.rounds(targets, args.rounds, args.duration, args.connections, 0)
-        total = served()
-        code = ws.stop()["bastion"]
-        rows = ws.rows("SELECT count(*) FROM governance_decisions")[0][0]
-    ok = sum(r.ok for r in results if r.side == "bastion")
-    summary = [
-        *wrk.versus(results, "baseline", "bastion", "requests"),
-        ("bastion POST 200s served (its /metrics), incl. warm-up and sanity", total),
-        ("governance_decisions rows after shutdown", rows),
-        ("every decision written (rows == 200s served)", "yes" if rows == total else "NO"),
-        (
-            "wrk-counted 200s, measured rounds (<= served)",
-            f"{ok} (server: {total - before - warm})",
-        ),
-        ("bastion exit status after SIGINT (drain)", code),
-    ]
+        audit = ("governance_decisions rows", "SELECT count(*) FROM governance_decisions")
+        lines = wrk.duel(ws, targets, args, served, audit, "requests", "allow bodies")
     print(f"`{cli.command(parser, argv)}`; wrk 1 thread, {args.connections} connections, ", end="")
     print(f"{args.duration} s per round; {os.cpu_count()} CPUs shared by wrk and both servers")
-    print("\n".join(["", *wrk.rounds_table(results, "requests", "allow bodies"), ""]))
-    print("\n".join(cli.table(["", "value"], summary, "lr")))
+    print("\n".join(lines))
     return 0
 
 

@@ -103,30 +103,12 @@ def main(argv: list[str] | None = None) -> int:
             labels = {"method": "tools/call", "server": SERVER, "status": "success"}
             return launch.counter(bastion.url, "bastion_mcp_calls_total", **labels)
 
-        before = served()  # the sanity call above
-        wrk.rounds(targets, 0, 0, args.connections)  # the warm-up
-        warm = served() - before
-        _, results = wrk.rounds(targets, args.rounds, args.duration, args.connections, 0)
-        total = served()
-        code = ws.stop()["bastion"]
-        rows = ws.rows("SELECT count(*) FROM mcp_tool_executions WHERE status = 'success'")[0][0]
-    ok = sum(r.matched for r in results if r.side == "bastion")
-    summary = [
-        *wrk.versus(results, "direct", "bastion", "calls"),
-        ("200s without a successful result, all rounds", sum(r.ok - r.matched for r in results)),
-        ("governed calls served (Bastion's /metrics), incl. warm-up and sanity", total),
-        ("mcp_tool_executions success rows after shutdown", rows),
-        ("every call audited (rows == calls served)", "yes" if rows == total else "NO"),
-        (
-            "wrk-counted successes, measured rounds (<= served)",
-            f"{ok} (server: {total - before - warm})",
-        ),
-        ("bastion exit status after SIGINT (drain)", code),
-    ]
+        query = "SELECT count(*) FROM mcp_tool_executions WHERE status = 'success'"
+        audit = ("mcp_tool_executions success rows", query)
+        lines = wrk.duel(ws, targets, args, served, audit, "calls", "successful results")
     print(f"`{cli.command(parser, argv)}`; wrk 1 thread, {args.connections} connections ", end="")
     print(f"(concurrent clients), {args.duration} s per round; {os.cpu_count()} CPUs shared")
-    print("\n".join(["", *wrk.rounds_table(results, "calls", "successful results"), ""]))
-    print("\n".join(cli.table(["", "value"], summary, "lr")))
+    print("\n".join(lines))
     return 0
 
 

@@ -132,7 +132,6 @@ def counter(url: str, name: str, **labels: str) -> int:
 
 @dataclass
 class Server:
-    name: str
     url: str
     process: subprocess.Popen[bytes]
     log: Path
@@ -155,6 +154,7 @@ class Workspace:
             if db == "postgresql"
             else f"sqlite+aiosqlite:///{self.dir}/bastion.db"
         )
+        self.profile = self.dir / "profile"
         self.servers: dict[str, Server] = {}
         self.codes: dict[str, int] = {}
 
@@ -192,7 +192,7 @@ class Workspace:
                 cwd=cwd,
                 env={**os.environ, **(env or {})},
             )
-        server = self.servers[name] = Server(name, f"http://127.0.0.1:{port}", process, log)
+        server = self.servers[name] = Server(f"http://127.0.0.1:{port}", process, log)
         method, deadline = request.pop("method", "GET"), time.monotonic() + seconds
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -214,21 +214,15 @@ class Workspace:
         request = request or {"method": "POST", "content": b"{}"}
         return self.start(name, argv, port, probe, **request)
 
-    def bastion(
-        self, name: str = "bastion", serve: list[str] | None = None, **sections: Any
-    ) -> Server:
-        """``bastion serve`` on a bench profile (``write_profile``) in ``DIR/profile``, or
-        ``serve + [profile]`` when another command serves it."""
+    def bastion(self, serve: list[str] | None = None, **sections: Any) -> Server:
+        """``bastion serve`` on a bench profile (``write_profile``) in ``self.profile``,
+        or ``serve + [profile]`` when another command serves it."""
         port = free_port()
-        profile = write_profile(
-            self.dir / "profile", f"bench-{name}", port, self.db_url, **sections
+        write_profile(self.profile, port, self.db_url, **sections)
+        argv = serve or [BASTION, "--profile", str(self.profile), "serve"]
+        return self.start(
+            "bastion", [*argv, str(self.profile)] if serve else argv, port, "/api/v1/ready"
         )
-        argv = [*serve, str(profile)] if serve else [BASTION, "--profile", str(profile), "serve"]
-        return self.start(name, argv, port, "/api/v1/ready")
-
-    @property
-    def profile(self) -> Path:
-        return self.dir / "profile"
 
     def stop(self) -> dict[str, int]:
         """Stop every server still running, last started first; their exit codes."""
@@ -253,7 +247,7 @@ class Workspace:
         return asyncio.run(query())
 
 
-def write_profile(directory: Path, name: str, port: int, db_url: str, **sections: Any) -> Path:
+def write_profile(directory: Path, port: int, db_url: str, **sections: Any) -> None:
     """A bench profile: bootstrap admin, a JWT signing key and the mock's key as secrets,
     logging at warning, rate limits that never deny, the bench governance (``governance``
     entries override it) and any other ``sections``."""
@@ -265,7 +259,7 @@ def write_profile(directory: Path, name: str, port: int, db_url: str, **sections
         )
     governance = {"blocklist": BLOCKLIST, "quota": QUOTA, **sections.pop("governance", {})}
     profile = {
-        "name": name,
+        "name": "bench",
         "server": {"host": "127.0.0.1", "port": port},
         "database": {"url": db_url},
         "secrets_file": "secrets.yaml",
@@ -276,4 +270,3 @@ def write_profile(directory: Path, name: str, port: int, db_url: str, **sections
         **sections,
     }
     (directory / "profile.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
-    return directory

@@ -78,7 +78,8 @@ def summary(runs: list[wrk.Run]) -> dict[str, Any]:
 
 
 def as_dict(run: wrk.Run) -> dict[str, Any]:
-    return asdict(run) | {"variant": run.side, "rps": run.ok / run.duration_s, "errors": run.errors}
+    extra = {"variant": run.side, "duration_s": run.duration_s, "errors": run.errors}
+    return asdict(run) | extra | {"rps": run.ok / run.duration_s}
 
 
 class Harness:
@@ -169,7 +170,7 @@ class Harness:
         generator = "aiohttp SSE client (uvloop), concurrency 1"
         self.data["scenarios"]["streaming"] = {"generator": generator, "results": results}
 
-    def profile(self, name: str, connections: int, seconds: int, out: Path, gil: bool) -> None:
+    def profile(self, name: str, connections: int, seconds: int, out: Path) -> None:
         """py-spy of Bastion for ``seconds`` while wrk loads it at ``connections``."""
         url, lua = self.variants["bastion"].url, self.script("bastion", f"profile-{name}")
         summary, r = spy.record(
@@ -177,10 +178,9 @@ class Harness:
             out,
             seconds,
             lambda: wrk.run("bastion", url, lua, seconds - 1, connections),
-            gil,
         )
         self.count("bastion", r.sent)
-        command = f"py-spy record -p <pid> -d {seconds} -r 200 -f raw{' --gil' * gil}"
+        command = f"py-spy record -p <pid> -d {seconds} -r 200 -f raw"
         self.data["profiles"][name] = {
             "connections": connections,
             "raw": str(out),

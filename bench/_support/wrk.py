@@ -13,10 +13,13 @@ import shutil
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench._support.cli import table
+from bench._support.launch import Workspace
 
 LUA = r"""
 wrk.method = "%(method)s"
@@ -58,11 +61,9 @@ function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'BENCHJSON {"sent":%%d,"ok":%%d,"other":%%d,"matched":%%d,"requests":%%d,' ..
-    '"duration_us":%%d,"connect":%%d,"read":%%d,"write":%%d,"timeout":%%d,' ..
-    '"p50_us":%%d,"p90_us":%%d,"p95_us":%%d,"p99_us":%%d,"max_us":%%d,"mean_us":%%.1f}\n',
-    s, o, x, m, summary.requests, summary.duration, e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(95),
-    latency:percentile(99), latency.max, latency.mean))
+    '"duration_us":%%d,"socket_errors":%%d,"p50":%%d,"p95":%%d,"p99":%%d,"max":%%d}\n',
+    s, o, x, m, summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
 end
 """
 
@@ -81,27 +82,29 @@ def script(
 
 @dataclass
 class Run:
-    """One wrk round. Latencies in ms; ``rps`` is wrk's (replies completed per second)."""
+    """One wrk round: what the Lua script counted; latencies in ms."""
 
     side: str
     connections: int
     sent: int
     ok: int
-    other: int
+    other: int  # non-200 replies
     matched: int
-    requests: int
-    duration_s: float
+    requests: int  # replies wrk completed
+    duration_us: int
     socket_errors: int
     p50: float
-    p90: float
     p95: float
     p99: float
     max: float
-    mean: float
-    argv: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.duration_us / 1e6
 
     @property
     def rps(self) -> float:
+        """wrk's rate: replies completed per second."""
         return self.requests / self.duration_s if self.duration_s else 0.0
 
     @property
@@ -132,20 +135,9 @@ def run(
     if not found:
         raise RuntimeError(f"wrk printed no summary:\n{out}")
     d = json.loads(found.group(1))
-    ms = {k: d[f"{k}_us"] / 1000 for k in ("p50", "p90", "p95", "p99", "max", "mean")}
-    return Run(
-        side=side,
-        connections=connections,
-        sent=d["sent"],
-        ok=d["ok"],
-        other=d["other"],
-        matched=d["matched"],
-        requests=d["requests"],
-        duration_s=d["duration_us"] / 1e6,
-        socket_errors=sum(d[k] for k in ("connect", "read", "write", "timeout")),
-        argv=" ".join([*argv[:-3], "<script>", "<url>"]),
-        **ms,
-    )
+    for latency in ("p50", "p95", "p99", "max"):
+        d[latency] /= 1000  # µs
+    return Run(side, connections, **d)
 
 
 def rounds(
@@ -170,15 +162,45 @@ def rounds(
     return warm, measured
 
 
-def versus(results: list[Run], baseline: str, subject: str, rate: str) -> list[tuple[str, str]]:
-    """Summary rows of a two-sided comparison: the medians, their ratio, the errors."""
+def duel(
+    ws: Workspace,
+    targets: dict[str, tuple[str, Path]],
+    args: Any,
+    served: Callable[[], int],
+    audit: tuple[str, str],
+    rate: str,
+    matched: str,
+) -> list[str]:
+    """Two sides under wrk, the baseline first and Bastion second: a warm-up round of
+    each, ``args.rounds`` alternating rounds, then Bastion stopped and ``audit`` (what,
+    its count query) held against ``served()`` (Bastion's settled /metrics count). The
+    rounds and the summary, as Markdown."""
+    before = served()  # the sanity requests
+    rounds(targets, 0, 0, args.connections)
+    warm = served() - before
+    _, results = rounds(targets, args.rounds, args.duration, args.connections, 0)
+    total = served()
+    code = ws.stop()["bastion"]
+    rows = ws.rows(audit[1])[0][0]
+    baseline, subject = targets
     base, mine = median(results, baseline), median(results, subject)
-    return [
+    counted = sum(r.matched for r in results if r.side == subject)
+    summary = [
         (f"{baseline} median {rate}/s", f"{base:,.0f}"),
         (f"{subject} median {rate}/s", f"{mine:,.0f}"),
         ("ratio (target >= 50%)", f"{mine / base:.1%}"),
-        ("errors (non-200 + socket), all rounds", str(sum(r.errors for r in results))),
+        ("errors (non-200 + socket), all rounds", sum(r.errors for r in results)),
+        (f"200s without {matched}, all rounds", sum(r.ok - r.matched for r in results)),
+        (f"{rate} Bastion served (its /metrics), incl. warm-up and sanity", total),
+        (f"{audit[0]} after shutdown", rows),
+        ("every one audited (rows == served)", "yes" if rows == total else "NO"),
+        (
+            f"wrk-counted {matched}, measured rounds (<= served)",
+            f"{counted} (server: {total - before - warm})",
+        ),
+        ("bastion exit status after SIGINT (drain)", code),
     ]
+    return ["", *rounds_table(results, rate, matched), "", *table(["", "value"], summary, "lr")]
 
 
 def median(results: list[Run], side: str, attr: str = "rps") -> float:

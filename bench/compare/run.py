@@ -224,7 +224,7 @@ class Compare:
             wanted.append(("c1", 1))
         for name, connections in wanted:
             out = self.ws.dir / f"py-spy-bastion-{name}.txt"
-            self.h.profile(name, connections, a.spy_seconds, out, gil=False)
+            self.h.profile(name, connections, a.spy_seconds, out)
             self.data["profiles"][name]["raw"] = str(out.relative_to(litellm.BENCH.parent))
 
     def run(self) -> int:
