@@ -12,12 +12,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# The example extensions are installed as an operator installs an extension (a wheel, not
+# an editable checkout) and reinstalled whenever one of their files changes. The tests
+# and lint-imports (whose contracts name their packages) need them importable.
+install: $(VENV)/.installed $(VENV)/.examples-installed
 
-EXAMPLE_SOURCES := $(shell find examples/extensions/hello -type f -not -path '*/__pycache__/*')
+EXAMPLES := $(wildcard examples/extensions/*)
+EXAMPLE_SOURCES := $(shell find $(EXAMPLES) -type f -not -path '*/__pycache__/*')
 
 $(VENV)/.examples-installed: $(VENV)/.installed $(EXAMPLE_SOURCES)
-	$(PY) -m pip install -q --no-deps --no-build-isolation --force-reinstall examples/extensions/hello
+	$(PY) -m pip install -q --no-deps --no-build-isolation --force-reinstall $(EXAMPLES)
 	touch $@
 
 run: $(VENV)/.installed
@@ -32,10 +36,11 @@ FUZZ_EXAMPLES ?= 2000
 fuzz: $(VENV)/.examples-installed
 	BASTION_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/fuzz
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.examples-installed
 	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/ruff format --check src tests bench examples
 	$(VENV)/bin/mypy src
+	$(VENV)/bin/mypy $(addsuffix /src,$(EXAMPLES))
 	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.installed

@@ -2,34 +2,34 @@
 
 from bastion.extension import ApiExtension, ExtensionMeta, ExtensionRouter
 
-``principal_columns`` and ``principal_row`` (the principal columns of an audit table and
-their values for one request) come from ``bastion.infra.audit`` on first use: the audit
-pipeline is not imported by an extension that never builds an audit table.
+Some names are imported on first use, so an extension that does not use them does not pay
+for them: ``principal_columns`` and ``principal_row`` (the principal columns of an audit
+table and their values for one request) from ``bastion.infra.audit``; ``Governance`` (what
+``ctx.service(GOVERNANCE)`` returns) and ``Decision`` (its chain's answer) from
+``bastion.infra.governance``; the command toolkit (``command_context``, ``emit``, ``fail``,
+``run``, ...) from ``bastion.infra.commands``, so a server that never builds a command
+does not import Rich.
 """
 
 from typing import TYPE_CHECKING
 
 # The LLM upstream-provider contract: what an ``llm_upstreams()`` factory builds and what
 # it is called with, the same types the built-in providers implement.
-from bastion.domains.gateway.errors import (
-    UpstreamConnectError,
-    UpstreamError,
-    UpstreamStatusError,
-    UpstreamStreamError,
-    UpstreamTimeoutError,
-)
 from bastion.domains.gateway.translate import Usage
 from bastion.domains.gateway.upstreams import (
+    LlmUpstream,
     MessagesCall,
-    Upstream,
     UpstreamResponse,
     UpstreamServices,
     UpstreamStream,
     UpstreamTarget,
 )
+from bastion.infra.http import error_response
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
+    CLI_GROUPS,
+    CliCommands,
     ConfigSpec,
     Cron,
     EndpointClass,
@@ -51,6 +51,17 @@ from bastion.kernel.contract import (
     RoleDefinition,
     UpstreamRegistration,
 )
+
+# One upstream abstraction and one error family for LLM providers and MCP servers alike.
+from bastion.kernel.errors import (
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamRejected,
+    UpstreamStreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from bastion.kernel.identity import USERS, Account, UserDirectory
 from bastion.kernel.ids import (
     ApiKeyId,
     ClientId,
@@ -81,34 +92,79 @@ from bastion.kernel.policy import (
 from bastion.kernel.registration import register_extension
 from bastion.kernel.services import ServiceKey, ServiceProvider
 from bastion.kernel.tiers import Tier
+from bastion.kernel.upstream import Upstream, UpstreamHealth
 
 if TYPE_CHECKING:
     from bastion.infra.audit import PRINCIPAL_WIDTHS, principal_columns, principal_row
+    from bastion.infra.commands import (
+        JSON_OPTION,
+        CommandContext,
+        CommandPlatform,
+        command_context,
+        emit,
+        err,
+        fail,
+        out,
+        read_bytes,
+        read_text,
+        record_admin_action,
+        run,
+        shown,
+    )
+    from bastion.infra.governance import Decision, Governance
 
+_COMMANDS = (
+    "JSON_OPTION",
+    "CommandContext",
+    "CommandPlatform",
+    "command_context",
+    "emit",
+    "err",
+    "fail",
+    "out",
+    "read_bytes",
+    "read_text",
+    "record_admin_action",
+    "run",
+    "shown",
+)
 __getattr__ = lazy_attributes(
     __name__,
     {
-        name: "bastion.infra.audit"
-        for name in ("PRINCIPAL_WIDTHS", "principal_columns", "principal_row")
+        **{
+            name: "bastion.infra.audit"
+            for name in ("PRINCIPAL_WIDTHS", "principal_columns", "principal_row")
+        },
+        "Decision": "bastion.infra.governance",
+        "Governance": "bastion.infra.governance",
+        **{name: "bastion.infra.commands" for name in _COMMANDS},
     },
 )
 
 
 __all__ = [
     "AUDIT",
+    "CLI_GROUPS",
     "GOVERNANCE",
+    "JSON_OPTION",
     "JWT",
     "LLM_UPSTREAMS",
     "PRINCIPAL_WIDTHS",
     "ROLES",
     "TOOL_PROVIDERS",
+    "USERS",
+    "Account",
     "ApiExtension",
     "ApiKeyId",
     "AuthMethod",
+    "CliCommands",
     "ClientId",
+    "CommandContext",
+    "CommandPlatform",
     "ConfigExtension",
     "ConfigSpec",
     "Cron",
+    "Decision",
     "EndpointClass",
     "ErrorStyle",
     "Event",
@@ -118,10 +174,12 @@ __all__ = [
     "ExtensionId",
     "ExtensionMeta",
     "ExtensionRouter",
+    "Governance",
     "HealthCheck",
     "Interval",
     "Job",
     "JobExtension",
+    "LlmUpstream",
     "Maturity",
     "McpServerDefinition",
     "MessagesCall",
@@ -146,22 +204,36 @@ __all__ = [
     "Tier",
     "TraceId",
     "Upstream",
-    "UpstreamConnectError",
     "UpstreamError",
+    "UpstreamHealth",
+    "UpstreamProtocolError",
     "UpstreamRegistration",
+    "UpstreamRejected",
     "UpstreamResponse",
     "UpstreamServices",
-    "UpstreamStatusError",
     "UpstreamStream",
     "UpstreamStreamError",
     "UpstreamTarget",
-    "UpstreamTimeoutError",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
     "Usage",
+    "UserDirectory",
     "UserId",
     "Verdict",
+    "command_context",
+    "emit",
+    "err",
+    "error_response",
+    "fail",
     "migrations_from_package",
+    "out",
     "principal_columns",
     "principal_row",
+    "read_bytes",
+    "read_text",
+    "record_admin_action",
     "register_extension",
     "request_context",
+    "run",
+    "shown",
 ]

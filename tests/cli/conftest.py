@@ -14,10 +14,10 @@ from typer.testing import CliRunner, Result
 
 from bastion.cli import build_app
 from bastion.infra.db import create_engine
-from tests.examples.install import hello_installed
+from tests.examples.install import examples_installed
 from tests.support import write_profile
 
-__all__ = ["Cli", "error_of", "hello_installed", "query"]
+__all__ = ["Cli", "error_of", "examples_installed", "query"]
 
 
 @dataclass(frozen=True)

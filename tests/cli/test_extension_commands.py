@@ -1,12 +1,16 @@
 """Commands contributed by extensions: an entry point's ``cli()`` app and a ``cli`` manifest.
 
 They are listed in ``bastion --help`` and they run; listing reads an index so that ``--help``
-does not import every extension, and the index follows changes to the extension's code.
+does not import every extension, and the index follows changes to the extension's code. A
+third-party extension adds to the ``admin`` group and boots the platform for a typed
+service exactly as the users and auth domains do.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -20,11 +24,14 @@ BASTION = str(Path(sys.executable).parent / "bastion")
 
 EXTENSION = '''
 import pathlib, typer
-from bastion.extension import Extension, ExtensionMeta
+from bastion.extension import (
+    USERS, CliCommands, Extension, ExtensionMeta, command_context, emit, fail, run,
+)
 
 pathlib.Path(__file__).with_name("imported").touch()
 
 app = typer.Typer(help="Greetings from an installed extension.")
+admin_app = typer.Typer(help="Accounts, seen by an installed extension.")
 
 
 @app.command()
@@ -33,11 +40,26 @@ def hi(name: str) -> None:
     print(f"hi {name}")
 
 
-class CliExtension(Extension):
-    meta = ExtensionMeta(id="cliext", version="1.0.0")
+@admin_app.command()
+def whois(ctx: typer.Context, name: str) -> None:
+    """The account NAME, from the users domain's typed service."""
+    bastion = command_context(ctx)
 
-    def cli(self) -> typer.Typer:
-        return app
+    async def go():
+        async with bastion.platform(mount=False) as p:
+            account = await p.service(USERS).find(name)
+        if account is None:
+            raise fail(f"no user {name!r}")
+        return [{"id": account.id, "name": account.name, "role": account.role}]
+
+    emit(run(go), as_json=True)
+
+
+class CliExtension(Extension):
+    meta = ExtensionMeta(id="cliext", version="1.0.0", requires=(USERS,))
+
+    def cli(self):
+        return [CliCommands(app), CliCommands(admin_app, group="admin", name="accounts")]
 '''
 
 
@@ -100,6 +122,34 @@ def test_an_entry_point_command_is_listed_and_runs(site: Path) -> None:
     ran = bastion(site, "cliext", "hi", "ana")
     assert (ran.returncode, ran.stdout, ran.stderr) == (0, "hi ana\n", "")
     assert "Say hi." in bastion(site, "cliext", "--help").stdout
+
+
+def test_an_extension_adds_to_the_admin_group_beside_the_core_domains(
+    site: Path, tmp_path: Path
+) -> None:
+    marker = site / "bst_cliext" / "imported"
+    bastion(site, "--help")  # builds the index
+    marker.unlink()
+    listed = bastion(site, "admin", "--help")
+    assert listed.returncode == 0, listed.stderr
+    for name, line in (
+        ("users", "User accounts."),
+        ("tokens", "Self-issued JWTs."),
+        ("keys", "API keys (bst_...)."),
+        ("accounts", "Accounts, seen by an installed extension."),
+    ):
+        assert re.search(rf"│ {name} +{re.escape(line)}", listed.stdout), listed.stdout
+    assert not marker.exists()  # listed from the index, as the core's commands are
+
+    profile = write_profile(tmp_path / "p", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    admin_id = bastion(site, "--profile", str(profile), "admin", "users", "list", "--json")
+    assert admin_id.returncode == 0, admin_id.stderr
+    (admin,) = json.loads(admin_id.stdout)
+    found = bastion(site, "--profile", str(profile), "admin", "accounts", "whois", "admin")
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout) == [{"id": admin["id"], "name": "admin", "role": "admin"}]
+    missing = bastion(site, "--profile", str(profile), "admin", "accounts", "whois", "nobody")
+    assert (missing.returncode, missing.stderr) == (1, "error: no user 'nobody'\n")
 
 
 def test_a_cli_manifest_is_listed_and_runs(site: Path, tmp_path: Path) -> None:

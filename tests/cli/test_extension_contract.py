@@ -164,3 +164,46 @@ def test_a_contract_violation_is_one_error_line_for_validate_and_serve(
             if proc.poll() is None:  # it served: the contract was not enforced
                 proc.kill()
                 proc.communicate()
+
+
+CLI_CASES: dict[str, tuple[str, str]] = {
+    "cli() returns a command name": (
+        """
+    def cli(self):
+        return "notes"
+""",
+        "error: extension 'notes' (acme_notes:Notes): cli() returned a str; return a "
+        "typer.Typer, a CliCommands, a list of CliCommands, or None",
+    ),
+    "cli() names a group that is not open": (
+        """
+    def cli(self):
+        import typer
+        from bastion.extension import CliCommands
+
+        return CliCommands(typer.Typer(), group="db")
+""",
+        "error: extension 'notes' (acme_notes:Notes): cli() returned a CliCommands for group "
+        "'db', which is not open to extensions; give one of admin, or group=None for "
+        "`bastion notes`",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CLI_CASES))
+def test_a_cli_violation_is_one_error_line_for_validate_and_costs_only_its_commands(
+    case: str, tmp_path: Path
+) -> None:
+    """``serve`` never calls ``cli()``; ``plugins validate`` does, and ``--help`` still
+    lists every other extension's commands (the core domains' among them)."""
+    source, expected = CLI_CASES[case]
+    site = install(tmp_path / "site", "class Notes(Extension):\n" + GOOD_META + source)
+    profile = write_profile(tmp_path / "profile", f"sqlite+aiosqlite:///{tmp_path / 'b.db'}")
+    env = {"PYTHONPATH": f"{ROOT}:{site}", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    validate = start_bastion(profile, "plugins", "validate", cwd=tmp_path, **env)
+    assert_one_error_line(validate, expected)
+    listed = start_bastion(profile, "--help", cwd=tmp_path, COLUMNS="100", **env)
+    stdout, stderr = listed.communicate(timeout=120)
+    assert listed.returncode == 0, stderr
+    assert "mcp " in stdout and "notes" not in stdout
+    assert stderr == expected.replace("error:", "warning:", 1) + "; its commands are skipped\n"

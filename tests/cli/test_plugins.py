@@ -21,7 +21,7 @@ EXPECTED = {
         "version": "1.0.0",
         "maturity": "ga",
         "kind": "library",
-        "surfaces": "migrations, after_migrate, router",
+        "surfaces": "migrations, after_migrate, services, router, cli",
         "depends_on": "core",
         "required": True,
         "source": "distribution 'bastion-gateway'",
@@ -38,15 +38,24 @@ EXPECTED = {
         "version": "1.0.0",
         "maturity": "beta",
         "kind": "library",
-        "surfaces": "migrations, services, router, jobs, roles, config",
+        "surfaces": "migrations, services, router, jobs, roles, config, cli",
         "depends_on": "users",
         "required": False,
         "source": "distribution 'bastion-hello'",
     },
+    "helpdesk": {
+        "version": "1.0.0",
+        "maturity": "beta",
+        "kind": "library",
+        "surfaces": "migrations, services, router, config, cli",
+        "depends_on": "users",
+        "required": False,
+        "source": "distribution 'bastion-helpdesk'",
+    },
 }
 
 
-def test_list_shows_core_users_auth_and_hello(offline_cli: Cli) -> None:
+def test_list_shows_core_users_auth_and_the_examples(offline_cli: Cli) -> None:
     rows = json.loads(offline_cli.ok("plugins", "list", "--json"))
     by_id = {r["id"]: r for r in rows}
     for ext_id, expected in EXPECTED.items():
@@ -58,6 +67,7 @@ def test_list_shows_core_users_auth_and_hello(offline_cli: Cli) -> None:
     ids = [r["id"] for r in rows]  # boot order: dependencies first
     assert ids.index("core") < ids.index("users") < ids.index("auth")
     assert ids.index("users") < ids.index("hello")
+    assert ids.index("users") < ids.index("helpdesk")
     table = offline_cli.ok("plugins", "list")
     assert "hello" in table and "beta" in table
 
@@ -104,6 +114,22 @@ def test_show_hello(offline_cli: Cli) -> None:
     assert shown["roles"] == ["greeter"]
     assert shown["config_namespace"] == "hello"
     assert shown["priority"] == 100
+    assert shown["commands"] == ["bastion hello"]
+
+
+def test_show_names_the_commands_a_core_domain_contributes(offline_cli: Cli) -> None:
+    assert json.loads(offline_cli.ok("plugins", "show", "auth"))["commands"] == [
+        "bastion admin tokens",
+        "bastion admin keys",
+    ]
+    assert json.loads(offline_cli.ok("plugins", "show", "mcp"))["commands"] == ["bastion mcp"]
+
+
+def test_show_helpdesk(offline_cli: Cli) -> None:
+    shown = json.loads(offline_cli.ok("plugins", "show", "helpdesk"))
+    assert {k: shown[k] for k in EXPECTED["helpdesk"]} == EXPECTED["helpdesk"]
+    assert shown["migrations"] == ["001_tickets"]
+    assert shown["config_namespace"] == "helpdesk"
 
 
 def test_show_unknown(offline_cli: Cli) -> None:

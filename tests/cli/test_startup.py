@@ -72,6 +72,39 @@ def test_help_imports_no_server_stack(tmp_path: Path) -> None:
     assert server_stack(again) == [], first
 
 
+def test_listing_the_domains_commands_imports_no_domain(tmp_path: Path) -> None:
+    """``bastion admin --help`` lists the users and auth domains' commands from the index,
+    as ``bastion --help`` lists ``mcp``: no domain module is imported to name them."""
+    imported_by(tmp_path, "--help")  # builds the index
+    modules = imported_by(tmp_path, "admin", "--help")
+    assert [m for m in modules if m.startswith("bastion.domains")] == []
+
+
+def test_running_a_domain_command_imports_it_through_its_extension(tmp_path: Path) -> None:
+    modules = imported_by(tmp_path, "mcp", "tools", "--help")
+    assert {"bastion.domains.mcp._cli", "bastion.domains.mcp._extension"} <= modules
+    assert "mcp" not in modules  # the MCP SDK: its service is never built to show help
+
+
+def test_finding_a_domain_command_builds_no_domain_service(tmp_path: Path) -> None:
+    """Every extension's ``cli()`` is called to find ``admin tokens``; none of them may
+    pull in what only a served route needs (``admin tokens issue`` has a 1 s budget)."""
+    modules = imported_by(tmp_path, "admin", "tokens", "issue", "--help")
+    assert "bastion.domains.auth._cli" in modules
+    assert [m for m in ("mcp", "aiohttp", "httpx", "redis") if m in modules] == []
+
+
+def test_every_group_open_to_extensions_is_a_built_in_group() -> None:
+    from bastion.cli._lazy import ExtensionGroup
+    from bastion.kernel.contract import CLI_GROUPS
+
+    builtin = {c.name: c for c in BUILTIN}
+    for name, help_line in CLI_GROUPS.items():
+        assert builtin[name].help == help_line
+        group = builtin[name].load()
+        assert isinstance(group, ExtensionGroup) and group.group == name
+
+
 @pytest.mark.parametrize("group", ["admin", "db", "audit"])
 def test_a_group_imports_only_its_own_module(tmp_path: Path, group: str) -> None:
     modules = imported_by(tmp_path, group, "--help")

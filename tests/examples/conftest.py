@@ -1,3 +1,3 @@
-from tests.examples.install import hello_installed
+from tests.examples.install import examples_installed
 
-__all__ = ["hello_installed"]
+__all__ = ["examples_installed"]

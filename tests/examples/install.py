@@ -1,8 +1,9 @@
-"""``hello_installed``: the example extension, installed as an operator would install it.
+"""``examples_installed``: the example extensions, installed as an operator would install them.
 
 An autouse, session-scoped fixture. Modules (and conftests) whose tests expect ``hello``
-among the installed extensions import it, so they also pass on an environment prepared by
-``make install`` alone.
+and ``helpdesk`` among the installed extensions import it, so they also pass on an
+environment where ``make install`` has not installed them (``make`` reinstalls an
+example whenever one of its files changes; this only installs a missing one).
 """
 
 from __future__ import annotations
@@ -16,13 +17,29 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "extensions" / "hello"
+EXAMPLES = ROOT / "examples" / "extensions"
+
+
+def example_packages() -> dict[str, Path]:
+    """Each example's import package (its one folder under ``src/``) -> its project."""
+    return {
+        package.name: project
+        for project in sorted(EXAMPLES.iterdir())
+        if (project / "pyproject.toml").is_file()
+        for package in (project / "src").iterdir()
+        if (package / "__init__.py").is_file()
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)
-def hello_installed() -> None:
-    """Install ``bastion-hello`` (no deps, no build isolation) unless it is present."""
-    if importlib.util.find_spec("bastion_hello") is None:
+def examples_installed() -> None:
+    """Install the missing examples (no deps, no build isolation)."""
+    missing = [
+        str(project)
+        for package, project in example_packages().items()
+        if importlib.util.find_spec(package) is None
+    ]
+    if missing:
         subprocess.run(
             [
                 sys.executable,
@@ -32,10 +49,10 @@ def hello_installed() -> None:
                 "-q",
                 "--no-deps",
                 "--no-build-isolation",
-                str(EXAMPLE),
+                *missing,
             ],
             check=True,
             timeout=300,
         )
         importlib.invalidate_caches()
-    assert importlib.util.find_spec("bastion_hello") is not None
+    assert all(importlib.util.find_spec(package) for package in example_packages())

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
-import importlib.util
+import json
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -28,23 +27,24 @@ def test_installed_as_an_entry_point() -> None:
     assert cls.meta.id == "hello" and cls.meta.maturity.label == "beta"
 
 
-def test_uses_only_the_public_facade() -> None:
-    spec = importlib.util.find_spec("bastion_hello")
-    assert spec is not None and spec.origin is not None
-    tree = ast.parse(Path(spec.origin).read_text())
-    imported = {
-        node.module
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bastion")
-    }
-    imported |= {
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-        if alias.name.startswith("bastion")
-    }
-    assert imported == {"bastion.extension"}
+def test_its_command_reads_the_typed_service_as_the_route_does(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bastion hello list`` boots the platform and asks for ``GREETINGS``, like a core
+    command asks for ``API_KEYS``; it is listed and found as any extension's command."""
+    cli = Cli(write_profile(tmp_path / "profile", db_url))
+    assert json.loads(cli.ok("hello", "list", "--json")) == []  # boots, migrates
+    query(
+        db_url,
+        "INSERT INTO hello_greetings (id, name, message, user_id, created_at) "
+        "VALUES ('g1', 'Ada', 'Hello, Ada!', NULL, :at)",
+        at=dt.datetime(2026, 1, 2, 3, 4, 5),
+    )
+    assert json.loads(cli.ok("hello", "list", "--json")) == [{"id": "g1", "message": "Hello, Ada!"}]
+    monkeypatch.setenv("COLUMNS", "120")
+    table = cli.ok("hello", "list")
+    assert "Greetings" in table and "Hello, Ada!" in table
+    assert "list  Every greeting sent, oldest first." in cli.ok("hello", "--help")
 
 
 @pytest.fixture
@@ -69,7 +69,10 @@ def test_route_is_governed_like_core(server: ServerThread, db_url: str) -> None:
     plain = {"authorization": "Bearer " + cli.ok("admin", "tokens", "issue", "plain").strip()}
     forbidden = httpx.post(greetings, json={"name": "Ada"}, headers=plain)
     assert forbidden.status_code == 403
-    assert forbidden.json() == {"error": "needs scope hello:write"}
+    assert forbidden.json() == {
+        "error": {"type": "permission_error", "message": "needs scope hello:write"},
+        "trace_id": forbidden.headers["x-trace-id"],
+    }
     assert httpx.get(greetings, headers=plain).json() == []  # reading needs only a token
 
     greeter_id = cli.ok("admin", "users", "create", "gwen", "--role", "greeter").strip()
@@ -79,6 +82,12 @@ def test_route_is_governed_like_core(server: ServerThread, db_url: str) -> None:
     )
     assert created.status_code == 201, created.text
     assert created.json()["message"] == "Hi, Ada!"  # extensions.hello.greeting from the profile
+    blank = httpx.post(greetings, json={"name": "  "}, headers={"authorization": f"Bearer {token}"})
+    assert blank.status_code == 400
+    assert blank.json()["error"] == {
+        "type": "invalid_request_error",
+        "message": "name: String should have at least 1 character",
+    }
     key = cli.ok("admin", "keys", "issue", "gwen", "--name", "bot").strip()
     by_key = httpx.post(greetings, json={"name": "Bob"}, headers={"x-api-key": key})
     assert by_key.status_code == 201

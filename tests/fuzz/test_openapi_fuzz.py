@@ -21,11 +21,11 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.examples.install import hello_installed
+from tests.examples.install import examples_installed
 from tests.support.openapi_server import api_server
 from tests.support.server import ServerThread
 
-__all__ = ["hello_installed"]
+__all__ = ["examples_installed"]
 
 EXAMPLES = int(os.environ.get("BASTION_FUZZ_EXAMPLES", "25"))
 

@@ -6,10 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import typer
 from pydantic import BaseModel
 from starlette.routing import Route
 
 from bastion.extension import (
+    CliCommands,
     Extension,
     ExtensionContext,
     ExtensionMeta,
@@ -180,6 +182,8 @@ MIGRATIONS = "return a list of Migration objects (migrations_from_package(...) b
 ROUTER = "return an ExtensionRouter, a list of them, or None"
 CONFIG = 'return (namespace, pydantic model class), e.g. ("notes", NotesConfig), or None'
 ROUTER_OK = ExtensionRouter([Route("/", _noop)], "/api/v1/notes")
+CLI = "return a typer.Typer, a CliCommands, a list of CliCommands, or None"
+APP = typer.Typer()
 SURFACE_CASES: dict[str, tuple[str, Any, str]] = {
     "migrations a dict": (
         "migrations",
@@ -271,6 +275,41 @@ SURFACE_CASES: dict[str, tuple[str, Any, str]] = {
         [_noop],
         "returned a function at index 0; return a list of HealthCheck objects",
     ),
+    "cli a command name": ("cli", "notes", "returned a str; " + CLI),
+    "cli a list holding an app": (
+        "cli",
+        [CliCommands(APP), APP],
+        "returned a Typer at index 1; " + CLI,
+    ),
+    "cli commands whose app is a function": (
+        "cli",
+        CliCommands(_noop),  # type: ignore[arg-type]
+        "returned a CliCommands whose app is a function; give a typer.Typer",
+    ),
+    "cli into a group that is not open": (
+        "cli",
+        CliCommands(APP, group="db"),
+        "returned a CliCommands for group 'db', which is not open to extensions; give one "
+        "of admin, or group=None for `bastion notes`",
+    ),
+    # A top-level command is named by the extension id, or ids could be squatted.
+    "cli a top-level app with its own name": (
+        "cli",
+        CliCommands(APP, name="serve"),
+        "returned a CliCommands named 'serve' with no group; an app without a group is "
+        "`bastion notes`: drop name= or give a group (admin)",
+    ),
+    "cli a bad command name": (
+        "cli",
+        CliCommands(APP, group="admin", name="Bad Name"),
+        "returned a CliCommands named 'Bad Name'; use lower-case letters, digits, \"-\" and "
+        '"_", starting with a letter, e.g. name="greetings"',
+    ),
+    "cli the same command twice": (
+        "cli",
+        [CliCommands(APP, group="admin"), CliCommands(APP, group="admin", name="notes")],
+        "returned two apps for `bastion admin notes`; merge them into one",
+    ),
 }
 
 
@@ -296,6 +335,10 @@ def test_a_surface_returning_the_wrong_type_is_one_error(case: str) -> None:
         ("jobs", [Job("tick", "every 1s", _noop)]),
         ("config", ("notes", Settings)),
         ("config", None),
+        ("cli", None),
+        ("cli", APP),
+        ("cli", CliCommands(APP, group="admin", name="notes-admin")),
+        ("cli", [CliCommands(APP), CliCommands(APP, group="admin")]),
     ],
 )
 def test_a_surface_of_the_right_type_passes(name: str, value: Any) -> None:

@@ -21,7 +21,7 @@ from bastion.kernel.errors import (
 from bastion.kernel.manifest import ManifestExtension, discover_manifests, load_manifest
 from bastion.kernel.tiers import Tier
 from bastion.runtime.discovery import discover
-from tests.examples.install import hello_installed  # noqa: F401  (autouse)
+from tests.examples.install import examples_installed  # noqa: F401  (autouse)
 from tests.support import write_profile
 
 BASTION = Path(sys.executable).parent / "bastion"

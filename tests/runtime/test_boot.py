@@ -34,7 +34,7 @@ from bastion.runtime.app import build_app
 from bastion.runtime.boot import BootError, boot
 from tests.cli.conftest import Cli, error_of, query
 from tests.conftest import create_pg_database, drop_pg_database
-from tests.examples.install import hello_installed  # noqa: F401  (autouse)
+from tests.examples.install import examples_installed  # noqa: F401  (autouse)
 from tests.support import free_port, running_server, write_profile
 from tests.support.processes import ROOT
 
@@ -450,11 +450,12 @@ async def test_a_router_the_app_cannot_mount_is_one_line_and_closes_the_platform
     boot accepted but Starlette refuses is a ``BootError`` naming the extension, not a
     bare assertion, and the booted platform is closed first."""
     from bastion.runtime import app as app_module
+    from bastion.runtime import routing
 
     def refuse(path: str, app: object) -> None:
         raise AssertionError("Routed paths must start with '/'")  # as Starlette's Mount says
 
-    monkeypatch.setattr(app_module, "Mount", refuse)
+    monkeypatch.setattr(routing, "Mount", refuse)
     loaded = load_profile(
         write_profile(tmp_path / "profile", f"sqlite+aiosqlite:///{tmp_path}/b.db")
     )

@@ -53,17 +53,19 @@ async def failing_observer(_: RefusedRequest) -> None:
     raise RuntimeError("the observer itself broke")
 
 
+WHO = Route("/who", whoami)
+BOOM = Route("/boom", boom)
+ECHO = Route("/echo", echo, methods=["POST"])
+ITEM = Route("/items/{name}", whoami)
+
+
 class Probe(Extension):
     meta = ExtensionMeta(id="probe", version="1")
 
     def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:
         return [
             ExtensionRouter(
-                [
-                    Route("/who", whoami),
-                    Route("/boom", boom),
-                    Route("/echo", echo, methods=["POST"]),
-                ],
+                [WHO, BOOM, ECHO, ITEM],
                 "/api/v1/probe",
                 on_refused=note_refusal,
             ),
@@ -278,18 +280,41 @@ def test_refusals_are_reported_to_the_router(server: ServerThread, profile_dir: 
     too_big = httpx.post(server.url + "/api/v1/probe/echo", content=b"x" * 5000, headers=auth)
     assert too_big.status_code == 413
     assert httpx.get(server.url + "/api/v1/probe/boom", headers=auth).status_code == 500
+    assert httpx.get(server.url + "/api/v1/probe/items/a").status_code == 401
+    assert httpx.get(server.url + "/api/v1/probe/nothing").status_code == 401
+    assert httpx.post(server.url + "/api/v1/probe/who").status_code == 401
     # Observers run after the answer has gone out, so the last one may still be on its way.
     deadline = time.monotonic() + 5
-    while len(REFUSED) < 3 and time.monotonic() < deadline:
+    while len(REFUSED) < 6 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert [(r.method, r.path, r.status) for r in REFUSED] == [
         ("GET", "/api/v1/probe/who", 401),
         ("POST", "/api/v1/probe/echo", 413),
         ("GET", "/api/v1/probe/boom", 500),
+        ("GET", "/api/v1/probe/items/a", 401),
+        ("GET", "/api/v1/probe/nothing", 401),
+        ("POST", "/api/v1/probe/who", 401),
     ]
+    # The route each matched, path and method, is the very object the router declared;
+    # a path (or a method) that matches none of them has none.
+    matched = [WHO, ECHO, BOOM, ITEM, None, None]
+    assert [r.route for r in REFUSED] == matched
+    assert all(r.route is route for r, route in zip(REFUSED, matched, strict=True))
     assert REFUSED[0].principal.user_id is None and REFUSED[1].principal.user_id is not None
     assert REFUSED[0].reason == "authentication required"
     assert all(r.elapsed_ms >= 0 for r in REFUSED)
+
+
+def test_a_refusal_is_told_to_the_router_under_the_path_only(server: ServerThread) -> None:
+    REFUSED.clear()
+    # probe-admin's observer fails; probe's must not hear of probe-admin's refusals.
+    assert httpx.get(server.url + "/api/v1/probe-admin/who").status_code == 401
+    assert httpx.get(server.url + "/api/v1/probe/who").status_code == 401
+    deadline = time.monotonic() + 5
+    while not REFUSED and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    assert [r.path for r in REFUSED] == ["/api/v1/probe/who"]
 
 
 def test_a_failing_refusal_observer_does_not_change_the_answer(server: ServerThread) -> None:

@@ -14,11 +14,11 @@ from openapi_spec_validator import validate
 from starlette.routing import Route
 
 from bastion.domains.gateway._schema import ANTHROPIC_MESSAGES
-from tests.examples.install import hello_installed
+from tests.examples.install import examples_installed
 from tests.support.openapi_server import api_server
 from tests.support.server import ServerThread
 
-__all__ = ["hello_installed"]
+__all__ = ["examples_installed"]
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ from bastion.runtime.scheduler import (
 )
 from tests.cli.conftest import Cli, error_of, query
 from tests.conftest import create_pg_database, drop_pg_database
-from tests.examples.install import hello_installed  # noqa: F401  (autouse)
+from tests.examples.install import examples_installed  # noqa: F401  (autouse)
 from tests.support import running_server, write_profile
 
 # -- schedules -------------------------------------------------------------------------

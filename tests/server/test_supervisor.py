@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tests.cli.conftest import Cli, query
-from tests.examples.install import hello_installed  # noqa: F401  (autouse)
+from tests.examples.install import examples_installed  # noqa: F401  (autouse)
 from tests.support import write_profile
 from tests.support.processes import BASTION, Served, assert_one_error_line, env
 from tests.support.ticker import TICKER_FILE

@@ -2,8 +2,11 @@
 
 Only Typer is imported up front: each built-in command's module (and the server stack it
 needs) is imported when that command runs, so ``bastion --version`` and ``--help`` start in
-a few tens of milliseconds. To add a command group, write ``_NAME.py`` with a Typer
-``app`` (or a command function) and list it in ``BUILTIN`` below.
+a few tens of milliseconds. The built-in commands are the platform's own (serving, the
+database, the profile, extensions, jobs, audit); every domain's commands (``mcp``,
+``agents``, ``governance``, ``admin users|tokens|keys``) come from its ``cli()`` surface,
+as a third-party extension's do (``_extensions``). To add a platform command group,
+write ``_NAME.py`` with a Typer ``app`` (or a command function) and list it in ``BUILTIN``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 import typer
 
 from bastion import __version__
+from bastion.cli._host import CommandHost
 from bastion.cli._lazy import BastionGroup, LazyCommand
 from bastion.cli._state import state
 
@@ -32,6 +36,7 @@ BUILTIN: tuple[LazyCommand, ...] = (
     LazyCommand(
         "plugins", "bastion.cli._plugins:app", "Installed extensions: list, validate, show."
     ),
+    # Open to extensions (``CLI_GROUPS``): the users and auth domains' commands are in it.
     LazyCommand("admin", "bastion.cli._admin:app", "Users, tokens and API keys."),
     LazyCommand(
         "jobs", "bastion.cli._jobs:app", "Scheduled extension jobs and their recorded runs."
@@ -40,15 +45,6 @@ BUILTIN: tuple[LazyCommand, ...] = (
         "audit",
         "bastion.cli._audit:app",
         "Governance decisions, admin events, and everything on one trace.",
-    ),
-    LazyCommand(
-        "governance",
-        "bastion.cli._governance:app",
-        "Try the governance chain without sending anything anywhere.",
-    ),
-    LazyCommand("agents", "bastion.cli._agents:app", "A2A agents: what the profile publishes."),
-    LazyCommand(
-        "mcp", "bastion.cli._mcp:app", "MCP servers behind Bastion and the pins of their tools."
     ),
 )
 BUILTIN_COMMANDS = frozenset(c.name for c in BUILTIN)
@@ -71,6 +67,7 @@ def build_app(profile_dir: Path | None = None) -> typer.Typer:
 
     @app.callback()
     def root(
+        ctx: typer.Context,
         profile: Path | None = typer.Option(
             None,
             "--profile",
@@ -82,6 +79,7 @@ def build_app(profile_dir: Path | None = None) -> typer.Typer:
         ),
     ) -> None:
         state.profile_dir = profile
+        ctx.obj = CommandHost()  # what ``command_context(ctx)`` returns to every command
 
     return app
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import typer
 
-from bastion.cli._files import is_stdin, read_text, shown
+from bastion.infra.commands import is_stdin, read_text, shown
 
 DEFAULT_CONFIG = Path("~/.config/bastion/cowork.toml")
 DEFAULT_CACHE = Path("~/.cache/bastion/cowork-token.json")

@@ -1,9 +1,12 @@
-"""The root command group: built-in commands imported only when they run.
+"""The command groups of ``bastion``: built-in commands imported only when they run, and
+commands that extensions contribute, looked up only when needed.
 
 ``bastion --version`` and ``bastion --help`` import Typer and nothing of the server stack;
-``bastion admin ...`` imports ``bastion.cli._admin`` (and what it needs), no other command
-module. Extension commands are looked up only for a name that is not built in, or to list
-them in ``--help`` (from the index in ``_extensions``, which avoids importing them).
+``bastion db ...`` imports ``bastion.cli._db`` (and what it needs), no other command
+module. Extension commands (every domain's too: ``bastion mcp``, ``bastion admin users``)
+are looked up only for a name that is not built in, or to list them in ``--help`` (from
+the index in ``_extensions``, which avoids importing them). The root and each group open
+to extensions (``admin``) are an ``ExtensionGroup``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import typer
 import typer.main
@@ -80,9 +83,11 @@ class _Listed(TyperGroup):
         super().__init__(name=name, help=help)
 
 
-class BastionGroup(TyperGroup):
-    """Commands from ``builtins`` (lazy) and from extensions (looked up on demand)."""
+class ExtensionGroup(TyperGroup):
+    """Commands from ``builtins`` (lazy) and those extensions contribute to ``group``
+    (``""``: the root, ``bastion NAME``; else ``bastion GROUP NAME``)."""
 
+    group: ClassVar[str] = ""
     builtins: ClassVar[Sequence[LazyCommand]] = ()
     # The profile named on the command line before Typer parsed it (``--help`` is eager, so
     # the parsed ``--profile`` may not be known yet when the commands are listed).
@@ -91,9 +96,16 @@ class BastionGroup(TyperGroup):
     _listing = False
 
     @classmethod
-    def bound(cls, builtins: Sequence[LazyCommand], profile_dir: Path | None) -> type[BastionGroup]:
-        """A subclass for one ``build_app`` call (Typer instantiates the class itself)."""
-        return type(cls.__name__, (cls,), {"builtins": tuple(builtins), "profile_dir": profile_dir})
+    def bound(
+        cls,
+        builtins: Sequence[LazyCommand] = (),
+        profile_dir: Path | None = None,
+        *,
+        group: str = "",
+    ) -> type[Self]:
+        """A subclass for one group (Typer instantiates the class itself)."""
+        attributes = {"builtins": tuple(builtins), "profile_dir": profile_dir, "group": group}
+        return type(cls.__name__, (cls,), attributes)
 
     def _profile(self, ctx: Context) -> Path | None:
         given = ctx.find_root().params.get("profile")
@@ -113,8 +125,7 @@ class BastionGroup(TyperGroup):
     def list_commands(self, ctx: Context) -> list[str]:
         names = [c.name for c in self.builtins]
         names += [n for n in self.commands if n not in names]
-        if self._listing:
-            names += [n for n, _ in self._extension_rows(ctx) if n not in names]
+        names += [n for n, _ in self._extension_rows(ctx) if n not in names]
         return names
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
@@ -132,28 +143,17 @@ class BastionGroup(TyperGroup):
         else:
             from bastion.cli._extensions import extension_command
 
-            command = extension_command(self._profile(ctx), self._names(), cmd_name)
+            command = extension_command(self._profile(ctx), self.group, self._names(), cmd_name)
         if command is not None:
             self.commands[cmd_name] = command
         return command
-
-    def resolve_command(self, ctx: Context, args: list[str]) -> Any:
-        try:
-            return super().resolve_command(ctx, args)
-        except typer._click.exceptions.UsageError as exc:
-            # Typer suggests from the commands loaded so far; offer every built-in name.
-            close = get_close_matches(args[0], [c.name for c in self.builtins]) if args else []
-            if close and "Did you mean" not in exc.message:
-                suggestions = ", ".join(repr(m) for m in close)
-                exc.message = f"{exc.message.rstrip('.')}. Did you mean {suggestions}?"
-            raise
 
     def _extension_rows(self, ctx: Context) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] | None = getattr(self, "_rows", None)
         if rows is None:
             from bastion.cli._extensions import extension_listing
 
-            rows = self._rows = extension_listing(self._profile(ctx), self._names())
+            rows = self._rows = extension_listing(self._profile(ctx), self.group, self._names())
         return rows
 
     def format_help(self, ctx: Context, formatter: Any) -> None:
@@ -162,6 +162,21 @@ class BastionGroup(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+class BastionGroup(ExtensionGroup):
+    """The root: ``bastion``. Usage errors are one ``error:`` line."""
+
+    def resolve_command(self, ctx: Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except typer._click.exceptions.UsageError as exc:
+            # Typer suggests from the commands loaded so far; offer every name there is.
+            close = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if close and "Did you mean" not in exc.message:
+                suggestions = ", ".join(repr(m) for m in close)
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
 
     def main(
         self,

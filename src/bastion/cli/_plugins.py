@@ -4,6 +4,7 @@ import orjson
 import typer
 
 from bastion.cli._common import JSON_OPTION, emit, fail, loaded_profile, out, run
+from bastion.cli._extensions import contributions
 from bastion.kernel.contract import Extension, implemented_surfaces
 from bastion.kernel.registry import ExtensionRegistry
 from bastion.runtime.app import booted_app
@@ -45,12 +46,14 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 
 @app.command()
 def validate() -> None:
-    """Run the full boot validation (dependencies, cycles, paths, ids, config)."""
+    """Run the full boot validation (dependencies, cycles, paths, ids, config, commands)."""
 
     async def go() -> int:
         # Boot and build the app as ``bastion serve`` does: the same checks, the same line.
         platform, _ = await booted_app(loaded_profile(), migrate=False)
         await platform.close()
+        # And what only ``bastion`` calls: every extension's cli().
+        contributions(platform.registry.ordered(), strict=True)
         return len(platform.registry)
 
     count = run(go)
@@ -77,6 +80,7 @@ def show(extension_id: str = typer.Argument(..., metavar="ID")) -> None:
         row["tool_providers"] = [t.name for t in ext.tool_providers()]
         spec = ext.config()
         row["config_namespace"] = spec[0] if spec else None
+        row["commands"] = [c.command_path for c in contributions([ext])]
         return row
 
     out.print_json(orjson.dumps(run(go)).decode())

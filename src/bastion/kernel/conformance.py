@@ -23,6 +23,8 @@ from sqlalchemy import Table
 from starlette.routing import BaseRoute
 
 from bastion.kernel.contract import (
+    CLI_GROUPS,
+    CliCommands,
     EndpointClass,
     ErrorStyle,
     EventHandler,
@@ -172,6 +174,7 @@ _ITEMS: Mapping[str, tuple[Callable[[object], bool], str]] = {
 }
 _ROUTER = "return an ExtensionRouter, a list of them, or None"
 _CONFIG = 'return (namespace, pydantic model class), e.g. ("notes", NotesConfig), or None'
+_CLI = "return a typer.Typer, a CliCommands, a list of CliCommands, or None"
 
 
 def check_result(ext: Extension, surface: str, value: Any) -> None:
@@ -183,6 +186,8 @@ def check_result(ext: Extension, surface: str, value: Any) -> None:
         _check_router(ext, value)
     elif surface == "config":
         _check_config(ext, value)
+    elif surface == "cli":
+        _check_cli(ext, value)
 
 
 def _fail(ext: Extension, surface: str, problem: str) -> SurfaceResultError:
@@ -273,3 +278,55 @@ def _check_config(ext: Extension, value: Any) -> None:
             "config",
             f"returned {_kind(model)} as the model; {_CONFIG} (the class, not an instance)",
         )
+
+
+def _check_cli(ext: Extension, value: Any) -> None:
+    import typer  # only a process that builds commands calls cli()
+
+    if value is None or isinstance(value, typer.Typer):
+        return
+    contributed = [value] if isinstance(value, CliCommands) else value
+    if isinstance(contributed, (str, bytes)) or not isinstance(contributed, Sequence):
+        raise _fail(ext, "cli", f"returned {_kind(value)}; {_CLI}")
+    seen: set[tuple[str | None, str | None]] = set()
+    for index, item in enumerate(contributed):
+        if not isinstance(item, CliCommands):
+            raise _fail(ext, "cli", f"returned {_kind(item)} at index {index}; {_CLI}")
+        if not isinstance(item.app, typer.Typer):
+            raise _fail(
+                ext,
+                "cli",
+                f"returned a CliCommands whose app is {_kind(item.app)}; give a typer.Typer",
+            )
+        if item.group is None:
+            if item.name is not None:
+                raise _fail(
+                    ext,
+                    "cli",
+                    f"returned a CliCommands named {item.name!r} with no group; an app without "
+                    f"a group is `bastion {ext.meta.id}`: drop name= or give a group "
+                    f"({', '.join(sorted(CLI_GROUPS))})",
+                )
+        elif item.group not in CLI_GROUPS:
+            raise _fail(
+                ext,
+                "cli",
+                f"returned a CliCommands for group {item.group!r}, which is not open to "
+                f"extensions; give one of {', '.join(sorted(CLI_GROUPS))}, or group=None for "
+                f"`bastion {ext.meta.id}`",
+            )
+        elif item.name is not None and (
+            not isinstance(item.name, str) or not ID_PATTERN.fullmatch(item.name)
+        ):
+            raise _fail(
+                ext,
+                "cli",
+                f"returned a CliCommands named {item.name!r}; use lower-case letters, digits, "
+                '"-" and "_", starting with a letter, e.g. name="greetings"',
+            )
+        name = item.name or ext.meta.id
+        where = (item.group, name if item.group else None)
+        if where in seen:
+            shown = f"{item.group} {name}" if item.group else ext.meta.id
+            raise _fail(ext, "cli", f"returned two apps for `bastion {shown}`; merge them into one")
+        seen.add(where)

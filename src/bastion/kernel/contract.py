@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Table
@@ -93,11 +93,17 @@ class ExtensionMeta:
 class RefusedRequest:
     """A request to a router that the core answered itself, before any of the router's
     endpoints ran: 401/403 from the endpoint guard, 413 from the body limit, 429 from the
-    public rate limit, or a 500 the core caught."""
+    public rate limit, 503 when a credential could not be checked, or a 500 the core
+    caught.
+
+    ``route`` is the route of the router's ``routes`` that the request matched, path and
+    method (the very object the router declared, so an observer tells its routes apart
+    with ``is``), or None when it matched none of them."""
 
     principal: RequestContext
     method: str
     path: str
+    route: BaseRoute | None
     status: int
     reason: str
     elapsed_ms: float
@@ -129,9 +135,11 @@ class Operation:
 class ExtensionRouter:
     """Routes an extension mounts at ``base_path`` behind the core middleware.
 
-    ``on_refused`` is told about every request under ``base_path`` that the core refused
-    before the router saw it, after the caller has its answer, so a domain can keep its
-    own record complete (the gateway writes an ``ai_requests`` row for each)."""
+    ``on_refused`` is the router's one refusal observer: it is told about every request
+    under ``base_path`` that the core refused before the router saw it, after the caller
+    has its answer, so a domain can keep its own record complete (the gateway writes an
+    ``ai_requests`` row for each refused inference call, telling its routes apart by
+    ``RefusedRequest.route``)."""
 
     routes: Sequence[BaseRoute]
     base_path: str
@@ -270,6 +278,30 @@ class ExtensionContext:
 
 ConfigSpec = tuple[str, type[BaseModel]]
 
+CLI_GROUPS: Mapping[str, str] = {"admin": "Users, tokens and API keys."}
+"""The command groups of ``bastion`` that any extension may add commands to, with their
+help lines. ``admin`` holds the users domain's ``users`` and the auth domain's ``tokens``
+and ``keys``; a third-party extension adds ``bastion admin <name>`` the same way."""
+
+
+@dataclass(frozen=True, slots=True)
+class CliCommands:
+    """A Typer app an extension adds to ``bastion``.
+
+    With no ``group`` it is ``bastion <extension id> ...`` (what returning the app itself
+    from ``cli()`` means). With ``group`` (a key of ``CLI_GROUPS``) it is
+    ``bastion <group> <name> ...``, ``name`` defaulting to the extension's id: the users
+    domain contributes ``CliCommands(users_app, group="admin")``, the auth domain
+    ``CliCommands(tokens_app, group="admin", name="tokens")``."""
+
+    app: typer.Typer
+    group: str | None = None
+    name: str | None = None
+
+
+# What ``cli()`` returns. A string: Typer is imported only where commands are built.
+CliSurface: TypeAlias = "typer.Typer | CliCommands | Sequence[CliCommands] | None"
+
 
 class Extension:
     """Base class of every extension. Only ``meta`` is mandatory."""
@@ -321,7 +353,10 @@ class Extension:
     def health_checks(self) -> Sequence[HealthCheck]:
         return ()
 
-    def cli(self) -> typer.Typer | None:
+    def cli(self) -> CliSurface:
+        """Commands for ``bastion``: a Typer app (``bastion <id>``), a ``CliCommands``,
+        or a list of them. Import the app's module inside this method: ``bastion
+        --help`` lists commands from an index, and a server never calls it."""
         return None
 
     @property

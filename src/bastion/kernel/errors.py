@@ -22,14 +22,31 @@ The tree::
     ├── MigrationError                    the migration ledger refuses to proceed
     │   ├── MigrationDriftError           an applied migration's SQL has changed
     │   └── MigrationFailedError          a migration's SQL failed; its transaction rolled back
-    └── BackendUnavailableError           a shared backend a policy stage needs (Redis) is down;
-                                              the chain denies with 503, not as a bug
+    ├── BackendUnavailableError           a shared backend a policy stage needs (Redis) is down;
+    │                                         the chain denies with 503, not as a bug
+    └── UpstreamError                     calling an upstream (LLM provider, MCP server) failed
+        ├── UpstreamUnavailable           no conversation: connection refused, the name did not
+        │                                     resolve, the connection was lost before an
+        │                                     answer, the process is not running or died
+        ├── UpstreamTimeout               no connection or no answer within the deadline
+        ├── UpstreamRejected              it answered with an HTTP error status (status, body,
+        │                                     headers); retryable for 429 and 5xx
+        ├── UpstreamProtocolError         it answered in bytes its protocol does not allow: not
+        │                                     JSON, not JSON-RPC, not the SSE it promised, a
+        │                                     2xx that is no answer of its API
+        └── UpstreamStreamError           a stream being relayed broke after bytes reached the
+                                              caller, who has had its error event
 
 Every ``ExtensionError`` and ``MigrationError`` names the extension it concerns, so
-boot can report one clear line.
+boot can report one clear line. Every ``UpstreamError`` names its upstream the same way
+for LLM providers and MCP servers (``"upstream 'openai' (route 'gpt'): ..."``, ``"MCP
+server 'fs': ..."``), and each failure is the same kind whichever calls it: the gateway
+and the MCP proxy each map the kinds onto their callers' wire format in one place.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class BastionError(Exception):
@@ -149,3 +166,66 @@ class BackendUnavailableError(BastionError):
     """A policy stage cannot decide because the shared backend it counts in (Redis, a
     database) is unreachable. The engine still denies (fail closed), under the rule
     ``governance.backend_unavailable``, which callers see as 503 with ``Retry-After``."""
+
+
+class UpstreamError(BastionError):
+    """``upstream`` names the upstream as the message starts (``"MCP server 'fs'"``),
+    ``detail`` is what happened. ``retryable``: the same call may succeed if made again,
+    on a new connection or a moment later (the gateway's dispatcher retries and falls back
+    on it). ``attempts``: how many calls were made in all, set by a caller that retries."""
+
+    retryable: bool = False
+
+    def __init__(self, upstream: str, detail: str, *, retryable: bool | None = None) -> None:
+        super().__init__(f"{upstream}: {detail}")
+        self.upstream = upstream
+        self.detail = detail
+        if retryable is not None:
+            self.retryable = retryable
+        self.attempts = 0
+
+
+class UpstreamUnavailable(UpstreamError):
+    retryable = True
+
+
+class UpstreamTimeout(UpstreamError):
+    """Nothing within ``seconds``; ``detail`` defaults to saying so."""
+
+    retryable = True
+
+    def __init__(self, upstream: str, seconds: float, detail: str | None = None) -> None:
+        super().__init__(upstream, detail or f"no answer within {seconds:g}s")
+        self.seconds = seconds
+
+
+class UpstreamRejected(UpstreamError):
+    """``body`` is the upstream's error document (an LLM provider's, already in
+    Anthropic's shape), ``headers`` what it said about retrying and tracing
+    (``retry-after`` ...)."""
+
+    def __init__(
+        self,
+        upstream: str,
+        status: int,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        *,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(
+            upstream, detail or f"answered {status}", retryable=status == 429 or status >= 500
+        )
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+
+
+class UpstreamProtocolError(UpstreamError):
+    # A garbled answer (a proxy's page, a cut-off body) is as often the moment's as the
+    # upstream's for good.
+    retryable = True
+
+
+class UpstreamStreamError(UpstreamError):
+    pass

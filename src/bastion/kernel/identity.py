@@ -3,7 +3,8 @@ credentials. The runtime verifies JWTs itself (no I/O); API keys need storage, s
 extension that implements ``IdentityProvider`` supplies the resolver. A valid JWT can
 still be refused, because its user was disabled or its ``jti`` revoked: an extension
 that implements ``RevocationProvider`` supplies that state as a snapshot the middleware
-reads without I/O while it is fresh."""
+reads without I/O while it is fresh. Other domains find accounts through the ``USERS``
+service, which the users domain provides."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bastion.kernel.ids import ApiKeyId, RoleName, TenantId, UserId
+from bastion.kernel.services import ServiceKey
 from bastion.kernel.tiers import Tier
 
 if TYPE_CHECKING:
@@ -70,3 +72,31 @@ class IdentityProvider(Protocol):
 @runtime_checkable
 class RevocationProvider(Protocol):
     def revocation_source(self, ctx: ExtensionContext) -> RevocationSource: ...
+
+
+class Account(Protocol):
+    """A user account, as a domain other than the one that stores it sees it."""
+
+    @property
+    def id(self) -> UserId: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def role(self) -> RoleName: ...
+
+    @property
+    def tenant_id(self) -> TenantId: ...
+
+    @property
+    def disabled(self) -> bool: ...
+
+
+class UserDirectory(Protocol):
+    async def find(self, name_or_id: str) -> Account | None:
+        """The account named ``name_or_id`` (its name, or its ``usr_...`` id), or None."""
+        ...
+
+
+USERS: ServiceKey[UserDirectory] = ServiceKey("users", "User accounts, found by name or id")

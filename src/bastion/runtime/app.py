@@ -2,7 +2,9 @@
 
 The stack: ``CoreMiddleware`` (trace, identity, body limit, errors, metrics) in front of
 ``PathDispatch`` (exact paths, then Starlette's router with the core routes and one
-guarded Mount per extension router). There is no route around the middleware.
+guarded Mount per extension router). Both read one ``RoutingTable``, as the middleware
+does for the format and observer of its own answers. There is no route around the
+middleware.
 """
 
 from __future__ import annotations
@@ -10,50 +12,21 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Literal
 
-from starlette.routing import BaseRoute, Mount, Router
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import Router
+from starlette.types import ASGIApp
 
 from bastion.infra.config import LoadedProfile
-from bastion.infra.http import error_body
-from bastion.kernel.context import CONTEXT_SCOPE_KEY
 from bastion.kernel.contract import Extension
 from bastion.runtime.boot import boot
 from bastion.runtime.core_routes import core_routes
 from bastion.runtime.dispatch import PathDispatch
 from bastion.runtime.errors import BootError
-from bastion.runtime.guard import EndpointGuard
 from bastion.runtime.identity import Authenticator
-from bastion.runtime.middleware import CoreMiddleware, MountPolicies, MountPolicy
+from bastion.runtime.middleware import CoreMiddleware
 from bastion.runtime.platform import Platform
-
-
-def _not_found(policies: MountPolicies) -> ASGIApp:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        ctx = scope.get(CONTEXT_SCOPE_KEY)
-        body = error_body(
-            policies.for_path(scope["path"]).style,
-            404,
-            f"no route for {scope['method']} {scope['path']}",
-            trace_id=getattr(ctx, "trace_id", None),
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 404,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    return app
-
+from bastion.runtime.routing import MountedRouter, RoutingTable
 
 # A request allocates hundreds of containers that die young by reference counting, while
 # a few thousand (the in-flight requests, rows waiting in the audit queue) stay alive at
@@ -68,20 +41,17 @@ def build_app(platform: Platform) -> ASGIApp:
     """Core routes and every extension router, all behind the same middleware. A router
     that cannot be mounted is a ``BootError`` (step ``mount``); the caller closes the
     platform (``booted_app`` does)."""
-    routes: list[BaseRoute] = [*core_routes(platform)]
-    policies: list[tuple[str, MountPolicy]] = []
-    guards: list[tuple[Any, list[BaseRoute], EndpointGuard]] = []
-    # Longest base path first: a Mount claims everything under its path.
-    for ext_id, router in sorted(platform.routers, key=lambda r: len(r[1].base_path), reverse=True):
-        inner = list(router.routes)
+    mounted: list[MountedRouter] = []
+    for ext_id, router in platform.routers:
         try:
-            guard = EndpointGuard(
-                Router(routes=inner),
-                router,
-                secrets=platform.secrets,
-                public_limiter=platform.public_limiter,
+            mounted.append(
+                MountedRouter(
+                    ext_id,
+                    router,
+                    secrets=platform.secrets,
+                    public_limiter=platform.public_limiter,
+                )
             )
-            mount = Mount(router.base_path.rstrip("/"), app=guard)
         except (AssertionError, TypeError, ValueError) as exc:
             # Boot's checks (kernel.conformance) should have refused the router already:
             # still one line naming the extension, never Starlette's bare assertion.
@@ -91,10 +61,7 @@ def build_app(platform: Platform) -> ASGIApp:
                 f"{type(exc).__name__}: {exc}",
                 ext_id,
             ) from exc
-        routes.append(mount)
-        policies.append((router.base_path, MountPolicy(router.error_style, router.on_refused)))
-        guards.append((router, inner, guard))
-    mount_policies = MountPolicies(policies)
+    table = RoutingTable(mounted)
 
     @asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[None]:
@@ -112,20 +79,19 @@ def build_app(platform: Platform) -> ASGIApp:
             await platform.close()
             gc.set_threshold(*previous)
 
-    fallback = Router(routes=routes, lifespan=lifespan, default=_not_found(mount_policies))
-    dispatch = PathDispatch(fallback)
-    for router, inner, guard in guards:
-        dispatch.add_exact(router, inner, guard)
+    # Starlette's own 404 (no route) raises, and the middleware answers it in the format
+    # of the router under the path, as it answers every error.
+    fallback = Router(routes=[*core_routes(platform), *table.mounts()], lifespan=lifespan)
     scanner = platform.governance.scanner
     return CoreMiddleware(
-        dispatch,
+        PathDispatch(table, fallback),
         authenticator=Authenticator(
             platform.jwt,
             platform.api_keys,
             revocations=platform.revocations,
             is_secret=lambda value: bool(scanner.scan_text(value)),
         ),
-        policies=mount_policies,
+        table=table,
         max_body_bytes=platform.profile.server.max_body_bytes,
     )
 

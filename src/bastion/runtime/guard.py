@@ -13,13 +13,16 @@ from collections.abc import Awaitable, Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.infra.config import SecretStore
-from bastion.infra.http import error_body
+from bastion.infra.http import send_error
 from bastion.infra.security import WebhookSignatureError, verify_webhook
 from bastion.kernel.context import CONTEXT_SCOPE_KEY, AuthMethod, RequestContext
 from bastion.kernel.contract import EndpointClass, ExtensionRouter
-from bastion.runtime.middleware import AUTH_ERROR_SCOPE_KEY, tell_refused
+from bastion.runtime.scope import AUTH_ERROR_SCOPE_KEY
 
 PublicLimiter = Callable[[RequestContext], Awaitable[int | None]]
+RefusalReporter = Callable[[Scope, int, str], Awaitable[None]]
+"""Told ``(scope, status, reason)`` after the guard refused a request: the routing
+table's entry for the router, which tells the router's observer."""
 SIGNATURE_HEADER = b"x-bastion-signature"
 
 
@@ -29,6 +32,7 @@ class EndpointGuard:
         app: ASGIApp,
         router: ExtensionRouter,
         *,
+        refused: RefusalReporter,
         secrets: SecretStore,
         public_limiter: PublicLimiter | None = None,
     ) -> None:
@@ -36,7 +40,7 @@ class EndpointGuard:
         self.endpoint_class = router.endpoint_class
         self.required = router.required_tier()
         self.style = router.error_style
-        self.on_refused = router.on_refused
+        self.refused = refused
         self.public_limiter = public_limiter
         self.webhook_secret = (
             secrets.get(router.webhook_secret)
@@ -131,14 +135,19 @@ class EndpointGuard:
         retry_after_ms: int | None = None,
     ) -> None:
         details: dict[str, object] = {}
-        headers = [(b"content-type", b"application/json")]
+        headers: list[tuple[bytes, bytes]] = []
         if status == 401:
             headers.append((b"www-authenticate", b'Bearer realm="bastion"'))
         if retry_after_ms is not None:
             details["retry_after_ms"] = retry_after_ms
             headers.append((b"retry-after", str(max(1, -(-retry_after_ms // 1000))).encode()))
-        body = error_body(self.style, status, message, trace_id=ctx.trace_id, details=details)
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-        await tell_refused(self.on_refused, scope, status, message)
+        await send_error(
+            send,
+            self.style,
+            status,
+            message,
+            trace_id=ctx.trace_id,
+            details=details,
+            headers=headers,
+        )
+        await self.refused(scope, status, message)

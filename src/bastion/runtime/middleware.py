@@ -8,8 +8,6 @@ line of defence that turns an unhandled exception into a wire-format 500.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -17,14 +15,14 @@ from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bastion.infra.http import error_body
-from bastion.kernel.context import CONTEXT_SCOPE_KEY, RequestContext
-from bastion.kernel.contract import ErrorStyle, RefusalObserver, RefusedRequest
+from bastion.infra.http import send_error
+from bastion.kernel.context import CONTEXT_SCOPE_KEY
+from bastion.kernel.contract import ErrorStyle
 from bastion.runtime.errors import CredentialStoreUnavailable
 from bastion.runtime.identity import Authenticator
+from bastion.runtime.routing import RoutingTable
+from bastion.runtime.scope import AUTH_ERROR_SCOPE_KEY, STARTED_SCOPE_KEY
 
-AUTH_ERROR_SCOPE_KEY = "bastion.auth_error"
-STARTED_SCOPE_KEY = "bastion.started"
 _WANTED = (b"x-trace-id", b"x-session-id", b"x-client-id", b"content-length")
 
 log = structlog.get_logger("bastion.http")
@@ -56,54 +54,6 @@ def _http_message(exc: HTTPException, scope: Scope) -> str:
     return str(exc.detail)
 
 
-@dataclass(frozen=True, slots=True)
-class MountPolicy:
-    """What the core needs to know about a path when it answers a request itself: the
-    wire format of the error, and who to tell that the request was refused."""
-
-    style: ErrorStyle = ErrorStyle.JSON
-    on_refused: RefusalObserver | None = None
-
-
-_DEFAULT_POLICY = MountPolicy()
-
-
-class MountPolicies:
-    """The mount policy under each path prefix (longest prefix wins)."""
-
-    def __init__(self, prefixes: Sequence[tuple[str, MountPolicy]]) -> None:
-        self._prefixes = sorted(prefixes, key=lambda p: len(p[0]), reverse=True)
-
-    def for_path(self, path: str) -> MountPolicy:
-        for prefix, policy in self._prefixes:
-            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
-                return policy
-        return _DEFAULT_POLICY
-
-
-async def tell_refused(
-    observer: RefusalObserver | None, scope: Scope, status: int, reason: str
-) -> None:
-    """Report a refusal to the mount's observer. Its failure is logged, never raised:
-    the caller already has its answer."""
-    if observer is None:
-        return
-    ctx: RequestContext = scope[CONTEXT_SCOPE_KEY]
-    started: float = scope.get(STARTED_SCOPE_KEY, time.perf_counter())
-    refused = RefusedRequest(
-        principal=ctx,
-        method=scope["method"],
-        path=scope["path"],
-        status=status,
-        reason=reason,
-        elapsed_ms=(time.perf_counter() - started) * 1000.0,
-    )
-    try:
-        await observer(refused)
-    except Exception:
-        log.exception("refusal observer failed", path=scope["path"], trace_id=ctx.trace_id)
-
-
 class RequestTooLarge(Exception):
     pass
 
@@ -113,12 +63,12 @@ class CoreMiddleware:
         self,
         app: ASGIApp,
         authenticator: Authenticator,
-        policies: MountPolicies,
+        table: RoutingTable,
         max_body_bytes: int,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
-        self.policies = policies
+        self.table = table
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -159,15 +109,13 @@ class CoreMiddleware:
             await send(message)
 
         if unavailable is not None:
-            await self._refuse(
-                scope, send_wrapper, ctx, 503, str(unavailable), {"retry-after": "1"}
-            )
+            await self._refuse(scope, send_wrapper, 503, str(unavailable), {"retry-after": "1"})
             _count(scope["method"], 503)
             return
 
         length = wanted.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            await self._refuse(scope, send_wrapper, ctx, 413, self._too_large())
+            await self._refuse(scope, send_wrapper, 413, self._too_large())
             _count(scope["method"], 413)
             return
 
@@ -186,21 +134,21 @@ class CoreMiddleware:
             await self.app(scope, receive_limited, send_wrapper)
         except RequestTooLarge:
             if not state["started"]:
-                await self._refuse(scope, send_wrapper, ctx, 413, self._too_large())
+                await self._refuse(scope, send_wrapper, 413, self._too_large())
         except HTTPException as exc:
             if not state["started"]:
-                await self._error(
+                await self._refuse(
                     scope,
                     send_wrapper,
-                    ctx,
                     exc.status_code,
                     _http_message(exc, scope),
                     dict(exc.headers or {}),
+                    tell=False,
                 )
         except Exception:
             log.exception("unhandled error", path=scope["path"], trace_id=ctx.trace_id)
             if not state["started"]:
-                await self._refuse(scope, send_wrapper, ctx, 500, "internal error")
+                await self._refuse(scope, send_wrapper, 500, "internal error")
         _count(scope["method"], state["status"])
 
     def _too_large(self) -> str:
@@ -210,30 +158,23 @@ class CoreMiddleware:
         self,
         scope: Scope,
         send: Send,
-        ctx: RequestContext,
         status: int,
         message: str,
         extra_headers: dict[str, str] | None = None,
+        *,
+        tell: bool = True,
     ) -> None:
-        await self._error(scope, send, ctx, status, message, extra_headers)
-        await tell_refused(self.policies.for_path(scope["path"]).on_refused, scope, status, message)
-
-    async def _error(
-        self,
-        scope: Scope,
-        send: Send,
-        ctx: RequestContext,
-        status: int,
-        message: str,
-        extra_headers: dict[str, str] | None = None,
-    ) -> None:
-        body = error_body(
-            self.policies.for_path(scope["path"]).style, status, message, trace_id=ctx.trace_id
+        """Answer in the serving router's format; ``tell``: and tell that router's
+        observer (a routing answer, 404 or 405, is not a refusal)."""
+        mounted = self.table.resolve(scope["path"])
+        style = mounted.style if mounted is not None else ErrorStyle.JSON
+        await send_error(
+            send,
+            style,
+            status,
+            message,
+            trace_id=scope[CONTEXT_SCOPE_KEY].trace_id,
+            headers=[(k.lower().encode(), v.encode()) for k, v in (extra_headers or {}).items()],
         )
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        headers += [(k.lower().encode(), v.encode()) for k, v in (extra_headers or {}).items()]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        if tell and mounted is not None:
+            await mounted.refused(scope, status, message)

@@ -8,7 +8,7 @@ from pathlib import Path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.infra.config import LoadedProfile, load_profile
-from bastion.infra.http import error_body
+from bastion.infra.http import send_error
 from bastion.kernel.contract import ErrorStyle, Extension
 from bastion.kernel.errors import BastionError
 from bastion.runtime.app import booted_app
@@ -41,18 +41,7 @@ class BootOnStartup:
             await self._app(scope, receive, send)
         elif scope["type"] == "http":
             # Only reachable when the server runs without a lifespan (``--lifespan off``).
-            body = error_body(ErrorStyle.JSON, 503, "Bastion has not booted: enable lifespan")
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_error(send, ErrorStyle.JSON, 503, "Bastion has not booted: enable lifespan")
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         startup = await receive()

@@ -6,23 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner, Result
 
-from bastion.cli import _agents, build_app
+from bastion.cli import build_app
 from tests.domains.agents.conftest import BASE, agents_profile
 
 
-def bastion_cli(profile: Path) -> typer.Typer:
-    """The ``bastion`` command, with ``agents`` mounted if ``cli/__init__`` does not yet."""
-    app = build_app(profile)
-    if not any(group.name == "agents" for group in app.registered_groups):
-        app.add_typer(_agents.app, name="agents")
-    return app
-
-
 def invoke(profile: Path, *args: str) -> Result:
-    return CliRunner().invoke(bastion_cli(profile), ["--profile", str(profile), *args])
+    """``bastion agents ...``: the agents domain's ``cli()`` app, found as any extension's."""
+    return CliRunner().invoke(build_app(profile), ["--profile", str(profile), *args])
 
 
 def test_agents_list_json(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from bastion.extension import (
     Extension,
     ExtensionMeta,
     MessagesCall,
+    UpstreamHealth,
     UpstreamRegistration,
     UpstreamResponse,
     UpstreamServices,
@@ -26,7 +27,10 @@ from bastion.extension import (
     UpstreamTarget,
     Usage,
 )
+from bastion.infra.config import load_profile
 from bastion.kernel.ids import TenantId, UserId
+from bastion.runtime.boot import boot
+from bastion.runtime.errors import BootError
 from tests.support import running_server, write_profile
 
 ASK = [{"role": "user", "content": "hi"}]
@@ -75,16 +79,25 @@ def test_fallback_to_an_unknown_route_fails_boot(db_url: str, tmp_path: Path) ->
     ]
 
 
+CLOSED: list[str] = []
+
+
 class EchoUpstream:
     """Answers with the upstream model it was asked for and the route key it was given."""
 
-    def __init__(self, label: str) -> None:
-        self.label = label
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def health(self) -> UpstreamHealth:
+        return UpstreamHealth()
+
+    async def aclose(self) -> None:
+        CLOSED.append(self.name)
 
     async def messages(
         self, call: MessagesCall, target: UpstreamTarget
     ) -> UpstreamResponse | UpstreamStream:
-        text = f"{self.label}:{call.body['model']}:{target.api_key}"
+        text = f"{self.name}:{call.body['model']}:{target.api_key}"
         message = {
             "id": "msg_echo",
             "type": "message",
@@ -141,6 +154,7 @@ def test_extension_adds_and_shadows_provider_tags(
         },
         {"echo_key": "echo-route-key"},
     )
+    CLOSED.clear()
     with running_server(profile, extra=[EchoProviders]) as server:
         assert server.platform is not None
         user = server.platform.roles.get("user")
@@ -173,3 +187,30 @@ def test_extension_adds_and_shadows_provider_tags(
         assert counted.json() == {"input_tokens": 99}
     logged = capfd.readouterr()
     assert "upstream provider shadowed" in logged.out + logged.err
+    # The gateway closes every provider it built when it stops (the shadowed one too).
+    assert sorted(CLOSED) == ["echo", "shadowed-mock"]
+
+
+class NotAProvider:
+    async def messages(self, call: MessagesCall, target: UpstreamTarget) -> UpstreamResponse:
+        raise AssertionError("never called")
+
+
+class HalfProviders(Extension):
+    meta = ExtensionMeta(id="half", version="1")
+
+    def llm_upstreams(self) -> Sequence[UpstreamRegistration]:
+        return [UpstreamRegistration("half", lambda services: NotAProvider())]
+
+
+async def test_a_factory_that_builds_no_llm_upstream_fails_boot_with_one_line(
+    db_url: str, tmp_path: Path
+) -> None:
+    loaded = load_profile(write_profile(tmp_path / "p", db_url))
+    with pytest.raises(BootError) as failed:
+        await boot(loaded, extra=[HalfProviders])
+    assert str(failed.value) == (
+        "boot failed at validate: extension 'half': the factory of provider 'half' built a "
+        "NotAProvider, which has no name, count_tokens, health, aclose; an llm_upstreams() "
+        "factory returns an LlmUpstream (name, messages, count_tokens, health, aclose)"
+    )

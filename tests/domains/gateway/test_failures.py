@@ -676,9 +676,17 @@ def test_refused_credential_writes_one_row(
 
 
 def test_refused_request_off_the_inference_paths_writes_no_row(gw: Gateway) -> None:
-    trace = new_trace("401-models")
-    response = httpx.get(gw.url + "/v1/models", headers={"x-trace-id": trace}, timeout=10)
-    assert response.status_code == 401
+    # The same router as /v1/messages, other routes (or another method): no inference call.
+    traces = []
+    for method, path in (
+        ("GET", "/v1/models"),
+        ("POST", "/v1/messages/count_tokens"),
+        ("GET", MESSAGES),
+    ):
+        trace = new_trace("401-off")
+        response = httpx.request(method, gw.url + path, headers={"x-trace-id": trace}, timeout=10)
+        assert response.status_code == 401
+        traces.append(trace)
     # The audit queue is FIFO: once a later refusal's row is in, an earlier one would be.
     later = new_trace("401-after")
     assert (
@@ -688,7 +696,8 @@ def test_refused_request_off_the_inference_paths_writes_no_row(gw: Gateway) -> N
         == 401
     )
     failed_row(gw, later, 401)
-    assert gw.rows(trace_id=trace) == []
+    for trace in traces:
+        assert gw.rows(trace_id=trace) == []
 
 
 def test_client_going_away_mid_stream_is_recorded_as_cancelled(gw: Gateway) -> None:

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner, Result
 
 from bastion.cli import build_app
-from bastion.cli._mcp import app as mcp_cli
 from bastion.domains.mcp import mcp_tool_executions
 from bastion.infra.audit import audit_events, governance_decisions
 from bastion.infra.security import BUILTIN_ROLES
@@ -155,16 +154,9 @@ class Bastion:
         assert await self._select(table, **where) == []
 
 
-def cli_app(profile: Path) -> Any:
-    """``bastion`` with the ``mcp`` commands, whether or not the lead has mounted them yet."""
-    app = build_app(profile)
-    if not any(group.name == "mcp" for group in app.registered_groups):
-        app.add_typer(mcp_cli, name="mcp")
-    return app
-
-
 def run_cli(profile: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli_app(profile), ["--profile", str(profile), *args])
+    """``bastion mcp ...``: the mcp domain's ``cli()`` app, found as any extension's."""
+    return CliRunner().invoke(build_app(profile), ["--profile", str(profile), *args])
 
 
 async def cli(profile: Path, *args: str) -> Result:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -21,6 +21,9 @@ from bastion.kernel.contract import (
 )
 from bastion.kernel.policy import TargetType
 from bastion.kernel.services import ServiceKey, ServiceProvider
+
+if TYPE_CHECKING:
+    import typer
 
 log = structlog.get_logger("bastion.agents")
 
@@ -96,3 +99,8 @@ class AgentsExtension(Extension):
                 ],
             ),
         ]
+
+    def cli(self) -> typer.Typer:
+        from bastion.domains.agents._cli import app
+
+        return app

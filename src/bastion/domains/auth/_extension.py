@@ -6,8 +6,15 @@ from bastion.domains.auth._repository import ApiKeyRepository
 from bastion.domains.auth._revocations import RevocationList
 from bastion.domains.auth._tokens import TokenRegistry
 from bastion.infra.services import ROLES
-from bastion.kernel.contract import Extension, ExtensionContext, ExtensionMeta, Job, Maturity
-from bastion.kernel.identity import ApiKeyResolver, RevocationSource
+from bastion.kernel.contract import (
+    CliCommands,
+    Extension,
+    ExtensionContext,
+    ExtensionMeta,
+    Job,
+    Maturity,
+)
+from bastion.kernel.identity import USERS, ApiKeyResolver, RevocationSource
 from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.services import ServiceKey, ServiceProvider
 
@@ -29,7 +36,8 @@ async def _prune_tokens(ctx: ExtensionContext) -> dict[str, int]:
 
 class AuthExtension(Extension):
     """Credentials: API keys stored as prefix + SHA-256, and the resolver the core uses;
-    revoked JWT ids and disabled users, as the snapshot the core checks tokens against."""
+    revoked JWT ids and disabled users, as the snapshot the core checks tokens against;
+    ``bastion admin tokens`` and ``bastion admin keys``, which find accounts by ``USERS``."""
 
     meta = ExtensionMeta(
         id="auth",
@@ -38,7 +46,7 @@ class AuthExtension(Extension):
         priority=10,
         description="API keys and their resolution",
         required=True,
-        requires=(ROLES,),
+        requires=(ROLES, USERS),
         maturity=Maturity.GA,
     )
 
@@ -50,6 +58,14 @@ class AuthExtension(Extension):
 
     def jobs(self) -> Sequence[Job]:
         return [Job("prune-expired-tokens", "every 1h", _prune_tokens)]
+
+    def cli(self) -> Sequence[CliCommands]:
+        from bastion.domains.auth._cli import keys_app, tokens_app
+
+        return [
+            CliCommands(tokens_app, group="admin", name="tokens"),
+            CliCommands(keys_app, group="admin", name="keys"),
+        ]
 
     def api_key_resolver(self, ctx: ExtensionContext) -> ApiKeyResolver:
         return ctx.service(API_KEYS)

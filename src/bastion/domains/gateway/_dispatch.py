@@ -8,19 +8,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bastion.domains.gateway._routing import Route, RouteTable
-from bastion.domains.gateway.errors import (
-    ProviderNotRegisteredError,
-    UpstreamError,
-    UpstreamStatusError,
-)
+from bastion.domains.gateway.errors import ProviderNotRegisteredError
 from bastion.domains.gateway.upstreams import (
+    LlmUpstream,
     MessagesCall,
-    Upstream,
     UpstreamResponse,
     UpstreamStream,
     UpstreamTarget,
 )
 from bastion.infra.config import GatewaySettings, SecretStore
+from bastion.kernel.errors import UpstreamError, UpstreamRejected
 
 
 @dataclass(slots=True)
@@ -36,7 +33,7 @@ class Dispatcher:
         self,
         settings: GatewaySettings,
         routes: RouteTable,
-        upstreams: Mapping[str, Upstream],
+        upstreams: Mapping[str, LlmUpstream],
         secrets: SecretStore,
     ) -> None:
         self._retry = settings.retry
@@ -73,7 +70,7 @@ class Dispatcher:
             connect_timeout_seconds=base.connect_timeout_seconds,
         )
 
-    def upstream(self, route: Route) -> Upstream:
+    def upstream(self, route: Route) -> LlmUpstream:
         return self._upstreams[route.settings.provider]
 
     async def send(self, call: MessagesCall, route: Route, requested_model: str) -> Dispatched:
@@ -106,7 +103,7 @@ class Dispatcher:
     def _backoff(self, attempt: int, exc: UpstreamError) -> float:
         cap = self._retry.max_backoff_ms / 1000
         delay = min(cap, self._retry.backoff_ms / 1000 * (2**attempt))
-        if isinstance(exc, UpstreamStatusError):
+        if isinstance(exc, UpstreamRejected):
             retry_after = exc.headers.get("retry-after", "")
             if retry_after.isdigit():
                 delay = min(cap, max(delay, float(retry_after)))

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import structlog
+from starlette.routing import BaseRoute
 
 from bastion.domains.gateway._dispatch import Dispatcher
-from bastion.domains.gateway._ingress import ANTHROPIC, OPENAI
+from bastion.domains.gateway._ingress import ANTHROPIC, OPENAI, Ingress
 from bastion.domains.gateway._pipeline import Gateway
 from bastion.domains.gateway._pricing import PricingCatalog
 from bastion.domains.gateway._routes import (
@@ -17,17 +18,18 @@ from bastion.domains.gateway._routes import (
     OPENAI_OPERATIONS,
     cowork_routes,
     inference_routes,
-    openai_routes,
+    ingress_route,
 )
 from bastion.domains.gateway._routing import RouteTable
-from bastion.domains.gateway.upstreams import Upstream, UpstreamServices, create_http_session
+from bastion.domains.gateway.errors import InvalidProviderError
+from bastion.domains.gateway.upstreams import LlmUpstream, UpstreamServices, create_http_session
 from bastion.infra.config import GatewaySettings, Profile
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS
 from bastion.kernel.contract import (
     EndpointClass,
-    ErrorStyle,
     ExtensionContext,
     ExtensionRouter,
+    Operation,
     UpstreamRegistration,
 )
 
@@ -47,6 +49,9 @@ def build_gateway(ctx: ExtensionContext) -> Gateway:
     http = create_http_session()
     ctx.on_shutdown(http.close)
     upstreams = _upstreams(ctx.service(LLM_UPSTREAMS), UpstreamServices(http))
+    for upstream in upstreams.values():
+        # Hooks run newest first: every provider is closed before the shared session.
+        ctx.on_shutdown(upstream.aclose)
     return Gateway(
         settings,
         routes,
@@ -61,22 +66,10 @@ def build_gateway(ctx: ExtensionContext) -> Gateway:
 def gateway_routers(ctx: ExtensionContext, gateway: Gateway) -> list[ExtensionRouter]:
     settings: GatewaySettings = ctx.settings.gateway
     routers = [
-        ExtensionRouter(
-            inference_routes(gateway),
-            "/v1",
-            EndpointClass.API,
-            error_style=ErrorStyle.ANTHROPIC,
-            openapi=INFERENCE_OPERATIONS,
-            on_refused=gateway.refusal_recorder(ANTHROPIC, "/v1/messages"),
+        _ingress_router(
+            gateway, ANTHROPIC, "/v1", "/messages", INFERENCE_OPERATIONS, inference_routes(gateway)
         ),
-        ExtensionRouter(
-            openai_routes(gateway),
-            "/v1/chat",
-            EndpointClass.API,
-            error_style=ErrorStyle.OPENAI,
-            openapi=OPENAI_OPERATIONS,
-            on_refused=gateway.refusal_recorder(OPENAI, "/v1/chat/completions"),
-        ),
+        _ingress_router(gateway, OPENAI, "/v1/chat", "/completions", OPENAI_OPERATIONS),
     ]
     if settings.cowork.enabled:
         routers.append(
@@ -90,10 +83,36 @@ def gateway_routers(ctx: ExtensionContext, gateway: Gateway) -> list[ExtensionRo
     return routers
 
 
+def _ingress_router(
+    gateway: Gateway,
+    ingress: Ingress,
+    base_path: str,
+    path: str,
+    openapi: Sequence[Operation],
+    others: Sequence[BaseRoute] = (),
+) -> ExtensionRouter:
+    """The router of one ingress: its inference route first, whose refusals the router's
+    observer records."""
+    inference = ingress_route(gateway, ingress, path)
+    return ExtensionRouter(
+        [inference, *others],
+        base_path,
+        EndpointClass.API,
+        error_style=ingress.style,
+        openapi=openapi,
+        on_refused=gateway.refusal_recorder(ingress, inference),
+    )
+
+
+_CONTRACT = ("name", "messages", "count_tokens", "health", "aclose")
+
+
 def _upstreams(
     registrations: Sequence[tuple[str, UpstreamRegistration]], services: UpstreamServices
-) -> dict[str, Upstream]:
-    """One provider per tag; a later registration shadows an earlier one, with a warning."""
+) -> dict[str, LlmUpstream]:
+    """One provider per tag; a later registration shadows an earlier one, with a warning.
+    A factory that builds something without the ``LlmUpstream`` members stops the boot
+    with one line naming what it lacks."""
     by_tag: dict[str, tuple[str, UpstreamRegistration]] = {}
     for ext_id, registration in registrations:
         if registration.tag in by_tag:
@@ -104,4 +123,11 @@ def _upstreams(
                 now=ext_id,
             )
         by_tag[registration.tag] = (ext_id, registration)
-    return {tag: reg.factory(services) for tag, (_, reg) in by_tag.items()}
+    built: dict[str, LlmUpstream] = {}
+    for tag, (ext_id, registration) in by_tag.items():
+        upstream = registration.factory(services)
+        missing = [member for member in _CONTRACT if not hasattr(upstream, member)]
+        if missing:
+            raise InvalidProviderError(tag, ext_id, upstream, missing)
+        built[tag] = upstream
+    return built

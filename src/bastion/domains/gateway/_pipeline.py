@@ -19,6 +19,7 @@ import orjson
 import structlog
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute
 
 from bastion.domains.gateway._dispatch import Dispatcher
 from bastion.domains.gateway._ingress import (
@@ -32,13 +33,6 @@ from bastion.domains.gateway._pricing import PricingCatalog, cost_microdollars
 from bastion.domains.gateway._records import RequestRecord, ai_requests
 from bastion.domains.gateway._routing import Route, RouteTable
 from bastion.domains.gateway._stream_scan import StreamTextCollector
-from bastion.domains.gateway.errors import (
-    UpstreamConnectError,
-    UpstreamError,
-    UpstreamStatusError,
-    UpstreamStreamError,
-    UpstreamTimeoutError,
-)
 from bastion.domains.gateway.translate import TranslationError
 from bastion.domains.gateway.upstreams import MessagesCall, UpstreamResponse, UpstreamStream
 from bastion.infra.audit import AuditWriter, new_row_id
@@ -47,6 +41,14 @@ from bastion.infra.governance import BACKEND_UNAVAILABLE_RULE, Governance
 from bastion.infra.http import error_body
 from bastion.kernel.context import RequestContext, request_context
 from bastion.kernel.contract import RefusalObserver, RefusedRequest
+from bastion.kernel.errors import (
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamRejected,
+    UpstreamStreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 
 log = structlog.get_logger("bastion.gateway")
@@ -129,12 +131,14 @@ class Gateway:
         except RequestError as exc:
             return await self._fail(record, ingress, started, 400, str(exc))
 
-    def refusal_recorder(self, ingress: Ingress, path: str) -> RefusalObserver:
-        """The row for a ``POST path`` the core refused before the gateway ran (no or a bad
-        credential, a body over the limit): every inference attempt has its row."""
+    def refusal_recorder(self, ingress: Ingress, route: BaseRoute) -> RefusalObserver:
+        """The observer of the router that serves ``route``: the row for a call to
+        ``route`` that the core refused before the gateway ran (no or a bad credential, a
+        body over the limit), so every inference attempt has its row. Refusals of the
+        router's other routes (``/v1/models`` ...) are no inference call."""
 
         async def record_refusal(refused: RefusedRequest) -> None:
-            if refused.path != path or refused.method != "POST":
+            if refused.route is not route:
                 return
             record = RequestRecord(refused.principal, ingress.name)
             record.status = refused.status
@@ -369,10 +373,11 @@ class Gateway:
         upstream_ms: float,
         exc: UpstreamError,
     ) -> Response:
-        """``upstream_ms``: the time spent on upstream calls (and backoffs), which is not
-        the gateway's overhead."""
+        """The one mapping of the upstream family onto the caller's answer. ``upstream_ms``:
+        the time spent on upstream calls (and backoffs), which is not the gateway's
+        overhead."""
         record.attempts = exc.attempts
-        if isinstance(exc, UpstreamStatusError) and exc.status in (401, 403):
+        if isinstance(exc, UpstreamRejected) and exc.status in (401, 403):
             # The upstream refused the route's key, not the caller's: passing its 401 on
             # would make clients believe their own Bastion credential is bad.
             return await self._fail(
@@ -384,7 +389,7 @@ class Gateway:
                 error=f"upstream {exc.status}",
                 upstream_ms=upstream_ms,
             )
-        if isinstance(exc, UpstreamStatusError) and exc.status < 500:
+        if isinstance(exc, UpstreamRejected) and exc.status < 500:
             # A 4xx (429 included, once retries are spent) is the caller's to see, with
             # the upstream's own message and its Retry-After.
             record.status, record.error = exc.status, f"upstream {exc.status}"
@@ -400,12 +405,18 @@ class Gateway:
                 media_type="application/json",
                 headers=headers,
             )
-        if isinstance(exc, UpstreamTimeoutError):
+        # The caller learns what kind of failure it was, never the upstream's own words
+        # (those are in the row): a 5xx page or a garbled answer may say anything.
+        if isinstance(exc, UpstreamTimeout):
             status, message = 504, "the upstream timed out"
-        elif isinstance(exc, UpstreamConnectError):
+        elif isinstance(exc, UpstreamUnavailable):
             status, message = 502, "the upstream could not be reached"
+        elif isinstance(exc, UpstreamRejected):
+            status, message = 502, f"the upstream failed: upstream answered {exc.status}"
+        elif isinstance(exc, UpstreamProtocolError):
+            status, message = 502, "the upstream returned an invalid response"
         else:
-            status, message = 502, f"the upstream failed: {exc}"
+            status, message = 502, "the upstream failed"
         return await self._fail(
             record, ingress, started, status, message, error=str(exc), upstream_ms=upstream_ms
         )

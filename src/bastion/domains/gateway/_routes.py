@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bastion.domains.gateway._ingress import ANTHROPIC, OPENAI, RequestError
+from bastion.domains.gateway._ingress import Ingress, RequestError
 from bastion.domains.gateway._pipeline import Gateway
 from bastion.domains.gateway._schema import (
     AnthropicCountTokensRequest,
@@ -21,12 +21,12 @@ from bastion.domains.gateway._schema import (
     check_anthropic_count_tokens,
 )
 from bastion.domains.gateway._tokens import estimate_input_tokens
-from bastion.domains.gateway.errors import UpstreamError
 from bastion.infra.config import CoworkSettings
 from bastion.infra.http import error_response
 from bastion.infra.security import JwtCodec
 from bastion.kernel.context import AuthMethod, request_context
 from bastion.kernel.contract import ErrorStyle, Operation
+from bastion.kernel.errors import UpstreamError
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 
 _EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -58,9 +58,17 @@ def _json(doc: object, status: int = 200) -> Response:
     return Response(orjson.dumps(doc), status_code=status, media_type="application/json")
 
 
+def ingress_route(gateway: Gateway, ingress: Ingress, path: str) -> Route:
+    """``POST path``: one inference call in ``ingress``'s wire format."""
+
+    async def endpoint(request: Request) -> Response:
+        return await gateway.handle(request, ingress)
+
+    return Route(path, endpoint, methods=["POST"])
+
+
 def inference_routes(gateway: Gateway) -> list[Route]:
-    async def messages(request: Request) -> Response:
-        return await gateway.handle(request, ANTHROPIC)
+    """What ``/v1`` serves besides ``/v1/messages``: the token count and the models."""
 
     async def count_tokens(request: Request) -> Response:
         ctx = request_context(request)
@@ -138,17 +146,9 @@ def inference_routes(gateway: Gateway) -> list[Route]:
         )
 
     return [
-        Route("/messages", messages, methods=["POST"]),
         Route("/messages/count_tokens", count_tokens, methods=["POST"]),
         Route("/models", models, methods=["GET"]),
     ]
-
-
-def openai_routes(gateway: Gateway) -> list[Route]:
-    async def chat_completions(request: Request) -> Response:
-        return await gateway.handle(request, OPENAI)
-
-    return [Route("/completions", chat_completions, methods=["POST"])]
 
 
 def cowork_routes(settings: CoworkSettings, jwt: JwtCodec) -> list[Route]:

@@ -5,16 +5,18 @@ The tree::
     GatewayError                        (BastionError)
     ├── RouteNotFoundError              no route matches the requested model (404)
     ├── ProviderNotRegisteredError      a route names an unknown provider tag (boot)
-    └── UpstreamError                   calling the upstream failed
-        ├── UpstreamConnectError        could not connect (retryable)
-        ├── UpstreamTimeoutError        connect or read timeout (retryable before the first byte)
-        ├── UpstreamStatusError         a non-2xx answer; retryable for 429 and 5xx
-        └── UpstreamStreamError         the stream broke after bytes reached the caller
+    └── InvalidProviderError            an llm_upstreams() factory built no LlmUpstream (boot)
+
+Calling a provider fails with the kernel's upstream family, the one MCP servers fail
+with too (``bastion.kernel.errors``): ``UpstreamUnavailable``, ``UpstreamTimeout``,
+``UpstreamRejected``, ``UpstreamProtocolError`` before any byte reached the caller, and
+``UpstreamStreamError`` after. ``Gateway._upstream_failed`` maps them onto the caller's
+wire format.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 
 from bastion.kernel.errors import BastionError
 
@@ -35,30 +37,14 @@ class ProviderNotRegisteredError(GatewayError):
         self.provider = provider
 
 
-class UpstreamError(GatewayError):
-    retryable: bool = False
-    attempts: int = 0  # how many upstream calls were made in all, set by the dispatcher
-
-
-class UpstreamConnectError(UpstreamError):
-    retryable = True
-
-
-class UpstreamTimeoutError(UpstreamError):
-    retryable = True
-
-
-class UpstreamStatusError(UpstreamError):
-    """``body`` is the upstream's error document, already in Anthropic's error shape when
-    the upstream speaks another format."""
-
-    def __init__(self, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(f"upstream answered {status}")
-        self.status = status
-        self.body = body
-        self.headers = dict(headers or {})
-        self.retryable = status == 429 or status >= 500
-
-
-class UpstreamStreamError(UpstreamError):
-    pass
+class InvalidProviderError(GatewayError):
+    def __init__(
+        self, provider: str, extension_id: str, built: object, missing: Sequence[str]
+    ) -> None:
+        super().__init__(
+            f"extension '{extension_id}': the factory of provider '{provider}' built a "
+            f"{type(built).__name__}, which has no {', '.join(missing)}; an llm_upstreams() "
+            "factory returns an LlmUpstream (name, messages, count_tokens, health, aclose)"
+        )
+        self.provider = provider
+        self.extension_id = extension_id

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bastion.domains.governance._payloads import EvaluateRequest, HookEvent
 from bastion.domains.governance._routes import routes
@@ -16,10 +16,13 @@ from bastion.kernel.contract import (
     Operation,
 )
 
+if TYPE_CHECKING:
+    import typer
+
 
 class GovernanceExtension(Extension):
-    """The chain as a service (``/api/v1/governance/evaluate``) and the Claude Code hook
-    endpoint (``/api/v1/hooks/govern``)."""
+    """The chain as a service (``/api/v1/governance/evaluate``), the Claude Code hook
+    endpoint (``/api/v1/hooks/govern``) and ``bastion governance test``."""
 
     meta = ExtensionMeta(
         id="governance",
@@ -56,3 +59,8 @@ class GovernanceExtension(Extension):
                 ],
             ),
         ]
+
+    def cli(self) -> typer.Typer:
+        from bastion.domains.governance._cli import app
+
+        return app

@@ -21,10 +21,6 @@ from bastion.domains.mcp.errors import (
     McpError,
     PinError,
     RpcFailure,
-    UpstreamError,
-    UpstreamProtocolError,
-    UpstreamTimeout,
-    UpstreamUnavailable,
 )
 from bastion.kernel.lazy import lazy_attributes
 
@@ -52,10 +48,6 @@ __all__ = [
     "ServerSpec",
     "Status",
     "ToolPin",
-    "UpstreamError",
-    "UpstreamProtocolError",
-    "UpstreamTimeout",
-    "UpstreamUnavailable",
     "mcp_tool_executions",
     "mcp_tool_pins",
 ]

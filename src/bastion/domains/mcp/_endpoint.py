@@ -41,7 +41,7 @@ from bastion.domains.mcp._proxy import Caller, McpProxy
 from bastion.domains.mcp._registry import Registry, ServerSpec
 from bastion.domains.mcp._reply import Reply, send_empty, send_json
 from bastion.domains.mcp._sessions import SessionSigner, SessionTracker
-from bastion.domains.mcp._upstream import Upstream
+from bastion.domains.mcp._upstream import McpUpstream
 from bastion.domains.mcp.errors import RpcFailure
 from bastion.kernel.context import RequestContext, request_context
 
@@ -104,7 +104,7 @@ class McpEndpoint:
     def __init__(
         self,
         registry: Registry,
-        upstreams: Mapping[str, Upstream],
+        upstreams: Mapping[str, McpUpstream],
         proxy: McpProxy,
         access: Access,
         signer: SessionSigner,

@@ -21,6 +21,8 @@ from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.services import ServiceKey, ServiceProvider
 
 if TYPE_CHECKING:
+    import typer
+
     from bastion.domains.mcp._service import McpService
 
 MCP: ServiceKey[McpService] = ServiceKey(
@@ -78,3 +80,8 @@ class McpExtension(Extension):
 
     def jobs(self) -> Sequence[Job]:
         return [Job("health", Interval(self._health_interval), check_health)]
+
+    def cli(self) -> typer.Typer:
+        from bastion.domains.mcp._cli import app
+
+        return app

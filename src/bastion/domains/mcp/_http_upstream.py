@@ -38,8 +38,8 @@ from bastion.domains.mcp._sse import SseParser
 from bastion.domains.mcp._upstream import (
     Call,
     Era,
+    McpUpstream,
     ProgressBinding,
-    Upstream,
     UpstreamInfo,
     UpstreamState,
     discover_info,
@@ -47,12 +47,15 @@ from bastion.domains.mcp._upstream import (
     modern_headers,
     progress_binding,
 )
-from bastion.domains.mcp.errors import (
+from bastion.infra.http.client import create_http_session as _create_session
+from bastion.infra.http.client import describe, transport_error
+from bastion.kernel.errors import (
+    UpstreamError,
     UpstreamProtocolError,
+    UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from bastion.infra.http.client import create_http_session as _create_session
 
 log = structlog.get_logger("bastion.mcp")
 
@@ -68,14 +71,6 @@ _STREAM_END_SECONDS = 0.1
 
 class _SessionGone(Exception):
     """The server answered 404 for a session id: it no longer knows the session."""
-
-
-class _HttpStatus(UpstreamProtocolError):
-    """An HTTP answer without a JSON-RPC message in it."""
-
-    def __init__(self, server: str, status: int) -> None:
-        super().__init__(server, f"HTTP {status} without a JSON-RPC response")
-        self.status = status
 
 
 @dataclass(slots=True)
@@ -98,12 +93,17 @@ def create_http_session(connect_timeout: float) -> aiohttp.ClientSession:
     )
 
 
-class HttpUpstream(Upstream):
-    def __init__(self, spec: ServerSpec, http: aiohttp.ClientSession) -> None:
+class HttpUpstream(McpUpstream):
+    """``connect_timeout``: the pooled session's (``mcp.connect_timeout_seconds``)."""
+
+    def __init__(
+        self, spec: ServerSpec, http: aiohttp.ClientSession, *, connect_timeout: float
+    ) -> None:
         super().__init__(spec)
         assert spec.url is not None
         self._url = spec.url
         self._http = http
+        self._connect_timeout = connect_timeout
         self._ids = itertools.count(1)
         self._era: Era | None = "legacy" if spec.protocol == "legacy" else None
         self._modern_info: UpstreamInfo | None = None
@@ -126,7 +126,7 @@ class HttpUpstream(Upstream):
                 self._modern_info, self._era = info, "modern"
             elif self.spec.protocol == "modern":
                 raise UpstreamProtocolError(
-                    self.spec.name, "server/discover failed and protocol is 'modern'"
+                    self.spec.label, "server/discover failed and protocol is 'modern'"
                 )
             else:
                 self._era = "legacy"
@@ -139,11 +139,11 @@ class HttpUpstream(Upstream):
         params = upstream_params(None, modern_version=LATEST_MODERN)
         try:
             reply, _ = await self._exchange(call, params, modern_headers(call, params), None)
-        except _HttpStatus as exc:
+        except UpstreamRejected as exc:
             # A handshake-era server refuses a request without a session (400, 404, 405,
             # 406); anything else (auth, an outage) says nothing about the era.
             if exc.status in (401, 403, 407) or exc.status >= 500:
-                raise UpstreamUnavailable(self.spec.name, exc.detail) from None
+                raise
             return None
         except (UpstreamProtocolError, _SessionGone):
             return None
@@ -152,6 +152,23 @@ class HttpUpstream(Upstream):
     # Requests
 
     async def request(self, principal: str, call: Call) -> rpc.Message:
+        try:
+            return await self._request(principal, call)
+        except UpstreamError as exc:
+            self._last_error = str(exc)
+            raise
+
+    async def info(self, principal: str) -> UpstreamInfo:
+        try:
+            if await self._detect() == "modern":
+                assert self._modern_info is not None
+                return self._modern_info
+            return (await self._session(principal)).info
+        except UpstreamError as exc:
+            self._last_error = str(exc)
+            raise
+
+    async def _request(self, principal: str, call: Call) -> rpc.Message:
         if await self._detect() == "modern":
             params = upstream_params(call.params, modern_version=LATEST_MODERN)
             reply, _ = await self._exchange(
@@ -169,18 +186,12 @@ class HttpUpstream(Upstream):
                 self._drop(principal, session)
                 if attempt == 2:
                     raise UpstreamUnavailable(
-                        self.spec.name, "the server keeps forgetting the session"
+                        self.spec.label, "the server keeps forgetting the session"
                     ) from None
                 continue
             session.last_used = time.monotonic()
             return reply
         raise AssertionError("unreachable")
-
-    async def info(self, principal: str) -> UpstreamInfo:
-        if await self._detect() == "modern":
-            assert self._modern_info is not None
-            return self._modern_info
-        return (await self._session(principal)).info
 
     def _session_headers(self, session: _Session) -> dict[str, str]:
         headers = {"mcp-protocol-version": session.version}
@@ -211,7 +222,7 @@ class HttpUpstream(Upstream):
         except TimeoutError:
             if session is not None:
                 self._cancel_later(session, request_id)
-            raise UpstreamTimeout(self.spec.name, call.timeout) from None
+            raise UpstreamTimeout(self.spec.label, call.timeout) from None
 
     async def _post(
         self,
@@ -237,14 +248,22 @@ class HttpUpstream(Upstream):
                     )
                 raw = await response.read()
                 if ctype == "application/json":
-                    message = _decode(self.spec.name, raw)
+                    message = _decode(self.spec.label, raw)
                     if "result" in message or "error" in message:
                         return message, response.headers
-                self._last_error = f"HTTP {response.status}"
-                raise _HttpStatus(self.spec.name, response.status)
-        except aiohttp.ClientError as exc:
-            self._last_error = _describe(exc)
-            raise UpstreamUnavailable(self.spec.name, self._last_error) from None
+                detail = f"HTTP {response.status} without a JSON-RPC response"
+                if response.status >= 400:
+                    raise UpstreamRejected(
+                        self.spec.label, response.status, raw, response.headers, detail=detail
+                    )
+                raise UpstreamProtocolError(self.spec.label, detail)
+        except (aiohttp.ClientError, OSError) as exc:
+            raise transport_error(
+                self.spec.label,
+                exc,
+                connect_timeout=self._connect_timeout,
+                read_timeout=self.spec.timeout_seconds,
+            ) from None
 
     async def _read_stream(
         self,
@@ -258,7 +277,7 @@ class HttpUpstream(Upstream):
             for event in parser.feed(chunk):
                 if event.event != "message" or not event.data:
                     continue
-                message = _decode(self.spec.name, event.data.encode())
+                message = _decode(self.spec.label, event.data.encode())
                 if message.get("id") == request_id and ("result" in message or "error" in message):
                     # The stream normally ends right after; reading that end keeps the
                     # connection for the next request.
@@ -272,7 +291,7 @@ class HttpUpstream(Upstream):
                         await self._answer_server_request(session, message)
                 elif isinstance(method, str) and progress is not None:
                     await progress.relay(message)
-        raise UpstreamUnavailable(self.spec.name, "the response stream ended without a result")
+        raise UpstreamUnavailable(self.spec.label, "the response stream ended without a result")
 
     async def _answer_server_request(self, session: _Session, message: rpc.Message) -> None:
         """Bastion advertises no client capabilities upstream, so it refuses what the
@@ -297,7 +316,7 @@ class HttpUpstream(Upstream):
                     await response.read()
         except _QUIET_ERRORS as exc:
             log.debug(
-                "mcp upstream message not delivered", server=self.spec.name, error=_describe(exc)
+                "mcp upstream message not delivered", server=self.spec.name, error=describe(exc)
             )
 
     def _cancel_later(self, session: _Session, request_id: int) -> None:
@@ -341,7 +360,7 @@ class HttpUpstream(Upstream):
         reply, headers = await self._exchange(call, dict(call.params or {}), {}, None)
         info = initialize_info(reply.get("result"))
         if info is None:
-            raise UpstreamProtocolError(self.spec.name, f"initialize failed: {reply.get('error')}")
+            raise UpstreamProtocolError(self.spec.label, f"initialize failed: {reply.get('error')}")
         if info.protocol_version not in HANDSHAKE_VERSIONS:
             log.info(
                 "mcp upstream older protocol", server=self.spec.name, version=info.protocol_version
@@ -366,7 +385,7 @@ class HttpUpstream(Upstream):
                     await response.read()
         except _QUIET_ERRORS as exc:
             log.debug(
-                "mcp upstream session not deleted", server=self.spec.name, error=_describe(exc)
+                "mcp upstream session not deleted", server=self.spec.name, error=describe(exc)
             )
 
     async def release(self, principal: str) -> None:
@@ -382,34 +401,30 @@ class HttpUpstream(Upstream):
             await self.release(principal)
         return len(idle)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}
         self._opening.clear()
         await asyncio.gather(*(self._terminate(s) for s in sessions), return_exceptions=True)
 
-    def state(self) -> UpstreamState:
+    def health(self) -> UpstreamState:
         version = (
             LATEST_MODERN
             if self._era == "modern"
             else next((s.version for s in self._sessions.values()), None)
         )
         return UpstreamState(
+            last_error=self._last_error,
             era=self._era,
             protocol_version=version,
             sessions=len(self._sessions),
-            last_error=self._last_error,
         )
 
 
-def _decode(server: str, raw: bytes) -> rpc.Message:
+def _decode(label: str, raw: bytes) -> rpc.Message:
     try:
         message = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise UpstreamProtocolError(server, "the server sent invalid JSON") from None
+        raise UpstreamProtocolError(label, "the server sent invalid JSON") from None
     if not isinstance(message, dict):
-        raise UpstreamProtocolError(server, "the server sent a JSON value that is not a message")
+        raise UpstreamProtocolError(label, "the server sent a JSON value that is not a message")
     return message
-
-
-def _describe(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__

@@ -43,12 +43,13 @@ from bastion.domains.mcp._protocol import (
 from bastion.domains.mcp._records import Execution, Status, mcp_tool_executions
 from bastion.domains.mcp._registry import ServerSpec
 from bastion.domains.mcp._upstream import Call as UpstreamCall
-from bastion.domains.mcp._upstream import NotificationSink, Upstream
-from bastion.domains.mcp.errors import RpcFailure, UpstreamError, UpstreamTimeout
+from bastion.domains.mcp._upstream import McpUpstream, NotificationSink
+from bastion.domains.mcp.errors import RpcFailure
 from bastion.infra.audit import AuditWriter
 from bastion.infra.governance import Governance
 from bastion.infra.governance.scanner import Finding
 from bastion.kernel.context import RequestContext
+from bastion.kernel.errors import UpstreamError, UpstreamTimeout
 from bastion.kernel.policy import PolicyContext, PolicyTarget
 
 log = structlog.get_logger("bastion.mcp")
@@ -87,7 +88,7 @@ def _denied(refusal: Refusal, trace_id: str, retry_after_ms: int | None = None) 
 class McpProxy:
     def __init__(
         self,
-        upstreams: Mapping[str, Upstream],
+        upstreams: Mapping[str, McpUpstream],
         catalog: ToolCatalog,
         access: Access,
         governance: Governance,

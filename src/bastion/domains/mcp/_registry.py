@@ -66,6 +66,11 @@ class ServerSpec:
     def endpoint(self) -> str:
         return f"/api/v1/mcp/{self.name}/mcp"
 
+    @property
+    def label(self) -> str:
+        """How an ``UpstreamError`` of this server names it."""
+        return f"MCP server '{self.name}'"
+
     def refusal(self, principal: RequestContext) -> str | None:
         """Why ``principal`` may not use this server at all, or None."""
         if principal.tier < self.min_tier:

@@ -22,12 +22,13 @@ from bastion.domains.mcp._proxy import McpProxy
 from bastion.domains.mcp._registry import Registry, ServerSpec
 from bastion.domains.mcp._sessions import SessionSigner, SessionTracker
 from bastion.domains.mcp._stdio_upstream import StdioUpstream
-from bastion.domains.mcp._upstream import SYSTEM_PRINCIPAL, Upstream
+from bastion.domains.mcp._upstream import SYSTEM_PRINCIPAL, McpUpstream
 from bastion.domains.mcp.errors import McpError
 from bastion.infra.audit import AuditTrail
 from bastion.infra.config import McpSettings
 from bastion.infra.governance import Governance
 from bastion.kernel.context import RequestContext
+from bastion.kernel.errors import UpstreamError
 from bastion.kernel.tiers import Tier
 
 log = structlog.get_logger("bastion.mcp")
@@ -49,7 +50,9 @@ class McpService:
         self.catalog = ToolCatalog(self.pins, trail)
         self.access = Access(governance)
         self._http: aiohttp.ClientSession | None = None
-        self.upstreams: dict[str, Upstream] = {spec.name: self._upstream(spec) for spec in registry}
+        self.upstreams: dict[str, McpUpstream] = {
+            spec.name: self._upstream(spec) for spec in registry
+        }
         self.health: dict[str, HealthStatus] = {spec.name: HealthStatus() for spec in registry}
         self.proxy = McpProxy(
             self.upstreams,
@@ -71,11 +74,13 @@ class McpService:
             settings.sse_keepalive_seconds,
         )
 
-    def _upstream(self, spec: ServerSpec) -> Upstream:
+    def _upstream(self, spec: ServerSpec) -> McpUpstream:
         if spec.transport == "http":
             if self._http is None:
                 self._http = create_http_session(self.settings.connect_timeout_seconds)
-            return HttpUpstream(spec, self._http)
+            return HttpUpstream(
+                spec, self._http, connect_timeout=self.settings.connect_timeout_seconds
+            )
         restarts = RESTARTS.labels(spec.name)
         return StdioUpstream(
             spec,
@@ -94,7 +99,7 @@ class McpService:
                 tools = await self.proxy.list_upstream_tools(spec, SYSTEM_PRINCIPAL, None)
         except TimeoutError:
             status = HealthStatus.failed(started, f"no answer within {spec.timeout_seconds:g}s")
-        except McpError as exc:
+        except (McpError, UpstreamError) as exc:
             status = HealthStatus.failed(started, str(exc))
         else:
             status = HealthStatus.passed(started)
@@ -124,7 +129,7 @@ class McpService:
     async def describe(
         self, spec: ServerSpec, principal: RequestContext, base_url: str
     ) -> dict[str, Any]:
-        upstream = self.upstreams[spec.name].state()
+        upstream = self.upstreams[spec.name].health()
         listed = self.catalog.listed_at(spec.name)
         tools = (
             len(await self.access.visible_tools(spec, principal, self.catalog.listed(spec.name)))
@@ -169,7 +174,7 @@ class McpService:
 
     async def close(self) -> None:
         await asyncio.gather(
-            *(upstream.close() for upstream in self.upstreams.values()), return_exceptions=True
+            *(upstream.aclose() for upstream in self.upstreams.values()), return_exceptions=True
         )
         if self._http is not None:
             await self._http.close()

@@ -37,7 +37,7 @@ from bastion.domains.mcp._upstream import (
     initialize_info,
     progress_binding,
 )
-from bastion.domains.mcp.errors import (
+from bastion.kernel.errors import (
     UpstreamProtocolError,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -98,7 +98,7 @@ class StdioProcess:
         except OSError as exc:
             self._exited.set()
             raise UpstreamUnavailable(
-                self.spec.name, f"cannot start {self.spec.command[0]}: {exc}"
+                self.spec.label, f"cannot start {self.spec.command[0]}: {exc}"
             ) from None
         self._tasks = [
             asyncio.create_task(self._read_stdout(), name=f"mcp-stdout-{self.spec.name}"),
@@ -121,7 +121,7 @@ class StdioProcess:
             reply = await self.request(Call("server/discover", None, limit), modern=True)
             info = discover_info(reply.get("result"))
             if info is None:
-                raise UpstreamProtocolError(self.spec.name, "server/discover failed")
+                raise UpstreamProtocolError(self.spec.label, "server/discover failed")
         else:
             params = {
                 "protocolVersion": LATEST_HANDSHAKE,
@@ -132,7 +132,7 @@ class StdioProcess:
             info = initialize_info(reply.get("result"))
             if info is None:
                 raise UpstreamProtocolError(
-                    self.spec.name, f"initialize failed: {reply.get('error')}"
+                    self.spec.label, f"initialize failed: {reply.get('error')}"
                 )
             await self.notify("notifications/initialized", None)
         self.era, self.info = era, info
@@ -142,7 +142,7 @@ class StdioProcess:
 
     async def request(self, call: Call, *, modern: bool | None = None) -> rpc.Message:
         if not self.alive:
-            raise UpstreamUnavailable(self.spec.name, "the process is not running")
+            raise UpstreamUnavailable(self.spec.label, "the process is not running")
         is_modern = self.era == "modern" if modern is None else modern
         params = upstream_params(call.params, modern_version=LATEST_MODERN if is_modern else None)
         request_id = next(self._ids)
@@ -160,7 +160,7 @@ class StdioProcess:
                 return await pending.future
         except TimeoutError:
             await self._cancel(request_id)
-            raise UpstreamTimeout(self.spec.name, call.timeout) from None
+            raise UpstreamTimeout(self.spec.label, call.timeout) from None
         except asyncio.CancelledError:
             # The caller went away: tell the server to stop working on it.
             task = asyncio.get_running_loop().create_task(self._cancel(request_id))
@@ -187,14 +187,14 @@ class StdioProcess:
     async def _write(self, message: rpc.Message) -> None:
         process = self._process
         if process is None or process.stdin is None or not self.alive:
-            raise UpstreamUnavailable(self.spec.name, "the process is not running")
+            raise UpstreamUnavailable(self.spec.label, "the process is not running")
         async with self._write_lock:
             try:
                 process.stdin.write(orjson.dumps(message) + b"\n")
                 await process.stdin.drain()
             except (ConnectionError, RuntimeError) as exc:
                 raise UpstreamUnavailable(
-                    self.spec.name, f"cannot write to the process: {exc}"
+                    self.spec.label, f"cannot write to the process: {exc}"
                 ) from None
 
     async def _read_stdout(self) -> None:
@@ -270,7 +270,7 @@ class StdioProcess:
         detail = "the process exited"
         for pending in self._pending.values():
             if not pending.future.done():
-                pending.future.set_exception(UpstreamUnavailable(self.spec.name, detail))
+                pending.future.set_exception(UpstreamUnavailable(self.spec.label, detail))
 
     async def stop(self, grace: float = 2.0) -> None:
         """Close stdin, then SIGTERM, then SIGKILL the process group."""

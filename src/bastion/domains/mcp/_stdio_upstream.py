@@ -20,15 +20,15 @@ from bastion.domains.mcp._jsonrpc import Message
 from bastion.domains.mcp._registry import ServerSpec
 from bastion.domains.mcp._stdio_process import StdioProcess
 from bastion.domains.mcp._supervisor import SupervisedProcess
-from bastion.domains.mcp._upstream import Call, Era, Upstream, UpstreamInfo, UpstreamState
-from bastion.domains.mcp.errors import UpstreamError, UpstreamUnavailable
+from bastion.domains.mcp._upstream import Call, Era, McpUpstream, UpstreamInfo, UpstreamState
+from bastion.kernel.errors import UpstreamError, UpstreamUnavailable
 
 log = structlog.get_logger("bastion.mcp")
 
 _PROBE_TIMEOUT_SECONDS = 10.0
 
 
-class StdioUpstream(Upstream):
+class StdioUpstream(McpUpstream):
     def __init__(
         self,
         spec: ServerSpec,
@@ -78,7 +78,7 @@ class StdioUpstream(Upstream):
 
     async def _process_for(self, principal: str) -> SupervisedProcess:
         if self._closed:
-            raise UpstreamUnavailable(self.spec.name, "Bastion is shutting down")
+            raise UpstreamUnavailable(self.spec.label, "Bastion is shutting down")
         if self._era == "modern" and self._shared is not None:
             return self._shared
         own = self._own.get(principal)
@@ -126,7 +126,7 @@ class StdioUpstream(Upstream):
             await self.release(principal)
         return len(idle)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         self._closed = True
         everything = list(self._own.values())
         if self._shared is not None:
@@ -143,15 +143,14 @@ class StdioUpstream(Upstream):
             if s.process is not None and s.process.alive and (pid := s.process.pid) is not None
         ]
 
-    def state(self) -> UpstreamState:
+    def health(self) -> UpstreamState:
         supervised = [*self._own.values(), *([self._shared] if self._shared else [])]
         errors = [s.last_error for s in supervised if s.last_error]
         version = next((s.info.protocol_version for s in supervised if s.info is not None), None)
         return UpstreamState(
+            last_error=errors[-1] if errors else None,
             era=self._era,
             protocol_version=version,
             processes=len(self.pids()),
             restarts=sum(s.restarts for s in supervised),
-            last_error=errors[-1] if errors else None,
-            pids=self.pids(),
         )

@@ -18,7 +18,7 @@ from bastion.domains.mcp._jsonrpc import Message
 from bastion.domains.mcp._registry import ServerSpec
 from bastion.domains.mcp._stdio_process import StdioProcess
 from bastion.domains.mcp._upstream import Call, Era, UpstreamInfo
-from bastion.domains.mcp.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from bastion.kernel.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 
 log = structlog.get_logger("bastion.mcp")
 
@@ -61,7 +61,7 @@ class SupervisedProcess:
     async def ready(self, limit: float) -> StdioProcess:
         """A live process with its conversation open, waiting up to ``limit`` seconds for one."""
         if self._stopping:
-            raise UpstreamUnavailable(self.spec.name, "the server is stopping")
+            raise UpstreamUnavailable(self.spec.label, "the server is stopping")
         if self._task is None:
             self._task = asyncio.create_task(
                 self._supervise(), name=f"mcp-supervisor-{self.spec.name}"
@@ -74,7 +74,7 @@ class SupervisedProcess:
                 while True:
                     await self._ready.wait()
                     if self._stopping:
-                        raise UpstreamUnavailable(self.spec.name, "the server is stopping")
+                        raise UpstreamUnavailable(self.spec.label, "the server is stopping")
                     current = self._current
                     if current is not None and current.alive:
                         return current
@@ -83,7 +83,7 @@ class SupervisedProcess:
             detail = (
                 f"not running (restarting: {self.last_error})" if self.last_error else "not running"
             )
-            raise UpstreamUnavailable(self.spec.name, detail) from None
+            raise UpstreamUnavailable(self.spec.label, detail) from None
 
     async def request(self, call: Call) -> Message:
         self.last_used = time.monotonic()
@@ -91,11 +91,11 @@ class SupervisedProcess:
         process = await self.ready(call.timeout)
         remaining = call.timeout - (time.monotonic() - started)
         if remaining <= 0:
-            raise UpstreamTimeout(self.spec.name, call.timeout)
+            raise UpstreamTimeout(self.spec.label, call.timeout)
         try:
             return await process.request(replace(call, timeout=remaining))
         except UpstreamTimeout:
-            raise UpstreamTimeout(self.spec.name, call.timeout) from None
+            raise UpstreamTimeout(self.spec.label, call.timeout) from None
 
     async def _supervise(self) -> None:
         delay = self._backoff

@@ -1,10 +1,12 @@
 """What every upstream transport provides: one request at a time, per principal.
 
-An ``Upstream`` fronts one registered server. It keeps each principal's conversation
+An ``McpUpstream`` fronts one registered server: the kernel's ``Upstream`` (name,
+health, aclose), as an LLM provider is, with MCP requests. It keeps each principal's conversation
 apart (a handshake-era session or a process is never shared between two principals),
 speaks whichever protocol era the server does, and turns a request into the server's
 JSON-RPC response, relaying request-scoped notifications (progress, log messages) to
-the caller as they arrive.
+the caller as they arrive. Failures are the kernel's upstream family, named by
+``ServerSpec.label``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from mcp.shared.inbound import (
@@ -29,6 +31,7 @@ from mcp.shared.inbound import (
 from bastion.domains.mcp._jsonrpc import Message
 from bastion.domains.mcp._protocol import LATEST_MODERN, SERVER_INFO_KEY
 from bastion.domains.mcp._registry import ServerSpec
+from bastion.kernel.upstream import Upstream, UpstreamHealth
 
 NotificationSink = Callable[[Message], Awaitable[None]]
 Era = Literal["modern", "legacy"]
@@ -131,27 +134,15 @@ def modern_headers(call: Call, params: Mapping[str, Any] | None) -> dict[str, st
     return headers
 
 
-@dataclass(slots=True)
-class UpstreamState:
-    """What the registry shows about a server's connections."""
+@dataclass(frozen=True, slots=True)
+class UpstreamState(UpstreamHealth):
+    """A server's health as the registry shows it: its last error, and its connections."""
 
     era: Era | None = None
     protocol_version: str | None = None
     sessions: int = 0
     processes: int = 0
     restarts: int = 0
-    last_error: str | None = None
-    pids: list[int] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "era": self.era,
-            "protocol_version": self.protocol_version,
-            "sessions": self.sessions,
-            "processes": self.processes,
-            "restarts": self.restarts,
-            "last_error": self.last_error,
-        }
 
 
 def discover_info(result: object) -> UpstreamInfo | None:
@@ -191,11 +182,15 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class Upstream(ABC):
+class McpUpstream(Upstream, ABC):
     """One registered server, as Bastion's client of it."""
 
     def __init__(self, spec: ServerSpec) -> None:
         self.spec = spec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
     @abstractmethod
     async def request(self, principal: str, call: Call) -> Message:
@@ -215,8 +210,8 @@ class Upstream(ABC):
         """End conversations idle for ``idle_seconds``; return how many."""
 
     @abstractmethod
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """End every conversation and stop every process."""
 
     @abstractmethod
-    def state(self) -> UpstreamState: ...
+    def health(self) -> UpstreamState: ...

@@ -4,12 +4,16 @@ The tree::
 
     McpError                          (BastionError)
     ├── McpConfigError                a registry entry cannot be built (boot)
-    ├── UpstreamError                 talking to a registered MCP server failed
-    │   ├── UpstreamUnavailable       no connection, the process is down, or it died mid-call
-    │   ├── UpstreamTimeout           no answer within the server's timeout_seconds
-    │   └── UpstreamProtocolError     the server answered something that is not MCP
     ├── RpcFailure                    a client's message is refused with a JSON-RPC error
     └── PinError                      a tool pin cannot be changed as asked (CLI)
+
+Talking to a registered server fails with the kernel's upstream family, the one LLM
+providers fail with too (``bastion.kernel.errors``), each naming ``MCP server '<name>'``:
+``UpstreamUnavailable`` (no connection, the process is down or died mid-call),
+``UpstreamTimeout`` (no connection or no answer within the server's timeout_seconds),
+``UpstreamRejected`` (an HTTP error status without a JSON-RPC response) and
+``UpstreamProtocolError`` (an answer that is not MCP). ``McpProxy.handle`` maps them onto
+JSON-RPC errors.
 """
 
 from __future__ import annotations
@@ -24,27 +28,6 @@ class McpError(BastionError):
 
 
 class McpConfigError(McpError):
-    pass
-
-
-class UpstreamError(McpError):
-    def __init__(self, server: str, message: str) -> None:
-        super().__init__(f"MCP server '{server}': {message}")
-        self.server = server
-        self.detail = message
-
-
-class UpstreamUnavailable(UpstreamError):
-    pass
-
-
-class UpstreamTimeout(UpstreamError):
-    def __init__(self, server: str, seconds: float) -> None:
-        super().__init__(server, f"no answer within {seconds:g}s")
-        self.seconds = seconds
-
-
-class UpstreamProtocolError(UpstreamError):
     pass
 
 

@@ -8,6 +8,7 @@ import structlog
 from bastion.domains.users._repository import UserRepository
 from bastion.domains.users._routes import routes
 from bastion.kernel.contract import (
+    CliCommands,
     EndpointClass,
     Extension,
     ExtensionContext,
@@ -16,14 +17,21 @@ from bastion.kernel.contract import (
     Maturity,
     Operation,
 )
+from bastion.kernel.identity import USERS, UserDirectory
 from bastion.kernel.ids import RoleName, TenantId
 from bastion.kernel.migration import Migration, migrations_from_package
+from bastion.kernel.services import ServiceProvider
 
 log = structlog.get_logger("bastion.users")
 
 
+def _directory(ctx: ExtensionContext) -> UserDirectory:
+    return UserRepository(ctx.engine)
+
+
 class UsersExtension(Extension):
-    """User accounts: each with a role and a tenant. Serves ``/api/v1/users/me``."""
+    """User accounts: each with a role and a tenant. Serves ``/api/v1/users/me``, provides
+    ``USERS`` (accounts by name or id) and ``bastion admin users``."""
 
     meta = ExtensionMeta(
         id="users",
@@ -37,6 +45,14 @@ class UsersExtension(Extension):
 
     def migrations(self) -> Sequence[Migration]:
         return migrations_from_package("bastion.domains.users")
+
+    def services(self) -> Sequence[ServiceProvider[UserDirectory]]:
+        return [ServiceProvider(USERS, _directory)]
+
+    def cli(self) -> CliCommands:
+        from bastion.domains.users._cli import app
+
+        return CliCommands(app, group="admin")
 
     async def after_migrate(self, ctx: ExtensionContext) -> None:
         """Create ``security.bootstrap_admin`` when no user exists yet."""

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import orjson
 from starlette.responses import Response
+from starlette.types import Send
 
 from bastion.kernel.contract import ErrorStyle
 
@@ -102,3 +103,30 @@ def error_response(
         media_type="application/json",
         headers=dict(headers or {}),
     )
+
+
+async def send_error(
+    send: Send,
+    style: ErrorStyle,
+    status: int,
+    message: str,
+    *,
+    trace_id: str | None = None,
+    details: Mapping[str, object] | None = None,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """``error_response`` sent on the raw ASGI channel, for the core's own answers in
+    front of the routes (no ``Response`` object per refusal)."""
+    body = error_body(style, status, message, trace_id=trace_id, details=details)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,4 +1,5 @@
-"""The outbound HTTP client every domain shares: one pooled aiohttp session per user.
+"""The outbound HTTP client every domain shares: one pooled aiohttp session per user,
+and the one reading of its failures as the upstream error family.
 
 A submodule of its own, not re-exported by :mod:`bastion.infra.http`, so that commands
 which never call out (the CLI, most of boot) do not pay for importing aiohttp.
@@ -11,6 +12,8 @@ from typing import Any
 
 import aiohttp
 import orjson
+
+from bastion.kernel.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 
 
 def create_http_session(
@@ -57,3 +60,35 @@ def create_http_session(
 
 def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def transport_error(
+    upstream: str,
+    exc: BaseException,
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+) -> UpstreamError:
+    """What an aiohttp request raised before any answer, as the upstream family's kind:
+    no connection or no answer in time is ``UpstreamTimeout``; a URL aiohttp cannot use
+    is an ``UpstreamUnavailable`` no retry will cure; any other client or socket error
+    (refused, unresolvable, reset) an ``UpstreamUnavailable``. LLM providers and MCP
+    servers both read their failures here, so one failure is one kind for both.
+    ``read_timeout``: the deadline for the answer to start."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return UpstreamTimeout(
+            upstream, connect_timeout, f"no connection within {connect_timeout:g}s"
+        )
+    if isinstance(exc, TimeoutError):
+        return UpstreamTimeout(upstream, read_timeout, f"no response within {read_timeout:g}s")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return UpstreamUnavailable(
+            upstream, f"invalid upstream URL {str(exc.url)!r}", retryable=False
+        )
+    return UpstreamUnavailable(upstream, describe(exc))
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of a transport failure, for error details and logs."""
+    detail = str(exc)
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__

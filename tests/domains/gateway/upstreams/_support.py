@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from bastion.domains.gateway.errors import UpstreamStreamError
 from bastion.domains.gateway.translate import SSEParser
 from bastion.domains.gateway.upstreams import (
     MessagesCall,
@@ -14,6 +13,7 @@ from bastion.domains.gateway.upstreams import (
     UpstreamStream,
     UpstreamTarget,
 )
+from bastion.kernel.errors import UpstreamStreamError
 from tests.fakes import TokenUsage, ToolCall, anthropic_message_from_events
 
 ROUTE_KEY = "route-secret-key"

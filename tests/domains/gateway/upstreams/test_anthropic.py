@@ -6,9 +6,9 @@ import aiohttp
 import orjson
 import pytest
 
-from bastion.domains.gateway.errors import UpstreamStatusError
 from bastion.domains.gateway.translate import Usage, encode_anthropic_event
 from bastion.domains.gateway.upstreams import AnthropicUpstream
+from bastion.kernel.errors import UpstreamRejected
 from tests.domains.gateway.upstreams._support import (
     ARGUMENTS,
     BODY,
@@ -52,7 +52,7 @@ EXPECTED_CONTENT = [
 
 @pytest.fixture
 def upstream(http: aiohttp.ClientSession) -> AnthropicUpstream:
-    return AnthropicUpstream(http, default_endpoint="http://127.0.0.1:9")
+    return AnthropicUpstream(http, name="anthropic", default_endpoint="http://127.0.0.1:9")
 
 
 async def test_non_streaming_returns_the_upstream_bytes_and_usage(
@@ -163,7 +163,7 @@ async def test_a_4xx_body_passes_through_byte_for_byte(
     upstream: AnthropicUpstream, fake_anthropic: FakeAnthropic
 ) -> None:
     fake_anthropic.enqueue(Reply.error(400, "max_tokens: must be positive"))
-    with pytest.raises(UpstreamStatusError) as caught:
+    with pytest.raises(UpstreamRejected) as caught:
         await upstream.messages(call(True), target("anthropic", fake_anthropic.base_url))
     error = caught.value
     assert error.status == 400
@@ -180,7 +180,7 @@ async def test_a_4xx_body_passes_through_byte_for_byte(
 async def test_a_wrong_route_key_is_the_upstreams_401(
     upstream: AnthropicUpstream, fake_anthropic: FakeAnthropic
 ) -> None:
-    with pytest.raises(UpstreamStatusError) as caught:
+    with pytest.raises(UpstreamRejected) as caught:
         await upstream.messages(
             call(False), target("anthropic", fake_anthropic.base_url, api_key="nope")
         )
@@ -197,7 +197,7 @@ async def test_429_and_5xx_are_retryable_status_errors(
     fake_anthropic.enqueue(
         Reply(status=status, error_message="try later", headers={"retry-after": "3"})
     )
-    with pytest.raises(UpstreamStatusError) as caught:
+    with pytest.raises(UpstreamRejected) as caught:
         await upstream.messages(call(False), target("anthropic", fake_anthropic.base_url))
     assert caught.value.status == status
     assert caught.value.retryable
@@ -269,7 +269,7 @@ async def test_count_tokens_asks_the_upstream(
 async def test_count_tokens_errors_are_status_errors(
     upstream: AnthropicUpstream, fake_anthropic: FakeAnthropic
 ) -> None:
-    with pytest.raises(UpstreamStatusError) as caught:
+    with pytest.raises(UpstreamRejected) as caught:
         await upstream.count_tokens(
             BODY, target("anthropic", fake_anthropic.base_url, api_key="bad")
         )

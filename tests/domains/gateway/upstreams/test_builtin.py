@@ -8,12 +8,13 @@ from bastion.domains.gateway.upstreams import (
     DEFAULT_ENDPOINTS,
     AnthropicUpstream,
     GeminiUpstream,
+    LlmUpstream,
     MockUpstream,
     OpenAICompatibleUpstream,
-    Upstream,
     UpstreamServices,
     builtin_upstreams,
 )
+from bastion.kernel.upstream import Upstream, UpstreamHealth
 
 
 async def test_every_builtin_tag_builds_its_provider(http: aiohttp.ClientSession) -> None:
@@ -28,7 +29,11 @@ async def test_every_builtin_tag_builds_its_provider(http: aiohttp.ClientSession
         "gemini": GeminiUpstream,
         "mock": MockUpstream,
     }
+    assert all(isinstance(upstream, LlmUpstream) for upstream in built.values())
     assert all(isinstance(upstream, Upstream) for upstream in built.values())
+    # Each is named by its tag, and has had no failure yet.
+    assert {tag: upstream.name for tag, upstream in built.items()} == {tag: tag for tag in built}
+    assert {upstream.health() for upstream in built.values()} == {UpstreamHealth()}
 
 
 def test_default_endpoints() -> None:

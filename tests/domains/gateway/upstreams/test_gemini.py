@@ -8,9 +8,9 @@ import aiohttp
 import orjson
 import pytest
 
-from bastion.domains.gateway.errors import UpstreamStatusError
 from bastion.domains.gateway.translate import Usage
 from bastion.domains.gateway.upstreams import GeminiUpstream, UpstreamTarget
+from bastion.kernel.errors import UpstreamRejected
 from tests.domains.gateway.upstreams._support import (
     ARGUMENTS,
     CALL,
@@ -44,7 +44,7 @@ EXPECTED_USAGE = Usage(
 
 @pytest.fixture
 def upstream(http: aiohttp.ClientSession) -> GeminiUpstream:
-    return GeminiUpstream(http, default_endpoint="http://127.0.0.1:9")
+    return GeminiUpstream(http, name="gemini", default_endpoint="http://127.0.0.1:9")
 
 
 def _target(fake: FakeGemini, **changes: Any) -> UpstreamTarget:
@@ -148,7 +148,7 @@ async def test_error_documents_are_translated(
     upstream: GeminiUpstream, fake_gemini: FakeGemini, status: int, kind: str, retryable: bool
 ) -> None:
     fake_gemini.enqueue(Reply.error(status, "Resource has been exhausted"))
-    with pytest.raises(UpstreamStatusError) as caught:
+    with pytest.raises(UpstreamRejected) as caught:
         await upstream.messages(call(False), _target(fake_gemini))
     error = caught.value
     assert (error.status, error.retryable) == (status, retryable)

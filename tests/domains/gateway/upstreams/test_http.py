@@ -11,19 +11,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bastion.domains.gateway.errors import (
-    UpstreamConnectError,
-    UpstreamError,
-    UpstreamStatusError,
-    UpstreamTimeoutError,
-)
 from bastion.domains.gateway.upstreams import (
     AnthropicUpstream,
     GeminiUpstream,
+    LlmUpstream,
     OpenAICompatibleUpstream,
-    Upstream,
     create_http_session,
 )
+from bastion.kernel.errors import UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
 from tests.domains.gateway.upstreams._support import (
     broken,
     call,
@@ -36,30 +31,30 @@ from tests.domains.gateway.upstreams._support import (
 )
 from tests.fakes import FakeAnthropic, Reply
 
-PROVIDERS: dict[str, Callable[[aiohttp.ClientSession], Upstream]] = {
-    "anthropic": lambda http: AnthropicUpstream(http, default_endpoint="unused"),
-    "openai": lambda http: OpenAICompatibleUpstream(http, default_endpoint="unused"),
-    "gemini": lambda http: GeminiUpstream(http, default_endpoint="unused"),
+PROVIDERS: dict[str, Callable[[aiohttp.ClientSession], LlmUpstream]] = {
+    "anthropic": lambda http: AnthropicUpstream(http, name="anthropic", default_endpoint="unused"),
+    "openai": lambda http: OpenAICompatibleUpstream(http, name="openai", default_endpoint="unused"),
+    "gemini": lambda http: GeminiUpstream(http, name="gemini", default_endpoint="unused"),
 }
 
 
 @pytest.fixture
 def upstream(http: aiohttp.ClientSession) -> AnthropicUpstream:
-    return AnthropicUpstream(http, default_endpoint="unused")
+    return AnthropicUpstream(http, name="anthropic", default_endpoint="unused")
 
 
 @pytest.mark.parametrize("provider", list(PROVIDERS))
 @pytest.mark.parametrize("streaming", [False, True], ids=["whole", "stream"])
-async def test_a_refused_connection_is_a_retryable_connect_error(
+async def test_a_refused_connection_is_a_retryable_unavailable(
     http: aiohttp.ClientSession, provider: str, streaming: bool
 ) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))  # bound but not listening: connections are refused
         endpoint = f"http://127.0.0.1:{closed.getsockname()[1]}"
-        with pytest.raises(UpstreamConnectError) as caught:
+        with pytest.raises(UpstreamUnavailable) as caught:
             await PROVIDERS[provider](http).messages(call(streaming), target(provider, endpoint))
     assert caught.value.retryable
-    assert "route-1" in str(caught.value)
+    assert str(caught.value).startswith(f"upstream '{provider}' (route 'route-1'): ")
 
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["whole", "stream"])
@@ -68,7 +63,7 @@ async def test_no_answer_within_the_read_timeout_is_a_timeout_error(
 ) -> None:
     fake_anthropic.enqueue(Reply(text="late", latency=0.5))
     slow = target("anthropic", fake_anthropic.base_url, timeout_seconds=0.1)
-    with pytest.raises(UpstreamTimeoutError) as caught:
+    with pytest.raises(UpstreamTimeout) as caught:
         await upstream.messages(call(streaming), slow)
     assert caught.value.retryable
 
@@ -78,7 +73,7 @@ async def test_a_body_that_stalls_is_a_timeout_error(
 ) -> None:
     fake_anthropic.enqueue(Reply(text="slow body", split=40, chunk_delay=0.5))
     slow = target("anthropic", fake_anthropic.base_url, timeout_seconds=0.1)
-    with pytest.raises(UpstreamTimeoutError):
+    with pytest.raises(UpstreamTimeout):
         await upstream.messages(call(False), slow)
 
 
@@ -95,14 +90,14 @@ async def test_a_stream_that_stalls_ends_in_an_error_event(
         "message": "upstream read timed out mid-stream",
     }
     assert "timed out" in str(error)
-    assert not isinstance(error, UpstreamTimeoutError)
+    assert not isinstance(error, UpstreamTimeout)
 
 
 async def test_an_invalid_endpoint_is_not_retryable(upstream: AnthropicUpstream) -> None:
-    with pytest.raises(UpstreamError) as caught:
+    with pytest.raises(UpstreamUnavailable) as caught:
         await upstream.messages(call(False), target("anthropic", "not-a-url"))
-    assert type(caught.value) is UpstreamError
     assert not caught.value.retryable
+    assert "invalid upstream URL 'not-a-url/v1/messages'" in str(caught.value)
 
 
 async def test_upstream_cookies_are_never_sent_back(
@@ -140,14 +135,14 @@ async def test_every_path_gives_the_connection_back(fake_anthropic: FakeAnthropi
     # kept its connection would leave the next call waiting for it. Every stream stays
     # referenced, so nothing is rescued by garbage collection.
     session = create_http_session(limit=1)
-    upstream = AnthropicUpstream(session, default_endpoint="unused")
+    upstream = AnthropicUpstream(session, name="anthropic", default_endpoint="unused")
     routed = target("anthropic", fake_anthropic.base_url)
     slow = Reply(text="a b c d e f g h", delta_size=1, chunk_delay=0.3)
     kept: list[object] = []
 
     async def status_error() -> None:
         fake_anthropic.enqueue(Reply.error(400))
-        with pytest.raises(UpstreamStatusError):
+        with pytest.raises(UpstreamRejected):
             await upstream.messages(call(False), routed)
 
     async def whole() -> None:

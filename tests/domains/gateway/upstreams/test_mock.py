@@ -9,8 +9,8 @@ import httpx2
 import orjson
 import pytest
 
-from bastion.domains.gateway.errors import UpstreamStatusError
 from bastion.domains.gateway.upstreams import MessagesCall, MockUpstream, estimate_tokens
+from bastion.kernel.errors import UpstreamRejected
 from tests.domains.gateway.upstreams._support import (
     BODY,
     TOOL,
@@ -168,7 +168,7 @@ async def test_the_official_sdk_reads_the_stream() -> None:
 
 
 async def test_a_request_without_messages_is_a_400() -> None:
-    with pytest.raises(UpstreamStatusError) as caught:
+    with pytest.raises(UpstreamRejected) as caught:
         await MockUpstream().messages(call(False, body={**BODY, "messages": []}), MOCK)
     assert caught.value.status == 400
     assert orjson.loads(caught.value.body)["error"]["type"] == "invalid_request_error"

@@ -8,9 +8,9 @@ import aiohttp
 import orjson
 import pytest
 
-from bastion.domains.gateway.errors import UpstreamStatusError
 from bastion.domains.gateway.translate import Usage
 from bastion.domains.gateway.upstreams import OpenAICompatibleUpstream, UpstreamTarget
+from bastion.kernel.errors import UpstreamRejected
 from tests.domains.gateway.upstreams._support import (
     ARGUMENTS,
     CALL,
@@ -48,7 +48,7 @@ def _upstream(
     field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens",
 ) -> OpenAICompatibleUpstream:
     return OpenAICompatibleUpstream(
-        http, default_endpoint="http://127.0.0.1:9/v1", max_tokens_field=field
+        http, name="openai", default_endpoint="http://127.0.0.1:9/v1", max_tokens_field=field
     )
 
 
@@ -163,7 +163,7 @@ async def test_error_documents_are_translated(
     retryable: bool,
 ) -> None:
     fake_openai.enqueue(Reply.error(status, "This model's maximum context length is 8192"))
-    with pytest.raises(UpstreamStatusError) as caught:
+    with pytest.raises(UpstreamRejected) as caught:
         await upstream.messages(call(True), _target(fake_openai))
     error = caught.value
     assert (error.status, error.retryable) == (status, retryable)

@@ -2,9 +2,11 @@
 
 The gateway speaks Anthropic Messages internally: a provider receives an Anthropic
 request body (model already rewritten) and returns Anthropic bytes, whole or as SSE.
-Providers share one pooled aiohttp session (:func:`create_http_session`), map every
-transport failure onto the gateway's ``UpstreamError`` family, and never retry: retries
-and fallbacks belong to the dispatcher, guided by ``UpstreamError.retryable``.
+Providers are the kernel's ``Upstream`` (name, health, aclose) with Anthropic Messages
+calls (``LlmUpstream``). They share one pooled aiohttp session
+(:func:`create_http_session`), raise the kernel's ``UpstreamError`` family (the one MCP
+servers raise too), and never retry: retries and fallbacks belong to the dispatcher,
+guided by ``UpstreamError.retryable``.
 
 Built-in tags (:func:`builtin_upstreams`)::
 
@@ -18,8 +20,8 @@ from typing import TYPE_CHECKING
 
 from bastion.domains.gateway.upstreams._builtin import DEFAULT_ENDPOINTS, builtin_upstreams
 from bastion.domains.gateway.upstreams._contract import (
+    LlmUpstream,
     MessagesCall,
-    Upstream,
     UpstreamResponse,
     UpstreamServices,
     UpstreamStream,
@@ -51,10 +53,10 @@ __all__ = [
     "DEFAULT_ENDPOINTS",
     "AnthropicUpstream",
     "GeminiUpstream",
+    "LlmUpstream",
     "MessagesCall",
     "MockUpstream",
     "OpenAICompatibleUpstream",
-    "Upstream",
     "UpstreamResponse",
     "UpstreamServices",
     "UpstreamStream",

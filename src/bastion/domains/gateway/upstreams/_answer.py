@@ -3,7 +3,7 @@
 After a 2xx ``post``: a streaming call is relayed through the provider's codec; any
 other reads the whole body, checks it is a JSON object of the upstream's API, and
 decodes it into an Anthropic message. A body that is not one, or that cannot be
-translated, is the upstream's fault and answers 502.
+translated, is the upstream's fault: an ``UpstreamProtocolError``.
 """
 
 from __future__ import annotations

@@ -18,25 +18,16 @@ from bastion.domains.gateway.upstreams._contract import (
 )
 from bastion.domains.gateway.upstreams._errors import passthrough_error
 from bastion.domains.gateway.upstreams._http import invalid_response, json_object, post, read_body
-from bastion.domains.gateway.upstreams._request import (
-    base_url,
-    dumps,
-    forwarded,
-    streaming_body,
-    with_extra,
-)
+from bastion.domains.gateway.upstreams._provider import HttpProvider
+from bastion.domains.gateway.upstreams._request import dumps, forwarded, streaming_body, with_extra
 
 
-class AnthropicUpstream:
+class AnthropicUpstream(HttpProvider):
     """Passthrough: the body goes out as the gateway received it (model already
     rewritten) and the answer comes back byte for byte, streams included, with usage
     read on the side. ``endpoint`` is the base URL, as the Anthropic SDK's ``base_url``."""
 
-    def __init__(self, http: aiohttp.ClientSession, *, default_endpoint: str) -> None:
-        self._http = http
-        self._default_endpoint = default_endpoint
-
-    async def messages(
+    async def _messages(
         self, call: MessagesCall, target: UpstreamTarget
     ) -> UpstreamResponse | UpstreamStream:
         response = await self._post(
@@ -46,11 +37,11 @@ class AnthropicUpstream:
             response, target, stream=call.stream, codec=AnthropicPassthrough, decode=_decoded
         )
 
-    async def count_tokens(
+    async def _count_tokens(
         self,
         body: Mapping[str, Any],
         target: UpstreamTarget,
-        forward_headers: Mapping[str, str] | None = None,
+        forward_headers: Mapping[str, str] | None,
     ) -> int | None:
         response = await self._post("/v1/messages/count_tokens", body, target, forward_headers)
         counted = json_object(await read_body(response, target))
@@ -72,7 +63,7 @@ class AnthropicUpstream:
             headers["x-api-key"] = target.api_key
         return await post(
             self._http,
-            base_url(target, self._default_endpoint) + path,
+            self._url(target, path),
             payload=dumps(body),
             headers=with_extra(headers, target),
             target=target,

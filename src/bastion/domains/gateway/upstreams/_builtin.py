@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Literal
 
-from bastion.domains.gateway.upstreams._contract import Upstream, UpstreamServices
+from bastion.domains.gateway.upstreams._contract import LlmUpstream, UpstreamServices
 from bastion.kernel.contract import UpstreamRegistration
 
 DEFAULT_ENDPOINTS: Mapping[str, str] = MappingProxyType(
@@ -24,14 +24,14 @@ DEFAULT_ENDPOINTS: Mapping[str, str] = MappingProxyType(
 )
 """Where each built-in tag sends a route that names no ``endpoint``."""
 
-Factory = Callable[[UpstreamServices], Upstream]
+Factory = Callable[[UpstreamServices], LlmUpstream]
 
 
 def _anthropic(tag: str) -> Factory:
-    def build(services: UpstreamServices) -> Upstream:
+    def build(services: UpstreamServices) -> LlmUpstream:
         from bastion.domains.gateway.upstreams._anthropic import AnthropicUpstream
 
-        return AnthropicUpstream(services.http, default_endpoint=DEFAULT_ENDPOINTS[tag])
+        return AnthropicUpstream(services.http, name=tag, default_endpoint=DEFAULT_ENDPOINTS[tag])
 
     return build
 
@@ -43,26 +43,28 @@ def _openai(tag: str) -> Factory:
         "max_completion_tokens" if tag == "openai" else "max_tokens"
     )
 
-    def build(services: UpstreamServices) -> Upstream:
+    def build(services: UpstreamServices) -> LlmUpstream:
         from bastion.domains.gateway.upstreams._openai import OpenAICompatibleUpstream
 
         return OpenAICompatibleUpstream(
-            services.http, default_endpoint=DEFAULT_ENDPOINTS[tag], max_tokens_field=field
+            services.http, name=tag, default_endpoint=DEFAULT_ENDPOINTS[tag], max_tokens_field=field
         )
 
     return build
 
 
-def _gemini(services: UpstreamServices) -> Upstream:
+def _gemini(services: UpstreamServices) -> LlmUpstream:
     from bastion.domains.gateway.upstreams._gemini import GeminiUpstream
 
-    return GeminiUpstream(services.http, default_endpoint=DEFAULT_ENDPOINTS["gemini"])
+    return GeminiUpstream(
+        services.http, name="gemini", default_endpoint=DEFAULT_ENDPOINTS["gemini"]
+    )
 
 
-def _mock(services: UpstreamServices) -> Upstream:
+def _mock(services: UpstreamServices) -> LlmUpstream:
     from bastion.domains.gateway.upstreams._mock import MockUpstream
 
-    return MockUpstream()
+    return MockUpstream("mock")
 
 
 def builtin_upstreams() -> list[UpstreamRegistration]:

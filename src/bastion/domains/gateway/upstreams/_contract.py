@@ -1,4 +1,5 @@
-"""What every upstream provider implements. The gateway speaks Anthropic Messages
+"""What every LLM upstream provider implements: the kernel's ``Upstream`` (name, health,
+aclose), and calls in Anthropic Messages. The gateway speaks Anthropic Messages
 internally: a provider receives an Anthropic request and returns Anthropic bytes."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bastion.domains.gateway.translate import Usage
+from bastion.kernel.upstream import Upstream
 
 if TYPE_CHECKING:
     import aiohttp
@@ -25,6 +27,11 @@ class UpstreamTarget:
     extra_headers: Mapping[str, str] = field(default_factory=dict)
     timeout_seconds: float = 600.0
     connect_timeout_seconds: float = 10.0
+
+    @property
+    def label(self) -> str:
+        """How an ``UpstreamError`` of this call names its upstream."""
+        return f"upstream {self.provider!r} (route {self.route_name!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +83,19 @@ class UpstreamServices:
 
 
 @runtime_checkable
-class Upstream(Protocol):
-    """A provider. One instance per tag, shared by every route that names it."""
+class LlmUpstream(Upstream, Protocol):
+    """A provider. One instance per tag, shared by every route that names it; the gateway
+    calls ``aclose`` when it stops (the shared ``UpstreamServices.http`` is the gateway's
+    to close, not the provider's)."""
 
     async def messages(
         self, call: MessagesCall, target: UpstreamTarget
     ) -> UpstreamResponse | UpstreamStream:
-        """Send the call. Raises ``UpstreamConnectError``, ``UpstreamTimeoutError`` or
-        ``UpstreamStatusError`` before any byte is returned, and ``TranslationError`` when
-        the request cannot be expressed in the upstream's wire format."""
+        """Send the call. Raises ``UpstreamUnavailable``, ``UpstreamTimeout``,
+        ``UpstreamRejected`` (its ``body`` an Anthropic error document) or
+        ``UpstreamProtocolError`` before any byte is returned, each naming
+        ``target.label``, and ``TranslationError`` when the request cannot be expressed in
+        the upstream's wire format."""
         ...
 
     async def count_tokens(

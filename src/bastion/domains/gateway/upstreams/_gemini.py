@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
 import orjson
 
 from bastion.domains.gateway.translate import (
@@ -26,20 +25,17 @@ from bastion.domains.gateway.upstreams._contract import (
 )
 from bastion.domains.gateway.upstreams._errors import translated_error
 from bastion.domains.gateway.upstreams._http import post
-from bastion.domains.gateway.upstreams._request import base_url, dumps, model_of, with_extra
+from bastion.domains.gateway.upstreams._provider import HttpProvider
+from bastion.domains.gateway.upstreams._request import dumps, model_of, with_extra
 
 
-class GeminiUpstream:
+class GeminiUpstream(HttpProvider):
     """Translates each call to Gemini and the answer back to Anthropic. ``endpoint`` is
     the host's base URL (``https://generativelanguage.googleapis.com``); a trailing
     ``/v1beta`` is tolerated. Gemini has no Anthropic-compatible token count, so
     ``count_tokens`` answers None and the gateway estimates."""
 
-    def __init__(self, http: aiohttp.ClientSession, *, default_endpoint: str) -> None:
-        self._http = http
-        self._default_endpoint = default_endpoint
-
-    async def messages(
+    async def _messages(
         self, call: MessagesCall, target: UpstreamTarget
     ) -> UpstreamResponse | UpstreamStream:
         model = model_of(call.body, target).removeprefix("models/")
@@ -47,7 +43,7 @@ class GeminiUpstream:
         headers = {"content-type": "application/json"}
         if target.api_key:
             headers["x-goog-api-key"] = target.api_key
-        base = base_url(target, self._default_endpoint).removesuffix("/v1beta")
+        base = self._url(target, "").removesuffix("/v1beta")
         response = await post(
             self._http,
             base + gemini_endpoint(model, stream=call.stream),
@@ -63,14 +59,6 @@ class GeminiUpstream:
             codec=lambda: TranslatedStream(GeminiToAnthropicSSE(model=model), GeminiUsageTap()),
             decode=lambda document, _: _decoded(document, model),
         )
-
-    async def count_tokens(
-        self,
-        body: Mapping[str, Any],
-        target: UpstreamTarget,
-        forward_headers: Mapping[str, str] | None = None,
-    ) -> int | None:
-        return None
 
 
 def _decoded(document: dict[str, Any], model: str) -> Decoded:

@@ -1,5 +1,6 @@
-"""The outbound HTTP layer: the shared session, and one POST with its failures mapped
-onto the gateway's upstream errors."""
+"""The outbound HTTP layer: the shared session, and one POST with its failures read as
+the kernel's upstream errors (by ``infra.http.client.transport_error``, as MCP servers'
+are)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from typing import Any
 import aiohttp
 import orjson
 
-from bastion.domains.gateway.errors import (
-    UpstreamConnectError,
-    UpstreamError,
-    UpstreamStatusError,
-    UpstreamTimeoutError,
-)
 from bastion.domains.gateway.upstreams._contract import UpstreamTarget
-from bastion.domains.gateway.upstreams._errors import anthropic_error, error_message
+from bastion.domains.gateway.upstreams._errors import error_message
 from bastion.infra.http import client
+from bastion.kernel.errors import (
+    UpstreamProtocolError,
+    UpstreamRejected,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 
 ErrorBody = Callable[[int, bytes], bytes]
 """Turns an upstream's non-2xx status and body into an Anthropic error document."""
@@ -55,7 +56,7 @@ async def post(
 ) -> aiohttp.ClientResponse:
     """POST and return a 2xx response whose body is still unread; the caller owns it.
 
-    Any other outcome raises: a non-2xx answer as ``UpstreamStatusError`` (its body run
+    Any other outcome raises: a non-2xx answer as ``UpstreamRejected`` (its body run
     through ``error_body``), and the connection released either way.
     """
     timeout = aiohttp.ClientTimeout(
@@ -65,18 +66,13 @@ async def post(
         response = await http.post(
             url, data=payload, headers=headers, timeout=timeout, allow_redirects=False
         )
-    except aiohttp.ConnectionTimeoutError as exc:
-        raise UpstreamTimeoutError(
-            f"{_name(target)}: no connection within {target.connect_timeout_seconds:g}s"
-        ) from exc
-    except TimeoutError as exc:
-        raise UpstreamTimeoutError(
-            f"{_name(target)}: no response within {target.timeout_seconds:g}s"
-        ) from exc
-    except aiohttp.InvalidURL as exc:
-        raise UpstreamError(f"{_name(target)}: invalid upstream URL {url!r}") from exc
     except (aiohttp.ClientError, OSError) as exc:
-        raise UpstreamConnectError(f"{_name(target)}: {_describe(exc)}") from exc
+        raise client.transport_error(
+            target.label,
+            exc,
+            connect_timeout=target.connect_timeout_seconds,
+            read_timeout=target.timeout_seconds,
+        ) from exc
     if response.status < 300:
         return response
     try:
@@ -85,8 +81,8 @@ async def post(
         raw = b""
     finally:
         response.release()
-    raise UpstreamStatusError(
-        response.status, error_body(response.status, raw), _error_headers(response)
+    raise UpstreamRejected(
+        target.label, response.status, error_body(response.status, raw), _error_headers(response)
     )
 
 
@@ -95,12 +91,15 @@ async def read_body(response: aiohttp.ClientResponse, target: UpstreamTarget) ->
     try:
         return await response.read()
     except TimeoutError as exc:
-        raise UpstreamTimeoutError(
-            f"{_name(target)}: response body stalled for {target.timeout_seconds:g}s"
+        raise UpstreamTimeout(
+            target.label,
+            target.timeout_seconds,
+            f"response body stalled for {target.timeout_seconds:g}s",
         ) from exc
     except (aiohttp.ClientError, OSError) as exc:
-        raise UpstreamConnectError(
-            f"{_name(target)}: connection lost before the response was complete ({_describe(exc)})"
+        raise UpstreamUnavailable(
+            target.label,
+            f"connection lost before the response was complete ({client.describe(exc)})",
         ) from exc
     finally:
         response.release()
@@ -116,11 +115,9 @@ async def expect_stream(response: aiohttp.ClientResponse, target: UpstreamTarget
         )
 
 
-def invalid_response(target: UpstreamTarget, detail: str) -> UpstreamStatusError:
-    """A 2xx answer that is not what the upstream's API promises, reported as a 502."""
-    return UpstreamStatusError(
-        502, anthropic_error(502, f"{_name(target)} returned an invalid response: {detail}")
-    )
+def invalid_response(target: UpstreamTarget, detail: str) -> UpstreamProtocolError:
+    """A 2xx answer that is not what the upstream's API promises."""
+    return UpstreamProtocolError(target.label, f"returned an invalid response: {detail}")
 
 
 def json_object(raw: bytes) -> dict[str, Any] | None:
@@ -138,12 +135,3 @@ def _error_headers(response: aiohttp.ClientResponse) -> dict[str, str]:
         for name, value in response.headers.items()
         if name.lower() in _ERROR_HEADERS or name.lower().startswith(_ERROR_HEADER_PREFIXES)
     }
-
-
-def _name(target: UpstreamTarget) -> str:
-    return f"upstream {target.provider!r} (route {target.route_name!r})"
-
-
-def _describe(exc: BaseException) -> str:
-    detail = str(exc)
-    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__

@@ -19,7 +19,6 @@ from typing import Any, Self
 
 import orjson
 
-from bastion.domains.gateway.errors import UpstreamStatusError
 from bastion.domains.gateway.translate import Usage, encode_anthropic_event
 from bastion.domains.gateway.upstreams._contract import (
     MessagesCall,
@@ -29,6 +28,8 @@ from bastion.domains.gateway.upstreams._contract import (
 )
 from bastion.domains.gateway.upstreams._errors import anthropic_error
 from bastion.domains.gateway.upstreams._request import dumps, model_of
+from bastion.kernel.errors import UpstreamRejected
+from bastion.kernel.upstream import UpstreamHealth
 
 GREETING = "Hello from Bastion's mock upstream. You asked: "
 QUOTED_CHARS = 200
@@ -143,6 +144,17 @@ class MockStream:
 
 
 class MockUpstream:
+    """Never fails but for a request without messages (a 400, as Anthropic would)."""
+
+    def __init__(self, name: str = "mock") -> None:
+        self.name = name
+
+    def health(self) -> UpstreamHealth:
+        return UpstreamHealth()
+
+    async def aclose(self) -> None:
+        return
+
     async def messages(
         self, call: MessagesCall, target: UpstreamTarget
     ) -> UpstreamResponse | UpstreamStream:
@@ -165,8 +177,8 @@ class MockUpstream:
 def _reply(body: Mapping[str, Any], target: UpstreamTarget) -> _Reply:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise UpstreamStatusError(
-            400, anthropic_error(400, "messages: at least one message is required")
+        raise UpstreamRejected(
+            target.label, 400, anthropic_error(400, "messages: at least one message is required")
         )
     asked, answered_tool = _last_user_turn(messages)
     digest = hashlib.sha256(dumps(body, sort_keys=True)).hexdigest()[:24]

@@ -26,10 +26,11 @@ from bastion.domains.gateway.upstreams._contract import (
 )
 from bastion.domains.gateway.upstreams._errors import translated_error
 from bastion.domains.gateway.upstreams._http import post
-from bastion.domains.gateway.upstreams._request import base_url, dumps, streaming_body, with_extra
+from bastion.domains.gateway.upstreams._provider import HttpProvider
+from bastion.domains.gateway.upstreams._request import dumps, streaming_body, with_extra
 
 
-class OpenAICompatibleUpstream:
+class OpenAICompatibleUpstream(HttpProvider):
     """Translates each call to ``/chat/completions`` and the answer back to Anthropic.
     ``endpoint`` is the base URL including the version, as the OpenAI SDK's ``base_url``
     (``https://api.openai.com/v1``). ``max_tokens_field`` names the output limit the
@@ -40,14 +41,14 @@ class OpenAICompatibleUpstream:
         self,
         http: aiohttp.ClientSession,
         *,
+        name: str,
         default_endpoint: str,
         max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens",
     ) -> None:
-        self._http = http
-        self._default_endpoint = default_endpoint
+        super().__init__(http, name=name, default_endpoint=default_endpoint)
         self._max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = max_tokens_field
 
-    async def messages(
+    async def _messages(
         self, call: MessagesCall, target: UpstreamTarget
     ) -> UpstreamResponse | UpstreamStream:
         request = anthropic_request_to_openai(
@@ -58,21 +59,13 @@ class OpenAICompatibleUpstream:
             headers["authorization"] = f"Bearer {target.api_key}"
         response = await post(
             self._http,
-            base_url(target, self._default_endpoint) + "/chat/completions",
+            self._url(target, "/chat/completions"),
             payload=dumps(request),
             headers=with_extra(headers, target),
             target=target,
             error_body=translated_error,
         )
         return await answer(response, target, stream=call.stream, codec=_codec, decode=_decoded)
-
-    async def count_tokens(
-        self,
-        body: Mapping[str, Any],
-        target: UpstreamTarget,
-        forward_headers: Mapping[str, str] | None = None,
-    ) -> int | None:
-        return None
 
 
 def _codec() -> TranslatedStream:

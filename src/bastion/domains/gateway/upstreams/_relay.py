@@ -7,11 +7,11 @@ from typing import Self
 
 import aiohttp
 
-from bastion.domains.gateway.errors import UpstreamStreamError
 from bastion.domains.gateway.translate import Usage
 from bastion.domains.gateway.upstreams._codecs import StreamCodec
 from bastion.domains.gateway.upstreams._contract import UpstreamTarget
 from bastion.domains.gateway.upstreams._http import expect_stream
+from bastion.kernel.errors import UpstreamStreamError
 
 _ENDED_EARLY = "upstream closed the stream before message_stop"
 _TIMED_OUT = "upstream read timed out mid-stream"
@@ -23,7 +23,7 @@ async def relay(
 ) -> RelayStream:
     """The stream of a 2xx response to a streaming call."""
     await expect_stream(response, target)
-    return RelayStream(response, codec)
+    return RelayStream(response, codec, target.label)
 
 
 class RelayStream:
@@ -34,11 +34,12 @@ class RelayStream:
     collection.
     """
 
-    __slots__ = ("_codec", "_done", "_pending", "_response", "usage")
+    __slots__ = ("_codec", "_done", "_label", "_pending", "_response", "usage")
 
-    def __init__(self, response: aiohttp.ClientResponse, codec: StreamCodec) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, codec: StreamCodec, label: str) -> None:
         self._response = response
         self._codec = codec
+        self._label = label
         self._done = False
         self._pending: UpstreamStreamError | None = None
         self.usage = Usage()
@@ -86,7 +87,7 @@ class RelayStream:
             message = failure if failure == reason else f"{failure} ({reason})"
             if exc is not None:
                 message = f"{message}: {type(exc).__name__}: {exc}"
-            error = UpstreamStreamError(message)
+            error = UpstreamStreamError(self._label, message)
             error.__cause__ = exc
             if not tail:
                 raise error

@@ -1,18 +1,19 @@
-"""``bastion agents``: the agents of the active profile, as their cards describe them."""
+"""``bastion agents``: the agents of the active profile, as their cards describe them
+(the agents domain's ``cli()``). It reads the profile and boots nothing."""
 
 from __future__ import annotations
 
 import typer
 
-from bastion.cli._common import JSON_OPTION, emit, loaded_profile, run
-from bastion.domains.agents import AgentCatalog, AgentEntry, base_url
+from bastion.domains.agents._catalog import AgentCatalog, AgentEntry, base_url
+from bastion.infra.commands import JSON_OPTION, CommandContext, command_context, emit, run
 from bastion.kernel.policy import TargetType
 
 app = typer.Typer(help="A2A agents: what the profile publishes.", no_args_is_help=True)
 
 
-def _catalog() -> AgentCatalog:
-    profile = loaded_profile().profile
+def _catalog(bastion: CommandContext) -> AgentCatalog:
+    profile = bastion.profile().profile
     requirement = profile.governance.scope_check.requirements.get(TargetType.AGENT)
     return AgentCatalog.build(
         profile.agents,
@@ -44,10 +45,11 @@ def _row(entry: AgentEntry, *, as_json: bool) -> dict[str, object]:
 
 
 @app.command("list")
-def list_(as_json: bool = JSON_OPTION) -> None:
+def list_(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Every agent: version, default, public, model route, MCP grants, scopes, skills, card."""
+    bastion = command_context(ctx)
 
     async def go() -> list[dict[str, object]]:
-        return [_row(entry, as_json=as_json) for entry in _catalog()]
+        return [_row(entry, as_json=as_json) for entry in _catalog(bastion)]
 
     emit(run(go), as_json=as_json, title="Agents")

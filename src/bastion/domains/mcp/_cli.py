@@ -1,17 +1,30 @@
-"""``bastion mcp``: the MCP server registry and its tool pins."""
+"""``bastion mcp``: the MCP server registry and its tool pins (the mcp domain's ``cli()``)."""
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
 from typer.core import TyperGroup
 
-from bastion.cli._common import JSON_OPTION, emit, fail, platform, record_admin_action, run
-from bastion.domains.mcp import MCP, McpService, PinError, ServerSpec, ToolPin
-from bastion.runtime.platform import Platform
+from bastion.domains.mcp._extension import MCP
+from bastion.domains.mcp._pins import ToolPin
+from bastion.domains.mcp._registry import ServerSpec
+from bastion.domains.mcp.errors import PinError
+from bastion.infra.commands import (
+    JSON_OPTION,
+    CommandPlatform,
+    command_context,
+    emit,
+    fail,
+    record_admin_action,
+    run,
+)
+
+if TYPE_CHECKING:
+    from bastion.domains.mcp._service import McpService
 
 app = typer.Typer(help="MCP servers behind Bastion and the pins of their tools.")
 
@@ -35,8 +48,11 @@ tools_app = typer.Typer(
 )
 app.add_typer(tools_app, name="tools")
 
+SERVER = typer.Argument(..., metavar="SERVER")
+TOOL = typer.Argument(..., metavar="TOOL")
 
-def _service(p: Platform) -> McpService:
+
+def _service(p: CommandPlatform) -> McpService:
     if p.services.provider_of(MCP) is None:
         raise fail("the mcp extension is not enabled in this profile")
     return p.service(MCP)
@@ -50,21 +66,30 @@ def _spec(service: McpService, server: str) -> ServerSpec:
     return spec
 
 
+def _serving(p: CommandPlatform, server: str) -> McpService:
+    """The MCP service, once it is known to have SERVER."""
+    service = _service(p)
+    _spec(service, server)
+    return service
+
+
 def _short(sha: str | None) -> str | None:
     return sha[:12] if sha else None
 
 
 @app.command("list")
 def list_servers(
+    ctx: typer.Context,
     check: bool = typer.Option(
         False, "--check", help="Connect to each server now and list its tools (health)."
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Registered MCP servers with their endpoint, transport, pins and (with --check) health."""
+    bastion = command_context(ctx)
 
     async def go() -> list[dict[str, Any]]:
-        async with platform() as p:
+        async with bastion.platform() as p:
             service = _service(p)
             rows: list[dict[str, Any]] = []
             for spec in service.registry:
@@ -121,15 +146,16 @@ def _pin_row(pin: ToolPin) -> dict[str, Any]:
 
 @tools_app.command("list")
 def list_tools(
-    server: str = typer.Argument(..., metavar="SERVER"),
+    ctx: typer.Context,
+    server: str = SERVER,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every pinned tool of SERVER with its pin status; quarantined ones name what changed."""
+    bastion = command_context(ctx)
 
     async def go() -> list[dict[str, Any]]:
-        async with platform() as p:
-            service = _service(p)
-            _spec(service, server)
+        async with bastion.platform() as p:
+            service = _serving(p, server)
             pins = await service.pins.for_server(server)
             return [_pin_row(pins[name]) for name in sorted(pins)]
 
@@ -157,15 +183,16 @@ def list_tools(
 
 @tools_app.command("diff")
 def diff_tool(
-    server: str = typer.Argument(..., metavar="SERVER"),
-    tool: str = typer.Argument(..., metavar="TOOL"),
+    ctx: typer.Context,
+    server: str = SERVER,
+    tool: str = TOOL,
 ) -> None:
     """The pinned and the changed definition of a quarantined TOOL, as JSON, for review."""
+    bastion = command_context(ctx)
 
     async def go() -> ToolPin:
-        async with platform() as p:
-            service = _service(p)
-            _spec(service, server)
+        async with bastion.platform() as p:
+            service = _serving(p, server)
             pin = await service.pins.get(server, tool)
         if pin is None:
             raise fail(f"no pin for tool '{tool}' on MCP server '{server}'")
@@ -185,15 +212,16 @@ def diff_tool(
 
 @tools_app.command("approve")
 def approve_tool(
-    server: str = typer.Argument(..., metavar="SERVER"),
-    tool: str = typer.Argument(..., metavar="TOOL"),
+    ctx: typer.Context,
+    server: str = SERVER,
+    tool: str = TOOL,
 ) -> None:
     """Accept the changed definition of a quarantined TOOL: it is pinned and offered again."""
+    bastion = command_context(ctx)
 
     async def go() -> ToolPin:
-        async with platform() as p:
-            service = _service(p)
-            _spec(service, server)
+        async with bastion.platform() as p:
+            service = _serving(p, server)
             try:
                 previous = await service.pins.get(server, tool)
                 approved = await service.pins.approve(server, tool, by="cli")

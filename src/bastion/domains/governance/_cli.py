@@ -1,3 +1,5 @@
+"""``bastion governance``: the governance domain's ``cli()``."""
+
 from __future__ import annotations
 
 import sys
@@ -7,9 +9,9 @@ from typing import Any
 import orjson
 import typer
 
-from bastion.cli._common import fail, platform, run
-from bastion.cli._files import read_bytes, shown
-from bastion.domains.governance import parse_evaluate
+from bastion.domains.governance._payloads import parse_evaluate
+from bastion.infra.commands import command_context, fail, read_bytes, run, shown
+from bastion.infra.services import GOVERNANCE
 from bastion.kernel.context import AuthMethod, RequestContext
 from bastion.kernel.ids import RoleName, TenantId, UserId, new_trace_id
 from bastion.kernel.policy import PolicyContext
@@ -37,6 +39,7 @@ def _principal(spec: Any) -> RequestContext:
 
 @app.command("test")
 def test_(
+    ctx: typer.Context,
     input_file: Path = typer.Option(
         ...,
         "--input",
@@ -46,6 +49,7 @@ def test_(
     """Evaluate the chain on INPUT as a dry run (not recorded) and print the decision.
 
     Exit status 0 when allowed, 2 when denied."""
+    bastion = command_context(ctx)
     try:
         document = orjson.loads(read_bytes(input_file))
     except (OSError, UnicodeDecodeError, orjson.JSONDecodeError) as exc:
@@ -57,8 +61,8 @@ def test_(
     principal = _principal(document.get("principal"))
 
     async def go() -> dict[str, object]:
-        async with platform() as p:
-            decision = await p.governance.engine.evaluate(
+        async with bastion.platform() as p:
+            decision = await p.service(GOVERNANCE).engine.evaluate(
                 PolicyContext(principal, target, data), record=False
             )
         return decision.as_dict()
