@@ -26,7 +26,6 @@ of 200s (wrk does not count replies still in flight when a round ends).
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from pathlib import Path
 
@@ -137,9 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             return launch.counter(bastion.url, name, method="POST", status="200")
 
         audit = ("governance_decisions rows", "SELECT count(*) FROM governance_decisions")
-        lines = wrk.duel(ws, targets, args, served, audit, "requests", "allow bodies")
-    print(f"`{cli.command(parser, argv)}`; wrk 1 thread, {args.connections} connections, ", end="")
-    print(f"{args.duration} s per round; {os.cpu_count()} CPUs shared by wrk and both servers")
+        lines = wrk.duel(
+            ws, targets, args, served, audit, "requests", "allow bodies", cli.command(parser, argv)
+        )
     print("\n".join(lines))
     return 0
 

@@ -27,8 +27,6 @@ Bastion served (its ``/metrics`` counter).
 
 from __future__ import annotations
 
-import os
-
 import httpx
 import orjson
 
@@ -105,9 +103,16 @@ def main(argv: list[str] | None = None) -> int:
 
         query = "SELECT count(*) FROM mcp_tool_executions WHERE status = 'success'"
         audit = ("mcp_tool_executions success rows", query)
-        lines = wrk.duel(ws, targets, args, served, audit, "calls", "successful results")
-    print(f"`{cli.command(parser, argv)}`; wrk 1 thread, {args.connections} connections ", end="")
-    print(f"(concurrent clients), {args.duration} s per round; {os.cpu_count()} CPUs shared")
+        lines = wrk.duel(
+            ws,
+            targets,
+            args,
+            served,
+            audit,
+            "calls",
+            "successful results",
+            cli.command(parser, argv),
+        )
     print("\n".join(lines))
     return 0
 

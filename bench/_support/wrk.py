@@ -170,11 +170,12 @@ def duel(
     audit: tuple[str, str],
     rate: str,
     matched: str,
+    command: str,
 ) -> list[str]:
     """Two sides under wrk, the baseline first and Bastion second: a warm-up round of
     each, ``args.rounds`` alternating rounds, then Bastion stopped and ``audit`` (what,
-    its count query) held against ``served()`` (Bastion's settled /metrics count). The
-    rounds and the summary, as Markdown."""
+    its count query) held against ``served()`` (Bastion's settled /metrics count): a line
+    naming ``command``, the rounds and the summary, as Markdown."""
     before = served()  # the sanity requests
     rounds(targets, 0, 0, args.connections)
     warm = served() - before
@@ -200,7 +201,15 @@ def duel(
         ),
         ("bastion exit status after SIGINT (drain)", code),
     ]
-    return ["", *rounds_table(results, rate, matched), "", *table(["", "value"], summary, "lr")]
+    head = f"`{command}`; wrk 1 thread, {args.connections} connections, {args.duration} s per "
+    head += f"round; {os.cpu_count()} CPUs shared by wrk and both servers"
+    return [
+        head,
+        "",
+        *rounds_table(results, rate, matched),
+        "",
+        *table(["", "value"], summary, "lr"),
+    ]
 
 
 def median(results: list[Run], side: str, attr: str = "rps") -> float:
