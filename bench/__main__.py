@@ -1,42 +1,24 @@
-"""``python -m bench [NAME ...]``: run the benchmarks, each side by side with its
-baseline, and print their Markdown tables. With no name, run them all."""
+"""``python -m bench [NAME ...]``: run the benchmarks (all, with no name) with their
+default options, each side by side with its baseline, and print their Markdown."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-BENCHMARKS = (
-    "scanner",
-    "ratelimit",
-    "governance",
-    "governance_cost",
-    "audit",
-    "boot",
-    "http_clients",
-    "hooks",
-    "mcp",
-    "gateway",
-    "identity",
-)
+BENCHMARKS = "scanner ratelimit governance governance_cost audit boot http_clients hooks mcp"
+BENCHMARKS += " gateway identity ingress cli"
 
 
 def main(argv: list[str]) -> int:
-    names = argv or list(BENCHMARKS)
-    unknown = [n for n in names if n not in BENCHMARKS]
-    if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    known = BENCHMARKS.split()
+    if unknown := [n for n in argv if n not in known]:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(known)}")
         return 2
-    for name in names:
+    for name in argv or known:
         print(f"\n## bench.{name}\n", flush=True)
-        module = importlib.import_module(f"bench.{name}")
-        saved, sys.argv = sys.argv, [f"bench.{name}"]
-        try:
-            result = module.main()
-        finally:
-            sys.argv = saved
-        if isinstance(result, int) and result != 0:
-            return result
+        if code := importlib.import_module(f"bench.{name}").main([]):
+            return int(code)
     return 0
 
 

@@ -23,7 +23,6 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,11 +39,13 @@ from bastion.infra.audit import (
 )
 from bastion.infra.db import create_engine
 from bastion.kernel.migration import migrations_from_package
+from bench._support import cli
 from bench._support.launch import create_pg, drop_pg
 
 SUSTAINED_ROWS = 200_000
 PRODUCERS = 50
 CALLS = 100_000
+Clocks = tuple[float, float, float]  # wall, process CPU, this (the event loop's) thread's CPU
 
 
 def decision(n: int) -> GovernanceDecisionRow:
@@ -69,57 +70,40 @@ def decision(n: int) -> GovernanceDecisionRow:
     }
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        for migration in migrations_from_package("bastion.domains.core"):
-            for statement in migration.statements(engine.dialect.name):
-                await conn.exec_driver_sql(statement)
-
-
 @asynccontextmanager
-async def sqlite_engine() -> AsyncIterator[AsyncEngine]:
+async def migrated(backend: str) -> AsyncIterator[AsyncEngine]:
+    """A migrated core schema in a temporary SQLite file or a throwaway PostgreSQL database."""
     with tempfile.TemporaryDirectory() as directory:
-        engine = create_engine(f"sqlite+aiosqlite:///{directory}/bench.db")
+        pg = backend == "postgresql"
+        url = await create_pg() if pg else f"sqlite+aiosqlite:///{directory}/bench.db"
+        engine = create_engine(url)
         try:
+            async with engine.begin() as conn:
+                for migration in migrations_from_package("bastion.domains.core"):
+                    for statement in migration.statements(engine.dialect.name):
+                        await conn.exec_driver_sql(statement)
             yield engine
         finally:
             await engine.dispose()
+            if pg:
+                await drop_pg(url)
 
 
-@asynccontextmanager
-async def postgres_engine() -> AsyncIterator[AsyncEngine]:
-    url = await create_pg()
-    engine = create_engine(url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-        await drop_pg(url)
-
-
-@dataclass
-class Run:
-    rows_per_s: float
-    cpu_us: float
-    """Process CPU per row, all threads."""
-    loop_us: float
-    """CPU per row of the event-loop thread."""
-
-    @classmethod
-    def measure(cls, began: tuple[float, float, float]) -> Run:
-        wall, cpu, loop = time.perf_counter(), time.process_time(), time.thread_time()
-        return cls(
-            SUSTAINED_ROWS / (wall - began[0]),
-            (cpu - began[1]) / SUSTAINED_ROWS * 1e6,
-            (loop - began[2]) / SUSTAINED_ROWS * 1e6,
-        )
-
-
-def clocks() -> tuple[float, float, float]:
+def clocks() -> Clocks:
     return time.perf_counter(), time.process_time(), time.thread_time()
 
 
-async def sustained(engine: AsyncEngine, spill: Path, *, journal: bool) -> Run:
+def per_row(began: Clocks) -> Clocks:
+    """Rows per second since ``began``, and µs of process and event-loop CPU per row."""
+    now = clocks()
+    return (
+        SUSTAINED_ROWS / (now[0] - began[0]),
+        (now[1] - began[1]) / SUSTAINED_ROWS * 1e6,
+        (now[2] - began[2]) / SUSTAINED_ROWS * 1e6,
+    )
+
+
+async def sustained(engine: AsyncEngine, spill: Path, journal: bool) -> Clocks:
     rows = [decision(n) for n in range(SUSTAINED_ROWS)]
     per_producer = SUSTAINED_ROWS // PRODUCERS
     writer = AuditWriter(engine, spill_path=spill, journal=journal)
@@ -132,25 +116,22 @@ async def sustained(engine: AsyncEngine, spill: Path, *, journal: bool) -> Run:
     began = clocks()
     await asyncio.gather(*(produce(p * per_producer) for p in range(PRODUCERS)))
     await writer.flush()
-    run = Run.measure(began)
+    run = per_row(began)
     await writer.close()
     return run
 
 
-async def direct_inserts(engine: AsyncEngine) -> Run:
+async def direct_inserts(engine: AsyncEngine) -> Clocks:
     rows = [{**decision(n), "id": new_row_id()} for n in range(SUSTAINED_ROWS)]
-    statement = insert(governance_decisions)
     began = clocks()
     for offset in range(0, SUSTAINED_ROWS, 500):
         async with engine.begin() as conn:
-            await conn.execute(statement, rows[offset : offset + 500])
-    return Run.measure(began)
+            await conn.execute(insert(governance_decisions), rows[offset : offset + 500])
+    return per_row(began)
 
 
-async def call_cost(
-    call: Callable[[GovernanceDecisionRow], Awaitable[object] | None],
-) -> list[float]:
-    """Single-call timings in µs; the consumer runs between rounds of 1,000 calls."""
+async def call_cost(call: Callable[[GovernanceDecisionRow], Awaitable[object] | None]) -> str:
+    """Median / p99 µs of single calls; the consumer runs between rounds of 1,000 calls."""
     rows = [decision(n) for n in range(CALLS)]
     samples: list[float] = []
     for start in range(0, CALLS, 1000):
@@ -161,12 +142,11 @@ async def call_cost(
                 await pending
             samples.append((time.perf_counter_ns() - began) / 1000)
         await asyncio.sleep(0)
-    return samples
+    samples.sort()
+    return f"{statistics.median(samples):.2f} / {samples[int(len(samples) * 0.99)]:.2f}"
 
 
-async def caller_costs(
-    engine: AsyncEngine, spill: Path, *, journal: bool
-) -> dict[str, list[float]]:
+async def caller_costs(engine: AsyncEngine, spill: Path, journal: bool) -> dict[str, str]:
     writer = AuditWriter(engine, spill_path=spill, queue_max=CALLS * 2, journal=journal)
     await writer.start()
     costs = {"submit": await call_cost(lambda row: writer.submit(governance_decisions, row))}
@@ -181,57 +161,55 @@ async def caller_costs(
     return costs
 
 
-def median_p99(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    return f"{statistics.median(ordered):.2f} / {ordered[int(len(ordered) * 0.99)]:.2f}"
-
-
-async def run() -> str:
-    lines = [
-        f"| backend | measure ({SUSTAINED_ROWS:,} rows; {CALLS:,} calls) | AuditWriter "
-        "| journal off | baseline |",
-        "|---|---|---:|---:|---:|",
+async def backend_rows(backend: str) -> list[list[str]]:
+    async with migrated(backend) as engine:
+        with tempfile.TemporaryDirectory() as spill_dir:
+            spill = Path(spill_dir) / "spill.jsonl"
+            # Off and on alternate, twice each; each figure is the better run.
+            runs: dict[bool, list[Clocks]] = {True: [], False: []}
+            for journal in (False, True, True, False):
+                runs[journal].append(await sustained(engine, spill, journal))
+            on, off = (max(runs[journal]) for journal in (True, False))
+            costs, costs_off = [await caller_costs(engine, spill, j) for j in (True, False)]
+        base = await direct_inserts(engine)
+    calls = (
+        ("submit µs, median / p99 (baseline: Queue.put_nowait)", "submit"),
+        ("write µs (awaited: one loop turn with the journal), median / p99", "write"),
+        ("AuditTrail.record_decision µs, median / p99", "record_decision"),
+    )
+    sustained_label = (
+        f"rows/s sustained, {PRODUCERS} producers (baseline: executemany, 500 per transaction)"
+    )
+    return [
+        [sustained_label, *(f"{r[0]:,.0f}" for r in (on, off, base))],
+        [
+            "CPU µs per row, process / event-loop thread",
+            *(f"{r[1]:.1f} / {r[2]:.1f}" for r in (on, off, base)),
+        ],
+        *(
+            [label, costs[k], costs_off[k], costs["put_nowait"] if k == "submit" else ""]
+            for label, k in calls
+        ),
     ]
-    for backend, factory in (("sqlite", sqlite_engine), ("postgresql", postgres_engine)):
+
+
+async def run() -> list[list[str]]:
+    rows = []
+    for backend in ("sqlite", "postgresql"):
         try:
-            async with factory() as engine:
-                await migrate(engine)
-                with tempfile.TemporaryDirectory() as spill_dir:
-                    spill = Path(spill_dir) / "spill.jsonl"
-                    # Off and on alternate, twice each; each figure is the better run.
-                    runs: dict[bool, list[Run]] = {True: [], False: []}
-                    for journal in (False, True, True, False):
-                        runs[journal].append(await sustained(engine, spill, journal=journal))
-                    rate = max(runs[True], key=lambda r: r.rows_per_s)
-                    off = max(runs[False], key=lambda r: r.rows_per_s)
-                    costs = await caller_costs(engine, spill, journal=True)
-                    costs_off = await caller_costs(engine, spill, journal=False)
-                direct = await direct_inserts(engine)
+            rows += [[backend, *row] for row in await backend_rows(backend)]
         except (OSError, asyncpg.PostgresError) as exc:
-            lines.append(f"| {backend} | unavailable ({type(exc).__name__}) | | | |")
-            continue
-        lines += [
-            f"| {backend} | rows/s sustained, {PRODUCERS} producers "
-            f"(baseline: executemany, 500 per transaction) | {rate.rows_per_s:,.0f} "
-            f"| {off.rows_per_s:,.0f} | {direct.rows_per_s:,.0f} |",
-            f"| {backend} | CPU µs per row, process / event-loop thread "
-            f"| {rate.cpu_us:.1f} / {rate.loop_us:.1f} | {off.cpu_us:.1f} / {off.loop_us:.1f} "
-            f"| {direct.cpu_us:.1f} / {direct.loop_us:.1f} |",
-            f"| {backend} | submit µs, median / p99 (baseline: Queue.put_nowait) "
-            f"| {median_p99(costs['submit'])} | {median_p99(costs_off['submit'])} "
-            f"| {median_p99(costs['put_nowait'])} |",
-            f"| {backend} | write µs (awaited: one loop turn with the journal), median / p99 "
-            f"| {median_p99(costs['write'])} | {median_p99(costs_off['write'])} | |",
-            f"| {backend} | AuditTrail.record_decision µs, median / p99 "
-            f"| {median_p99(costs['record_decision'])} "
-            f"| {median_p99(costs_off['record_decision'])} | |",
-        ]
-    return "\n".join(lines)
+            rows.append([backend, f"unavailable ({type(exc).__name__})", "", "", ""])
+    return rows
 
 
-def main() -> None:
-    print(asyncio.run(run()))
+def main(argv: list[str] | None = None) -> int:
+    cli.parser("bench.audit", __doc__).parse_args(argv)
+    measure = f"measure ({SUSTAINED_ROWS:,} rows; {CALLS:,} calls)"
+    head = ["backend", measure, "AuditWriter", "journal off", "baseline"]
+    print("\n".join(cli.table(head, asyncio.run(run()), "llr")))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -5,32 +5,29 @@ literal and two RE2 rules, rate_limit on the in-process GCRA limiter, quota with
 evaluated on realistic inputs built by ``bench.scanner`` from a seeded random source.
 Each figure is the median of single ``await engine.evaluate(...)`` calls timed with
 ``perf_counter_ns`` on one event loop, after a warm-up; no decision sink is attached, so
-this is the chain alone (the audit sink only enqueues; see ``bench.audit``).
-
-``--profile`` prints a cProfile of the 2 KB chain instead.
+this is the chain alone (the audit sink only enqueues; see ``bench.audit``). Then the
+scanner alone on 100 KB (``bench.scanner``'s rows), and the targets.
 """
 
 from __future__ import annotations
 
 import asyncio
-import cProfile
-import io
 import json
-import pstats
 import statistics
-import sys
+from typing import Any
 
 from bastion.domains.gateway._material import prompt_material
 from bastion.infra.governance import Decision, GovernanceSettings, build_governance
 from bastion.infra.governance.ratelimit import RateLimitSettings
-from bastion.infra.governance.scanner import SecretScanner
 from bastion.kernel.context import AuthMethod, RequestContext
 from bastion.kernel.ids import RoleName, SessionId, TenantId, TraceId, UserId
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 from bastion.kernel.tiers import Tier
+from bench._support import cli
 from bench._support.launch import BLOCKLIST, QUOTA
-from bench._support.measure import amedian_us, median_us
-from bench.scanner import prompt, request_json
+from bench._support.measure import amedian_us
+from bench.scanner import cases, prompt, request_json
+from bench.scanner import rows as scan_rows
 
 WARM_UP = 200
 TARGET_CHAIN_US = 100.0
@@ -141,85 +138,59 @@ def _inputs() -> dict[str, PolicyContext]:
     }
 
 
-async def run() -> str:
+async def chain() -> tuple[list[list[Any]], float]:
+    """A row per input: chars, decision, median µs and each stage's median; the 2 KB µs."""
     governance = build_governance(SETTINGS, RATE_LIMITS)
-    engine = governance.engine
-    contexts = _inputs()
-    lines = [
-        "| chain input | chars | decision | median µs | per stage median µs |",
-        "|---|---:|---|---:|---|",
-    ]
-    chain_2k = 0.0
-    for label, context in contexts.items():
+    rows: list[list[Any]] = []
+    for label, context in _inputs().items():
         iterations = 300 if "100 KB" in label else 20_000
-        last: list[Decision] = []
+        decisions: list[Decision] = []
 
-        async def op(context: PolicyContext = context, last: list[Decision] = last) -> None:
-            last.append(await engine.evaluate(context))
+        async def op(context: PolicyContext = context, out: list[Decision] = decisions) -> None:
+            out.append(await governance.engine.evaluate(context))
 
         us = await amedian_us(op, iterations, WARM_UP)
-        if label.startswith("2 KB prompt, no secret"):
-            chain_2k = us
         per_stage: dict[str, list[float]] = {}
-        for decision in last[-iterations:]:
+        for decision in decisions[-iterations:]:
             for entry in decision.trace:
                 per_stage.setdefault(entry.stage, []).append(entry.duration_us)
-        stages = ", ".join(
-            f"{name} {statistics.median(values):.1f}" for name, values in per_stage.items()
-        )
-        chars = (
-            len(context.input) if isinstance(context.input, str) else len(json.dumps(context.input))
-        )
-        lines.append(f"| {label} | {chars} | {last[-1].decision} | {us:.1f} | {stages} |")
+        stages = ", ".join(f"{k} {statistics.median(v):.1f}" for k, v in per_stage.items())
+        value = context.input
+        chars = len(value) if isinstance(value, str) else len(json.dumps(value))
+        rows.append([label, chars, decisions[-1].decision, f"{us:.1f}", stages])
     await governance.aclose()
+    return rows, float(rows[0][3])
 
-    scanner = SecretScanner()
-    big_clean = prompt(100 * 1024, with_secrets=False)
-    big = prompt(100 * 1024)
-    scan_clean = median_us(lambda: scanner.scan_text(big_clean), 500, WARM_UP // 4)
-    scan_secrets = median_us(lambda: scanner.scan_text(big), 500, WARM_UP // 4)
-    lines += [
-        "",
-        "| scanner | chars | findings | median µs |",
-        "|---|---:|---:|---:|",
-        f"| scan_text, 100 KB prompt, no secret | {len(big_clean)} | "
-        f"{len(scanner.scan_text(big_clean))} | {scan_clean:.1f} |",
-        f"| scan_text, 100 KB prompt, two secrets | {len(big)} | "
-        f"{len(scanner.scan_text(big))} | {scan_secrets:.1f} |",
-        "",
-        "| target | measured | limit | met |",
-        "|---|---:|---:|---|",
-        f"| full chain, 2 KB prompt | {chain_2k:.1f} µs | {TARGET_CHAIN_US:.0f} µs | "
-        f"{'yes' if chain_2k < TARGET_CHAIN_US else 'NO'} |",
-        f"| scanner, 100 KB prompt | {max(scan_clean, scan_secrets):.1f} µs | "
-        f"{TARGET_SCAN_100K_US:.0f} µs | "
-        f"{'yes' if max(scan_clean, scan_secrets) < TARGET_SCAN_100K_US else 'NO'} |",
+
+def main(argv: list[str] | None = None) -> int:
+    cli.parser("bench.governance", __doc__).parse_args(argv)
+    rows, chain_2k = asyncio.run(chain())
+    big = [c for c in cases() if c[0] == "scan_text" and c[1].startswith("100 KB prompt")][:2]
+    scans = scan_rows([(m, label, value, 500) for m, label, value, _ in big], WARM_UP // 4)
+    scan_us = max(float(r[4]) for r in scans)
+    checks = [
+        ("full chain, 2 KB prompt", chain_2k, TARGET_CHAIN_US),
+        ("scanner, 100 KB prompt", scan_us, TARGET_SCAN_100K_US),
     ]
-    return "\n".join(lines)
-
-
-async def _profile() -> str:
-    governance = build_governance(SETTINGS, RATE_LIMITS)
-    context = _inputs()["2 KB prompt, no secret"]
-    for _ in range(WARM_UP):
-        await governance.engine.evaluate(context)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(20_000):
-        await governance.engine.evaluate(context)
-    profiler.disable()
-    await governance.aclose()
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
-    return out.getvalue()
-
-
-def main() -> None:
-    if "--profile" in sys.argv[1:]:
-        print(asyncio.run(_profile()))
-        return
-    print(asyncio.run(run()))
+    lines = [
+        *cli.table(
+            ["chain input", "chars", "decision", "median µs", "per stage median µs"], rows, "lrlrl"
+        ),
+        "",
+        *cli.table(["scanner", "input", "chars", "findings", "median µs"], scans, "llr"),
+        "",
+        *cli.table(
+            ["target", "measured", "limit", "met"],
+            [
+                (name, f"{us:.1f} µs", f"{limit:.0f} µs", "yes" if us < limit else "NO")
+                for name, us, limit in checks
+            ],
+            "lrrl",
+        ),
+    ]
+    print("\n".join(lines))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

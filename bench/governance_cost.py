@@ -18,6 +18,7 @@ import re2
 from bastion.infra.governance import GovernanceSettings, build_governance
 from bastion.infra.governance.ratelimit import RateLimitSettings
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
+from bench._support import cli
 from bench.governance import PRINCIPAL
 
 BUDGET_MS = 250
@@ -34,12 +35,8 @@ def _cases() -> list[tuple[str, str, str]]:
     ]
 
 
-async def run() -> str:
-    lines = [
-        "| rule | input | chain ms | decision | blocklist stage ms "
-        "| baseline: capturing search ms |",
-        "|---|---|---:|---|---:|---:|",
-    ]
+async def run() -> list[list[str]]:
+    rows = []
     for rule, label, text in _cases():
         settings = GovernanceSettings.model_validate(
             {"time_budget_ms": BUDGET_MS, "blocklist": {"content": [{"id": "r", "regex": rule}]}}
@@ -58,16 +55,27 @@ async def run() -> str:
         baseline.search(text)
         baseline_ms = (time.perf_counter() - started) * 1000
         outcome = "allow" if decision.allowed else f"deny {decision.rule}"
-        lines.append(
-            f"| `{rule}` | {label} | {chain_ms:.0f} | {outcome} | {blocklist:.1f} | "
-            f"{baseline_ms:.0f} |"
+        rows.append(
+            [
+                f"`{rule}`",
+                label,
+                f"{chain_ms:.0f}",
+                outcome,
+                f"{blocklist:.1f}",
+                f"{baseline_ms:.0f}",
+            ]
         )
-    return "\n".join(lines)
+    return rows
 
 
-def main() -> None:
-    print(asyncio.run(run()))
+def main(argv: list[str] | None = None) -> int:
+    cli.parser("bench.governance_cost", __doc__).parse_args(argv)
+    head = ["rule", "input", "chain ms", "decision", "blocklist stage ms"]
+    print(
+        "\n".join(cli.table([*head, "baseline: capturing search ms"], asyncio.run(run()), "llrlr"))
+    )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

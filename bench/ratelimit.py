@@ -34,6 +34,8 @@ from bastion.kernel.context import AuthMethod, RequestContext
 from bastion.kernel.ids import TenantId, TraceId, UserId
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 from bastion.kernel.tiers import Tier
+from bench._support import cli
+from bench._support.launch import QUOTA
 
 REDIS_URL = os.environ.get("BASTION_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 PRINCIPALS = 1000
@@ -59,12 +61,11 @@ CONTEXTS = [
 KEYS = [f"user:usr_{i}" for i in range(PRINCIPALS)]
 # Generous enough that every check is allowed: the allow path is the common one.
 RATE_LIMITS = RateLimitSettings(requests_per_second=1e6)
-QUOTAS = QuotaSettings.model_validate(
-    {"rules": [{"subject": "user", "window": "1d", "limits": {"requests": 10**12}}]}
-)
+QUOTAS = QuotaSettings.model_validate(QUOTA)
 
 
 async def batched_median_us(op: Op) -> float:
+    """The median over batches of the mean call: per-call timers would dominate."""
     per_call: list[float] = []
     for _ in range(BATCHES):
         start = time.perf_counter_ns()
@@ -83,70 +84,42 @@ async def round_trip_median_us(op: Op) -> float:
     return statistics.median(samples)
 
 
-async def in_process() -> list[tuple[str, str, float]]:
+async def run() -> list[tuple[str, str, str]]:
     limiter = MemoryRateLimiter()
     rate_stage = RateLimitStage(RATE_LIMITS, MemoryRateLimiter())
     quota_stage = QuotaStage(QuotaEnforcer(QUOTAS, MemoryQuotaStore()))
-    return [
-        (
-            "MemoryRateLimiter.check",
-            "memory",
-            await batched_median_us(lambda i: limiter.check(KEYS[i], 1e6, 3_000_000)),
-        ),
-        (
-            "RateLimitStage.evaluate",
-            "memory",
-            await batched_median_us(lambda i: rate_stage.evaluate(CONTEXTS[i])),
-        ),
-        (
-            "QuotaStage.evaluate (1 rule)",
-            "memory",
-            await batched_median_us(lambda i: quota_stage.evaluate(CONTEXTS[i])),
-        ),
+    memory: list[tuple[str, Op]] = [
+        ("MemoryRateLimiter.check", lambda i: limiter.check(KEYS[i], 1e6, 3_000_000)),
+        ("RateLimitStage.evaluate", lambda i: rate_stage.evaluate(CONTEXTS[i])),
+        ("QuotaStage.evaluate (1 rule)", lambda i: quota_stage.evaluate(CONTEXTS[i])),
     ]
-
-
-async def over_redis() -> list[tuple[str, str, float]]:
+    rows = [(name, "memory", f"{await batched_median_us(op):.2f}") for name, op in memory]
     prefix = f"bastion-bench:{secrets.token_hex(4)}:"
     client = Redis.from_url(REDIS_URL)
-    limiter = RedisRateLimiter(client, prefix + "rl:")
-    quota_stage = QuotaStage(QuotaEnforcer(QUOTAS, RedisQuotaStore(client, prefix + "q:")))
+    redis_limiter = RedisRateLimiter(client, prefix + "rl:")
+    redis_quota = QuotaStage(QuotaEnforcer(QUOTAS, RedisQuotaStore(client, prefix + "q:")))
+    over_redis: list[tuple[str, Op]] = [
+        ("RedisRateLimiter.check", lambda i: redis_limiter.check(KEYS[i], 1e6, 3_000_000)),
+        ("QuotaStage.evaluate (1 rule)", lambda i: redis_quota.evaluate(CONTEXTS[i])),
+    ]
     try:
-        await client.ping()
-        await limiter.check("warm-up", 1e6, 3_000_000)
-        return [
-            (
-                "RedisRateLimiter.check",
-                "redis",
-                await round_trip_median_us(lambda i: limiter.check(KEYS[i], 1e6, 3_000_000)),
-            ),
-            (
-                "QuotaStage.evaluate (1 rule)",
-                "redis",
-                await round_trip_median_us(lambda i: quota_stage.evaluate(CONTEXTS[i])),
-            ),
-        ]
-    finally:
+        await redis_limiter.check("warm-up", 1e6, 3_000_000)
+        for name, op in over_redis:
+            rows.append((name, "redis", f"{await round_trip_median_us(op):.2f}"))
         keys = [key async for key in client.scan_iter(match=prefix + "*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
-
-
-async def run() -> str:
-    rows = await in_process()
-    try:
-        rows += await over_redis()
+        await client.delete(*keys)
     except (RedisError, OSError) as exc:
-        rows.append(("Redis checks", f"unavailable ({type(exc).__name__})", float("nan")))
-    lines = ["| operation | backend | median µs |", "|---|---|---:|"]
-    lines += [f"| {name} | {backend} | {us:.2f} |" for name, backend, us in rows]
-    return "\n".join(lines)
+        rows.append(("Redis checks", f"unavailable ({type(exc).__name__})", "nan"))
+    finally:
+        await client.aclose()
+    return rows
 
 
-def main() -> None:
-    print(asyncio.run(run()))
+def main(argv: list[str] | None = None) -> int:
+    cli.parser("bench.ratelimit", __doc__).parse_args(argv)
+    print("\n".join(cli.table(["operation", "backend", "median µs"], asyncio.run(run()), "llr")))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

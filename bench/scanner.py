@@ -14,8 +14,10 @@ import random
 import string
 import uuid
 from collections.abc import Callable
+from typing import Any
 
-from bastion.infra.governance.scanner import Finding, SecretScanner
+from bastion.infra.governance.scanner import SecretScanner
+from bench._support import cli
 from bench._support.measure import median_us
 
 SEED = 7
@@ -57,11 +59,8 @@ service:
 
 def _prose(rng: random.Random) -> str:
     words: list[str] = []
-    length = 0
-    while length < 400:
-        word = rng.choice(WORDS)
-        words.append(word)
-        length += len(word) + 1
+    while sum(len(w) + 1 for w in words) < 400:
+        words.append(rng.choice(WORDS))
     return " ".join(words).capitalize() + ".\n"
 
 
@@ -86,19 +85,10 @@ def _secrets(rng: random.Random) -> list[str]:
 
 def prompt(size: int, *, with_secrets: bool = True, seed: int = SEED) -> str:
     """A prompt of ``size`` characters, with two secrets near its start and middle."""
-    rng = random.Random(seed)
-    blocks: list[Callable[[random.Random], str]] = [
-        _prose,
-        lambda _: CODE,
-        lambda _: YAML,
-        _log,
-    ]
-    parts: list[str] = []
-    length = 0
-    while length < size:
-        block = blocks[len(parts) % len(blocks)](rng)
-        parts.append(block)
-        length += len(block)
+    rng, parts = random.Random(seed), []
+    blocks: list[Callable[[random.Random], str]] = [_prose, lambda _: CODE, lambda _: YAML, _log]
+    while sum(map(len, parts)) < size:
+        parts.append(blocks[len(parts) % len(blocks)](rng))
     if with_secrets:
         first, second = _secrets(rng)
         parts.insert(1, first)
@@ -130,75 +120,59 @@ def zero_width(text: str, every: int = 40) -> str:
     return "\u200b".join(text[i : i + every] for i in range(0, len(text), every))
 
 
-def run() -> str:
-    scanner = SecretScanner()
+def cases() -> list[tuple[str, str, Any, int]]:
+    """(scanner method, input, the input, iterations)."""
     small, large = prompt(2 * 1024), prompt(100 * 1024)
-    clean = prompt(2 * 1024, with_secrets=False)
-    document = request_json(prompt(1600))
-    clean_document = request_json(prompt(1600, with_secrets=False))
-    large_clean = prompt(100 * 1024, with_secrets=False)
-    large_accented = accented(large_clean)
-    large_hidden = zero_width(large_clean)
-    small_hidden = zero_width(small)
-    rows: list[tuple[str, str, int, Callable[[], list[Finding]], int]] = [
-        ("scan_text", "2 KB prompt", len(small), lambda: scanner.scan_text(small), 5000),
-        ("scan_text", "2 KB prompt, no secret", len(clean), lambda: scanner.scan_text(clean), 5000),
-        ("scan_text", "100 KB prompt", len(large), lambda: scanner.scan_text(large), 300),
-        (
-            "scan_text",
-            "100 KB prompt, no secret",
-            len(large_clean),
-            lambda: scanner.scan_text(large_clean),
-            300,
-        ),
-        (
-            "scan_text",
-            "100 KB prompt, no secret, accented (non-ASCII, already NFKC)",
-            len(large_accented),
-            lambda: scanner.scan_text(large_accented),
-            300,
-        ),
-        (
-            "scan_text",
-            "100 KB prompt, no secret, a zero-width space every 40 chars",
-            len(large_hidden),
-            lambda: scanner.scan_text(large_hidden),
-            300,
-        ),
+    clean, large_clean = (
+        prompt(2 * 1024, with_secrets=False),
+        prompt(100 * 1024, with_secrets=False),
+    )
+    message, message_clean = (
+        request_json(prompt(1600)),
+        request_json(prompt(1600, with_secrets=False)),
+    )
+    accent = "100 KB prompt, no secret, accented (non-ASCII, already NFKC)"
+    hidden = "100 KB prompt, no secret, a zero-width space every 40 chars"
+    return [
+        ("scan_text", "2 KB prompt", small, 5000),
+        ("scan_text", "2 KB prompt, no secret", clean, 5000),
+        ("scan_text", "100 KB prompt", large, 300),
+        ("scan_text", "100 KB prompt, no secret", large_clean, 300),
+        ("scan_text", accent, accented(large_clean), 300),
+        ("scan_text", hidden, zero_width(large_clean), 300),
         (
             "scan_text",
             "2 KB prompt, a zero-width space every 40 chars (secrets split by them)",
-            len(small_hidden),
-            lambda: scanner.scan_text(small_hidden),
+            zero_width(small),
             3000,
         ),
-        ("redact_text", "2 KB prompt", len(small), lambda: scanner.redact_text(small)[1], 5000),
-        ("redact_text", "100 KB prompt", len(large), lambda: scanner.redact_text(large)[1], 300),
-        (
-            "scan_json",
-            "2 KB Messages request",
-            len(json.dumps(document)),
-            lambda: scanner.scan_json(document),
-            5000,
-        ),
-        (
-            "scan_json",
-            "2 KB Messages request, no secret",
-            len(json.dumps(clean_document)),
-            lambda: scanner.scan_json(clean_document),
-            5000,
-        ),
+        ("redact_text", "2 KB prompt", small, 5000),
+        ("redact_text", "100 KB prompt", large, 300),
+        ("scan_json", "2 KB Messages request", message, 5000),
+        ("scan_json", "2 KB Messages request, no secret", message_clean, 5000),
     ]
-    lines = ["| operation | input | chars | findings | median µs |", "|---|---|---:|---:|---:|"]
-    for name, label, chars, op, iterations in rows:
-        us = median_us(op, iterations, WARM_UP)
-        lines.append(f"| {name} | {label} | {chars} | {len(op())} | {us:.1f} |")
-    return "\n".join(lines)
 
 
-def main() -> None:
-    print(run())
+def rows(chosen: list[tuple[str, str, Any, int]], warm_up: int = WARM_UP) -> list[list[Any]]:
+    """Each case's (method, input, chars, findings, median µs)."""
+    scanner, out = SecretScanner(), []
+    for method, label, value, iterations in chosen:
+        call = getattr(scanner, method)
+        op = lambda call=call, value=value: call(value)  # noqa: E731
+        result = op()
+        found = result[1] if method == "redact_text" else result
+        chars = len(value) if isinstance(value, str) else len(json.dumps(value))
+        us = median_us(op, iterations, warm_up)
+        out.append([method, label, chars, len(found), f"{us:.1f}"])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli.parser("bench.scanner", __doc__).parse_args(argv)
+    columns = ["operation", "input", "chars", "findings", "median µs"]
+    print("\n".join(cli.table(columns, rows(cases()), "llr")))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -5,7 +5,7 @@
   OpenAI ``POST /v1/chat/completions`` (also ``/chat/completions``) with fixed documents
   naming the requested model: JSON, or with ``"stream": true`` SSE whose events are
   separate writes (a start event, a text delta per word, the stop reason, the usage).
-  ``--latency-ms`` delays each answer's first byte, ``--stream-interval-ms`` spaces events;
+  ``--latency-ms`` delays each answer's first byte;
 - ``proxy UPSTREAM``: the floor for any Python gateway: read the body, POST it upstream on
   Bastion's pooled aiohttp session, relay the answer (streams chunk by chunk), with no
   authentication, governance, routing, translation, cost or audit;
@@ -16,7 +16,7 @@
 
 The product's own ``MockUpstream`` is an upstream *inside* Bastion (it quotes the prompt,
 Anthropic only); these are servers on a socket with fixed answers, which is what a
-benchmark's baseline needs.
+benchmark's baseline needs. ``messages_request`` is the request the LLM benchmarks post.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from bench._support.launch import UPSTREAM_KEY, uvicorn_run
+from bench._support.launch import UPSTREAM_KEY
 
 TEXT = "Run the export after the partition job finishes: schedule it at 00:20 UTC, then retry. "
 WORDS = re.findall(r"\S+\s*", TEXT)
@@ -48,8 +48,38 @@ _MODEL = re.compile(rb'"model"\s*:\s*"([^"]{1,200})"')
 _STREAM = re.compile(rb'"stream"\s*:\s*true')
 
 
+SYSTEM = (
+    "You are a careful senior engineer helping with a billing service written in Python. "
+    "Answer concisely, cite file paths when you refer to code, and never invent APIs. "
+) * 4
+TURNS = [
+    {
+        "role": "user",
+        "content": "The nightly invoice export fails on the first day of each month with a "
+        "timeout from the reporting database. The job starts at 00:05 UTC and the partition "
+        "for the new month is created at the same time. " * 3,
+    },
+    {
+        "role": "assistant",
+        "content": "The export and the partition job contend for the same lock. Which "
+        "database are you on, and how is the partition created?",
+    },
+    {
+        "role": "user",
+        "content": "PostgreSQL 16; pg_partman creates the partition from a cron job. How "
+        "should the export wait for it, and what should it do on a timeout? " * 2,
+    },
+]
+
+
 def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
+
+
+def messages_request(model: str, stream: bool = False) -> bytes:
+    """An Anthropic Messages request of 1,814 bytes: a system prompt and three turns."""
+    body = {"model": model, "max_tokens": 1024, "system": SYSTEM, "messages": TURNS}
+    return dumps(body | ({"stream": True} if stream else {}))
 
 
 def anthropic_message(model: str) -> dict[str, Any]:
@@ -125,7 +155,7 @@ async def _body(receive: Any) -> bytes:
     return body
 
 
-async def _answer(send: Any, status: int, kind: bytes, *chunks: bytes, pause: float = 0) -> None:
+async def _answer(send: Any, status: int, kind: bytes, *chunks: bytes) -> None:
     headers = [(b"content-type", kind)]
     if len(chunks) == 1:
         headers.append((b"content-length", str(len(chunks[0])).encode()))
@@ -134,13 +164,11 @@ async def _answer(send: Any, status: int, kind: bytes, *chunks: bytes, pause: fl
     await send({"type": "http.response.start", "status": status, "headers": headers})
     for chunk in chunks[:-1]:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        if pause:
-            await asyncio.sleep(pause)
     await send({"type": "http.response.body", "body": chunks[-1] if chunks else b""})
 
 
-def llm_app(latency_ms: float = 0.0, stream_interval_ms: float = 0.0) -> App:
-    delay, interval = latency_ms / 1000, stream_interval_ms / 1000
+def llm_app(latency_ms: float = 0.0) -> App:
+    delay = latency_ms / 1000
     cache: dict[tuple[bool, str, bool], list[bytes]] = {}
 
     async def app(scope: Scope, receive: Any, send: Any) -> None:
@@ -164,7 +192,7 @@ def llm_app(latency_ms: float = 0.0, stream_interval_ms: float = 0.0) -> App:
         if delay:
             await asyncio.sleep(delay)
         kind = b"text/event-stream" if stream else b"application/json"
-        await _answer(send, 200, kind, *chunks, pause=interval)
+        await _answer(send, 200, kind, *chunks)
 
     return app
 
@@ -221,16 +249,36 @@ def mcp_app() -> Any:
     return mcp.streamable_http_app(json_response=True)
 
 
+def uvicorn_run(app: Any, port: int, lifespan: str = "off", **options: Any) -> None:
+    """uvicorn as ``bastion serve`` runs it: uvloop, httptools, no access log."""
+    import uvicorn
+
+    settings: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "lifespan": lifespan,
+        "access_log": False,
+        "log_config": None,
+        "server_header": False,
+        "log_level": "warning",
+        "backlog": 4096,
+        # longer than any pause between rounds, so pooled connections survive them
+        "timeout_keep_alive": 120,
+    }
+    uvicorn.run(app, **{**settings, **options})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench._support.fakes")
     parser.add_argument("kind", choices=["llm", "proxy", "hook", "mcp"])
     parser.add_argument("port", type=int)
     parser.add_argument("upstream", nargs="?", help="proxy: the upstream's base URL")
     parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--stream-interval-ms", type=float, default=0.0)
     args = parser.parse_args()
     if args.kind == "llm":
-        uvicorn_run(llm_app(args.latency_ms, args.stream_interval_ms), args.port, date_header=False)
+        uvicorn_run(llm_app(args.latency_ms), args.port, date_header=False)
     elif args.kind == "proxy":
         uvicorn_run(proxy_app(args.upstream), args.port, lifespan="on")
     else:

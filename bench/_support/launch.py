@@ -1,17 +1,26 @@
-"""Ports, throwaway PostgreSQL databases, server processes (spawn, wait, stop so they
-drain), uvicorn with ``bastion serve``'s settings, and the bench profile of Bastion."""
+"""Ports, throwaway PostgreSQL databases, server processes and the Bastion bench profile.
+
+A server benchmark opens a ``Workspace``: a directory, the audit database (SQLite in the
+directory, or a fresh PostgreSQL database on ``BASTION_BENCH_PG``) and the servers it
+starts, each waited for until its probe answers. Leaving it stops the servers, last
+started first, with SIGINT (Bastion drains its audit queue on it), drops the PostgreSQL
+database and removes the directory. Bastion is driven as an operator would: ``bastion
+serve`` on a profile, credentials from its CLI, counts from ``/metrics`` and SQL."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,17 +64,7 @@ async def create_pg() -> str:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    base = PG_ADMIN.rsplit("/", 1)[0].split("://", 1)[1]
-    return f"postgresql+asyncpg://{base}/{name}"
-
-
-def database(db: str, work: Path) -> str:
-    """A throwaway PostgreSQL database (``db == "postgresql"``) or SQLite in ``work``."""
-    import asyncio
-
-    return (
-        asyncio.run(create_pg()) if db == "postgresql" else f"sqlite+aiosqlite:///{work}/bastion.db"
-    )
+    return f"postgresql+asyncpg://{PG_ADMIN.rsplit('/', 1)[0].split('://', 1)[1]}/{name}"
 
 
 async def drop_pg(url: str) -> None:
@@ -76,42 +75,6 @@ async def drop_pg(url: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
     finally:
         await conn.close()
-
-
-def spawn(
-    argv: list[str], log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env={**os.environ, **(env or {})}
-        )
-
-
-def serve_fake(kind: str, port: int, log: Path, *options: str) -> subprocess.Popen[bytes]:
-    """One of ``bench._support.fakes`` in its own process."""
-    return spawn([sys.executable, "-m", "bench._support.fakes", kind, str(port), *options], log)
-
-
-def wait_ready(
-    process: subprocess.Popen[bytes], log: Path, ready: Callable[[], bool], seconds: float = 60
-) -> None:
-    """Poll ``ready`` until it says yes; fail with the server's log if it exits or stalls."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited during startup:\n{log.read_text()[-4000:]}")
-        try:
-            if ready():
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"server not ready after {seconds:g} s:\n{log.read_text()[-4000:]}")
-
-
-def answers(url: str, method: str = "GET", below: int = 201, **kwargs: Any) -> Callable[[], bool]:
-    """A readiness probe: ``method url`` answers with a status below ``below``."""
-    return lambda: httpx.request(method, url, timeout=1, **kwargs).status_code < below
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
@@ -126,103 +89,21 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 60) -> int:
     return process.returncode
 
 
-def uvicorn_run(app: Any, port: int, lifespan: str = "off", **options: Any) -> None:
-    """uvicorn as ``bastion serve`` runs it: uvloop, httptools, no access log."""
-    import uvicorn
-
-    settings: dict[str, Any] = {
-        "host": "127.0.0.1",
-        "port": port,
-        "loop": "uvloop",
-        "http": "httptools",
-        "lifespan": lifespan,
-        "access_log": False,
-        "log_config": None,
-        "server_header": False,
-        "log_level": "warning",
-        "backlog": 4096,
-        # longer than any pause between rounds, so pooled connections survive them
-        "timeout_keep_alive": 120,
-    }
-    uvicorn.run(app, **{**settings, **options})
+def bastion_cli(profile: Path, *args: str) -> str:
+    """``bastion --profile PROFILE ARGS...``'s standard output."""
+    argv = [BASTION, "--profile", str(profile), *args]
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
 
-# -- Bastion ------------------------------------------------------------------------------
-
-
-def write_profile(directory: Path, name: str, port: int, db_url: str, **sections: Any) -> Path:
-    """A bench profile: bootstrap admin, a JWT signing key and the mock's key as secrets,
-    logging at warning, rate limits that never deny, the bench governance (``governance``
-    entries override it) and any other ``sections``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / "secrets.yaml", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        yaml.safe_dump(
-            {"jwt_signing_key": secrets.token_urlsafe(48), "mock_key": UPSTREAM_KEY}, handle
-        )
-    governance = {"blocklist": BLOCKLIST, "quota": QUOTA, **sections.pop("governance", {})}
-    profile = {
-        "name": name,
-        "server": {"host": "127.0.0.1", "port": port},
-        "database": {"url": db_url},
-        "secrets_file": "secrets.yaml",
-        "security": {"bootstrap_admin": {"name": "admin"}},
-        "logging": {"level": "warning", "format": "json"},
-        "rate_limits": {"requests_per_second": 1_000_000},
-        "governance": governance,
-        **sections,
-    }
-    (directory / "profile.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
-    return directory
-
-
-def llm_routes(mock_url: str, anthropic: str, openai: str) -> dict[str, Any]:
-    """The gateway section: ``anthropic`` models passed through to the mock, ``openai``
-    ones translated to its OpenAI-compatible ``/v1``."""
-    return {
-        "routes": [
-            {
-                "model_pattern": pattern,
-                "provider": provider,
-                "endpoint": endpoint,
-                "api_key_secret": "mock_key",
-            }
-            for pattern, provider, endpoint in (
-                (anthropic, "anthropic", mock_url),
-                (openai, "openai", mock_url + "/v1"),
-            )
+def credential(profile: Path, kind: str) -> str:
+    """A user-tier account ``bench`` (the tier an agent has) and an API key (``key``) or
+    a day's JWT (``jwt``) of it, from the CLI."""
+    bastion_cli(profile, "admin", "users", "create", "bench", "--role", "user")
+    if kind == "key":
+        return bastion_cli(profile, "admin", "keys", "issue", "bench", "--name", "bench").split()[
+            -1
         ]
-    }
-
-
-def api_key(profile: Path, cwd: Path | None = None) -> str:
-    """A user-tier account ``bench`` (the tier an agent's key has) and an API key of it."""
-
-    def cli(*args: str) -> str:
-        argv = [BASTION, "--profile", str(profile), *args]
-        return subprocess.run(argv, capture_output=True, text=True, check=True, cwd=cwd).stdout
-
-    cli("admin", "users", "create", "bench", "--role", "user")
-    return cli("admin", "keys", "issue", "bench", "--name", "bench").strip().splitlines()[-1]
-
-
-def jwt(profile: Path) -> str:
-    """A day's JWT for ``usr_bench`` (user tier, ``llm:invoke`` and ``mcp:call``)."""
-    from bastion.infra.config import load_profile
-    from bastion.infra.security import JwtCodec
-    from bastion.kernel.ids import RoleName, TenantId, UserId
-    from bastion.kernel.tiers import Tier
-
-    loaded = load_profile(profile)
-    codec = JwtCodec(loaded.profile.security.jwt, loaded.secrets.get("jwt_signing_key"))
-    return codec.issue(
-        user_id=UserId("usr_bench"),
-        tenant_id=TenantId("default"),
-        role=RoleName("user"),
-        tier=Tier.USER,
-        scopes={"llm:invoke", "mcp:call"},
-        ttl_seconds=24 * 3600,
-    ).token
+    return bastion_cli(profile, "admin", "tokens", "issue", "bench", "--ttl", "86400").strip()
 
 
 def metric(url: str, name: str, **labels: str) -> dict[str, int]:
@@ -237,23 +118,155 @@ def metric(url: str, name: str, **labels: str) -> dict[str, int]:
     return out
 
 
-def settled(read: Callable[[], int]) -> int:
-    """``read()`` once replies still in flight when wrk stopped have been counted."""
-    last = read()
+def counter(url: str, name: str, **labels: str) -> int:
+    """The sum of ``name`` over the series with ``labels``, once it has settled: wrk stops
+    with up to one request per connection in flight, and those finish after it returns."""
+    last = sum(metric(url, name, **labels).values())
     while True:
         time.sleep(0.3)
-        again = read()
+        again = sum(metric(url, name, **labels).values())
         if again == last:
             return again
         last = again
 
 
-async def count_rows(db_url: str, query: Any) -> list[Any]:
-    from bastion.infra.db import create_engine
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
 
-    engine = create_engine(db_url)
-    try:
-        async with engine.connect() as conn:
-            return list((await conn.execute(query)).all())
-    finally:
-        await engine.dispose()
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+class Workspace:
+    """A benchmark's directory, audit database and servers (see the module docstring).
+    ``root``: use (and keep) this directory instead of a temporary one."""
+
+    def __init__(self, name: str, db: str = "sqlite", root: Path | None = None) -> None:
+        self.dir = root or Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.keep, self.db = root is not None, db
+        self.db_url = (
+            asyncio.run(create_pg())
+            if db == "postgresql"
+            else f"sqlite+aiosqlite:///{self.dir}/bastion.db"
+        )
+        self.profile = self.dir / "profile"
+        self.servers: dict[str, Server] = {}
+        self.codes: dict[str, int] = {}
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        if self.db == "postgresql":
+            asyncio.run(drop_pg(self.db_url))
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def start(
+        self,
+        name: str,
+        argv: list[str],
+        port: int,
+        probe: str,
+        *,
+        seconds: float = 120,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        **request: Any,
+    ) -> Server:
+        """Spawn ``argv`` (output to ``NAME.log``) and wait until ``probe`` (a path;
+        ``request``: httpx.request's arguments, ``method`` GET by default) answers < 300;
+        fail with the log's tail if it exits or stalls."""
+        log = self.dir / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                env={**os.environ, **(env or {})},
+            )
+        server = self.servers[name] = Server(f"http://127.0.0.1:{port}", process, log)
+        method, deadline = request.pop("method", "GET"), time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"{name} exited during startup:\n{log.read_text()[-4000:]}")
+            try:
+                if httpx.request(method, server.url + probe, timeout=1, **request).is_success:
+                    return server
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise SystemExit(f"{name} not ready after {seconds:g} s:\n{log.read_text()[-4000:]}")
+
+    def fake(
+        self, name: str, kind: str, *options: str, probe: str = "/v1/messages", **request: Any
+    ) -> Server:
+        """One of ``bench._support.fakes``; the LLM kinds answer ``POST {}`` on ``probe``."""
+        port = free_port()
+        argv = [sys.executable, "-m", "bench._support.fakes", kind, str(port), *options]
+        request = request or {"method": "POST", "content": b"{}"}
+        return self.start(name, argv, port, probe, **request)
+
+    def bastion(self, serve: list[str] | None = None, **sections: Any) -> Server:
+        """``bastion serve`` on a bench profile (``write_profile``) in ``self.profile``,
+        or ``serve + [profile]`` when another command serves it."""
+        port = free_port()
+        write_profile(self.profile, port, self.db_url, **sections)
+        argv = serve or [BASTION, "--profile", str(self.profile), "serve"]
+        return self.start(
+            "bastion", [*argv, str(self.profile)] if serve else argv, port, "/api/v1/ready"
+        )
+
+    def stop(self) -> dict[str, int]:
+        """Stop every server still running, last started first; their exit codes."""
+        for name in reversed(self.servers):
+            if name not in self.codes:
+                self.codes[name] = stop(self.servers[name].process, 90)
+        return self.codes
+
+    def rows(self, sql: str) -> list[Any]:
+        """The rows of ``sql`` on the audit database (once Bastion has stopped)."""
+        from sqlalchemy import text
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        async def query() -> list[Any]:
+            engine = create_async_engine(self.db_url)
+            try:
+                async with engine.connect() as conn:
+                    return list((await conn.execute(text(sql))).all())
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(query())
+
+
+def write_profile(directory: Path, port: int, db_url: str, **sections: Any) -> None:
+    """A bench profile: bootstrap admin, a JWT signing key and the mock's key as secrets,
+    logging at warning, rate limits that never deny, the bench governance (``governance``
+    entries override it) and any other ``sections``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / "secrets.yaml", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        yaml.safe_dump(
+            {"jwt_signing_key": secrets.token_urlsafe(48), "mock_key": UPSTREAM_KEY}, handle
+        )
+    governance = {"blocklist": BLOCKLIST, "quota": QUOTA, **sections.pop("governance", {})}
+    profile = {
+        "name": "bench",
+        "server": {"host": "127.0.0.1", "port": port},
+        "database": {"url": db_url},
+        "secrets_file": "secrets.yaml",
+        "security": {"bootstrap_admin": {"name": "admin"}},
+        "logging": {"level": "warning", "format": "json"},
+        "rate_limits": {"requests_per_second": 1_000_000},
+        "governance": governance,
+        **sections,
+    }
+    (directory / "profile.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))

@@ -50,7 +50,6 @@ def percentile(values: list[float], q: float) -> float:
 class StreamTally:
     ttfb: list[float] = field(default_factory=list)  # ms
     ttlb: list[float] = field(default_factory=list)  # ms
-    events: list[int] = field(default_factory=list)
     sent: int = 0
     errors: int = 0
 
@@ -80,7 +79,6 @@ async def _stream(
                 continue
             tally.ttfb.append((got_first - started) * 1000)
             tally.ttlb.append((finished - started) * 1000)
-            tally.events.append(data.count(b"data:"))
 
 
 def stream_rounds(

@@ -61,20 +61,17 @@ def py_spy() -> str:
     raise SystemExit("py-spy not found (bench.compare installs it into bench/.litellm-venv)")
 
 
-def record(
-    pid: int, out: Path, seconds: int, load: Callable[[], Any], gil: bool = False
-) -> tuple[str, Any]:
-    """py-spy ``pid`` for ``seconds`` while ``load()`` runs: (summary, load's result).
-    ``gil``: only samples where the process held the GIL (shares of its one core)."""
+def record(pid: int, out: Path, seconds: int, load: Callable[[], Any]) -> tuple[str, Any]:
+    """py-spy ``pid`` for ``seconds`` while ``load()`` runs: (summary, load's result)."""
     argv = [py_spy(), "record", "-p", str(pid), "-d", str(seconds), "-r", "200"]
-    argv += ["-f", "raw", "-o", str(out), *(["--gil", "--nonblocking"] if gil else [])]
+    argv += ["-f", "raw", "-o", str(out)]
     spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(0.5)
     result = load()
     _, err = spy.communicate(timeout=seconds + 60)
     if spy.returncode != 0 or not out.exists():
         return f"py-spy failed: {err.decode(errors='replace')[-500:]}", result
-    return summarise(out, gil), result
+    return summarise(out), result
 
 
 def _module(frame: str) -> str:
@@ -109,7 +106,7 @@ def _is_wait(frame: str) -> bool:
     return False
 
 
-def summarise(path: Path, gil: bool = False, top: int = 15) -> str:
+def summarise(path: Path, top: int = 15) -> str:
     total = waiting = 0
     own: collections.Counter[str] = collections.Counter()
     innermost: collections.Counter[str] = collections.Counter()
@@ -120,7 +117,7 @@ def summarise(path: Path, gil: bool = False, top: int = 15) -> str:
         if not stack or not count_text.isdigit():
             continue
         count, frames = int(count_text), stack.split(";")
-        if not gil and _is_wait(frames[-1]):
+        if _is_wait(frames[-1]):
             waiting += count
             continue
         total += count
@@ -141,9 +138,7 @@ def summarise(path: Path, gil: bool = False, top: int = 15) -> str:
     if not total:
         return "empty profile"
     head = (
-        f"{total} samples with the GIL held (py-spy --gil, 200 Hz)"
-        if gil
-        else f"{total} busy samples at 200 Hz, all threads; {waiting} more samples of threads "
+        f"{total} busy samples at 200 Hz, all threads; {waiting} more samples of threads "
         "blocked waiting (the event loop in epoll, the SQLite and executor threads on their "
         "queues) are left out. Shares are of the busy samples."
     )
