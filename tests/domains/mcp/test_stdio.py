@@ -60,7 +60,8 @@ async def bastion(
                 "restart_backoff_seconds": 0.1,
                 "sse_keepalive_seconds": 0.25,
                 "servers": [
-                    stdio_server("local", directory / "local.jsonl", timeout_seconds=2),
+                    # 4 s: the fake's interpreter takes 1-2 s to start on a loaded 2-vCPU machine.
+                    stdio_server("local", directory / "local.jsonl", timeout_seconds=4),
                     stdio_server("handshake", directory / "handshake.jsonl", protocol="legacy"),
                 ],
             },
@@ -195,12 +196,12 @@ async def test_a_slow_call_times_out_and_the_process_lives_on(bastion: Bastion) 
     before = await pid_of(bastion, "local", token)
     async with bastion.client("local", token, trace_id=trace) as client:
         with pytest.raises(MCPError) as timed_out:
-            await client.call_tool("sleep", {"seconds": 5})
+            await client.call_tool("sleep", {"seconds": 8})
     assert timed_out.value.error.code == -32001
     assert await pid_of(bastion, "local", token) == before
     row = await bastion.execution(trace)
     assert (row["tool"], row["status"]) == ("sleep", "timeout")
-    assert "no answer within 2s" in row["reason"]
+    assert "no answer within 4s" in row["reason"]
 
 
 async def test_processes_stop_with_bastion(db_url: str, tmp_path: Path) -> None:
