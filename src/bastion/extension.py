@@ -24,7 +24,7 @@ from bastion.domains.gateway.upstreams import (
     UpstreamStream,
     UpstreamTarget,
 )
-from bastion.infra.http import error_response
+from bastion.infra.http import error_response, invalid_body
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
@@ -225,6 +225,7 @@ __all__ = [
     "err",
     "error_response",
     "fail",
+    "invalid_body",
     "migrations_from_package",
     "out",
     "principal_columns",

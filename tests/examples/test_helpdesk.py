@@ -227,8 +227,7 @@ def test_a_disabled_extensions_command_says_so(db_url: str, tmp_path: Path) -> N
         write_profile(tmp_path / "profile", db_url, {"extensions": {"disabled": ["helpdesk"]}})
     )
     assert error_of(cli.fails("helpdesk", "list")) == (
-        "error: service 'helpdesk.tickets' is not provided by any installed extension "
-        "(needed by 'platform')"
+        "error: service 'helpdesk.tickets' is not provided by any installed and enabled extension"
     )
 
 

@@ -104,10 +104,11 @@ class ServiceRegistry:
         """The service, built now if it was not yet."""
         entry = self._entries.get(key)
         if entry is None:
+            needed_by = "" if requester == PLATFORM else f" (needed by '{requester}')"
             raise ServiceError(
                 requester,
-                f"service '{key.name}' is not provided by any installed extension "
-                f"(needed by '{requester}')",
+                f"service '{key.name}' is not provided by any installed and enabled "
+                f"extension{needed_by}",
             )
         if not entry.built:
             if entry.building:

@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
-from croniter import croniter
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -44,10 +43,18 @@ _EVERY = re.compile(r"^every\s+(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
+def _valid_cron(expression: str) -> bool:
+    # croniter (with dateutil's time zones, ~75 ms) is imported only by a profile that has
+    # a cron job: a command booting interval jobs alone does not pay for it.
+    from croniter import croniter
+
+    return bool(croniter.is_valid(expression))
+
+
 def parse_schedule(schedule: Interval | Cron | str) -> Interval | Cron:
     """``"every 30s"`` -> Interval(30); a five-field line -> Cron; objects pass through."""
     if isinstance(schedule, Interval | Cron):
-        if isinstance(schedule, Cron) and not croniter.is_valid(schedule.expression):
+        if isinstance(schedule, Cron) and not _valid_cron(schedule.expression):
             raise ValueError(f"invalid cron expression {schedule.expression!r}")
         if isinstance(schedule, Interval) and not schedule.seconds > 0:
             raise ValueError(f"invalid interval of {schedule.seconds:g}s: it must be positive")
@@ -56,7 +63,7 @@ def parse_schedule(schedule: Interval | Cron | str) -> Interval | Cron:
     if match:
         # A zero interval would make the job loop spin without pause.
         return parse_schedule(Interval(float(match[1]) * _UNIT_SECONDS[match[2]]))
-    if croniter.is_valid(schedule):
+    if _valid_cron(schedule):
         return Cron(schedule)
     raise ValueError(f"invalid schedule {schedule!r}: use 'every 30s' or a cron line")
 
@@ -70,6 +77,8 @@ def describe(schedule: Interval | Cron) -> str:
 def next_run(schedule: Interval | Cron, after: dt.datetime) -> dt.datetime:
     if isinstance(schedule, Interval):
         return after + dt.timedelta(seconds=schedule.seconds)
+    from croniter import croniter
+
     result: dt.datetime = croniter(schedule.expression, after).get_next(dt.datetime)
     return result
 

@@ -2,6 +2,7 @@
 
 from bastion.infra.http._endpoint import BytesHandler, JsonEndpoint
 from bastion.infra.http._errors import error_body, error_response, error_type_for, send_error
+from bastion.infra.http._invalid import invalid_body
 
 __all__ = [
     "BytesHandler",
@@ -9,5 +10,6 @@ __all__ = [
     "error_body",
     "error_response",
     "error_type_for",
+    "invalid_body",
     "send_error",
 ]

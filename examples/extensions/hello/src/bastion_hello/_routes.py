@@ -13,6 +13,7 @@ from bastion.extension import (
     ExtensionRouter,
     Operation,
     error_response,
+    invalid_body,
     request_context,
 )
 from bastion_hello._greetings import GreetingBook
@@ -39,12 +40,6 @@ OPERATIONS = [
 ]
 
 
-def _invalid(exc: ValidationError) -> str:
-    first = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else str(first["msg"])
-
-
 def greetings_router(book: GreetingBook) -> ExtensionRouter:
     async def create(request: Request) -> Response:
         caller = request_context(request)
@@ -55,7 +50,7 @@ def greetings_router(book: GreetingBook) -> ExtensionRouter:
         try:
             name = GreetingRequest.model_validate_json(await request.body()).name
         except ValidationError as exc:
-            return error_response(ErrorStyle.JSON, 400, _invalid(exc), trace_id=caller.trace_id)
+            return error_response(ErrorStyle.JSON, 400, invalid_body(exc), trace_id=caller.trace_id)
         return JSONResponse(await book.add(name, caller.user_id), status_code=201)
 
     async def list_all(_: Request) -> Response:

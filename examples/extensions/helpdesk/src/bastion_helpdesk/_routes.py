@@ -26,6 +26,7 @@ from bastion.extension import (
     TargetType,
     Tier,
     error_response,
+    invalid_body,
     request_context,
 )
 from bastion_helpdesk._desk import TicketDesk
@@ -45,12 +46,6 @@ OPERATIONS = [
 
 def _error(caller: RequestContext, status: int, message: str) -> Response:
     return error_response(ErrorStyle.JSON, status, message, trace_id=caller.trace_id)
-
-
-def _invalid(exc: ValidationError) -> str:
-    first = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 def _denied(caller: RequestContext, decision: Decision) -> Response:
@@ -82,7 +77,7 @@ def tickets_router(governance: Governance, desk: TicketDesk) -> ExtensionRouter:
             new = NewTicket.model_validate_json(await request.body())
             desk.check(new)
         except ValidationError as exc:
-            return _error(caller, 400, _invalid(exc))
+            return _error(caller, 400, invalid_body(exc))
         except UnknownCategory as exc:
             return _error(caller, 400, str(exc))
         decision = await engine.evaluate(PolicyContext(caller, OPEN_TICKET, new.model_dump()))
