@@ -117,6 +117,14 @@ async def _slow(_: web.Request) -> web.StreamResponse:
 _MAINTENANCE = answering(b"<html>maintenance</html>", "text/html", status=503)
 _PAGE = answering(b"<html>Sign in</html>", "text/html")
 _NOT_JSON = answering(b"{not json")
+_ANSWERS = {
+    "anthropic": b'{"id":"msg_1","type":"message","role":"assistant","model":"m",'
+    b'"content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","stop_sequence":null,'
+    b'"usage":{"input_tokens":1,"output_tokens":1}}',
+    "openai": b'{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":'
+    b'[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],'
+    b'"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}',
+}
 
 
 PROVIDERS = pytest.mark.parametrize("provider", ["anthropic", "openai"])
@@ -164,6 +172,36 @@ async def test_an_answer_outside_the_protocol_is_a_protocol_error_for_both(
     llm, mcp = await _both(sessions, server.url, provider, UpstreamProtocolError)
     assert llm.upstream == f"upstream '{provider}' (route 'r')"
     assert mcp.upstream == "MCP server 'kb'"
+
+
+@PROVIDERS
+async def test_an_llm_upstream_that_answers_again_is_healthy_again(
+    server: Misbehaving, sessions: Sessions, provider: str
+) -> None:
+    server.answer = _MAINTENANCE
+    upstream = (
+        AnthropicUpstream(sessions[0], name=provider, default_endpoint=server.url)
+        if provider == "anthropic"
+        else OpenAICompatibleUpstream(sessions[0], name=provider, default_endpoint=server.url)
+    )
+    target = UpstreamTarget(
+        route_name="r",
+        provider=provider,
+        endpoint=server.url,
+        upstream_model="m",
+        timeout_seconds=TIMEOUT,
+        connect_timeout_seconds=1.0,
+    )
+    call = MessagesCall(
+        {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]},
+        stream=False,
+    )
+    with pytest.raises(UpstreamRejected):
+        await upstream.messages(call, target)
+    assert upstream.health().last_error == f"upstream '{provider}' (route 'r'): answered 503"
+    server.answer = answering(_ANSWERS[provider])
+    await upstream.messages(call, target)
+    assert upstream.health() == UpstreamHealth()
 
 
 async def test_a_process_that_cannot_start_is_unavailable() -> None:

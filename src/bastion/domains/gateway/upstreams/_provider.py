@@ -1,5 +1,5 @@
 """What the HTTP providers share: their tag, the gateway's pooled session, their default
-endpoint, and the health they report (their most recent failure)."""
+endpoint, and the health they report (their failure, until they answer again)."""
 
 from __future__ import annotations
 
@@ -35,10 +35,12 @@ class HttpProvider(ABC):
         self, call: MessagesCall, target: UpstreamTarget
     ) -> UpstreamResponse | UpstreamStream:
         try:
-            return await self._messages(call, target)
+            answer = await self._messages(call, target)
         except UpstreamError as exc:
             self._last_error = str(exc)
             raise
+        self._last_error = None  # answered again: an earlier failure is no longer its health
+        return answer
 
     async def count_tokens(
         self,
