@@ -420,12 +420,24 @@ def test_mock_calls_a_tool_when_asked(gw: Gateway) -> None:
 
 def test_count_tokens_asks_an_anthropic_upstream(gw: Gateway) -> None:
     gw.up.anthropic.count_tokens_result = 4242
+    trace = new_trace("count")
     counted = gw.anthropic().messages.count_tokens(
         model="alias-sonnet",
         messages=ASK,
-        extra_headers={"anthropic-beta": "token-counting-2024-11-01", **IDENTITY_HEADERS},
+        extra_headers={
+            "anthropic-beta": "token-counting-2024-11-01",
+            "x-trace-id": trace,
+            **IDENTITY_HEADERS,
+        },
     )
     assert counted.input_tokens == 4242
+    row = gw.row(trace)
+    assert (row["ingress"], row["status"], row["outcome"]) == ("count_tokens", 200, "success")
+    assert (row["upstream_model"], row["cost_microdollars"], row["error"]) == (
+        "claude-sonnet-4-5",
+        0,
+        None,
+    )
     (sent,) = gw.up.anthropic.requests
     assert sent.path == "/v1/messages/count_tokens"
     assert sent.body == {"model": "claude-sonnet-4-5", "messages": ASK}

@@ -116,8 +116,20 @@ def test_openai_body_breaking_its_schema_is_400_naming_the_field(
 
 def test_count_tokens_body_breaking_its_schema_is_400_naming_the_field(gw: Gateway) -> None:
     body = {"model": "claude-opus-4-5", "messages": [{"role": "user", "content": 5}]}
-    response = gw.post(f"{MESSAGES}/count_tokens", body, trace=new_trace("count"))
+    trace = new_trace("count")
+    response = gw.post(f"{MESSAGES}/count_tokens", body, trace=trace)
     assert error_of(response, "anthropic", 400)["message"].startswith("messages.0.content:")
+    assert failed_row(gw, trace, 400)["ingress"] == "count_tokens"
+    assert gw.up.requests() == []
+
+
+def test_count_tokens_for_a_model_without_a_route_is_404_with_its_row(gw: Gateway) -> None:
+    trace = new_trace("count")
+    body = {"model": "nobody-serves-this", "messages": ASK}
+    response = gw.post(f"{MESSAGES}/count_tokens", body, trace=trace)
+    assert error_of(response, "anthropic", 404)["type"] == "not_found_error"
+    row = failed_row(gw, trace, 404)
+    assert (row["ingress"], row["requested_model"]) == ("count_tokens", "nobody-serves-this")
 
 
 def test_well_formed_bodies_with_unknown_fields_and_nulls_pass(gw: Gateway) -> None:

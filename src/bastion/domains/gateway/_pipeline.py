@@ -458,6 +458,11 @@ class Gateway:
 
     # -- bookkeeping --------------------------------------------------------------------
 
+    async def audit(self, record: RequestRecord) -> None:
+        """Write ``record`` (a request served outside ``handle``, a token count) as
+        ``handle`` writes its own."""
+        await self._finish(record)
+
     async def _finish(self, record: RequestRecord) -> None:
         """Cost, the audit row and quota usage. Awaiting only ever waits on a full queue."""
         price = None

@@ -11,22 +11,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bastion.domains.gateway._ingress import Ingress, RequestError
+from bastion.domains.gateway._counting import token_count_endpoint
+from bastion.domains.gateway._ingress import Ingress
 from bastion.domains.gateway._pipeline import Gateway
 from bastion.domains.gateway._schema import (
     AnthropicCountTokensRequest,
     AnthropicMessagesRequest,
     OpenAIChatRequest,
-    SchemaError,
-    check_anthropic_count_tokens,
 )
-from bastion.domains.gateway._tokens import estimate_input_tokens
 from bastion.infra.config import CoworkSettings
 from bastion.infra.http import error_response
 from bastion.infra.security import JwtCodec
 from bastion.kernel.context import AuthMethod, request_context
 from bastion.kernel.contract import ErrorStyle, Operation
-from bastion.kernel.errors import UpstreamError
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 
 _EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -69,50 +66,7 @@ def ingress_route(gateway: Gateway, ingress: Ingress, path: str) -> Route:
 
 def inference_routes(gateway: Gateway) -> list[Route]:
     """What ``/v1`` serves besides ``/v1/messages``: the token count and the models."""
-
-    async def count_tokens(request: Request) -> Response:
-        ctx = request_context(request)
-        try:
-            body = orjson.loads(await request.body())
-            if not isinstance(body, dict):
-                raise RequestError("request body must be a JSON object")
-            check_anthropic_count_tokens(body)
-            model: str = body["model"]
-        except (orjson.JSONDecodeError, RequestError, SchemaError) as exc:
-            return error_response(ErrorStyle.ANTHROPIC, 400, str(exc), trace_id=ctx.trace_id)
-        route = gateway.routes.match(model)
-        if route is None:
-            return error_response(
-                ErrorStyle.ANTHROPIC,
-                404,
-                f"model '{model}' has no gateway route",
-                error_type="not_found_error",
-                trace_id=ctx.trace_id,
-            )
-        # The prompt goes upstream to be counted: it passes the same chain first.
-        denied = await gateway.govern(ctx, route, body)
-        if denied is not None:
-            return error_response(
-                ErrorStyle.ANTHROPIC,
-                denied.status,
-                denied.message,
-                trace_id=ctx.trace_id,
-                details=denied.details,
-                headers=denied.headers,
-            )
-        counted: int | None = None
-        target = gateway.dispatcher.target(route, model)
-        try:
-            counted = await gateway.dispatcher.upstream(route).count_tokens(
-                {**body, "model": target.upstream_model},
-                target,
-                gateway.forward_headers(request),
-            )
-        except UpstreamError:
-            counted = None  # fall back to the local estimate
-        return _json(
-            {"input_tokens": counted if counted is not None else estimate_input_tokens(body)}
-        )
+    count_tokens = token_count_endpoint(gateway)
 
     async def models(request: Request) -> Response:
         ctx = request_context(request)
