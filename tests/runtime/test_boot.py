@@ -498,3 +498,51 @@ async def test_the_documented_boot_failures_are_the_lines_boot_prints(
     with pytest.raises(BootError) as refused:
         await boot(loaded, extra=extra, migrate=False)
     assert f"\nerror: {refused.value}\n" in documented
+
+
+UNUSABLE_DATABASES = {
+    "no such database": (
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/bastion_no_such_db",
+        'database "bastion_no_such_db" does not exist',
+    ),
+    "no such role": (
+        "postgresql+asyncpg://bastion_no_such_role@127.0.0.1:5432/postgres",
+        'role "bastion_no_such_role" does not exist',
+    ),
+    "nothing listening": (
+        "postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres",
+        "[Errno 111]",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(UNUSABLE_DATABASES))
+def test_a_database_that_cannot_be_used_is_one_line_not_a_traceback(
+    case: str, tmp_path: Path
+) -> None:
+    url, reason = UNUSABLE_DATABASES[case]
+    profile = write_profile(tmp_path / "profile", url.format(port=free_port()))
+    serve = finish(bastion(profile, "serve", "--port", str(free_port()), cwd=tmp_path))
+    migrate = finish(bastion(profile, "db", "migrate", cwd=tmp_path))
+    users = finish(bastion(profile, "admin", "users", "list", cwd=tmp_path))
+    for outcome, prefix in (
+        (serve, "error: boot failed at migrate: cannot use the database: "),
+        (migrate, "error: "),
+        (users, "error: "),
+    ):
+        assert outcome.returncode == 1 and "Traceback" not in outcome.stderr, outcome.stderr
+        (line,) = [line for line in outcome.stderr.splitlines() if line.startswith("error:")]
+        assert line.startswith(prefix) and reason in line, line
+
+
+def test_a_sqlite_file_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    profile = write_profile(tmp_path / "profile", f"sqlite+aiosqlite:///{blocker}/b.db")
+    for args in (("serve", "--port", str(free_port())), ("db", "migrate")):
+        outcome = finish(bastion(profile, *args, cwd=tmp_path))
+        assert outcome.returncode == 1 and "Traceback" not in outcome.stderr, outcome.stderr
+        errors = [line for line in outcome.stderr.splitlines() if line.startswith("error:")]
+        (line,) = errors
+        assert line.startswith("error: boot failed at database: cannot open the database: ")
+        assert str(blocker) in line

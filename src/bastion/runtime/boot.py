@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import structlog
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.infra.config import (
@@ -25,7 +26,7 @@ from bastion.infra.config import (
     validation_message,
     workers_conflict,
 )
-from bastion.infra.db import create_engine
+from bastion.infra.db import create_engine, database_failure
 from bastion.infra.events import EventBus
 from bastion.infra.governance.scanner import SecretScanner
 from bastion.infra.security import JwtCodec, RoleCatalog
@@ -231,7 +232,10 @@ async def boot(
     except BastionError as exc:
         raise _fail("configure", exc) from exc
 
-    engine = create_engine(profile.database.url, pool_size=profile.database.pool_size)
+    try:
+        engine = create_engine(profile.database.url, pool_size=profile.database.pool_size)
+    except OSError as exc:  # the SQLite file's directory cannot be made
+        raise BootError("database", f"cannot open the database: {exc}") from exc
     services = ServiceRegistry()
     try:
         return await _assemble(
@@ -366,8 +370,8 @@ async def _assemble(
                     )
         except BastionError as exc:
             raise _fail("migrate", exc) from exc
-        except OSError as exc:
-            raise BootError("migrate", f"database unreachable: {exc}") from exc
+        except (OSError, SQLAlchemyError) as exc:
+            raise BootError("migrate", f"cannot use the database: {database_failure(exc)}") from exc
 
     platform = Platform(
         loaded=loaded,

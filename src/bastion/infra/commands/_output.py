@@ -13,7 +13,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
+from bastion.infra.db import database_failure
 from bastion.kernel.errors import BastionError
 
 T = TypeVar("T")
@@ -30,11 +32,16 @@ def fail(message: str) -> typer.Exit:
 
 
 def run(factory: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine; a ``BastionError`` becomes one line on stderr and exit status 1."""
+    """Run a coroutine; a ``BastionError``, or a database that cannot be reached or used,
+    becomes one line on stderr and exit status 1."""
     try:
         return asyncio.run(_call(factory))
     except BastionError as exc:
         raise fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise fail(f"database error: {database_failure(exc)}") from None
+    except ConnectionError as exc:  # the database server (or Redis) refused or dropped us
+        raise fail(f"cannot connect: {exc}") from None
 
 
 async def _call(factory: Callable[[], Awaitable[T]]) -> T:
