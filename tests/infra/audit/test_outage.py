@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 from sqlalchemy import insert
+from structlog.testing import capture_logs
 
 from bastion.infra.audit import AuditWriter, audit_events, governance_decisions
 from tests.infra.audit._support import (
@@ -204,3 +205,30 @@ async def test_undecodable_spill_lines_become_dead_letters(outage: Outage, tmp_p
     assert len(dead) == 2
     assert b"no_such_table" in dead[0]
     assert b"undecodable" in dead[1]
+
+
+async def test_a_long_outage_logs_its_deferred_replays_once_not_at_every_retry(
+    outage: Outage, tmp_path: Path
+) -> None:
+    writer = AuditWriter(
+        outage.engine,
+        spill_path=tmp_path / "audit.jsonl",
+        flush_interval=0.005,
+        retry_initial=0.01,
+        retry_max=0.02,
+        write_timeout=0.5,
+    )
+    await writer.start()
+    await outage.cut()
+    with capture_logs() as logs:
+        await writer.write(audit_events, event_row(1))
+        await wait_until(lambda: writer.spilling)
+        await asyncio.sleep(1.0)  # dozens of retries at 20 ms
+        await outage.restore()
+        await asyncio.wait_for(writer.flush(), 30)
+    await writer.close()
+    deferred = [e for e in logs if e["event"] == "audit_replay_deferred"]
+    (replayed,) = [e for e in logs if e["event"] == "audit_spill_replayed"]
+    assert replayed["deferred"] >= 10
+    assert 1 <= len(deferred) <= 3, deferred  # one per distinct error, not one per retry
+    assert await count_rows(outage.engine, audit_events) == 1

@@ -107,6 +107,7 @@ class AuditWriter:
         self._synced.set()
         self._consumer: asyncio.Task[None] | None = None
         self._recovery: asyncio.Task[None] | None = None
+        self._deferrals = _Deferrals()
         # A SQLite file takes fast batches on a thread of its own (see _sqlite_inserter).
         path = sqlite_path(engine.url.render_as_string(hide_password=False))
         self._sqlite = (
@@ -494,13 +495,17 @@ class AuditWriter:
                     if segment is None:
                         self._spilling = False
                         self._synced.set()
-                        _log.info("audit_spill_replayed")
+                        _log.info("audit_spill_replayed", deferred=self._deferrals.reset())
                         return True
                 if not await self._replay_segment():
                     return False
         except Exception as error:
-            level = "warning" if is_outage(error) else "error"
-            getattr(_log, level)("audit_replay_deferred", error=describe_error(error))
+            described = describe_error(error)
+            if self._deferrals.worth_logging(described):
+                level = "warning" if is_outage(error) else "error"
+                getattr(_log, level)(
+                    "audit_replay_deferred", error=described, attempts=self._deferrals.count
+                )
             return False
 
     async def _replay_segment(self) -> bool:
@@ -513,6 +518,31 @@ class AuditWriter:
             await asyncio.to_thread(reader.close)
         await asyncio.to_thread(self._spill.finish)
         return True
+
+
+class _Deferrals:
+    """How often a replay was put off. A long outage retries every ``retry_max`` seconds;
+    its log says so when the error changes and once a minute, not at every attempt."""
+
+    REPEAT_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._logged: tuple[str, float] | None = None
+
+    def worth_logging(self, error: str) -> bool:
+        self.count += 1
+        now = time.monotonic()
+        if self._logged is not None:
+            last_error, last_at = self._logged
+            if last_error == error and now - last_at < self.REPEAT_SECONDS:
+                return False
+        self._logged = (error, now)
+        return True
+
+    def reset(self) -> int:
+        count, self.count, self._logged = self.count, 0, None
+        return count
 
 
 def _discard(task: asyncio.Future[Any]) -> None:
