@@ -93,3 +93,23 @@ def test_public_routes_need_no_credential(served: tuple[ServerThread, dict[str, 
     assert doc["paths"]["/.well-known/agent-card.json"]["get"]["security"] == []
     assert "security" not in doc["paths"]["/v1/messages"]["post"]
     assert doc["security"] == [{"apiKey": []}, {"bearer": []}]
+
+
+def test_a_routers_root_route_is_documented_at_the_path_it_is_served_on() -> None:
+    """``Route("/")`` under ``/api/v1/things`` is served at ``/api/v1/things`` (the
+    routing table's join); the document names that path, not ``/api/v1/things/``."""
+    from bastion.kernel.contract import ExtensionRouter, Operation
+    from bastion.runtime.openapi import build_openapi
+    from bastion.runtime.routing import join
+
+    async def listing(_: object) -> None:
+        raise AssertionError("not called")
+
+    router = ExtensionRouter(
+        routes=[Route("/", listing)],
+        base_path="/api/v1/things",
+        openapi=[Operation("GET", "/", "List the things", None, list[str])],
+    )
+    doc = build_openapi([], [router], version="1")
+    assert list(doc["paths"]) == [join("/api/v1/things", "/")] == ["/api/v1/things"]
+    validate(doc)

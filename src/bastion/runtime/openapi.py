@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
 
 from bastion.kernel.contract import EndpointClass, ErrorStyle, ExtensionRouter, Operation
+from bastion.runtime.routing import join
 
 _REF = "#/components/schemas/{model}"
 _SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}, {"bearer": []}]
@@ -59,11 +60,6 @@ _ERROR_SCHEMAS: dict[ErrorStyle, dict[str, Any]] = {
 }
 
 
-def _join(base: str, path: str) -> str:
-    joined = base.rstrip("/") + path
-    return joined or "/"
-
-
 def _schemas(
     operations: Sequence[tuple[str, Operation]],
 ) -> tuple[dict[tuple[int, str], Any], dict[str, Any]]:
@@ -102,7 +98,7 @@ def build_openapi(
     paths: dict[str, dict[str, Any]] = {}
     for index, (base, op) in enumerate(operations):
         style = styles.get(index, ErrorStyle.JSON)
-        path = _join(base, op.path)
+        path = join(base, op.path)
         doc: dict[str, Any] = {
             "summary": op.summary,
             "operationId": f"{op.method.lower()}_{path.strip('/').replace('/', '_')}",
