@@ -120,7 +120,8 @@ class Operation:
     is (``/agent-cards/{name}``). ``request`` and ``response`` are types pydantic can
     describe (a ``BaseModel``, a ``TypedDict``, an annotated alias): ideally the very
     types that validate the body, so the document cannot drift from the code. ``public``
-    marks an operation that takes no credential."""
+    marks an operation that takes no credential. ``query`` is a pydantic model whose
+    fields are the operation's query parameters."""
 
     method: str
     path: str
@@ -129,6 +130,7 @@ class Operation:
     response: object | None = None
     response_media_type: str = "application/json"
     public: bool = False
+    query: type[BaseModel] | None = None
 
 
 @dataclass(frozen=True, slots=True)
