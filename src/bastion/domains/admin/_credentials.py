@@ -19,6 +19,7 @@ from bastion.domains.admin._models import (
     TokenIssue,
     TokenRevocation,
 )
+from bastion.domains.admin._refusals import shown_path
 from bastion.domains.admin._users import UserEndpoints
 from bastion.kernel.accounts import AccountAdmin
 from bastion.kernel.credentials import ApiKeyView, CredentialAdmin
@@ -40,7 +41,7 @@ class CredentialEndpoints:
             if owner is None or not scope.covers(owner.tenant_id):
                 key = None
         if key is None:
-            raise NotFoundError(f"no API key '{key_id[:128]}'")
+            raise NotFoundError(f"no API key '{shown_path(key_id[:128])}'")
         return key
 
     async def list_keys(self, request: Request, scope: AdminScope, _: None) -> ApiKeyList:
