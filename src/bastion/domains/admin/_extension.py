@@ -75,7 +75,7 @@ class AdminExtension(Extension):
         users = UserEndpoints(accounts, ctx.service(ROLES))
         endpoints = [
             *users.endpoints(),
-            *CredentialEndpoints(ctx.service(CREDENTIALS), accounts, users).endpoints(),
+            *CredentialEndpoints(ctx.service(CREDENTIALS), users).endpoints(),
             *TenantEndpoints(ctx.service(TENANTS), accounts, profile.governance.quota).endpoints(),
             *AuditEndpoints(ctx.service(AUDIT_SEARCH)).endpoints(),
             *JobEndpoints(ctx.service(JOBS)).endpoints(),
