@@ -74,7 +74,7 @@ Groups = dict[tuple[Any, ...], _Group]
 
 
 def _time_key(name: str, hour_expr: ColumnElement[Any]) -> ColumnElement[Any]:
-    return hour_expr if name == "hour" else hour_expr / literal_column("24")
+    return hour_expr if name == "hour" else hour_expr // 24
 
 
 class AnalyticsService:

@@ -172,7 +172,7 @@ def epoch_hour(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
     if dialect == "sqlite":
         # Stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC; '%s' needs no fraction.
         seconds = cast(func.strftime("%s", func.substr(column, 1, 19)), BigInteger)
-        return seconds / 3600
+        return seconds // 3600
     return cast(func.floor(func.extract("epoch", column) / 3600), BigInteger)
 
 
