@@ -113,7 +113,8 @@ def table(query: AnalyticsQuery, rows: Sequence[UsageRow], width: int = TABLE_WI
     metrics = [_metrics(row, query.report) for row in rows]
     metric_widths = [max(len(h), *(len(m[i]) for m in metrics)) for i, h in enumerate(heads)]
     columns = len(query.group_by) + len(heads)
-    # SIMPLE_HEAD: no vertical rules; one space of padding each side, none at the edges.
+    # No edges and no vertical rules: two spaces between columns (a collapsed padding
+    # and the blank rule), none at the ends.
     room = width - sum(metric_widths) - 2 * (columns - 1)
     share = max(4, room // len(query.group_by))
     groups = [
@@ -124,15 +125,17 @@ def table(query: AnalyticsQuery, rows: Sequence[UsageRow], width: int = TABLE_WI
     result = Table(
         title=f"{query.report.value} by {', '.join(query.group_by)}, {since} to {until} UTC",
         box=box.SIMPLE_HEAD,
+        show_edge=False,
         pad_edge=False,
+        collapse_padding=True,
         padding=(0, 1),
         title_justify="left",
     )
     for i, name in enumerate(query.group_by):
         widest = max(len(name), *(len(g[i]) for g in groups)) if groups else len(name)
         result.add_column(name, no_wrap=True, max_width=min(share, widest), overflow="ellipsis")
-    for head in heads:
-        result.add_column(head, justify="right", no_wrap=True)
+    for head, widest in zip(heads, metric_widths, strict=True):
+        result.add_column(head, justify="right", no_wrap=True, min_width=widest)
     for group, metric in zip(groups, metrics, strict=True):
         result.add_row(*group, *metric)
     return result
