@@ -92,20 +92,24 @@ async def test_late_rows_in_a_rolled_hour_are_repaired(
         usage_row(rng, floor_hour(NOW) - dt.timedelta(hours=20, minutes=1)),
     ]
     await insert(engine, ai_requests, late)
-    repaired = await service.roll_up(now=NOW)
-    assert (repaired.hours_rolled, repaired.hours_repaired) == (0, 2)
+    repaired = await service.roll_up(now=NOW + dt.timedelta(seconds=1))
+    assert repaired.hours_repaired == 2
+    # Recomputed hours are watched again; nothing changed since.
+    assert (await service.roll_up(now=NOW + dt.timedelta(seconds=2))).hours_repaired == 0
     assert await _totals(service, START, until) == _sums([*seeded.usage, *late])
 
 
 async def test_late_rows_beyond_the_reconcile_window_need_a_rebuild(
     engine: AsyncEngine, seeded: Seeded
 ) -> None:
-    service = AnalyticsService(engine, AnalyticsConfig(settle_seconds=0, reconcile_hours=2))
+    service = AnalyticsService(engine, AnalyticsConfig(settle_seconds=0, reconcile_hours=1))
+    # Rolled up two hours ago: past the reconcile window by now.
+    await service.roll_up(now=NOW - dt.timedelta(hours=2))
     await service.roll_up(now=NOW)
     until = END + dt.timedelta(seconds=1)
-    late = [usage_row(random.Random(9), floor_hour(NOW) - dt.timedelta(hours=10))]
+    late = [usage_row(random.Random(9), floor_hour(NOW) - dt.timedelta(hours=10, minutes=30))]
     await insert(engine, ai_requests, late)
-    assert (await service.roll_up(now=NOW)).hours_repaired == 0
+    assert (await service.roll_up(now=NOW + dt.timedelta(seconds=1))).hours_repaired == 0
     assert await _totals(service, START, until) == _sums(seeded.usage)
     rebuilt = await service.rebuild(START)
     assert rebuilt.hours_repaired >= 30

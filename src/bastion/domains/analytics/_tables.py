@@ -100,3 +100,12 @@ watermarks = Table(
     Column("hour", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+rolled_hours = Table(
+    "analytics_rolled_hours",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("hour", BigInteger, primary_key=True),
+    Column("row_count", BigInteger, nullable=False),
+    Column("rolled_at", DateTime(timezone=True), nullable=False),
+)

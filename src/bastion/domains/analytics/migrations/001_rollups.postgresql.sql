@@ -110,5 +110,16 @@ CREATE TABLE IF NOT EXISTS analytics_watermarks (
     hour BIGINT NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
 );
+-- Every hour the job has rolled up: how many raw rows it counted and when. A run re-counts
+-- the hours it rolled within the last reconcile_hours and recomputes any that rows
+-- written late (a spill file replayed after an outage) changed.
+CREATE TABLE IF NOT EXISTS analytics_rolled_hours (
+    source VARCHAR(32) NOT NULL,
+    hour BIGINT NOT NULL,
+    row_count BIGINT NOT NULL,
+    rolled_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (source, hour)
+);
+CREATE INDEX IF NOT EXISTS ix_analytics_rolled_hours_rolled_at ON analytics_rolled_hours (rolled_at);
 -- hour -1: nothing rolled up yet; the row exists from the start so that every run can lock it.
 INSERT INTO analytics_watermarks (source, hour, updated_at) VALUES ('usage', -1, now());
