@@ -13,7 +13,7 @@ import pytest
 
 from bastion.domains.analytics import AnalyticsService
 from bastion.kernel.analytics import AnalyticsQueryError, Report, UsageRow, Viewer
-from tests.domains.analytics.conftest import END, START
+from tests.domains.analytics.conftest import END, NOW, START, floor_hour
 from tests.domains.analytics.seed import (
     DENIAL_KEYS,
     TOOL_KEYS,
@@ -121,6 +121,9 @@ async def test_windows_that_start_and_end_inside_hours(
         (START + dt.timedelta(minutes=47), END - dt.timedelta(hours=3, minutes=12)),
         (START + dt.timedelta(hours=5, minutes=1), START + dt.timedelta(hours=5, minutes=59)),
         (END - dt.timedelta(minutes=20), END + dt.timedelta(seconds=1)),
+        # Whole days from the daily rollup, hours either side from the hourly one.
+        (START + dt.timedelta(minutes=5), END - dt.timedelta(minutes=5)),
+        (START + dt.timedelta(hours=20), END - dt.timedelta(hours=2, minutes=5)),
     ]:
         inside = [r for r in seeded.usage if since <= r["created_at"] < until]
         query = service.query(Report.USAGE, {"group_by": "user,model", **_window(since, until)})
@@ -189,7 +192,8 @@ async def test_rows_are_ordered_and_limited(service: AnalyticsService, seeded: S
     costs = [row.cost_microdollars for row in by_cost]
     assert costs == sorted(costs, reverse=True)
     hours = [row.group["hour"] for row in await _usage(service, "hour")]
-    assert hours == sorted(hours) and len(hours) == 32
+    assert hours == sorted(hours)
+    assert len(hours) == (floor_hour(NOW) - floor_hour(START)) // dt.timedelta(hours=1) + 1
     top = await _usage(service, "user", limit="2")
     assert [row.group for row in top] == [row.group for row in by_cost[:2]]
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.domains.analytics import AnalyticsConfig, AnalyticsService
-from bastion.domains.analytics._tables import usage_hourly, watermarks
+from bastion.domains.analytics._tables import usage_daily, usage_hourly, watermarks
 from bastion.domains.gateway._records import ai_requests
 from bastion.kernel.analytics import Report, Viewer
 from tests.domains.analytics.conftest import END, NOW, START, floor_hour
@@ -132,3 +132,13 @@ async def test_the_rollup_is_much_smaller_than_the_raw_rows(
 ) -> None:
     await service.roll_up(now=NOW)
     assert 0 < await _rollup_rows(engine) < len(seeded.usage)
+    async with engine.connect() as conn:
+        days = (await conn.execute(select(func.count()).select_from(usage_daily))).scalar_one()
+        whole = (
+            await conn.execute(select(func.count(func.distinct(usage_daily.c.hour))))
+        ).scalar_one()
+    assert (
+        days > 0
+        and whole
+        == (int(floor_hour(NOW).timestamp()) // 3600) // 24 - (int(START.timestamp()) // 3600) // 24
+    )

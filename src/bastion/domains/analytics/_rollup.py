@@ -31,6 +31,7 @@ from bastion.domains.analytics._tables import (
     USAGE_DIMENSION_COLUMNS,
     ai_requests,
     rolled_hours,
+    usage_daily,
     usage_hourly,
     watermarks,
 )
@@ -117,6 +118,28 @@ async def _recompute(
     )
 
 
+async def _refresh_days(conn: AsyncConnection, first: int, end: int) -> None:
+    """Rebuild the daily rows of the days ``[first, end)`` (whole days below the
+    watermark) from their hourly rows."""
+    if end <= first:
+        return
+    t = usage_hourly
+    day = ((t.c.hour // 24) * 24).label("k_day")
+    dimensions = [t.c[name] for name in USAGE_DIMENSION_COLUMNS]
+    figures = [func.sum(c) for c in t.columns if c.name not in ("hour", *USAGE_DIMENSION_COLUMNS)]
+    grouped = (
+        select(day, *dimensions, *figures)
+        .where(t.c.hour >= first * 24, t.c.hour < end * 24)
+        .group_by(literal_column("k_day"), *dimensions)
+    )
+    await conn.execute(
+        delete(usage_daily).where(usage_daily.c.hour >= first * 24, usage_daily.c.hour < end * 24)
+    )
+    names = ["hour", *USAGE_DIMENSION_COLUMNS]
+    names += [c.name for c in t.columns if c.name not in names]
+    await conn.execute(insert(usage_daily).from_select(names, grouped))
+
+
 async def _first_raw_hour(conn: AsyncConnection) -> int | None:
     first = (await conn.execute(select(func.min(ai_requests.c.created_at)))).scalar_one_or_none()
     if first is None:
@@ -182,6 +205,7 @@ async def roll_up(
                 mark = held
                 continue
             await _recompute(conn, dialect, mark, end, now)
+            await _refresh_days(conn, mark // 24, end // 24)
             await _store_watermark(conn, end)
         rolled += end - mark
         mark = end
@@ -193,6 +217,8 @@ async def roll_up(
             changed = await _changed_hours(conn, dialect, since, now)
             for hour in changed:
                 await _recompute(conn, dialect, hour, hour + 1, now)
+                if hour // 24 < mark // 24:
+                    await _refresh_days(conn, hour // 24, hour // 24 + 1)
         repaired = len(changed)
     return RollupResult(rolled, repaired, hour_start(mark))
 
@@ -211,6 +237,7 @@ async def rebuild(engine: AsyncEngine, since: dt.datetime) -> RollupResult:
         async with engine.begin() as conn:
             await read_watermark(conn, lock=True)
             await _recompute(conn, dialect, first, end, now)
+            await _refresh_days(conn, first // 24, end // 24)
         hours += end - first
         first = end
     return RollupResult(0, hours, hour_start(mark))
