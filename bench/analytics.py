@@ -241,11 +241,12 @@ def maintenance(args: Any) -> list[list[str]]:
         base_ws.stop()
         roll_ws.stop()
         jobs = roll_ws.rows(
-            "SELECT outcome, duration_ms FROM core_job_runs WHERE job_name = 'usage-rollup'"
+            "SELECT outcome, duration_ms FROM core_job_runs WHERE job_name = 'usage-rollup' "
+            "ORDER BY id"
         )
     rps = {side: statistics.median(r.rps for r in runs if r.side == side) for side in targets}
     errors = sum(r.errors for r in runs)
-    durations = sorted(float(d) for _, d in jobs)
+    durations = [float(d) for _, d in jobs]
     ok = sum(1 for outcome, _ in jobs if outcome == "success")
     steady = statistics.median(durations[1:]) if len(durations) > 1 else float("nan")
     return [

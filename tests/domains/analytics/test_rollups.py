@@ -142,3 +142,17 @@ async def test_the_rollup_is_much_smaller_than_the_raw_rows(
         and whole
         == (int(floor_hour(NOW).timestamp()) // 3600) // 24 - (int(START.timestamp()) // 3600) // 24
     )
+
+
+async def test_a_few_recent_hours_are_recounted_one_by_one(
+    engine: AsyncEngine, seeded: Seeded
+) -> None:
+    service = AnalyticsService(engine, AnalyticsConfig(settle_seconds=0, reconcile_hours=0.5))
+    await service.roll_up(now=NOW - dt.timedelta(hours=1))
+    latest = await service.roll_up(now=NOW)  # rolls the last closed hour only
+    assert latest.hours_rolled == 1
+    late = [usage_row(random.Random(10), floor_hour(NOW) - dt.timedelta(minutes=30))]
+    await insert(engine, ai_requests, late)
+    assert (await service.roll_up(now=NOW + dt.timedelta(seconds=1))).hours_repaired == 1
+    until = END + dt.timedelta(seconds=1)
+    assert await _totals(service, START, until) == _sums([*seeded.usage, *late])

@@ -40,6 +40,7 @@ from bastion.kernel.analytics import Report, RollupResult
 SOURCE = "usage"
 UNSET = -1
 CHUNK_HOURS = 24  # hours per transaction when catching up
+PER_HOUR_COUNTS = 48  # up to this many hours to re-count: one count query each
 
 
 async def read_watermark(conn: AsyncConnection, *, lock: bool = False) -> int | None:
@@ -168,18 +169,33 @@ async def _changed_hours(
     }
     if not recorded:
         return []
-    hour = epoch_hour(ai_requests.c.created_at, dialect).label("h")
-    raw = {
-        int(h): int(n)
-        for h, n in await conn.execute(
-            select(hour, func.count())
-            .where(
-                ai_requests.c.created_at >= hour_start(min(recorded)),
-                ai_requests.c.created_at < hour_start(max(recorded) + 1),
+    if len(recorded) <= PER_HOUR_COUNTS:
+        # An index range count per hour: no per-row expression to compute.
+        raw = {}
+        for h in recorded:
+            raw[h] = int(
+                (
+                    await conn.execute(
+                        select(func.count()).where(
+                            ai_requests.c.created_at >= hour_start(h),
+                            ai_requests.c.created_at < hour_start(h + 1),
+                        )
+                    )
+                ).scalar_one()
             )
-            .group_by(literal_column("h"))
-        )
-    }
+    else:
+        hour = epoch_hour(ai_requests.c.created_at, dialect).label("h")
+        raw = {
+            int(h): int(n)
+            for h, n in await conn.execute(
+                select(hour, func.count())
+                .where(
+                    ai_requests.c.created_at >= hour_start(min(recorded)),
+                    ai_requests.c.created_at < hour_start(max(recorded) + 1),
+                )
+                .group_by(literal_column("h"))
+            )
+        }
     return sorted(h for h, n in recorded.items() if raw.get(h, 0) != n)
 
 
