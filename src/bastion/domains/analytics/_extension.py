@@ -57,7 +57,7 @@ class AnalyticsExtension(Extension):
         depends_on=("core", "gateway", "mcp"),
         priority=60,
         description="Usage and cost analytics over the audit tables",
-        maturity=Maturity.BETA,
+        maturity=Maturity.GA,
     )
 
     def __init__(self) -> None:
