@@ -40,6 +40,15 @@ from bastion.infra.services import (
 # admin API); a refusal is a ``RefusedError`` whose ``status`` an API answers with.
 from bastion.kernel.accounts import ACCOUNTS, TENANTS, AccountAdmin, TenantDirectory
 from bastion.kernel.agents import AGENT_DIRECTORY, AgentDirectory
+from bastion.kernel.analytics import (
+    ANALYTICS,
+    Analytics,
+    AnalyticsQuery,
+    AnalyticsQueryError,
+    Report,
+    UsageRow,
+    Viewer,
+)
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
     CLI_GROUPS,
@@ -111,7 +120,7 @@ from bastion.kernel.policy import (
 )
 from bastion.kernel.registration import register_extension
 from bastion.kernel.services import ServiceKey, ServiceProvider
-from bastion.kernel.tiers import Tier
+from bastion.kernel.tiers import TENANT_ADMIN_SCOPE, Tier
 from bastion.kernel.tools import MCP_ADMIN, McpAdmin
 from bastion.kernel.upstream import Upstream, UpstreamHealth
 
@@ -166,6 +175,7 @@ __getattr__ = lazy_attributes(
 __all__ = [
     "ACCOUNTS",
     "AGENT_DIRECTORY",
+    "ANALYTICS",
     "AUDIT",
     "AUDIT_SEARCH",
     "CLI_GROUPS",
@@ -179,11 +189,15 @@ __all__ = [
     "PRINCIPAL_WIDTHS",
     "ROLES",
     "TENANTS",
+    "TENANT_ADMIN_SCOPE",
     "TOOL_PROVIDERS",
     "USERS",
     "Account",
     "AccountAdmin",
     "AgentDirectory",
+    "Analytics",
+    "AnalyticsQuery",
+    "AnalyticsQueryError",
     "ApiExtension",
     "ApiKeyId",
     "AuthMethod",
@@ -228,6 +242,7 @@ __all__ = [
     "RefusalObserver",
     "RefusedError",
     "RefusedRequest",
+    "Report",
     "RequestContext",
     "RoleDefinition",
     "RoleName",
@@ -255,9 +270,11 @@ __all__ = [
     "UpstreamTimeout",
     "UpstreamUnavailable",
     "Usage",
+    "UsageRow",
     "UserDirectory",
     "UserId",
     "Verdict",
+    "Viewer",
     "command_context",
     "emit",
     "err",

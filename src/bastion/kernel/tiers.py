@@ -34,3 +34,7 @@ class Tier(enum.IntEnum):
 
 
 _LABELS = {tier: tier.name.lower() for tier in Tier}
+
+TENANT_ADMIN_SCOPE = "admin:tenant"
+"""Held by a tenant's administrators (the admin domain's ``tenant-admin`` role): a user-tier
+principal that administers, and sees the usage of, its own tenant only."""

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from bastion.domains.admin.errors import ForbiddenError
 from bastion.kernel.context import RequestContext
 from bastion.kernel.ids import TenantId
-from bastion.kernel.tiers import Tier
-
-TENANT_ADMIN_SCOPE = "admin:tenant"
+from bastion.kernel.tiers import TENANT_ADMIN_SCOPE, Tier
 
 
 @dataclass(frozen=True, slots=True)

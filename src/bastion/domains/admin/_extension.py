@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bastion.domains.admin._access import TENANT_ADMIN_SCOPE
 from bastion.domains.admin._audit import AuditEndpoints
 from bastion.domains.admin._credentials import CredentialEndpoints
 from bastion.domains.admin._endpoint import Endpoint, operations_of, routes_of
@@ -29,7 +28,7 @@ from bastion.kernel.contract import (
 from bastion.kernel.credentials import CREDENTIALS
 from bastion.kernel.ids import RoleName
 from bastion.kernel.jobs import JOBS
-from bastion.kernel.tiers import Tier
+from bastion.kernel.tiers import TENANT_ADMIN_SCOPE, Tier
 from bastion.kernel.tools import MCP_ADMIN
 
 BASE_PATH = "/api/v1/admin"
