@@ -26,6 +26,16 @@ from bastion.domains.gateway.upstreams import (
 )
 from bastion.infra.http import error_response, invalid_body
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
+from bastion.kernel.analytics import (
+    ANALYTICS,
+    TENANT_ADMIN_SCOPE,
+    Analytics,
+    AnalyticsQuery,
+    AnalyticsQueryError,
+    Report,
+    UsageRow,
+    Viewer,
+)
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
     CLI_GROUPS,
@@ -143,6 +153,7 @@ __getattr__ = lazy_attributes(
 
 
 __all__ = [
+    "ANALYTICS",
     "AUDIT",
     "CLI_GROUPS",
     "GOVERNANCE",
@@ -151,9 +162,13 @@ __all__ = [
     "LLM_UPSTREAMS",
     "PRINCIPAL_WIDTHS",
     "ROLES",
+    "TENANT_ADMIN_SCOPE",
     "TOOL_PROVIDERS",
     "USERS",
     "Account",
+    "Analytics",
+    "AnalyticsQuery",
+    "AnalyticsQueryError",
     "ApiExtension",
     "ApiKeyId",
     "AuthMethod",
@@ -191,6 +206,7 @@ __all__ = [
     "ProviderExtension",
     "RefusalObserver",
     "RefusedRequest",
+    "Report",
     "RequestContext",
     "RoleDefinition",
     "RoleName",
@@ -217,9 +233,11 @@ __all__ = [
     "UpstreamTimeout",
     "UpstreamUnavailable",
     "Usage",
+    "UsageRow",
     "UserDirectory",
     "UserId",
     "Verdict",
+    "Viewer",
     "command_context",
     "emit",
     "err",

@@ -1,0 +1,99 @@
+"""``/api/v1/analytics``: ``GET /usage``, ``/denials`` and ``/tools``.
+
+A bad parameter is a 400 naming it; a principal with no user (and no admin tier) a 403.
+The visibility rule is ``Viewer.of(ctx)``, applied by the service to every query.
+"""
+
+from __future__ import annotations
+
+from typing import NotRequired, Required
+
+import orjson
+from pydantic import ConfigDict
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from typing_extensions import TypedDict
+
+from bastion.infra.http import error_body
+from bastion.kernel.analytics import (
+    Analytics,
+    AnalyticsQueryError,
+    Report,
+    Viewer,
+    VisibilityError,
+)
+from bastion.kernel.context import request_context
+from bastion.kernel.contract import ErrorStyle
+
+
+class UsageRowBody(TypedDict):
+    """One group: its dimension values (the ``group_by`` names as keys) and figures."""
+
+    __pydantic_config__ = ConfigDict(extra="allow")  # type: ignore[misc]
+    requests: Required[int]
+    allowed: Required[int]
+    denied: Required[int]
+    errors: Required[int]
+    input_tokens: Required[int]
+    output_tokens: Required[int]
+    cache_read_tokens: Required[int]
+    cache_write_tokens: Required[int]
+    cost_microdollars: Required[int]
+    latency_p50_ms: Required[float | None]
+    latency_p95_ms: Required[float | None]
+    overhead_p50_ms: Required[float | None]
+
+
+class AnalyticsAnswer(TypedDict):
+    """What a report endpoint answers: the query as understood, and its rows."""
+
+    report: Required[str]
+    group_by: Required[list[str]]
+    since: Required[str]
+    until: Required[str]
+    filters: Required[dict[str, str]]
+    visibility: Required[str]
+    rows: Required[list[UsageRowBody]]
+    truncated: NotRequired[bool]
+
+
+def _json(status: int, body: bytes) -> Response:
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def routes(analytics: Analytics) -> list[Route]:
+    def endpoint(report: Report) -> Route:
+        async def answer(request: Request) -> Response:
+            ctx = request_context(request)
+            try:
+                viewer = Viewer.of(ctx)
+            except VisibilityError as exc:
+                return _json(403, error_body(ErrorStyle.JSON, 403, str(exc), trace_id=ctx.trace_id))
+            params: dict[str, str] = {}
+            for key, value in request.query_params.multi_items():
+                if key in params:
+                    message = f"{key}: given more than once"
+                    return _json(
+                        400, error_body(ErrorStyle.JSON, 400, message, trace_id=ctx.trace_id)
+                    )
+                params[key] = value
+            try:
+                query = analytics.query(report, params)
+            except AnalyticsQueryError as exc:
+                return _json(400, error_body(ErrorStyle.JSON, 400, str(exc), trace_id=ctx.trace_id))
+            rows = await analytics.run(query, viewer)
+            document = {
+                "report": report.value,
+                "group_by": list(query.group_by),
+                "since": query.since.isoformat(),
+                "until": query.until.isoformat(),
+                "filters": dict(query.filters),
+                "visibility": viewer.reach.value,
+                "rows": [row.as_dict() for row in rows],
+            }
+            return _json(200, orjson.dumps(document))
+
+        return Route(f"/{report.value}", answer, methods=["GET"])
+
+    return [endpoint(report) for report in Report]

@@ -1,0 +1,102 @@
+"""The analytics read model: the columns it reads of the audit tables, and its own
+rollup and watermark tables.
+
+The domain never imports another domain, so ``ai_requests`` (the gateway's) and
+``mcp_tool_executions`` (the MCP domain's) are mirrored here with the columns analytics
+reads and nothing else; ``governance_decisions`` is the platform's audit table. The
+schema of the tables analytics owns is its migration ``001_rollups``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, DateTime, Float, MetaData, String, Table
+
+from bastion.domains.analytics._histogram import LATENCY_COLUMNS, OVERHEAD_COLUMNS
+
+metadata = MetaData()
+
+ai_requests = Table(
+    "ai_requests",
+    metadata,
+    Column("user_id", String(128)),
+    Column("tenant_id", String(128)),
+    Column("api_key_id", String(128)),
+    Column("client_id", String(255)),
+    Column("requested_model", String(255)),
+    Column("route", String(255)),
+    Column("provider", String(64)),
+    Column("outcome", String(16)),
+    Column("input_tokens", BigInteger),
+    Column("output_tokens", BigInteger),
+    Column("cache_read_tokens", BigInteger),
+    Column("cache_write_tokens", BigInteger),
+    Column("cost_microdollars", BigInteger),
+    Column("latency_ms", Float),
+    Column("overhead_ms", Float),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+mcp_tool_executions = Table(
+    "mcp_tool_executions",
+    metadata,
+    Column("user_id", String(128)),
+    Column("tenant_id", String(128)),
+    Column("api_key_id", String(128)),
+    Column("client_id", String(255)),
+    Column("server", String(64)),
+    Column("method", String(64)),
+    Column("tool", String(1024)),
+    Column("status", String(16)),
+    Column("stage", String(64)),
+    Column("rule", String(255)),
+    Column("duration_ms", Float),
+    Column("upstream_ms", Float),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+USAGE_DIMENSION_COLUMNS = (
+    "tenant_id",
+    "user_id",
+    "api_key_id",
+    "client_id",
+    "model",
+    "route",
+    "provider",
+)
+"""The rollup's key besides ``hour``: every usage dimension that is not a time bucket."""
+
+SUM_COLUMNS = (
+    "requests",
+    "allowed",
+    "denied",
+    "errors",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_microdollars",
+)
+
+usage_hourly = Table(
+    "analytics_usage_hourly",
+    metadata,
+    Column("hour", BigInteger, nullable=False),  # hours since the epoch, UTC
+    Column("tenant_id", String(128)),
+    Column("user_id", String(128)),
+    Column("api_key_id", String(128)),
+    Column("client_id", String(255)),
+    Column("model", String(255)),
+    Column("route", String(255)),
+    Column("provider", String(64)),
+    *(Column(name, BigInteger, nullable=False) for name in SUM_COLUMNS),
+    *(Column(name, BigInteger, nullable=False) for name in LATENCY_COLUMNS),
+    *(Column(name, BigInteger, nullable=False) for name in OVERHEAD_COLUMNS),
+)
+
+watermarks = Table(
+    "analytics_watermarks",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("hour", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
