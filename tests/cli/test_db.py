@@ -54,7 +54,7 @@ def test_migrate_then_status_shows_every_migration_applied(cli: Cli) -> None:
     for r in rows:
         per_extension.setdefault(str(r["extension"]), []).append(r["version"])
     assert per_extension["core"][:2] == [1, 2]
-    assert per_extension["users"] == [1]
+    assert per_extension["users"] == [1, 2]
     assert per_extension["auth"] == [1, 2]
     assert per_extension["hello"] == [1]
     # extension order: core before users before auth and hello

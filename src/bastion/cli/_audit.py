@@ -1,3 +1,6 @@
+"""``bastion audit``: a front end of the ``AUDIT_SEARCH`` platform service (as the admin
+API's ``/audit`` is)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,12 +9,10 @@ from typing import Any
 
 import orjson
 import typer
-from sqlalchemy import MetaData as _MetaData
-from sqlalchemy import Table, inspect, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bastion.cli._common import JSON_OPTION, emit, fail, platform, run
-from bastion.infra.audit import audit_events, governance_decisions
+from bastion.infra.audit import AuditFilter, AuditKind
+from bastion.infra.services import AUDIT_SEARCH
 
 app = typer.Typer(help="Governance decisions, admin events, and everything on one trace.")
 
@@ -30,12 +31,9 @@ def parse_since(value: str | None) -> dt.datetime | None:
     return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)
 
 
-def _plain(row: dict[Any, Any]) -> dict[str, Any]:
-    # Column names come back as ``quoted_name`` (a str subclass orjson refuses as a key).
-    return {
-        str(k): orjson.loads(v) if k in ("trace", "details") and isinstance(v, str) else v
-        for k, v in row.items()
-    }
+async def _search(kind: AuditKind, where: AuditFilter, limit: int) -> list[dict[str, Any]]:
+    async with platform(mount=False) as p:
+        return (await p.service(AUDIT_SEARCH).search(kind, where, limit=limit)).rows
 
 
 @app.command()
@@ -46,17 +44,10 @@ def decisions(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Governance decisions (allow and deny) with stage, rule and reason."""
-    cutoff = parse_since(since)
+    where = AuditFilter(status="deny" if denied else None, since=parse_since(since))
 
     async def go() -> list[dict[str, Any]]:
-        t = governance_decisions
-        query = select(t).order_by(t.c.created_at.desc()).limit(limit)
-        if denied:
-            query = query.where(t.c.decision == "deny")
-        if cutoff is not None:
-            query = query.where(t.c.created_at >= cutoff)
-        async with platform(mount=False) as p, p.engine.connect() as conn:
-            rows = [_plain(dict(r)) for r in (await conn.execute(query)).mappings()]
+        rows = await _search(AuditKind.DECISIONS, where, limit)
         if as_json:
             return rows
         return [
@@ -85,15 +76,10 @@ def events(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Administrative actions: users, keys, tokens, roles, config."""
-    cutoff = parse_since(since)
+    where = AuditFilter(since=parse_since(since))
 
     async def go() -> list[dict[str, Any]]:
-        t = audit_events
-        query = select(t).order_by(t.c.created_at.desc()).limit(limit)
-        if cutoff is not None:
-            query = query.where(t.c.created_at >= cutoff)
-        async with platform(mount=False) as p, p.engine.connect() as conn:
-            rows = [_plain(dict(r)) for r in (await conn.execute(query)).mappings()]
+        rows = await _search(AuditKind.ADMIN_EVENTS, where, limit)
         if as_json:
             return rows
         return [
@@ -109,22 +95,6 @@ def events(
     emit(run(go), as_json=as_json, title="Audit events")
 
 
-async def _traced_tables(conn: AsyncConnection) -> list[Table]:
-    """Every table with ``trace_id`` and ``created_at`` columns, whoever owns it."""
-
-    def reflect(sync_conn: Any) -> list[Table]:
-        inspector = inspect(sync_conn)
-        found: list[Table] = []
-        metadata = _MetaData()
-        for name in sorted(inspector.get_table_names()):
-            columns = {c["name"] for c in inspector.get_columns(name)}
-            if {"trace_id", "created_at"} <= columns:
-                found.append(Table(name, metadata, autoload_with=sync_conn))
-        return found
-
-    return await conn.run_sync(reflect)
-
-
 @app.command()
 def trace(
     trace_id: str = typer.Argument(..., metavar="TRACE_ID"),
@@ -134,13 +104,8 @@ def trace(
     tool executions, admin events."""
 
     async def go() -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        async with platform(mount=False) as p, p.engine.connect() as conn:
-            for table in await _traced_tables(conn):
-                query = select(table).where(table.c.trace_id == trace_id)
-                for row in (await conn.execute(query)).mappings():
-                    found.append({"table": table.name, **_plain(dict(row))})
-        found.sort(key=lambda r: str(r["created_at"]))
+        async with platform(mount=False) as p:
+            found = await p.service(AUDIT_SEARCH).trace(trace_id)
         if not found:
             raise fail(f"nothing recorded for trace {trace_id}")
         if as_json:

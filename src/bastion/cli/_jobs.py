@@ -1,9 +1,12 @@
+"""``bastion jobs``: a front end of the ``JOBS`` platform service (as the admin API's
+``/jobs`` is)."""
+
 from __future__ import annotations
 
 import typer
 
 from bastion.cli._common import JSON_OPTION, emit, fail, out, platform, run
-from bastion.runtime.scheduler import describe, recent_runs
+from bastion.infra.services import JOBS
 
 app = typer.Typer(help="Scheduled extension jobs and their recorded runs.", no_args_is_help=True)
 
@@ -14,17 +17,15 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 
     async def go() -> list[dict[str, object]]:
         async with platform() as p:
-            runs = await recent_runs(p.engine, limit=1000)
-            last = {}
-            for r in reversed(runs):
-                last[f"{r.extension_id}.{r.job_name}"] = r
+            book = p.service(JOBS)
+            last = await book.last_runs()
             rows: list[dict[str, object]] = []
-            for job in p.scheduler.jobs:
+            for job in book.jobs():
                 previous = last.get(job.key)
                 rows.append(
                     {
                         "job": job.key,
-                        "schedule": describe(job.schedule),
+                        "schedule": job.schedule,
                         "last_run": previous.started_at if previous else None,
                         "last_outcome": previous.outcome if previous else None,
                     }
@@ -44,10 +45,10 @@ def runs(
 
     async def go() -> list[dict[str, object]]:
         async with platform() as p:
-            found = await recent_runs(p.engine, limit=limit, job=job)
+            found = await p.service(JOBS).runs(job=job, limit=limit)
         return [
             {
-                "job": f"{r.extension_id}.{r.job_name}",
+                "job": r.key,
                 "started_at": r.started_at,
                 "duration_ms": round(r.duration_ms, 2),
                 "outcome": r.outcome,

@@ -127,18 +127,19 @@ def _check_fields(where: str, meta: ExtensionMeta) -> None:
         raise bad(f"meta.required is {_kind(meta.required)}; give True or False")
     if not isinstance(meta.description, str):
         raise bad(f"meta.description is {_kind(meta.description)}; give a string")
-    requires = meta.requires
-    if isinstance(requires, str) or not isinstance(requires, Sequence):
-        raise bad(
-            f"meta.requires is {_kind(requires)}; give a tuple of ServiceKey objects, "
-            "e.g. requires=(GOVERNANCE,)"
-        )
-    for key in requires:
-        if not isinstance(key, ServiceKey):
+    for field in ("requires", "optional"):
+        keys = getattr(meta, field)
+        if isinstance(keys, str) or not isinstance(keys, Sequence):
             raise bad(
-                f"meta.requires holds {_kind(key)}; name each service by its ServiceKey "
-                "(bastion.extension exports the platform's: GOVERNANCE, AUDIT, ...)"
+                f"meta.{field} is {_kind(keys)}; give a tuple of ServiceKey objects, "
+                f"e.g. {field}=(GOVERNANCE,)"
             )
+        for key in keys:
+            if not isinstance(key, ServiceKey):
+                raise bad(
+                    f"meta.{field} holds {_kind(key)}; name each service by its ServiceKey "
+                    "(bastion.extension exports the platform's: GOVERNANCE, AUDIT, ...)"
+                )
 
 
 def _instance_of(item_type: type) -> Callable[[object], bool]:

@@ -79,6 +79,9 @@ class ExtensionMeta:
     required: bool = False
     # The services this extension uses (``ctx.service(key)``); boot refuses a missing one.
     requires: Sequence[ServiceKey[Any]] = ()
+    # Services used when provided (``ctx.has_service(key)`` says whether): boot does not
+    # refuse their absence, so an extension can serve less when another is disabled.
+    optional: Sequence[ServiceKey[Any]] = ()
 
     @property
     def extension_id(self) -> ExtensionId:
@@ -120,7 +123,8 @@ class Operation:
     is (``/agent-cards/{name}``). ``request`` and ``response`` are types pydantic can
     describe (a ``BaseModel``, a ``TypedDict``, an annotated alias): ideally the very
     types that validate the body, so the document cannot drift from the code. ``public``
-    marks an operation that takes no credential."""
+    marks an operation that takes no credential. ``query`` is a pydantic model whose
+    fields are the operation's query parameters."""
 
     method: str
     path: str
@@ -129,6 +133,7 @@ class Operation:
     response: object | None = None
     response_media_type: str = "application/json"
     public: bool = False
+    query: type[BaseModel] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +274,10 @@ class ExtensionContext:
                 f"declaring it; add it to ExtensionMeta(requires=...)",
             )
         return self.services.get(key, requester=self.extension_id)
+
+    def has_service(self, key: ServiceKey[Any]) -> bool:
+        """Whether ``key`` (declared in ``meta.requires`` or ``meta.optional``) is provided."""
+        return key in self.uses and self.services.provider_of(key) is not None
 
     def on_shutdown(self, hook: Callable[[], Awaitable[object]]) -> None:
         """Run ``hook`` when the platform stops (close pools, flush buffers); hooks run

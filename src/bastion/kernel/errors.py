@@ -22,6 +22,13 @@ The tree::
     ├── MigrationError                    the migration ledger refuses to proceed
     │   ├── MigrationDriftError           an applied migration's SQL has changed
     │   └── MigrationFailedError          a migration's SQL failed; its transaction rolled back
+    ├── RefusedError                      a service refuses an operator's command on its merits;
+    │   │                                     ``status`` is the HTTP status an API answers with
+    │   ├── InvalidInputError             400: the command is malformed (an unknown role, a scope
+    │   │                                     the role does not grant)
+    │   ├── NotFoundError                 404: what it names does not exist
+    │   └── ConflictError                 409: it contradicts the current state (a name taken,
+    │                                         a key already revoked)
     ├── BackendUnavailableError           a shared backend a policy stage needs (Redis) is down;
     │                                         the chain denies with 503, not as a bug
     └── UpstreamError                     calling an upstream (LLM provider, MCP server) failed
@@ -160,6 +167,26 @@ class MigrationDriftError(MigrationError):
 
 class MigrationFailedError(MigrationError):
     pass
+
+
+class RefusedError(BastionError):
+    """A typed service (``ACCOUNTS``, ``CREDENTIALS``, ``MCP_ADMIN`` ...) refuses a
+    command. The CLI prints the message as one ``error:`` line; the admin API answers
+    ``status`` with it."""
+
+    status: int = 400
+
+
+class InvalidInputError(RefusedError):
+    status = 400
+
+
+class NotFoundError(RefusedError):
+    status = 404
+
+
+class ConflictError(RefusedError):
+    status = 409
 
 
 class BackendUnavailableError(BastionError):

@@ -33,6 +33,8 @@ RESERVED_PREFIXES: Mapping[str, str] = {
     "/scheduler": "core",
     "/core": "core",
     "/admin": "core",
+    # The admin API; a prefix spelled under the API root claims that path alone.
+    "/api/v1/admin": "admin",
     "/v1": "gateway",
     "/.well-known": "agents",
 }
@@ -79,9 +81,20 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix.rstrip("/") + "/")
 
 
+_UNDER_API_ROOT = frozenset(p for p in RESERVED_PREFIXES if p.startswith(API_ROOT + "/"))
+
+
+def _candidates(prefix: str) -> tuple[str, ...]:
+    """The paths ``prefix`` reserves: itself and itself under the API root, unless that is
+    reserved on its own (``/admin`` is core's, ``/api/v1/admin`` the admin API's)."""
+    if prefix in _UNDER_API_ROOT:
+        return (prefix,)
+    return tuple(c for c in (prefix, API_ROOT + prefix) if c not in _UNDER_API_ROOT)
+
+
 def _reserved_owner(path: str) -> tuple[str, str] | None:
     for prefix, owner in RESERVED_PREFIXES.items():
-        for candidate in (prefix, API_ROOT + prefix):
+        for candidate in _candidates(prefix):
             if _under(path, candidate) or _under(candidate, path):
                 return candidate, owner
     return None

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bastion.infra.audit import AuditSearch
 from bastion.infra.config import (
     ConfigError,
     LoadedProfile,
@@ -30,7 +31,16 @@ from bastion.infra.db import create_engine, database_failure
 from bastion.infra.events import EventBus
 from bastion.infra.governance.scanner import SecretScanner
 from bastion.infra.security import JwtCodec, RoleCatalog
-from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
+from bastion.infra.services import (
+    AUDIT,
+    AUDIT_SEARCH,
+    GOVERNANCE,
+    JOBS,
+    JWT,
+    LLM_UPSTREAMS,
+    ROLES,
+    TOOL_PROVIDERS,
+)
 from bastion.kernel.contract import (
     EndpointClass,
     Extension,
@@ -60,7 +70,7 @@ from bastion.runtime.discovery import discover
 from bastion.runtime.errors import BootError
 from bastion.runtime.identity import Authenticator
 from bastion.runtime.platform import Platform, migration_plan, run_stop_hooks
-from bastion.runtime.scheduler import ScheduledJob, Scheduler, parse_schedule
+from bastion.runtime.scheduler import ScheduledJob, Scheduler, SchedulerJobs, parse_schedule
 from bastion.runtime.services import build_audit, governance_for, public_limiter
 
 log = structlog.get_logger("bastion.boot")
@@ -279,6 +289,10 @@ async def _assemble(
     services.provide_value(ROLES, roles)
     services.provide_value(JWT, jwt)
     services.provide_value(AUDIT, trail)
+    services.provide_value(AUDIT_SEARCH, AuditSearch(engine, trail.writer.tables()))
+    # The jobs are collected once the routers are built (see ``McpExtension.router``).
+    scheduler = Scheduler([], engine)
+    services.provide_value(JOBS, SchedulerJobs(scheduler, engine))
     try:
         services.provide_value(
             LLM_UPSTREAMS,
@@ -308,7 +322,9 @@ async def _assemble(
             secrets=loaded.secrets,
             settings=profile,
             services=services,
-            uses=frozenset(ext.meta.requires) | {p.key for p in providers[ext.meta.id]},
+            uses=frozenset(ext.meta.requires)
+            | frozenset(ext.meta.optional)
+            | {p.key for p in providers[ext.meta.id]},
         )
         for ext in registry.ordered()
     }
@@ -368,6 +384,7 @@ async def _assemble(
     except BastionError as exc:
         raise _fail("validate", exc) from exc
 
+    scheduler.jobs.extend(jobs)
 
     if migrate:
         try:
@@ -391,7 +408,7 @@ async def _assemble(
         contexts=contexts,
         routers=routers,
         api_keys=api_keys,
-        scheduler=Scheduler(jobs, engine),
+        scheduler=scheduler,
         services=services,
         public_limiter=public_limiter(governance),
         revocations=revocations,

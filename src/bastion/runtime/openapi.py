@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
 
 from bastion.kernel.contract import EndpointClass, ErrorStyle, ExtensionRouter, Operation
@@ -79,6 +79,24 @@ def _schemas(
     return {key: schema for (key, _), schema in mapping.items()}, dict(definitions.get("$defs", {}))
 
 
+def _query_parameters(model: type[BaseModel], definitions: dict[str, Any]) -> list[dict[str, Any]]:
+    """The query parameters ``model``'s fields describe; the definitions their schemas
+    refer to join the document's."""
+    schema = model.model_json_schema(ref_template=_REF)
+    definitions.update(schema.get("$defs", {}))
+    required = set(schema.get("required", ()))
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": {k: v for k, v in prop.items() if k != "title"},
+            **({"description": prop["description"]} if "description" in prop else {}),
+        }
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
 def build_openapi(
     core: Iterable[Operation],
     routers: Iterable[ExtensionRouter],
@@ -108,6 +126,8 @@ def build_openapi(
             for part in path.split("/")
             if part.startswith("{") and part.endswith("}")
         ]
+        if op.query is not None:
+            params.extend(_query_parameters(op.query, definitions))
         if params:
             doc["parameters"] = params
         if (index, "request") in schemas:

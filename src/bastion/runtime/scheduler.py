@@ -19,10 +19,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text, select, text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.kernel.contract import Cron, ExtensionContext, Interval, Job
+from bastion.kernel.jobs import JobRunView, JobView
 
 log = structlog.get_logger("bastion.scheduler")
 
@@ -214,3 +227,54 @@ async def recent_runs(engine: AsyncEngine, limit: int = 50, job: str | None = No
         )
         for r in rows
     ]
+
+
+class SchedulerJobs:
+    """Implements ``JobBook`` for one scheduler (the ``JOBS`` platform service)."""
+
+    def __init__(self, scheduler: Scheduler, engine: AsyncEngine) -> None:
+        self._scheduler = scheduler
+        self._engine = engine
+
+    def jobs(self) -> list[JobView]:
+        return [
+            JobView(j.key, j.extension_id, j.job.name, describe(j.schedule))
+            for j in self._scheduler.jobs
+        ]
+
+    async def runs(self, *, job: str | None = None, limit: int = 50) -> list[JobRunView]:
+        return [
+            JobRunView(
+                f"{r.extension_id}.{r.job_name}",
+                _aware(r.started_at),
+                r.duration_ms,
+                r.outcome,
+                r.error,
+            )
+            for r in await recent_runs(self._engine, limit=limit, job=job)
+        ]
+
+    async def last_runs(self) -> dict[str, JobRunView]:
+        query = select(
+            job_runs.c.extension_id, job_runs.c.job_name, func.max(job_runs.c.id)
+        ).group_by(job_runs.c.extension_id, job_runs.c.job_name)
+        async with self._engine.connect() as conn:
+            ids = [row[2] for row in await conn.execute(query)]
+            if not ids:
+                return {}
+            rows = (
+                (await conn.execute(select(job_runs).where(job_runs.c.id.in_(ids))))
+                .mappings()
+                .all()
+            )
+        last = {}
+        for r in rows:
+            key = f"{r['extension_id']}.{r['job_name']}"
+            last[key] = JobRunView(
+                key, _aware(r["started_at"]), r["duration_ms"], r["outcome"], r["error"]
+            )
+        return last
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value

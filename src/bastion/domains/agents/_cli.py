@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import typer
 
-from bastion.domains.agents._catalog import AgentCatalog, AgentEntry, base_url
+from bastion.domains.agents._catalog import AgentCatalog, base_url
+from bastion.domains.agents._directory import AgentDirectoryService
 from bastion.infra.commands import JSON_OPTION, CommandContext, command_context, emit, run
+from bastion.kernel.agents import AgentView
 from bastion.kernel.policy import TargetType
 
 app = typer.Typer(help="A2A agents: what the profile publishes.", no_args_is_help=True)
@@ -22,25 +24,24 @@ def _catalog(bastion: CommandContext) -> AgentCatalog:
     )
 
 
-def _row(entry: AgentEntry, *, as_json: bool) -> dict[str, object]:
-    agent = entry.settings
+def _row(agent: AgentView, *, as_json: bool) -> dict[str, object]:
     mcp: object = [{"server": g.server, "tools": list(g.tools)} for g in agent.mcp]
     scopes: object = list(agent.required_scopes)
-    skills: object = [s.id for s in agent.skills]
+    skills: object = list(agent.skills)
     if not as_json:
         mcp = " ".join(f"{g.server}:{','.join(g.tools)}" for g in agent.mcp)
         scopes = ", ".join(agent.required_scopes)
-        skills = ", ".join(s.id for s in agent.skills)
+        skills = ", ".join(agent.skills)
     return {
         "name": agent.name,
         "version": agent.version,
-        "default": entry.is_default,
+        "default": agent.default,
         "public": agent.public,
         "route": agent.route,
         "mcp": mcp,
         "required_scopes": scopes,
         "skills": skills,
-        "card_url": entry.card_url,
+        "card_url": agent.card_url,
     }
 
 
@@ -50,6 +51,7 @@ def list_(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     bastion = command_context(ctx)
 
     async def go() -> list[dict[str, object]]:
-        return [_row(entry, as_json=as_json) for entry in _catalog(bastion)]
+        directory = AgentDirectoryService(_catalog(bastion))
+        return [_row(agent, as_json=as_json) for agent in directory.list()]
 
     emit(run(go), as_json=as_json, title="Agents")

@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from bastion.domains.agents._catalog import API_BASE, AgentCatalog, base_url
+from bastion.domains.agents._directory import AgentDirectoryService
 from bastion.domains.agents._references import warn_unresolved
 from bastion.domains.agents._routes import registry_routes, well_known_routes
 from bastion.infra.config import Profile
 from bastion.infra.services import GOVERNANCE
+from bastion.kernel.agents import AGENT_DIRECTORY, AgentDirectory
 from bastion.kernel.contract import (
     EndpointClass,
     Extension,
@@ -54,6 +56,10 @@ def _build(ctx: ExtensionContext) -> AgentCatalog:
     return catalog
 
 
+def _directory(ctx: ExtensionContext) -> AgentDirectory:
+    return AgentDirectoryService(ctx.service(AGENTS))
+
+
 class AgentsExtension(Extension):
     """A2A discovery: agent cards at ``/.well-known`` (anonymous) and the agent registry at
     ``/api/v1/agents/registry`` (filtered by the caller's scopes and the ACL).
@@ -73,8 +79,8 @@ class AgentsExtension(Extension):
         maturity=Maturity.GA,
     )
 
-    def services(self) -> Sequence[ServiceProvider[AgentCatalog]]:
-        return [ServiceProvider(AGENTS, _build)]
+    def services(self) -> Sequence[ServiceProvider[Any]]:
+        return [ServiceProvider(AGENTS, _build), ServiceProvider(AGENT_DIRECTORY, _directory)]
 
     def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:
         catalog = ctx.service(AGENTS)

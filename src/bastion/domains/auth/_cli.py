@@ -1,5 +1,5 @@
 """``bastion admin tokens`` and ``bastion admin keys``: the auth domain's contribution to
-the ``admin`` group. Accounts are found through the users domain's ``USERS`` service."""
+the ``admin`` group, a front end of the ``CREDENTIALS`` service (as the admin API is)."""
 
 from __future__ import annotations
 
@@ -7,32 +7,11 @@ import sys
 
 import typer
 
-from bastion.domains.auth._extension import API_KEYS
-from bastion.domains.auth._tokens import RevokeOutcome, TokenRegistry
-from bastion.infra.commands import (
-    JSON_OPTION,
-    CommandPlatform,
-    command_context,
-    emit,
-    err,
-    fail,
-    out,
-    record_admin_action,
-    run,
-)
-from bastion.infra.services import JWT, ROLES
-from bastion.kernel.context import scope_granted
-from bastion.kernel.identity import USERS, Account
+from bastion.infra.commands import JSON_OPTION, command_context, emit, err, out, run
+from bastion.kernel.credentials import CREDENTIALS, IssuedToken, TokenRevocationOutcome
 
 tokens_app = typer.Typer(help="Self-issued JWTs.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (bst_...).", no_args_is_help=True)
-
-
-async def _account(p: CommandPlatform, name_or_id: str) -> Account:
-    account = await p.service(USERS).find(name_or_id)
-    if account is None:
-        raise fail(f"no user '{name_or_id}'")
-    return account
 
 
 @tokens_app.command("issue")
@@ -47,38 +26,13 @@ def tokens_issue(
     """Print a signed JWT for USER on stdout, and nothing else; its jti goes to stderr."""
     bastion = command_context(ctx)
 
-    async def go() -> tuple[str, str]:
+    async def go() -> IssuedToken:
         async with bastion.platform(mount=False) as p:
-            account = await _account(p, user)
-            role = p.service(ROLES).resolve(account.role)
-            scopes = set(scope) if scope else set(role.scopes)
-            if scope:
-                beyond = sorted(s for s in scopes if not scope_granted(role.scopes, s))
-                if beyond:
-                    raise fail(f"role '{role.name}' does not grant: {', '.join(beyond)}")
-            issued = p.service(JWT).issue(
-                user_id=account.id,
-                tenant_id=account.tenant_id,
-                role=account.role,
-                tier=role.tier,
-                scopes=scopes,
-                ttl_seconds=ttl,
-            )
-            claims = issued.claims
-            await TokenRegistry(p.engine).record_issued(
-                claims.token_id, account.id, claims.issued_at, claims.expires_at
-            )
-            await record_admin_action(
-                p,
-                "token.issue",
-                account.id,
-                {"token_id": claims.token_id, "expires_at": claims.expires_at},
-            )
-            return issued.token, claims.token_id
+            return await p.service(CREDENTIALS).issue_token(user, ttl_seconds=ttl, scopes=scope)
 
-    token, jti = run(go)
-    err.print(f"jti: {jti}", highlight=False)
-    sys.stdout.write(token + "\n")
+    issued = run(go)
+    err.print(f"jti: {issued.token_id}", highlight=False)
+    sys.stdout.write(issued.token + "\n")
 
 
 @tokens_app.command("revoke")
@@ -90,14 +44,8 @@ def tokens_revoke(
 
     async def go() -> str:
         async with bastion.platform(mount=False) as p:
-            revocation = await TokenRegistry(p.engine).revoke(jti)
-            if revocation.outcome is RevokeOutcome.ALREADY_REVOKED:
-                raise fail(f"token '{jti}' is already revoked")
-            details: dict[str, object] = {"token_id": jti}
-            if revocation.expires_at is not None:
-                details["expires_at"] = revocation.expires_at.isoformat()
-            await record_admin_action(p, "token.revoke", revocation.user_id or jti, details)
-        if revocation.outcome is RevokeOutcome.REVOKED_UNKNOWN:
+            revocation = await p.service(CREDENTIALS).revoke_token(jti)
+        if revocation.outcome is TokenRevocationOutcome.REVOKED_UNKNOWN:
             return (
                 f"revoked {jti} (not issued by `admin tokens issue`: its expiry is unknown, "
                 "so the revocation is kept)"
@@ -118,12 +66,7 @@ def keys_issue(
 
     async def go() -> str:
         async with bastion.platform(mount=False) as p:
-            account = await _account(p, user)
-            record, plaintext = await p.service(API_KEYS).issue(account.id, name)
-            await record_admin_action(
-                p, "key.issue", account.id, {"key_id": record.id, "name": name}
-            )
-            return plaintext
+            return (await p.service(CREDENTIALS).issue_key(user, name)).secret
 
     sys.stdout.write(run(go) + "\n")
 
@@ -139,12 +82,11 @@ def keys_list(
 
     async def go() -> list[dict[str, object]]:
         async with bastion.platform(mount=False) as p:
-            owner = (await _account(p, user)).id if user else None
-            records = await p.service(API_KEYS).list(owner)
+            records = await p.service(CREDENTIALS).list_keys(user=user)
         return [
             {
                 "id": r.id,
-                "prefix": f"bst_{r.prefix}_…",
+                "prefix": r.preview,
                 "name": r.name,
                 "user_id": r.user_id,
                 "created_at": r.created_at,
@@ -156,13 +98,6 @@ def keys_list(
     emit(run(go), as_json=as_json, title="API keys")
 
 
-def _shown(key: str) -> str:
-    """A key reference as it can be echoed: a whole key pasted by mistake shows only its
-    prefix."""
-    parts = key.split("_")
-    return f"bst_{parts[1]}_…" if key.startswith("bst_") and len(parts) > 2 else key
-
-
 @keys_app.command("revoke")
 def keys_revoke(
     ctx: typer.Context,
@@ -171,14 +106,8 @@ def keys_revoke(
     """Revoke an API key; requests with it are refused from then on."""
     bastion = command_context(ctx)
 
-    async def go() -> str | None:
+    async def go() -> str:
         async with bastion.platform(mount=False) as p:
-            revoked = await p.service(API_KEYS).revoke(key)
-            if revoked is not None:
-                await record_admin_action(p, "key.revoke", revoked)
-            return revoked
+            return (await p.service(CREDENTIALS).revoke_key(key)).id
 
-    revoked = run(go)
-    if revoked is None:
-        raise fail(f"no active API key '{_shown(key)}'")
-    out.print(f"revoked {revoked}")
+    out.print(f"revoked {run(go)}")

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from bastion.domains.auth._credentials import CredentialService
 from bastion.domains.auth._repository import ApiKeyRepository
 from bastion.domains.auth._revocations import RevocationList
 from bastion.domains.auth._tokens import TokenRegistry
-from bastion.infra.services import ROLES
+from bastion.infra.services import AUDIT, JWT, ROLES
 from bastion.kernel.contract import (
     CliCommands,
     Extension,
@@ -14,6 +16,7 @@ from bastion.kernel.contract import (
     Job,
     Maturity,
 )
+from bastion.kernel.credentials import CREDENTIALS, CredentialAdmin
 from bastion.kernel.identity import USERS, ApiKeyResolver, RevocationSource
 from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.services import ServiceKey, ServiceProvider
@@ -29,6 +32,17 @@ def _repository(ctx: ExtensionContext) -> ApiKeyRepository:
     )
 
 
+def _credentials(ctx: ExtensionContext) -> CredentialAdmin:
+    return CredentialService(
+        ctx.service(API_KEYS),
+        TokenRegistry(ctx.engine),
+        ctx.service(USERS),
+        ctx.service(ROLES),
+        ctx.service(JWT),
+        ctx.service(AUDIT),
+    )
+
+
 async def _prune_tokens(ctx: ExtensionContext) -> dict[str, int]:
     leeway = ctx.settings.security.jwt.leeway_seconds
     return {"pruned": await TokenRegistry(ctx.engine).prune(leeway)}
@@ -37,7 +51,8 @@ async def _prune_tokens(ctx: ExtensionContext) -> dict[str, int]:
 class AuthExtension(Extension):
     """Credentials: API keys stored as prefix + SHA-256, and the resolver the core uses;
     revoked JWT ids and disabled users, as the snapshot the core checks tokens against;
-    ``bastion admin tokens`` and ``bastion admin keys``, which find accounts by ``USERS``."""
+    ``CREDENTIALS`` (keys and tokens issued, listed and revoked) and its two front ends,
+    ``bastion admin tokens``/``keys`` and the admin API; accounts are found by ``USERS``."""
 
     meta = ExtensionMeta(
         id="auth",
@@ -46,12 +61,12 @@ class AuthExtension(Extension):
         priority=10,
         description="API keys and their resolution",
         required=True,
-        requires=(ROLES, USERS),
+        requires=(ROLES, USERS, JWT, AUDIT),
         maturity=Maturity.GA,
     )
 
-    def services(self) -> Sequence[ServiceProvider[ApiKeyRepository]]:
-        return [ServiceProvider(API_KEYS, _repository)]
+    def services(self) -> Sequence[ServiceProvider[Any]]:
+        return [ServiceProvider(API_KEYS, _repository), ServiceProvider(CREDENTIALS, _credentials)]
 
     def migrations(self) -> Sequence[Migration]:
         return migrations_from_package("bastion.domains.auth")

@@ -70,7 +70,10 @@ class ApiKeyRepository:
             )
         return record, generated.plaintext
 
-    async def list(self, user_id: UserId | None = None) -> list[ApiKeyRecord]:
+    async def list(
+        self, user_id: UserId | None = None, tenant: TenantId | None = None
+    ) -> list[ApiKeyRecord]:
+        """Keys oldest first, of ``user_id`` and/or of the users of ``tenant``."""
         query = select(
             api_keys.c.id,
             api_keys.c.user_id,
@@ -81,9 +84,26 @@ class ApiKeyRepository:
         ).order_by(api_keys.c.created_at)
         if user_id is not None:
             query = query.where(api_keys.c.user_id == user_id)
+        if tenant is not None:
+            query = query.join(accounts, accounts.c.id == api_keys.c.user_id).where(
+                accounts.c.tenant_id == tenant
+            )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [ApiKeyRecord(ApiKeyId(r[0]), UserId(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+    async def get(self, key_id: str) -> ApiKeyRecord | None:
+        query = select(
+            api_keys.c.id,
+            api_keys.c.user_id,
+            api_keys.c.name,
+            api_keys.c.prefix,
+            api_keys.c.created_at,
+            api_keys.c.revoked_at,
+        ).where(api_keys.c.id == key_id)
+        async with self._engine.connect() as conn:
+            r = (await conn.execute(query)).first()
+        return None if r is None else ApiKeyRecord(ApiKeyId(r[0]), UserId(r[1]), *r[2:])
 
     async def revoke(self, reference: str) -> ApiKeyId | None:
         """Revoke a key by id (``key_...``) or by prefix: as ``keys list`` shows it

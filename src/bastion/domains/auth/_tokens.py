@@ -81,6 +81,11 @@ class TokenRegistry:
         user_id, expires_at = (row[0], row[1]) if row is not None else (None, None)
         return Revocation(jti, RevokeOutcome.ALREADY_REVOKED, user_id, expires_at)
 
+    async def owner(self, jti: str) -> str | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(tokens.c.user_id).where(tokens.c.jti == jti))).first()
+        return None if row is None else row[0]
+
     async def prune(self, leeway_seconds: float) -> int:
         """Forget tokens that expired more than ``leeway_seconds`` ago, revoked or not:
         verification refuses them anyway."""

@@ -1,30 +1,24 @@
-"""``bastion mcp``: the MCP server registry and its tool pins (the mcp domain's ``cli()``)."""
+"""``bastion mcp``: the MCP server registry and its tool pins (the mcp domain's ``cli()``),
+a front end of the ``MCP_ADMIN`` service (as the admin API is)."""
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import typer
 from typer.core import TyperGroup
 
-from bastion.domains.mcp._extension import MCP
-from bastion.domains.mcp._pins import ToolPin
-from bastion.domains.mcp._registry import ServerSpec
-from bastion.domains.mcp.errors import PinError
 from bastion.infra.commands import (
     JSON_OPTION,
     CommandPlatform,
     command_context,
     emit,
     fail,
-    record_admin_action,
     run,
 )
-
-if TYPE_CHECKING:
-    from bastion.domains.mcp._service import McpService
+from bastion.kernel.tools import MCP_ADMIN, McpAdmin, ToolDiffView, ToolPinView
 
 app = typer.Typer(help="MCP servers behind Bastion and the pins of their tools.")
 
@@ -52,25 +46,10 @@ SERVER = typer.Argument(..., metavar="SERVER")
 TOOL = typer.Argument(..., metavar="TOOL")
 
 
-def _service(p: CommandPlatform) -> McpService:
-    if p.services.provider_of(MCP) is None:
+def _service(p: CommandPlatform) -> McpAdmin:
+    if p.services.provider_of(MCP_ADMIN) is None:
         raise fail("the mcp extension is not enabled in this profile")
-    return p.service(MCP)
-
-
-def _spec(service: McpService, server: str) -> ServerSpec:
-    spec = service.registry.get(server)
-    if spec is None:
-        known = ", ".join(service.registry.names()) or "none"
-        raise fail(f"no MCP server named '{server}' (registered: {known})")
-    return spec
-
-
-def _serving(p: CommandPlatform, server: str) -> McpService:
-    """The MCP service, once it is known to have SERVER."""
-    service = _service(p)
-    _spec(service, server)
-    return service
+    return p.service(MCP_ADMIN)
 
 
 def _short(sha: str | None) -> str | None:
@@ -90,27 +69,25 @@ def list_servers(
 
     async def go() -> list[dict[str, Any]]:
         async with bastion.platform() as p:
-            service = _service(p)
-            rows: list[dict[str, Any]] = []
-            for spec in service.registry:
-                pins = await service.pins.for_server(spec.name)
-                row: dict[str, Any] = {
-                    "name": spec.name,
-                    "transport": spec.transport,
-                    "upstream": spec.url if spec.url is not None else " ".join(spec.command),
-                    "endpoint": spec.endpoint,
-                    "source": spec.source,
-                    "min_tier": spec.min_tier.label,
-                    "required_scopes": sorted(spec.required_scopes),
-                    "pinned_tools": sum(not pin.quarantined for pin in pins.values()),
-                    "quarantined_tools": sorted(n for n, pin in pins.items() if pin.quarantined),
-                }
-                if check:
-                    health = await service.check(spec)
-                    row["status"] = health.status.value
-                    row["error"] = health.error
-                rows.append(row)
-            return rows
+            servers = await _service(p).servers(check=check)
+        rows: list[dict[str, Any]] = []
+        for server in servers:
+            row: dict[str, Any] = {
+                "name": server.name,
+                "transport": server.transport,
+                "upstream": server.upstream,
+                "endpoint": server.endpoint,
+                "source": server.source,
+                "min_tier": server.min_tier,
+                "required_scopes": list(server.required_scopes),
+                "pinned_tools": server.pinned_tools,
+                "quarantined_tools": list(server.quarantined_tools),
+            }
+            if check:
+                row["status"] = server.health.status
+                row["error"] = server.health.error
+            rows.append(row)
+        return rows
 
     rows = run(go)
     if as_json:
@@ -130,13 +107,13 @@ def list_servers(
     )
 
 
-def _pin_row(pin: ToolPin) -> dict[str, Any]:
+def _pin_row(pin: ToolPinView) -> dict[str, Any]:
     return {
         "tool": pin.tool,
-        "status": pin.status.value,
+        "status": pin.status,
         "pinned_sha256": pin.pinned_sha256,
         "observed_sha256": pin.observed_sha256,
-        "changed_fields": pin.changes(),
+        "changed_fields": list(pin.changed_fields),
         "first_seen_at": pin.first_seen_at,
         "changed_at": pin.changed_at,
         "approved_at": pin.approved_at,
@@ -155,9 +132,7 @@ def list_tools(
 
     async def go() -> list[dict[str, Any]]:
         async with bastion.platform() as p:
-            service = _serving(p, server)
-            pins = await service.pins.for_server(server)
-            return [_pin_row(pins[name]) for name in sorted(pins)]
+            return [_pin_row(pin) for pin in await _service(p).pins(server)]
 
     rows = run(go)
     if as_json:
@@ -190,22 +165,18 @@ def diff_tool(
     """The pinned and the changed definition of a quarantined TOOL, as JSON, for review."""
     bastion = command_context(ctx)
 
-    async def go() -> ToolPin:
+    async def go() -> ToolDiffView:
         async with bastion.platform() as p:
-            service = _serving(p, server)
-            pin = await service.pins.get(server, tool)
-        if pin is None:
-            raise fail(f"no pin for tool '{tool}' on MCP server '{server}'")
-        return pin
+            return await _service(p).diff(server, tool)
 
-    pin = run(go)
+    diff = run(go)
     document = {
         "server": server,
         "tool": tool,
-        "status": pin.status.value,
-        "changed_fields": pin.changes(),
-        "pinned": pin.pinned_definition,
-        "observed": pin.observed_definition,
+        "status": diff.pin.status,
+        "changed_fields": list(diff.pin.changed_fields),
+        "pinned": diff.pinned,
+        "observed": diff.observed,
     }
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
@@ -219,27 +190,9 @@ def approve_tool(
     """Accept the changed definition of a quarantined TOOL: it is pinned and offered again."""
     bastion = command_context(ctx)
 
-    async def go() -> ToolPin:
+    async def go() -> ToolPinView:
         async with bastion.platform() as p:
-            service = _serving(p, server)
-            try:
-                previous = await service.pins.get(server, tool)
-                approved = await service.pins.approve(server, tool, by="cli")
-            except PinError as exc:
-                raise fail(str(exc)) from None
-            await record_admin_action(
-                p,
-                "mcp_tool_approve",
-                f"{server}/{tool}",
-                {
-                    "server": server,
-                    "tool": tool,
-                    "previous_sha256": previous.pinned_sha256 if previous else None,
-                    "pinned_sha256": approved.pinned_sha256,
-                    "changed_fields": previous.changes() if previous else [],
-                },
-            )
-            return approved
+            return await _service(p).approve(server, tool)
 
     approved = run(go)
     print(f"approved {server}/{tool} ({approved.pinned_sha256[:12]})")

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table
 
@@ -19,6 +19,7 @@ from bastion.kernel.contract import (
 )
 from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.services import ServiceKey, ServiceProvider
+from bastion.kernel.tools import MCP_ADMIN, McpAdmin
 
 if TYPE_CHECKING:
     import typer
@@ -37,6 +38,12 @@ def _build(ctx: ExtensionContext) -> McpService:
     from bastion.domains.mcp._mount import build_service
 
     return build_service(ctx)
+
+
+def _build_admin(ctx: ExtensionContext) -> McpAdmin:
+    from bastion.domains.mcp._admin import McpAdminService
+
+    return McpAdminService(ctx.service(MCP), ctx.service(AUDIT))
 
 
 async def check_health(ctx: ExtensionContext) -> None:
@@ -60,8 +67,8 @@ class McpExtension(Extension):
     def __init__(self) -> None:
         self._health_interval = DEFAULT_HEALTH_INTERVAL_SECONDS
 
-    def services(self) -> Sequence[ServiceProvider[McpService]]:
-        return [ServiceProvider(MCP, _build)]
+    def services(self) -> Sequence[ServiceProvider[Any]]:
+        return [ServiceProvider(MCP, _build), ServiceProvider(MCP_ADMIN, _build_admin)]
 
     def audit_tables(self) -> Sequence[Table]:
         return [mcp_tool_executions]

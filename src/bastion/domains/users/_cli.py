@@ -1,23 +1,12 @@
-"""``bastion admin users``: the users domain's contribution to the ``admin`` group."""
+"""``bastion admin users``: the users domain's contribution to the ``admin`` group, a
+front end of the ``ACCOUNTS`` service (as the admin API is)."""
 
 from __future__ import annotations
 
 import typer
 
-from bastion.domains.users._repository import User, UserExistsError, UserRepository
-from bastion.infra.commands import (
-    JSON_OPTION,
-    CommandContext,
-    command_context,
-    emit,
-    fail,
-    out,
-    record_admin_action,
-    run,
-)
-from bastion.infra.security import UnknownRoleError
-from bastion.infra.services import ROLES
-from bastion.kernel.ids import RoleName, TenantId
+from bastion.infra.commands import JSON_OPTION, command_context, emit, out, run
+from bastion.kernel.accounts import ACCOUNTS, AccountView
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
 
@@ -32,23 +21,11 @@ def users_create(
     """Create a user with a role and a tenant; prints the new user id."""
     bastion = command_context(ctx)
 
-    async def go() -> User:
+    async def go() -> AccountView:
         async with bastion.platform(mount=False) as p:
-            try:
-                p.service(ROLES).resolve(role)
-            except UnknownRoleError as exc:
-                raise fail(str(exc)) from None
-            try:
-                user = await UserRepository(p.engine).create(name, RoleName(role), TenantId(tenant))
-            except UserExistsError as exc:
-                raise fail(str(exc)) from None
-            await record_admin_action(
-                p, "user.create", user.id, {"name": name, "role": role, "tenant": tenant}
-            )
-            return user
+            return await p.service(ACCOUNTS).create(name, role, tenant)
 
-    user = run(go)
-    out.print(user.id)
+    out.print(run(go).id)
 
 
 @app.command("list")
@@ -58,7 +35,7 @@ def users_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
 
     async def go() -> list[dict[str, object]]:
         async with bastion.platform(mount=False) as p:
-            users = await UserRepository(p.engine).list()
+            users = await p.service(ACCOUNTS).list()
         return [
             {
                 "id": u.id,
@@ -74,19 +51,16 @@ def users_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     emit(run(go), as_json=as_json, title="Users")
 
 
-def _set_disabled(bastion: CommandContext, name_or_id: str, disabled: bool) -> str:
-    action = "user.disable" if disabled else "user.enable"
+def _set_disabled(ctx: typer.Context, name_or_id: str, disabled: bool) -> str:
+    bastion = command_context(ctx)
 
     async def go() -> str:
         async with bastion.platform(mount=False) as p:
-            changed = await UserRepository(p.engine).set_disabled(name_or_id, disabled)
-            if changed is None:
-                raise fail(f"no user '{name_or_id}'")
-            user, did = changed
-            if did:
-                await record_admin_action(p, action, user.id, {"name": user.name})
-            state = "disabled" if disabled else "enabled"
-            return f"{state} {user.name} ({user.id})" if did else f"{user.name} was already {state}"
+            change = await p.service(ACCOUNTS).set_disabled(name_or_id, disabled)
+        user, state = change.account, "disabled" if disabled else "enabled"
+        if change.changed:
+            return f"{state} {user.name} ({user.id})"
+        return f"{user.name} was already {state}"
 
     return run(go)
 
@@ -96,7 +70,7 @@ def users_disable(
     ctx: typer.Context, name: str = typer.Argument(..., help="User name or id.")
 ) -> None:
     """Refuse the user's JWTs and API keys (within security.api_key_cache_seconds)."""
-    out.print(_set_disabled(command_context(ctx), name, True), highlight=False)
+    out.print(_set_disabled(ctx, name, True), highlight=False)
 
 
 @app.command("enable")
@@ -104,4 +78,26 @@ def users_enable(
     ctx: typer.Context, name: str = typer.Argument(..., help="User name or id.")
 ) -> None:
     """Accept the user's unexpired JWTs and unrevoked API keys again."""
-    out.print(_set_disabled(command_context(ctx), name, False), highlight=False)
+    out.print(_set_disabled(ctx, name, False), highlight=False)
+
+
+@app.command("set")
+def users_set(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="User name or id."),
+    role: str | None = typer.Option(None, "--role", help="The new role."),
+    tenant: str | None = typer.Option(None, "--tenant", help="The new tenant."),
+) -> None:
+    """Change a user's role and/or tenant (credentials issued earlier keep their claims
+    until they expire)."""
+    bastion = command_context(ctx)
+
+    async def go() -> str:
+        async with bastion.platform(mount=False) as p:
+            change = await p.service(ACCOUNTS).update(name, role=role, tenant=tenant)
+        user = change.account
+        if not change.changed:
+            return f"{user.name} unchanged"
+        return f"{user.name} ({user.id}): role {user.role}, tenant {user.tenant_id}"
+
+    out.print(run(go), highlight=False)

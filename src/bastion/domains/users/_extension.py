@@ -5,8 +5,12 @@ from typing import Any
 
 import structlog
 
+from bastion.domains.users._accounts import AccountService
 from bastion.domains.users._repository import UserRepository
 from bastion.domains.users._routes import routes
+from bastion.domains.users._tenants import TenantService
+from bastion.infra.services import AUDIT, ROLES
+from bastion.kernel.accounts import ACCOUNTS, TENANTS, AccountAdmin, TenantDirectory
 from bastion.kernel.contract import (
     CliCommands,
     EndpointClass,
@@ -29,9 +33,18 @@ def _directory(ctx: ExtensionContext) -> UserDirectory:
     return UserRepository(ctx.engine)
 
 
+def _accounts(ctx: ExtensionContext) -> AccountAdmin:
+    return AccountService(UserRepository(ctx.engine), ctx.service(ROLES), ctx.service(AUDIT))
+
+
+def _tenants(ctx: ExtensionContext) -> TenantDirectory:
+    return TenantService(ctx.engine, UserRepository(ctx.engine), ctx.service(AUDIT))
+
+
 class UsersExtension(Extension):
     """User accounts: each with a role and a tenant. Serves ``/api/v1/users/me``, provides
-    ``USERS`` (accounts by name or id) and ``bastion admin users``."""
+    ``USERS`` (accounts by name or id), ``ACCOUNTS`` (their administration), ``TENANTS``
+    and ``bastion admin users``."""
 
     meta = ExtensionMeta(
         id="users",
@@ -40,14 +53,19 @@ class UsersExtension(Extension):
         priority=10,
         description="User accounts, roles and tenants",
         required=True,
+        requires=(ROLES, AUDIT),
         maturity=Maturity.GA,
     )
 
     def migrations(self) -> Sequence[Migration]:
         return migrations_from_package("bastion.domains.users")
 
-    def services(self) -> Sequence[ServiceProvider[UserDirectory]]:
-        return [ServiceProvider(USERS, _directory)]
+    def services(self) -> Sequence[ServiceProvider[Any]]:
+        return [
+            ServiceProvider(USERS, _directory),
+            ServiceProvider(ACCOUNTS, _accounts),
+            ServiceProvider(TENANTS, _tenants),
+        ]
 
     def cli(self) -> CliCommands:
         from bastion.domains.users._cli import app

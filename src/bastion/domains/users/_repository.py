@@ -119,6 +119,31 @@ class UserRepository:
             )
         return replace(user, disabled=disabled), bool(result.rowcount)
 
+    async def update(
+        self, user: User, *, role: RoleName | None = None, tenant: TenantId | None = None
+    ) -> tuple[User, bool]:
+        """Set ``user``'s role and/or tenant: the user as it is now, and whether it changed."""
+        values: dict[str, str] = {}
+        if role is not None and role != user.role:
+            values["role"] = role
+        if tenant is not None and tenant != user.tenant_id:
+            values["tenant_id"] = tenant
+        if not values:
+            return user, False
+        async with self._engine.begin() as conn:
+            await conn.execute(update(accounts).where(accounts.c.id == user.id).values(**values))
+        return replace(
+            user,
+            role=RoleName(values.get("role", user.role)),
+            tenant_id=TenantId(values.get("tenant_id", user.tenant_id)),
+        ), True
+
+    async def members(self) -> dict[str, int]:
+        """Accounts per tenant."""
+        query = select(accounts.c.tenant_id, func.count()).group_by(accounts.c.tenant_id)
+        async with self._engine.connect() as conn:
+            return {str(r[0]): int(r[1]) for r in await conn.execute(query)}
+
     async def list(self, tenant: TenantId | None = None) -> list[User]:
         query = select(accounts).order_by(accounts.c.created_at, accounts.c.name)
         if tenant is not None:

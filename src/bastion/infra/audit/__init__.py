@@ -21,12 +21,20 @@ from bastion.infra.audit._principal import (
     PRINCIPAL_COLUMNS,
     PRINCIPAL_WIDTHS,
     PrincipalRow,
+    admin_event_row,
     audit_event_row,
     principal_columns,
     principal_row,
 )
 from bastion.infra.audit._redact import RedactingProcessor, Redactor, redact_values
 from bastion.infra.audit._rows import AuditEventRow, GovernanceDecisionRow, new_row_id
+from bastion.infra.audit._search import (
+    MAX_LIMIT,
+    AuditFilter,
+    AuditKind,
+    AuditPage,
+    AuditSearch,
+)
 from bastion.infra.audit._settings import AuditSettings, SiemSinkSettings
 from bastion.infra.audit._siem import SiemEmitter
 from bastion.infra.audit._siem_event import iso_utc, siem_event
@@ -44,12 +52,17 @@ from bastion.infra.audit._writer import AuditWriter
 __all__ = [
     "AUDIT_TABLES",
     "DECISION_EVENT",
+    "MAX_LIMIT",
     "PRINCIPAL_COLUMNS",
     "PRINCIPAL_WIDTHS",
     "AuditClosedError",
     "AuditError",
     "AuditEventRow",
+    "AuditFilter",
+    "AuditKind",
+    "AuditPage",
     "AuditQueueFull",
+    "AuditSearch",
     "AuditSettings",
     "AuditTrail",
     "AuditWriter",
@@ -67,6 +80,7 @@ __all__ = [
     "SiemSinkSettings",
     "StdoutSink",
     "UnknownAuditTable",
+    "admin_event_row",
     "audit_event_row",
     "audit_events",
     "create_sink",

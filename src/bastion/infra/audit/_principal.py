@@ -108,3 +108,21 @@ def audit_event_row(
         "details": details,
         "trace_id": None if principal is None else principal.trace_id,
     }
+
+
+def admin_event_row(
+    actor: RequestContext | None,
+    action: str,
+    subject: str,
+    details: Mapping[str, object] | None = None,
+) -> AuditEventRow:
+    """The ``audit_events`` row of an operator's action: ``event_type`` is
+    ``admin.<action>``; ``details`` carry ``source``, ``api`` for a caller of the admin
+    API (whose user, tenant and trace fill the actor columns), ``cli`` without one."""
+    return audit_event_row(
+        actor,
+        event_type=f"admin.{action}",
+        subject=subject,
+        action=action,
+        details={"source": "cli" if actor is None else "api", **(details or {})},
+    )

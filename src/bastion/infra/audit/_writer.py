@@ -8,7 +8,7 @@ import random
 import time
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Literal, Self, TypeVar
 
 import structlog
@@ -150,6 +150,10 @@ class AuditWriter:
         statements = TableStatements(table, self._engine.dialect)
         self._tables[table.name] = table
         self._statements[table.name] = statements
+
+    def tables(self) -> Mapping[str, Table]:
+        """The registered tables, by name."""
+        return MappingProxyType(self._tables)
 
     async def start(self) -> None:
         """Start the consumer; replay a spill file left by an earlier process."""

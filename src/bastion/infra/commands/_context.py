@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 import typer
 
-from bastion.infra.audit import audit_event_row
+from bastion.infra.audit import admin_event_row
 from bastion.infra.commands._output import fail
 from bastion.infra.services import AUDIT
 from bastion.kernel.services import ServiceKey, ServiceRegistry
@@ -81,12 +81,4 @@ async def record_admin_action(
 ) -> None:
     """An ``audit_events`` row (and SIEM event) for an operator action from the CLI:
     ``event_type`` is ``admin.<action>``; ``details`` carry ``source: cli``."""
-    await p.service(AUDIT).record_event(
-        audit_event_row(
-            None,
-            event_type=f"admin.{action}",
-            subject=subject,
-            action=action,
-            details={"source": "cli", **(details or {})},
-        )
-    )
+    await p.service(AUDIT).record_event(admin_event_row(None, action, subject, details))

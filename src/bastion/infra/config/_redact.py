@@ -11,7 +11,14 @@ _SENSITIVE_KEY = re.compile(r"(password|secret|token|api_key|private_key)(?!_sec
 REDACTED = "***"  # the same mask SQLAlchemy uses for URL passwords
 
 
+# Mappings whose every value may carry a credential (an ``Authorization`` header, a
+# token in a spawned server's environment): their keys are shown, never their values.
+_OPAQUE_MAPPINGS = frozenset({"headers", "extra_headers", "env"})
+
+
 def _scrub(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict) and key in _OPAQUE_MAPPINGS:
+        return dict.fromkeys(value, REDACTED)
     if isinstance(value, dict):
         return {k: _scrub(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
@@ -28,8 +35,9 @@ def _scrub(value: Any, key: str = "") -> Any:
 def redacted_profile(profile: Profile) -> dict[str, Any]:
     """The profile as plain data with passwords in URLs and secret-looking keys masked.
 
-    Keys ending in ``_secret`` hold secret *names* and ``_file``/``_path`` keys hold paths,
-    not values; they stay visible.
+    The values of ``headers``, ``extra_headers`` and ``env`` mappings are masked whatever
+    their keys. Keys ending in ``_secret`` hold secret *names* and ``_file``/``_path``
+    keys hold paths, not values; they stay visible.
     """
     data = profile.model_dump(mode="json")
     url = data["database"]["url"]

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bastion.domains.admin._access import TENANT_ADMIN_SCOPE
+from bastion.domains.admin._audit import AuditEndpoints
+from bastion.domains.admin._credentials import CredentialEndpoints
+from bastion.domains.admin._endpoint import Endpoint, operations_of, routes_of
+from bastion.domains.admin._mcp import McpEndpoints
+from bastion.domains.admin._platform import AgentEndpoints, ConfigEndpoints, JobEndpoints
+from bastion.domains.admin._tenants import TenantEndpoints
+from bastion.domains.admin._users import UserEndpoints
+from bastion.infra.config import Profile
+from bastion.infra.security import BUILTIN_ROLES
+from bastion.infra.services import AUDIT_SEARCH, LLM_UPSTREAMS, ROLES
+from bastion.kernel.accounts import ACCOUNTS, TENANTS
+from bastion.kernel.agents import AGENT_DIRECTORY
+from bastion.kernel.contract import (
+    EndpointClass,
+    Extension,
+    ExtensionContext,
+    ExtensionMeta,
+    ExtensionRouter,
+    Maturity,
+    RoleDefinition,
+)
+from bastion.kernel.credentials import CREDENTIALS
+from bastion.kernel.ids import RoleName
+from bastion.kernel.jobs import JOBS
+from bastion.kernel.tiers import Tier
+from bastion.kernel.tools import MCP_ADMIN
+
+BASE_PATH = "/api/v1/admin"
+TENANT_ADMIN_ROLE = RoleName("tenant-admin")
+
+
+def _user_scopes() -> frozenset[str]:
+    return next(r.scopes for r in BUILTIN_ROLES if r.name == "user")
+
+
+class AdminExtension(Extension):
+    """The HTTP admin API at ``/api/v1/admin``: users, keys, tokens, tenants, and read-only
+    views of what config-as-code owns. It reaches the other domains only through their
+    typed services, the ones their CLIs use, and contributes the ``tenant-admin`` role."""
+
+    meta = ExtensionMeta(
+        id="admin",
+        version="1.0.0",
+        depends_on=("core", "users", "auth"),
+        # After the agents domain (90), whose catalogue its directory is built from.
+        priority=95,
+        description="The admin API: users, credentials, tenants, audit search, read-only views",
+        requires=(ACCOUNTS, TENANTS, CREDENTIALS, ROLES, AUDIT_SEARCH, JOBS, LLM_UPSTREAMS),
+        # Served when their domains are enabled; without them, their endpoints are absent.
+        optional=(MCP_ADMIN, AGENT_DIRECTORY),
+        maturity=Maturity.GA,
+    )
+
+    def roles(self) -> Sequence[RoleDefinition]:
+        return [
+            RoleDefinition(
+                TENANT_ADMIN_ROLE,
+                Tier.USER,
+                _user_scopes() | {TENANT_ADMIN_SCOPE},
+                "A user who administers the users, keys and audit trail of its own tenant.",
+            )
+        ]
+
+    def endpoints(self, ctx: ExtensionContext) -> list[Endpoint[Any]]:
+        """Every endpoint, those of a disabled domain's service left out."""
+        profile: Profile = ctx.settings
+        accounts = ctx.service(ACCOUNTS)
+        users = UserEndpoints(accounts, ctx.service(ROLES))
+        endpoints = [
+            *users.endpoints(),
+            *CredentialEndpoints(ctx.service(CREDENTIALS), accounts, users).endpoints(),
+            *TenantEndpoints(ctx.service(TENANTS), accounts, profile.governance.quota).endpoints(),
+            *AuditEndpoints(ctx.service(AUDIT_SEARCH)).endpoints(),
+            *JobEndpoints(ctx.service(JOBS)).endpoints(),
+            *ConfigEndpoints(profile, ctx.service(LLM_UPSTREAMS)).endpoints(),
+        ]
+        if ctx.has_service(MCP_ADMIN):
+            endpoints.extend(McpEndpoints(ctx.service(MCP_ADMIN)).endpoints())
+        if ctx.has_service(AGENT_DIRECTORY):
+            endpoints.extend(AgentEndpoints(ctx.service(AGENT_DIRECTORY)).endpoints())
+        return endpoints
+
+    def router(self, ctx: ExtensionContext) -> ExtensionRouter:
+        endpoints = self.endpoints(ctx)
+        return ExtensionRouter(
+            routes=routes_of(endpoints),
+            base_path=BASE_PATH,
+            endpoint_class=EndpointClass.ADMIN,
+            # A tenant admin is of the user tier; each endpoint decides (``_access``).
+            min_tier=Tier.USER,
+            openapi=operations_of(endpoints),
+        )
