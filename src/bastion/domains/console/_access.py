@@ -7,6 +7,10 @@ from bastion.kernel.analytics import TENANT_ADMIN_SCOPE
 from bastion.kernel.context import RequestContext
 from bastion.kernel.tiers import Tier
 
+# The analytics contract's scope, and the admin API's (its ``tenant-admin`` role): either
+# makes a principal its tenant's administrator here.
+TENANT_ADMIN_SCOPES = (TENANT_ADMIN_SCOPE, "admin:tenant")
+
 
 def is_admin(principal: RequestContext) -> bool:
     return principal.tier >= Tier.ADMIN
@@ -17,7 +21,7 @@ def admitted(principal: RequestContext) -> RequestContext:
     principal holding ``tenant:admin`` in a tenant). Anyone else: ``SignInRefused``."""
     if is_admin(principal):
         return principal
-    if principal.has_scope(TENANT_ADMIN_SCOPE) and principal.tenant_id is not None:
+    if principal.tenant_id is not None and any(map(principal.has_scope, TENANT_ADMIN_SCOPES)):
         return principal
     role = f" (role '{principal.role}')" if principal.role else ""
     raise SignInRefused(

@@ -136,7 +136,9 @@ class SessionStore:
     async def close(self, raw_id: str) -> bool:
         """End the session; False if it had already ended."""
         async with self._engine.begin() as conn:
-            result = await conn.execute(delete(sessions).where(sessions.c.id_hash == hash_id(raw_id)))
+            result = await conn.execute(
+                delete(sessions).where(sessions.c.id_hash == hash_id(raw_id))
+            )
         return bool(result.rowcount)
 
     async def close_user(self, user_id: str) -> int:
