@@ -331,7 +331,6 @@ async def _assemble(
     try:
         for ext in registry.ordered():
             _provide(services, ext, contexts[ext.meta.id], providers[ext.meta.id])
-        _check_requirements(registry, services)
     except BastionError as exc:
         raise _fail("configure", exc) from exc
     api_keys: ApiKeyResolver | None = None
@@ -352,6 +351,10 @@ async def _assemble(
     )
     # Before the routers are built: a router may take the service (the console's sign-in).
     services.provide_value(AUTHENTICATOR, authenticator)
+    try:
+        _check_requirements(registry, services)
+    except BastionError as exc:
+        raise _fail("configure", exc) from exc
     try:
         routers = [
             (ext.meta.id, router)
