@@ -11,7 +11,7 @@ import secrets
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,10 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from sqlalchemy import select
 
+from bastion.infra.audit import audit_events
+from bastion.infra.db import create_engine
 from tests.domains.console.browser import Browser
 from tests.domains.gateway.conftest import (  # noqa: F401 (fixtures)
     DbReader,
@@ -46,6 +49,32 @@ class Served:
     gw: Gateway
     mcp: HttpMcpServer
     admin_key: str
+    db_url: str
+
+    def events(self, event_type: str) -> list[dict[str, Any]]:
+        """``audit_events`` rows of one type, once the batched writer has flushed them."""
+
+        async def read() -> list[dict[str, Any]]:
+            engine = create_engine(self.db_url)
+            query = select(audit_events).where(audit_events.c.event_type == event_type)
+            try:
+                async with engine.connect() as conn:
+                    return [dict(r) for r in (await conn.execute(query)).mappings()]
+            finally:
+                await engine.dispose()
+
+        deadline = time.monotonic() + 5
+        while not (rows := self.gw.db.run(read())) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return rows
+
+    @contextmanager
+    def signed_in(self, key: str) -> Iterator[httpx.Client]:
+        """An HTTP client holding a console session opened with ``key``."""
+        with httpx.Client(base_url=self.url) as http:
+            response = http.post("/admin/login/credential", data={"credential": key})
+            assert response.status_code == 303, response.text
+            yield http
 
     @property
     def url(self) -> str:
@@ -97,7 +126,7 @@ def served(
             with running_server(profile) as server:
                 gw = Gateway(server, reader, upstreams)
                 key = cli(profile, "admin", "keys", "issue", "admin", "--name", "console")
-                yield Served(gw, fake, key)
+                yield Served(gw, fake, key, url)
         finally:
             reader.close()
 
@@ -152,6 +181,9 @@ def test_a_user_tier_credential_cannot_sign_in(served: Served, browser: Browser)
     assert "sign-in refused" in browser.find("#error").text
     browser.screenshot("sign-in-refused")
     assert browser.errors() == []
+    failed = served.events("admin.console.sign_in_failed")
+    assert any("cannot sign in" in str(e["details"]) for e in failed)
+    assert all(key not in str(e) for e in failed)  # the credential is never recorded
 
 
 def test_an_admin_signs_in_and_the_page_runs_without_errors(
@@ -280,6 +312,25 @@ def test_a_state_change_without_the_csrf_token_is_refused(served: Served, browse
         assert http.post("/admin/logout", data={"csrf_token": token[1]}).status_code == 303
         after = http.get("/admin/users")
         assert after.status_code == 303  # the session is gone
+    assert served.events("admin.console.sign_in")
+    assert served.events("admin.console.sign_out")
+    assert served.events("admin.console.csrf_refused")
+
+
+def test_a_tenant_admin_sees_only_its_tenant(served: Served) -> None:
+    tag = secrets.token_hex(3)
+    served.user(f"mate-{tag}", tenant=f"east-{tag}")
+    served.user(f"other-{tag}", tenant=f"west-{tag}")
+    _, key = served.user(f"boss-{tag}", role="tenant-admin", tenant=f"east-{tag}")
+    with served.signed_in(key) as http:
+        users = http.get("/admin/users")
+        assert users.status_code == 200
+        assert f"mate-{tag}" in users.text and f"other-{tag}" not in users.text
+        assert "<td>admin</td>" not in users.text  # no admin-tier account is listed
+        assert http.get("/admin/config").status_code == 403
+        assert http.get("/admin/mcp").status_code == 403
+        tenants = http.get("/admin/tenants").text
+        assert f"east-{tag}" in tenants and f"west-{tag}" not in tenants
 
 
 def test_a_quarantined_tool_is_approved_in_the_console(served: Served, browser: Browser) -> None:

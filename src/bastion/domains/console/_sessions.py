@@ -20,6 +20,9 @@ from bastion.kernel.ids import ApiKeyId, RoleName, TenantId, TraceId, UserId
 from bastion.kernel.tiers import Tier
 
 _CSRF_CONTEXT = b"bastion-console-csrf"
+TOUCH_SECONDS = 15
+"""A session's idle clock is restarted at most this often: a page and its partial updates
+do not each write a row (the idle timeout is minutes; 15 s of slack is immaterial)."""
 
 
 def hash_id(raw_id: str) -> str:
@@ -115,9 +118,12 @@ class SessionStore:
             if m["expires_at"] <= now or m["last_seen_at"] + self._idle <= now:
                 await conn.execute(delete(sessions).where(sessions.c.id_hash == key))
                 return None
-            await conn.execute(
-                update(sessions).where(sessions.c.id_hash == key).values(last_seen_at=now)
-            )
+            seen = m["last_seen_at"]
+            if now - seen >= dt.timedelta(seconds=TOUCH_SECONDS):
+                await conn.execute(
+                    update(sessions).where(sessions.c.id_hash == key).values(last_seen_at=now)
+                )
+                seen = now
         return ConsoleSession(
             id_hash=key,
             user_id=m["user_id"],
@@ -129,7 +135,7 @@ class SessionStore:
             api_key_id=m["api_key_id"],
             login_method=m["login_method"],
             created_at=m["created_at"],
-            last_seen_at=now,
+            last_seen_at=seen,
             expires_at=m["expires_at"],
         )
 
