@@ -363,3 +363,61 @@ def test_a_quarantined_tool_is_approved_in_the_console(served: Served, browser: 
     assert "approved" in browser.find("#notice").text
     assert asyncio.run(call())
     assert browser.errors() == []
+
+
+def test_decisions_trace_and_live_tail(served: Served) -> None:
+    _, key = served.user("dee-" + secrets.token_hex(3))
+    with served.signed_in(served.admin_key) as http:
+        page = http.get("/admin/tail")
+        token = re.search(r'"X-CSRF-Token": "([0-9a-f]{64})"', page.text)
+        assert page.status_code == 200 and token is not None
+        trace = "e2e-console-" + secrets.token_hex(6)
+        with http.stream("GET", "/admin/tail/events", timeout=15) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.iter_lines()
+            assert next(lines).startswith(": tail started")
+            # A route the user role may not use: a denial, with its decision.
+            refused = served.gw.post(
+                "/v1/messages",
+                {"model": "restricted-model", "max_tokens": 5, "messages": ASK},
+                key=key,
+                trace=trace,
+            )
+            assert refused.status_code == 403
+            deadline = time.monotonic() + 8
+            event = ""
+            for line in lines:
+                if line.startswith("data:") and trace in line:
+                    event = line
+                    break
+                assert time.monotonic() < deadline
+        assert "<tr" in event and "deny" in event
+
+        log = http.get("/admin/decisions", params={"status": "deny", "since": "1h"})
+        assert log.status_code == 200 and trace in log.text
+
+        shown = http.get(f"/admin/traces/{trace}")
+        assert shown.status_code == 200
+        for point in ("identity", "agent", "permissions", "tools", "result"):
+            assert f'id="point-{point}"' in shown.text
+        assert "deny" in shown.text and "restricted-model" in shown.text
+        assert http.get("/admin/traces/no-such-trace").status_code == 404
+
+
+def test_the_read_only_pages_and_the_csv(served: Served) -> None:
+    with served.signed_in(served.admin_key) as http:
+        jobs = http.get("/admin/jobs")
+        assert jobs.status_code == 200 and "console.purge-sessions" in jobs.text
+        agents = http.get("/admin/agents")
+        assert agents.status_code == 200 and "<h1>Agents</h1>" in agents.text
+        config = http.get("/admin/config")
+        assert config.status_code == 200 and "restricted-model" in config.text
+        signing_key = served.gw.platform.secrets.get("jwt_signing_key")
+        assert signing_key not in config.text  # no secret is ever rendered
+        csv = http.get("/admin/usage.csv", params={"by": "model", "since": "1h"})
+        assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+        header, *rows = csv.text.strip().splitlines()
+        assert header.startswith("model,requests,allowed,denied")
+        assert any(r.startswith("claude-sonnet-4-5,") for r in rows)
+        bad = http.get("/admin/usage", params={"by": "nonsense"})
+        assert bad.status_code == 400 and "usage knows: model" in bad.text
