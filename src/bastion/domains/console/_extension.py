@@ -64,7 +64,8 @@ class ConsoleExtension(Extension):
             ANALYTICS,
         ),
         optional=(MCP_ADMIN, AGENT_DIRECTORY),
-        maturity=Maturity.BETA,
+        # GA like every core domain: a ga floor must not refuse one.
+        maturity=Maturity.GA,
     )
 
     def migrations(self) -> Sequence[Migration]:
