@@ -15,11 +15,12 @@ def floor_hour(moment: dt.datetime) -> dt.datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-# Rows from 30.5 hours before the current hour began until a moment ago: closed hours for
-# the rollups, a partial first hour, and the current (open) hour.
+# Rows from 54.5 hours before the current hour began until a moment ago: a whole day for
+# the daily rollup, closed hours either side of it for the hourly one, a partial first
+# hour, and the current (open) hour.
 NOW = dt.datetime.now(dt.UTC)
 END = NOW - dt.timedelta(seconds=1)
-START = floor_hour(NOW) - dt.timedelta(hours=30, minutes=30)
+START = floor_hour(NOW) - dt.timedelta(hours=54, minutes=30)
 
 
 @pytest.fixture

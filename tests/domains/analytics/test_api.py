@@ -18,7 +18,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from sqlalchemy import select
 
+from bastion.infra.audit import audit_events
+from bastion.infra.db import create_engine
 from tests.domains.gateway.conftest import (  # noqa: F401 (fixtures)
     Gateway,
     backend_url,
@@ -184,6 +187,32 @@ def test_bad_parameters_are_400s(traffic: Traffic, params: dict[str, str], messa
     answer = traffic.get("usage", "admin", **params)
     assert answer.status_code == 400
     assert message in answer.json()["error"]["message"]
+
+
+def test_a_refused_query_is_audited_without_its_values(traffic: Traffic) -> None:
+    secret_like = "bst_not_a_real_key_" + traffic.tag
+    answer = traffic.get("usage", "ann", group_by="colour", tenant=secret_like)
+    assert answer.status_code == 400
+
+    async def events() -> list[dict[str, Any]]:
+        engine = create_engine(str(traffic.gw.platform.profile.database.url))
+        try:
+            async with engine.connect() as conn:
+                query = select(audit_events).where(
+                    audit_events.c.event_type == "analytics.query_refused",
+                    audit_events.c.actor_user_id == traffic.users["ann"],
+                )
+                return [dict(r._mapping) for r in await conn.execute(query)]
+        finally:
+            await engine.dispose()
+
+    deadline = time.monotonic() + 10
+    while not (rows := traffic.gw.db.run(events())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(rows) == 1
+    assert rows[0]["details"]["status"] == 400
+    assert sorted(rows[0]["details"]["parameters"]) == ["group_by", "since", "tenant"]
+    assert secret_like not in str(rows[0])
 
 
 def test_a_repeated_parameter_is_a_400(traffic: Traffic) -> None:

@@ -12,8 +12,18 @@ from typing import Any
 import pytest
 
 from bastion.domains.analytics import AnalyticsService
-from bastion.kernel.analytics import AnalyticsQueryError, Report, UsageRow, Viewer
-from tests.domains.analytics.conftest import END, START
+from bastion.kernel.analytics import (
+    AnalyticsQueryError,
+    Reach,
+    Report,
+    UsageRow,
+    Viewer,
+    VisibilityError,
+)
+from bastion.kernel.context import AuthMethod, RequestContext
+from bastion.kernel.ids import TenantId, TraceId, UserId
+from bastion.kernel.tiers import Tier
+from tests.domains.analytics.conftest import END, NOW, START, floor_hour
 from tests.domains.analytics.seed import (
     DENIAL_KEYS,
     TOOL_KEYS,
@@ -121,6 +131,9 @@ async def test_windows_that_start_and_end_inside_hours(
         (START + dt.timedelta(minutes=47), END - dt.timedelta(hours=3, minutes=12)),
         (START + dt.timedelta(hours=5, minutes=1), START + dt.timedelta(hours=5, minutes=59)),
         (END - dt.timedelta(minutes=20), END + dt.timedelta(seconds=1)),
+        # Whole days from the daily rollup, hours either side from the hourly one.
+        (START + dt.timedelta(minutes=5), END - dt.timedelta(minutes=5)),
+        (START + dt.timedelta(hours=20), END - dt.timedelta(hours=2, minutes=5)),
     ]:
         inside = [r for r in seeded.usage if since <= r["created_at"] < until]
         query = service.query(Report.USAGE, {"group_by": "user,model", **_window(since, until)})
@@ -189,7 +202,8 @@ async def test_rows_are_ordered_and_limited(service: AnalyticsService, seeded: S
     costs = [row.cost_microdollars for row in by_cost]
     assert costs == sorted(costs, reverse=True)
     hours = [row.group["hour"] for row in await _usage(service, "hour")]
-    assert hours == sorted(hours) and len(hours) == 32
+    assert hours == sorted(hours)
+    assert len(hours) == (floor_hour(NOW) - floor_hour(START)) // dt.timedelta(hours=1) + 1
     top = await _usage(service, "user", limit="2")
     assert [row.group for row in top] == [row.group for row in by_cost[:2]]
 
@@ -231,3 +245,55 @@ def test_durations_and_iso_times() -> None:
     assert naive.since == dt.datetime(2026, 12, 1, tzinfo=dt.UTC) and naive.until == now
     assert parse_query(Report.DENIALS, {}, now=now).group_by == ("rule",)
     assert parse_query(Report.TOOLS, {}, now=now).group_by == ("tool",)
+
+
+def _ctx(tier: Tier, user: str | None, tenant: str | None, scopes: set[str]) -> RequestContext:
+    return RequestContext(
+        trace_id=TraceId("t"),
+        tier=tier,
+        auth_method=AuthMethod.API_KEY,
+        user_id=UserId(user) if user else None,
+        tenant_id=TenantId(tenant) if tenant else None,
+        scopes=frozenset(scopes),
+    )
+
+
+def test_who_sees_what() -> None:
+    assert Viewer.of(_ctx(Tier.ADMIN, "usr_a", "acme", {"*"})).reach is Reach.ALL
+    tenant_admin = Viewer.of(_ctx(Tier.USER, "usr_t", "acme", {"llm:invoke", "tenant:admin"}))
+    assert (tenant_admin.reach, tenant_admin.tenant_id) == (Reach.TENANT, "acme")
+    assert Viewer.of(_ctx(Tier.USER, "usr_t", "acme", {"tenant:*"})).reach is Reach.TENANT
+    user = Viewer.of(_ctx(Tier.USER, "usr_u", "acme", {"llm:invoke"}))
+    assert (user.reach, user.user_id) == (Reach.USER, "usr_u")
+    assert Viewer.of(_ctx(Tier.SERVICE, "usr_s", "acme", {"llm:invoke"})).reach is Reach.USER
+    with pytest.raises(VisibilityError):
+        Viewer.of(_ctx(Tier.MCP, None, None, {"mcp:call"}))
+
+
+@pytest.mark.parametrize("report", list(Report))
+async def test_visibility_narrows_whatever_the_filters(
+    service: AnalyticsService, seeded: Seeded, report: Report
+) -> None:
+    await service.roll_up()
+    table = {
+        Report.USAGE: seeded.usage,
+        Report.DENIALS: seeded.decisions,
+        Report.TOOLS: seeded.tools,
+    }[report]
+    if report is Report.DENIALS:
+        table = [r for r in table if r["decision"] == "deny"]
+
+    async def total(viewer: Viewer, **filters: str) -> int:
+        query = service.query(report, {"group_by": "user", **WINDOW, **filters})
+        return sum(row.requests for row in await service.run(query, viewer))
+
+    everything = Viewer.everything()
+    acme = Viewer(Reach.TENANT, tenant_id="acme")
+    ann = Viewer(Reach.USER, tenant_id="acme", user_id="usr_ann")
+    assert await total(everything) == len(table)
+    assert await total(acme) == sum(r["tenant_id"] == "acme" for r in table)
+    assert await total(ann) == sum(r["user_id"] == "usr_ann" for r in table)
+    # A filter narrows; it never widens past the viewer's reach.
+    assert await total(acme, tenant="globex") == 0
+    assert await total(ann, user="usr_bob") == 0
+    assert await total(acme, user="usr_bob") == sum(r["user_id"] == "usr_bob" for r in table)

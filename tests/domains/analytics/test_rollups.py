@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.domains.analytics import AnalyticsConfig, AnalyticsService
-from bastion.domains.analytics._tables import usage_hourly, watermarks
+from bastion.domains.analytics._tables import usage_daily, usage_hourly, watermarks
 from bastion.domains.gateway._records import ai_requests
 from bastion.kernel.analytics import Report, Viewer
 from tests.domains.analytics.conftest import END, NOW, START, floor_hour
@@ -92,20 +92,24 @@ async def test_late_rows_in_a_rolled_hour_are_repaired(
         usage_row(rng, floor_hour(NOW) - dt.timedelta(hours=20, minutes=1)),
     ]
     await insert(engine, ai_requests, late)
-    repaired = await service.roll_up(now=NOW)
-    assert (repaired.hours_rolled, repaired.hours_repaired) == (0, 2)
+    repaired = await service.roll_up(now=NOW + dt.timedelta(seconds=1))
+    assert repaired.hours_repaired == 2
+    # Recomputed hours are watched again; nothing changed since.
+    assert (await service.roll_up(now=NOW + dt.timedelta(seconds=2))).hours_repaired == 0
     assert await _totals(service, START, until) == _sums([*seeded.usage, *late])
 
 
 async def test_late_rows_beyond_the_reconcile_window_need_a_rebuild(
     engine: AsyncEngine, seeded: Seeded
 ) -> None:
-    service = AnalyticsService(engine, AnalyticsConfig(settle_seconds=0, reconcile_hours=2))
+    service = AnalyticsService(engine, AnalyticsConfig(settle_seconds=0, reconcile_hours=1))
+    # Rolled up two hours ago: past the reconcile window by now.
+    await service.roll_up(now=NOW - dt.timedelta(hours=2))
     await service.roll_up(now=NOW)
     until = END + dt.timedelta(seconds=1)
-    late = [usage_row(random.Random(9), floor_hour(NOW) - dt.timedelta(hours=10))]
+    late = [usage_row(random.Random(9), floor_hour(NOW) - dt.timedelta(hours=10, minutes=30))]
     await insert(engine, ai_requests, late)
-    assert (await service.roll_up(now=NOW)).hours_repaired == 0
+    assert (await service.roll_up(now=NOW + dt.timedelta(seconds=1))).hours_repaired == 0
     assert await _totals(service, START, until) == _sums(seeded.usage)
     rebuilt = await service.rebuild(START)
     assert rebuilt.hours_repaired >= 30
@@ -128,3 +132,27 @@ async def test_the_rollup_is_much_smaller_than_the_raw_rows(
 ) -> None:
     await service.roll_up(now=NOW)
     assert 0 < await _rollup_rows(engine) < len(seeded.usage)
+    async with engine.connect() as conn:
+        days = (await conn.execute(select(func.count()).select_from(usage_daily))).scalar_one()
+        whole = (
+            await conn.execute(select(func.count(func.distinct(usage_daily.c.hour))))
+        ).scalar_one()
+    assert (
+        days > 0
+        and whole
+        == (int(floor_hour(NOW).timestamp()) // 3600) // 24 - (int(START.timestamp()) // 3600) // 24
+    )
+
+
+async def test_a_few_recent_hours_are_recounted_one_by_one(
+    engine: AsyncEngine, seeded: Seeded
+) -> None:
+    service = AnalyticsService(engine, AnalyticsConfig(settle_seconds=0, reconcile_hours=0.5))
+    await service.roll_up(now=NOW - dt.timedelta(hours=1))
+    latest = await service.roll_up(now=NOW)  # rolls the last closed hour only
+    assert latest.hours_rolled == 1
+    late = [usage_row(random.Random(10), floor_hour(NOW) - dt.timedelta(minutes=30))]
+    await insert(engine, ai_requests, late)
+    assert (await service.roll_up(now=NOW + dt.timedelta(seconds=1))).hours_repaired == 1
+    until = END + dt.timedelta(seconds=1)
+    assert await _totals(service, START, until) == _sums([*seeded.usage, *late])

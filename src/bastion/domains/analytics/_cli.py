@@ -302,8 +302,9 @@ def rebuild(
     ctx: typer.Context,
     since: str = typer.Option(..., "--since", help="From when: a duration back or ISO."),
 ) -> None:
-    """Recompute the rolled-up hours from SINCE on from the raw rows (after restoring
-    audit rows older than the job's reconcile window)."""
+    """Recompute the rolled-up hours from SINCE on from the raw rows.
+
+    For audit rows restored later than the job's reconcile window."""
     bastion = command_context(ctx)
 
     async def go() -> RollupResult:

@@ -22,11 +22,11 @@ class AnalyticsConfig(BaseModel):
         description="How long after an hour closes the job waits before rolling it up, so "
         "rows still in the audit writer's batches land first.",
     )
-    reconcile_hours: int = Field(
-        48,
+    reconcile_hours: float = Field(
+        2.0,
         ge=0,
-        le=24 * 31,
-        description="How many closed hours each run re-counts against the raw rows, "
-        "recomputing any that rows written late (a spill file replayed) changed. Older "
-        "late rows need `bastion analytics rebuild`.",
+        le=24 * 7,
+        description="For how long after it rolled an hour up each run re-counts that "
+        "hour's raw rows, recomputing it if rows written late (a spill file replayed "
+        "after an outage) changed it. Rows later still need `bastion analytics rebuild`.",
     )

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from bastion.domains.analytics._config import AnalyticsConfig
 from bastion.domains.analytics._routes import AnalyticsAnswer, routes
 from bastion.domains.analytics._service import AnalyticsService
+from bastion.infra.services import AUDIT
 from bastion.kernel.analytics import ANALYTICS, TENANT_ADMIN_SCOPE, Analytics
 from bastion.kernel.contract import (
     ConfigSpec,
@@ -57,7 +58,8 @@ class AnalyticsExtension(Extension):
         depends_on=("core", "gateway", "mcp"),
         priority=60,
         description="Usage and cost analytics over the audit tables",
-        maturity=Maturity.BETA,
+        maturity=Maturity.GA,
+        requires=(AUDIT,),
     )
 
     def __init__(self) -> None:
@@ -91,7 +93,7 @@ class AnalyticsExtension(Extension):
     def router(self, ctx: ExtensionContext) -> ExtensionRouter:
         self._interval = _config(ctx).rollup_interval_seconds
         return ExtensionRouter(
-            routes(ctx.service(ANALYTICS)),
+            routes(ctx.service(ANALYTICS), ctx.service(AUDIT)),
             "/api/v1/analytics",
             EndpointClass.API,
             min_tier=Tier.SERVICE,

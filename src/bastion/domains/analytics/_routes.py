@@ -1,7 +1,9 @@
 """``/api/v1/analytics``: ``GET /usage``, ``/denials`` and ``/tools``.
 
-A bad parameter is a 400 naming it; a principal with no user (and no admin tier) a 403.
-The visibility rule is ``Viewer.of(ctx)``, applied by the service to every query.
+A bad parameter is a 400 naming it; a principal with no user (and no admin tier) a 403;
+each refusal is an ``audit_events`` row (``analytics.query_refused``: the report, the
+status and the parameter names, never their values). The visibility rule is
+``Viewer.of(ctx)``, applied by the service to every query.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from typing_extensions import TypedDict
 
+from bastion.infra.audit import AuditTrail, audit_event_row
 from bastion.infra.http import error_body
 from bastion.kernel.analytics import (
     Analytics,
@@ -23,7 +26,7 @@ from bastion.kernel.analytics import (
     Viewer,
     VisibilityError,
 )
-from bastion.kernel.context import request_context
+from bastion.kernel.context import RequestContext, request_context
 from bastion.kernel.contract import ErrorStyle
 
 
@@ -62,26 +65,39 @@ def _json(status: int, body: bytes) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-def routes(analytics: Analytics) -> list[Route]:
+def routes(analytics: Analytics, trail: AuditTrail) -> list[Route]:
+    async def refuse(
+        ctx: RequestContext, report: Report, status: int, message: str, names: list[str]
+    ) -> Response:
+        details = {"report": report.value, "status": status, "parameters": names}
+        await trail.record_event(
+            audit_event_row(
+                ctx,
+                event_type="analytics.query_refused",
+                action="analytics.query",
+                details=details,
+                subject=report.value,
+            )
+        )
+        return _json(status, error_body(ErrorStyle.JSON, status, message, trace_id=ctx.trace_id))
+
     def endpoint(report: Report) -> Route:
         async def answer(request: Request) -> Response:
             ctx = request_context(request)
+            names = [key[:64] for key in request.query_params][:32]
             try:
                 viewer = Viewer.of(ctx)
             except VisibilityError as exc:
-                return _json(403, error_body(ErrorStyle.JSON, 403, str(exc), trace_id=ctx.trace_id))
+                return await refuse(ctx, report, 403, str(exc), names)
             params: dict[str, str] = {}
             for key, value in request.query_params.multi_items():
                 if key in params:
-                    message = f"{key}: given more than once"
-                    return _json(
-                        400, error_body(ErrorStyle.JSON, 400, message, trace_id=ctx.trace_id)
-                    )
+                    return await refuse(ctx, report, 400, f"{key}: given more than once", names)
                 params[key] = value
             try:
                 query = analytics.query(report, params)
             except AnalyticsQueryError as exc:
-                return _json(400, error_body(ErrorStyle.JSON, 400, str(exc), trace_id=ctx.trace_id))
+                return await refuse(ctx, report, 400, str(exc), names)
             rows = await analytics.run(query, viewer)
             document = {
                 "report": report.value,

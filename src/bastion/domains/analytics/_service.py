@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, false, func, literal_column, or_, select
+from sqlalchemy import Table, and_, false, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -31,7 +31,7 @@ from bastion.domains.analytics._histogram import (
 from bastion.domains.analytics._hours import ceil_hour, floor_hour, hour_start, iso_hour
 from bastion.domains.analytics._params import parse_query
 from bastion.domains.analytics._sources import SOURCES, Source, epoch_hour, figures
-from bastion.domains.analytics._tables import SUM_COLUMNS, usage_hourly
+from bastion.domains.analytics._tables import SUM_COLUMNS, usage_daily, usage_hourly
 from bastion.kernel.analytics import (
     AnalyticsQuery,
     Reach,
@@ -43,15 +43,6 @@ from bastion.kernel.analytics import (
 
 _N_SUMS = len(SUM_COLUMNS)
 _N_LAT = len(LATENCY_BOUNDS)
-_ROLLUP_DIMENSIONS: Mapping[str, ColumnElement[Any]] = {
-    "model": usage_hourly.c.model,
-    "provider": usage_hourly.c.provider,
-    "route": usage_hourly.c.route,
-    "user": usage_hourly.c.user_id,
-    "tenant": usage_hourly.c.tenant_id,
-    "api_key": usage_hourly.c.api_key_id,
-    "client": usage_hourly.c.client_id,
-}
 
 
 @dataclass(slots=True)
@@ -115,12 +106,12 @@ class AnalyticsService:
                 first = ceil_hour(query.since)
                 end = min(floor_hour(query.until), mark) if mark is not None else first
                 if end > first:
-                    await self._rolled(conn, query, viewer, first, end, groups)
+                    await self._rollups(conn, query, viewer, first, end, groups)
                     ranges = [(query.since, hour_start(first)), (hour_start(end), query.until)]
             await self._raw(conn, source, query, viewer, ranges, groups)
         return _rows(query, groups)
 
-    async def _rolled(
+    async def _rollups(
         self,
         conn: AsyncConnection,
         query: AnalyticsQuery,
@@ -129,16 +120,48 @@ class AnalyticsService:
         end: int,
         groups: Groups,
     ) -> None:
-        t = usage_hourly
+        """The whole hours ``[first, end)``: whole days from the daily rows (unless the
+        query groups by hour), the hours either side of them from the hourly rows."""
+        day_first, day_end = -(-first // 24), end // 24
+        if "hour" in query.group_by or day_end <= day_first:
+            await self._rolled(conn, usage_hourly, query, viewer, [(first, end)], groups)
+            return
+        await self._rolled(
+            conn, usage_daily, query, viewer, [(day_first * 24, day_end * 24)], groups
+        )
+        edges = [(first, day_first * 24), (day_end * 24, end)]
+        await self._rolled(conn, usage_hourly, query, viewer, edges, groups)
+
+    async def _rolled(
+        self,
+        conn: AsyncConnection,
+        t: Table,
+        query: AnalyticsQuery,
+        viewer: Viewer,
+        hours: Sequence[tuple[int, int]],
+        groups: Groups,
+    ) -> None:
+        spans = [and_(t.c.hour >= a, t.c.hour < b) for a, b in hours if a < b]
+        if not spans:
+            return
+        dimensions = {
+            "model": t.c.model,
+            "provider": t.c.provider,
+            "route": t.c.route,
+            "user": t.c.user_id,
+            "tenant": t.c.tenant_id,
+            "api_key": t.c.api_key_id,
+            "client": t.c.client_id,
+        }
         keys = [
-            (
-                _time_key(name, t.c.hour) if name in ("hour", "day") else _ROLLUP_DIMENSIONS[name]
-            ).label(f"g{i}")
+            (_time_key(name, t.c.hour) if name in ("hour", "day") else dimensions[name]).label(
+                f"g{i}"
+            )
             for i, name in enumerate(query.group_by)
         ]
         sums = [func.sum(t.c[name]) for name in (*SUM_COLUMNS, *LATENCY_COLUMNS, *OVERHEAD_COLUMNS)]
-        conditions = [t.c.hour >= first, t.c.hour < end]
-        conditions += _narrowing(_ROLLUP_DIMENSIONS, query, viewer)
+        conditions = [or_(*spans) if len(spans) > 1 else spans[0]]
+        conditions += _narrowing(dimensions, query, viewer)
         statement = (
             select(*keys, *sums)
             .where(*conditions)

@@ -77,21 +77,28 @@ SUM_COLUMNS = (
     "cost_microdollars",
 )
 
-usage_hourly = Table(
-    "analytics_usage_hourly",
-    metadata,
-    Column("hour", BigInteger, nullable=False),  # hours since the epoch, UTC
-    Column("tenant_id", String(128)),
-    Column("user_id", String(128)),
-    Column("api_key_id", String(128)),
-    Column("client_id", String(255)),
-    Column("model", String(255)),
-    Column("route", String(255)),
-    Column("provider", String(64)),
-    *(Column(name, BigInteger, nullable=False) for name in SUM_COLUMNS),
-    *(Column(name, BigInteger, nullable=False) for name in LATENCY_COLUMNS),
-    *(Column(name, BigInteger, nullable=False) for name in OVERHEAD_COLUMNS),
-)
+
+def _rollup(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("hour", BigInteger, nullable=False),  # hours since the epoch, UTC
+        Column("tenant_id", String(128)),
+        Column("user_id", String(128)),
+        Column("api_key_id", String(128)),
+        Column("client_id", String(255)),
+        Column("model", String(255)),
+        Column("route", String(255)),
+        Column("provider", String(64)),
+        *(Column(name, BigInteger, nullable=False) for name in SUM_COLUMNS),
+        *(Column(name, BigInteger, nullable=False) for name in LATENCY_COLUMNS),
+        *(Column(name, BigInteger, nullable=False) for name in OVERHEAD_COLUMNS),
+    )
+
+
+usage_hourly = _rollup("analytics_usage_hourly")
+usage_daily = _rollup("analytics_usage_daily")
+"""One row per day (``hour`` is the day's first hour) for the days below the watermark."""
 
 watermarks = Table(
     "analytics_watermarks",
@@ -99,4 +106,13 @@ watermarks = Table(
     Column("source", String(32), primary_key=True),
     Column("hour", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+rolled_hours = Table(
+    "analytics_rolled_hours",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("hour", BigInteger, primary_key=True),
+    Column("row_count", BigInteger, nullable=False),
+    Column("rolled_at", DateTime(timezone=True), nullable=False),
 )
