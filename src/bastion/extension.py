@@ -25,7 +25,6 @@ from bastion.domains.gateway.upstreams import (
     UpstreamTarget,
 )
 from bastion.infra.http import error_response, invalid_body
-from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
 from bastion.kernel.analytics import (
     ANALYTICS,
     TENANT_ADMIN_SCOPE,
@@ -36,6 +35,21 @@ from bastion.kernel.analytics import (
     UsageRow,
     Viewer,
 )
+from bastion.infra.services import (
+    AUDIT,
+    AUDIT_SEARCH,
+    GOVERNANCE,
+    JOBS,
+    JWT,
+    LLM_UPSTREAMS,
+    ROLES,
+    TOOL_PROVIDERS,
+)
+
+# The typed services of the core domains (one implementation behind their CLI and the
+# admin API); a refusal is a ``RefusedError`` whose ``status`` an API answers with.
+from bastion.kernel.accounts import ACCOUNTS, TENANTS, AccountAdmin, TenantDirectory
+from bastion.kernel.agents import AGENT_DIRECTORY, AgentDirectory
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
     CLI_GROUPS,
@@ -61,9 +75,14 @@ from bastion.kernel.contract import (
     RoleDefinition,
     UpstreamRegistration,
 )
+from bastion.kernel.credentials import CREDENTIALS, CredentialAdmin
 
 # One upstream abstraction and one error family for LLM providers and MCP servers alike.
 from bastion.kernel.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    RefusedError,
     UpstreamError,
     UpstreamProtocolError,
     UpstreamRejected,
@@ -82,6 +101,7 @@ from bastion.kernel.ids import (
     TraceId,
     UserId,
 )
+from bastion.kernel.jobs import JobBook
 from bastion.kernel.lazy import lazy_attributes
 from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.narrow import (
@@ -102,6 +122,7 @@ from bastion.kernel.policy import (
 from bastion.kernel.registration import register_extension
 from bastion.kernel.services import ServiceKey, ServiceProvider
 from bastion.kernel.tiers import Tier
+from bastion.kernel.tools import MCP_ADMIN, McpAdmin
 from bastion.kernel.upstream import Upstream, UpstreamHealth
 
 if TYPE_CHECKING:
@@ -154,12 +175,18 @@ __getattr__ = lazy_attributes(
 
 __all__ = [
     "ANALYTICS",
+    "ACCOUNTS",
+    "AGENT_DIRECTORY",
     "AUDIT",
+    "AUDIT_SEARCH",
     "CLI_GROUPS",
+    "CREDENTIALS",
     "GOVERNANCE",
+    "JOBS",
     "JSON_OPTION",
     "JWT",
     "LLM_UPSTREAMS",
+    "MCP_ADMIN",
     "PRINCIPAL_WIDTHS",
     "ROLES",
     "TENANT_ADMIN_SCOPE",
@@ -169,6 +196,9 @@ __all__ = [
     "Analytics",
     "AnalyticsQuery",
     "AnalyticsQueryError",
+    "TENANTS",
+    "AccountAdmin",
+    "AgentDirectory",
     "ApiExtension",
     "ApiKeyId",
     "AuthMethod",
@@ -178,6 +208,8 @@ __all__ = [
     "CommandPlatform",
     "ConfigExtension",
     "ConfigSpec",
+    "ConflictError",
+    "CredentialAdmin",
     "Cron",
     "Decision",
     "EndpointClass",
@@ -192,19 +224,24 @@ __all__ = [
     "Governance",
     "HealthCheck",
     "Interval",
+    "InvalidInputError",
     "Job",
+    "JobBook",
     "JobExtension",
     "LlmUpstream",
     "Maturity",
+    "McpAdmin",
     "McpServerDefinition",
     "MessagesCall",
     "Migration",
+    "NotFoundError",
     "Operation",
     "PolicyContext",
     "PolicyStage",
     "PolicyTarget",
     "ProviderExtension",
     "RefusalObserver",
+    "RefusedError",
     "RefusedRequest",
     "Report",
     "RequestContext",
@@ -216,6 +253,7 @@ __all__ = [
     "SessionId",
     "StageVerdict",
     "TargetType",
+    "TenantDirectory",
     "TenantId",
     "Tier",
     "TraceId",

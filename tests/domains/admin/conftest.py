@@ -19,6 +19,7 @@ from bastion.kernel.ids import RoleName, TenantId, UserId
 from bastion.runtime.platform import Platform
 from tests.cli.conftest import query
 from tests.conftest import create_pg_database, drop_pg_database
+from tests.domains.agents.conftest import HELPDESK, write_agents
 from tests.fakes import FakeAnthropic
 from tests.support import ServerThread, write_profile
 
@@ -119,17 +120,19 @@ class Bastion:
 
 
 def admin_profile(directory: Path, db_url: str, upstream: FakeAnthropic) -> Path:
-    return write_profile(
+    path = write_profile(
         directory,
         db_url,
         {
             "gateway": {
                 "routes": [
                     {
+                        "name": "claude",
                         "model_pattern": "claude-*",
                         "provider": "anthropic",
                         "endpoint": upstream.base_url,
                         "api_key_secret": "anthropic_key",
+                        "extra_headers": {"x-team-token": "literal-header-value"},
                     }
                 ]
             },
@@ -150,6 +153,8 @@ def admin_profile(directory: Path, db_url: str, upstream: FakeAnthropic) -> Path
         },
         {"anthropic_key": UPSTREAM_KEY},
     )
+    write_agents(path, {"helpdesk.yaml": HELPDESK})
+    return path
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.domains.admin.conftest import ADMIN, Bastion
+from tests.domains.admin.conftest import ADMIN, Bastion, unique
 
 ENDPOINTS = [
     ("GET", "/users"),
@@ -72,3 +72,29 @@ def test_the_openapi_document_describes_the_admin_api(bastion: Bastion) -> None:
     assert schema == {"$ref": "#/components/schemas/IssuedKey"}
     assert ADMIN + "/keys/{key_id}/revoke" in document["paths"]
     assert "security" not in users["get"]  # the document's default: a credential
+
+
+def test_every_refusal_is_an_admin_event(bastion: Bastion) -> None:
+    probe = unique("usr_probe")
+    anonymous = bastion.call("GET", f"{ADMIN}/users/{probe}")
+    assert anonymous.status_code == 401
+    [event] = bastion.events("admin.refused", f"{ADMIN}/users/{probe}")
+    assert event["actor_user_id"] is None
+    assert event["details"] == {
+        "source": "api",
+        "method": "GET",
+        "status": 401,
+        "reason": "authentication required",
+        "trace_id": anonymous.json()["trace_id"],
+    }
+    below = bastion.call("GET", f"{ADMIN}/keys/{probe}", token=bastion.token("user", user="usr_u"))
+    assert below.status_code == 403
+    [event] = bastion.events("admin.refused", f"{ADMIN}/keys/{probe}")
+    assert (event["actor_user_id"], event["details"]["status"]) == ("usr_u", 403)
+    assert bastion.admin("GET", f"/tenants/{probe}").status_code == 404
+    [event] = bastion.events("admin.refused", f"{ADMIN}/tenants/{probe}")
+    assert (event["actor_user_id"], event["details"]["status"]) == ("usr_root", 404)
+    pasted = "bst_abcdefgh_" + "s" * 32
+    assert bastion.admin("POST", f"/keys/{pasted}/revoke").status_code == 404
+    [event] = bastion.events("admin.refused", f"{ADMIN}/keys/bst_abcdefgh_…/revoke")
+    assert "s" * 32 not in str(event)

@@ -112,3 +112,31 @@ def test_a_tenant_admin_manages_its_own_tenant_only(bastion: Bastion) -> None:
     assert call("GET", f"/tenants/{theirs}").status_code == 404
     [event] = bastion.events("admin.key.issue", own.json()["id"])
     assert (event["actor_user_id"], event["actor_tenant_id"]) == (admin["id"], mine)
+
+
+def test_a_tenant_admin_sees_but_cannot_touch_an_admin_account(bastion: Bastion) -> None:
+    tenant = unique("initech")
+    ta = bastion.admin(
+        "POST", "/users", json={"name": unique("ta"), "role": "tenant-admin", "tenant": tenant}
+    ).json()
+    root = bastion.admin(
+        "POST", "/users", json={"name": unique("root"), "role": "admin", "tenant": tenant}
+    ).json()
+    root_key = bastion.admin("POST", "/keys", json={"user": root["id"], "name": "k"}).json()
+    token = bastion.admin("POST", "/tokens", json={"user": ta["id"]}).json()["token"]
+
+    def call(method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return bastion.call(method, ADMIN + path, token=token, **kwargs)
+
+    assert call("GET", f"/users/{root['id']}").json()["role"] == "admin"
+    assert call("GET", f"/keys/{root_key['key']['id']}").status_code == 200
+    revoke = call("POST", f"/keys/{root_key['key']['id']}/revoke")
+    assert revoke.status_code == 403
+    assert revoke.json()["error"]["message"] == "a tenant admin cannot manage an admin-tier account"
+    assert call("POST", "/keys", json={"user": root["id"], "name": "x"}).status_code == 403
+    assert call("POST", "/tokens", json={"user": root["id"]}).status_code == 403
+    assert call("PATCH", f"/users/{root['id']}", json={"role": "user"}).status_code == 403
+    assert bastion.admin("GET", f"/keys/{root_key['key']['id']}").json()["revoked_at"] is None
+    # Without a tenant, a tenant admin's new user is of its own tenant.
+    created = call("POST", "/users", json={"name": unique("new"), "role": "user"})
+    assert created.status_code == 201 and created.json()["tenant"] == tenant

@@ -19,35 +19,34 @@ from bastion.domains.admin._models import (
     TokenIssue,
     TokenRevocation,
 )
+from bastion.domains.admin._refusals import shown_path
 from bastion.domains.admin._users import UserEndpoints
-from bastion.kernel.accounts import AccountAdmin
 from bastion.kernel.credentials import ApiKeyView, CredentialAdmin
 from bastion.kernel.errors import ConflictError, NotFoundError
 
 
 class CredentialEndpoints:
-    def __init__(
-        self, credentials: CredentialAdmin, accounts: AccountAdmin, users: UserEndpoints
-    ) -> None:
+    def __init__(self, credentials: CredentialAdmin, users: UserEndpoints) -> None:
         self._credentials = credentials
-        self._accounts = accounts
         self._users = users
 
-    async def _key(self, scope: AdminScope, key_id: str) -> ApiKeyView:
+    async def _key(self, scope: AdminScope, key_id: str, *, manage: bool) -> ApiKeyView:
+        """The key, if the caller's scope covers its owner (else 404, as if absent)."""
         key = await self._credentials.get_key(key_id)
         if key is not None and not scope.is_admin:
-            owner = await self._accounts.find(key.user_id)
-            if owner is None or not scope.covers(owner.tenant_id):
+            try:
+                await self._users.account(scope, key.user_id, manage=manage)
+            except NotFoundError:
                 key = None
         if key is None:
-            raise NotFoundError(f"no API key '{key_id[:128]}'")
+            raise NotFoundError(f"no API key '{shown_path(key_id[:128])}'")
         return key
 
     async def list_keys(self, request: Request, scope: AdminScope, _: None) -> ApiKeyList:
         asked = query(request, KeyQuery)
         user = None
         if asked.user is not None:
-            user = (await self._users.account(scope, asked.user)).id
+            user = (await self._users.account(scope, asked.user, manage=False)).id
         keys = await self._credentials.list_keys(
             user=user, tenant=scope.tenant_filter(asked.tenant)
         )
@@ -59,10 +58,10 @@ class CredentialEndpoints:
         return IssuedKey.of(issued)
 
     async def show_key(self, request: Request, scope: AdminScope, _: None) -> ApiKey:
-        return ApiKey.of(await self._key(scope, path_param(request, "key_id")))
+        return ApiKey.of(await self._key(scope, path_param(request, "key_id"), manage=False))
 
     async def revoke_key(self, request: Request, scope: AdminScope, _: None) -> ApiKey:
-        key = await self._key(scope, path_param(request, "key_id"))
+        key = await self._key(scope, path_param(request, "key_id"), manage=True)
         if key.revoked_at is not None:
             raise ConflictError(f"API key '{key.id}' is already revoked")
         return ApiKey.of(await self._credentials.revoke_key(key.id, actor=scope.principal))

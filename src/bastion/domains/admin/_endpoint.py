@@ -4,7 +4,7 @@ OpenAPI operation are built, so the document cannot drift from the code.
 A handler gets the request, the caller's ``AdminScope`` and its validated body (a
 pydantic model, or None), and returns a pydantic model. Every refusal is JSON with its
 status: a service's ``RefusedError`` (400/403/404/409), a body or query that fails its
-model (400).
+model (400); and each is recorded (``_refusals``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bastion.domains.admin._access import AdminScope, admin_scope
+from bastion.domains.admin._refusals import RefusalRecorder
 from bastion.infra.http import error_response, invalid_body
 from bastion.kernel.context import request_context
 from bastion.kernel.contract import ErrorStyle, Operation
@@ -47,7 +48,7 @@ class Endpoint(Generic[B]):
             self.method, self.path, self.summary, self.body, self.response, query=self.query
         )
 
-    def route(self) -> Route:
+    def route(self, refusals: RefusalRecorder) -> Route:
         endpoint = self
 
         async def serve(request: Request) -> Response:
@@ -57,6 +58,9 @@ class Endpoint(Generic[B]):
                 body = await endpoint._body(request)
                 result = await endpoint.handler(request, scope, body)
             except RefusedError as exc:
+                await refusals.record(
+                    principal, request.method, request.url.path, exc.status, str(exc)
+                )
                 return error_response(
                     ErrorStyle.JSON, exc.status, str(exc), trace_id=principal.trace_id
                 )
@@ -106,8 +110,8 @@ def path_param(request: Request, name: str) -> str:
     return value
 
 
-def routes_of(endpoints: Sequence[Endpoint[Any]]) -> list[Route]:
-    return [e.route() for e in endpoints]
+def routes_of(endpoints: Sequence[Endpoint[Any]], refusals: RefusalRecorder) -> list[Route]:
+    return [e.route(refusals) for e in endpoints]
 
 
 def operations_of(endpoints: Sequence[Endpoint[Any]]) -> list[Operation]:

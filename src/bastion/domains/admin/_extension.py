@@ -9,11 +9,12 @@ from bastion.domains.admin._credentials import CredentialEndpoints
 from bastion.domains.admin._endpoint import Endpoint, operations_of, routes_of
 from bastion.domains.admin._mcp import McpEndpoints
 from bastion.domains.admin._platform import AgentEndpoints, ConfigEndpoints, JobEndpoints
+from bastion.domains.admin._refusals import RefusalRecorder
 from bastion.domains.admin._tenants import TenantEndpoints
 from bastion.domains.admin._users import UserEndpoints
 from bastion.infra.config import Profile
 from bastion.infra.security import BUILTIN_ROLES
-from bastion.infra.services import AUDIT_SEARCH, LLM_UPSTREAMS, ROLES
+from bastion.infra.services import AUDIT, AUDIT_SEARCH, LLM_UPSTREAMS, ROLES
 from bastion.kernel.accounts import ACCOUNTS, TENANTS
 from bastion.kernel.agents import AGENT_DIRECTORY
 from bastion.kernel.contract import (
@@ -51,7 +52,7 @@ class AdminExtension(Extension):
         # After the agents domain (90), whose catalogue its directory is built from.
         priority=95,
         description="The admin API: users, credentials, tenants, audit search, read-only views",
-        requires=(ACCOUNTS, TENANTS, CREDENTIALS, ROLES, AUDIT_SEARCH, JOBS, LLM_UPSTREAMS),
+        requires=(ACCOUNTS, TENANTS, CREDENTIALS, ROLES, AUDIT, AUDIT_SEARCH, JOBS, LLM_UPSTREAMS),
         # Served when their domains are enabled; without them, their endpoints are absent.
         optional=(MCP_ADMIN, AGENT_DIRECTORY),
         maturity=Maturity.GA,
@@ -74,7 +75,7 @@ class AdminExtension(Extension):
         users = UserEndpoints(accounts, ctx.service(ROLES))
         endpoints = [
             *users.endpoints(),
-            *CredentialEndpoints(ctx.service(CREDENTIALS), accounts, users).endpoints(),
+            *CredentialEndpoints(ctx.service(CREDENTIALS), users).endpoints(),
             *TenantEndpoints(ctx.service(TENANTS), accounts, profile.governance.quota).endpoints(),
             *AuditEndpoints(ctx.service(AUDIT_SEARCH)).endpoints(),
             *JobEndpoints(ctx.service(JOBS)).endpoints(),
@@ -88,11 +89,13 @@ class AdminExtension(Extension):
 
     def router(self, ctx: ExtensionContext) -> ExtensionRouter:
         endpoints = self.endpoints(ctx)
+        refusals = RefusalRecorder(ctx.service(AUDIT))
         return ExtensionRouter(
-            routes=routes_of(endpoints),
+            routes=routes_of(endpoints, refusals),
             base_path=BASE_PATH,
             endpoint_class=EndpointClass.ADMIN,
             # A tenant admin is of the user tier; each endpoint decides (``_access``).
             min_tier=Tier.USER,
             openapi=operations_of(endpoints),
+            on_refused=refusals.refused,
         )

@@ -55,7 +55,9 @@ class UserList(BaseModel):
 class UserCreate(_Body):
     name: str = Field(min_length=1, max_length=128)
     role: str = Field(min_length=1, max_length=64)
-    tenant: str = Field("default", min_length=1, max_length=128)
+    tenant: str | None = Field(
+        None, min_length=1, max_length=128, description="Default: 'default' (a tenant admin's own)."
+    )
 
 
 class UserUpdate(_Body):

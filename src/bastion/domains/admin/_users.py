@@ -23,6 +23,7 @@ from bastion.domains.admin.errors import ForbiddenError
 from bastion.infra.security import RoleCatalog
 from bastion.kernel.accounts import AccountAdmin, AccountView
 from bastion.kernel.errors import NotFoundError
+from bastion.kernel.ids import DEFAULT_TENANT
 from bastion.kernel.tiers import Tier
 
 
@@ -39,12 +40,16 @@ class UserEndpoints:
         if role is not None and not scope.is_admin and self._admin_role(role):
             raise ForbiddenError(f"a tenant admin cannot grant the admin-tier role '{role}'")
 
-    async def account(self, scope: AdminScope, name_or_id: str) -> AccountView:
-        """The account, if the caller's scope covers it (else 404, as if absent)."""
+    async def account(
+        self, scope: AdminScope, name_or_id: str, *, manage: bool = True
+    ) -> AccountView:
+        """The account, if the caller's scope covers it (else 404, as if absent); to
+        ``manage`` it (change it, its credentials), a tenant admin's must not be of the
+        admin tier (403)."""
         found = await self._accounts.find(name_or_id)
         if found is None or not scope.covers(found.tenant_id):
             raise NotFoundError(f"no user '{name_or_id[:128]}'")
-        if not scope.is_admin and self._admin_role(found.role):
+        if manage and not scope.is_admin and self._admin_role(found.role):
             raise ForbiddenError("a tenant admin cannot manage an admin-tier account")
         return found
 
@@ -56,13 +61,13 @@ class UserEndpoints:
 
     async def create(self, _: Request, scope: AdminScope, body: UserCreate) -> User:
         self._grantable(scope, body.role)
-        tenant = scope.tenant_filter(body.tenant) or body.tenant
+        tenant = scope.tenant_filter(body.tenant) or body.tenant or DEFAULT_TENANT
         return User.of(
             await self._accounts.create(body.name, body.role, tenant, actor=scope.principal)
         )
 
     async def show(self, request: Request, scope: AdminScope, _: None) -> User:
-        return User.of(await self.account(scope, path_param(request, "user")))
+        return User.of(await self.account(scope, path_param(request, "user"), manage=False))
 
     async def update(self, request: Request, scope: AdminScope, body: UserUpdate) -> UserChange:
         account = await self.account(scope, path_param(request, "user"))

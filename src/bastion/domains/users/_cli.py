@@ -88,8 +88,7 @@ def users_set(
     role: str | None = typer.Option(None, "--role", help="The new role."),
     tenant: str | None = typer.Option(None, "--tenant", help="The new tenant."),
 ) -> None:
-    """Change a user's role and/or tenant (credentials issued earlier keep their claims
-    until they expire)."""
+    """Change a user's role and/or tenant; credentials issued earlier keep their claims."""
     bastion = command_context(ctx)
 
     async def go() -> str:

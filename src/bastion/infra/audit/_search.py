@@ -53,7 +53,7 @@ _SPECS: Mapping[AuditKind, _Spec] = {
     AuditKind.DECISIONS: _Spec(
         "governance_decisions", "user_id", "tenant_id", "decision", "stage", "rule"
     ),
-    # ``status`` is the outcome (ok, denied, error ...) or, given digits, the HTTP status.
+    # ``status`` is the outcome (success, denied, error ...) or, given digits, the HTTP status.
     AuditKind.REQUESTS: _Spec("ai_requests", "user_id", "tenant_id", "outcome"),
     AuditKind.TOOL_EXECUTIONS: _Spec(
         "mcp_tool_executions", "user_id", "tenant_id", "status", "stage", "rule"
