@@ -25,16 +25,6 @@ from bastion.domains.gateway.upstreams import (
     UpstreamTarget,
 )
 from bastion.infra.http import error_response, invalid_body
-from bastion.kernel.analytics import (
-    ANALYTICS,
-    TENANT_ADMIN_SCOPE,
-    Analytics,
-    AnalyticsQuery,
-    AnalyticsQueryError,
-    Report,
-    UsageRow,
-    Viewer,
-)
 from bastion.infra.services import (
     AUDIT,
     AUDIT_SEARCH,
@@ -50,6 +40,16 @@ from bastion.infra.services import (
 # admin API); a refusal is a ``RefusedError`` whose ``status`` an API answers with.
 from bastion.kernel.accounts import ACCOUNTS, TENANTS, AccountAdmin, TenantDirectory
 from bastion.kernel.agents import AGENT_DIRECTORY, AgentDirectory
+from bastion.kernel.analytics import (
+    ANALYTICS,
+    TENANT_ADMIN_SCOPE,
+    Analytics,
+    AnalyticsQuery,
+    AnalyticsQueryError,
+    Report,
+    UsageRow,
+    Viewer,
+)
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
     CLI_GROUPS,
@@ -174,9 +174,9 @@ __getattr__ = lazy_attributes(
 
 
 __all__ = [
-    "ANALYTICS",
     "ACCOUNTS",
     "AGENT_DIRECTORY",
+    "ANALYTICS",
     "AUDIT",
     "AUDIT_SEARCH",
     "CLI_GROUPS",
@@ -189,16 +189,16 @@ __all__ = [
     "MCP_ADMIN",
     "PRINCIPAL_WIDTHS",
     "ROLES",
+    "TENANTS",
     "TENANT_ADMIN_SCOPE",
     "TOOL_PROVIDERS",
     "USERS",
     "Account",
+    "AccountAdmin",
+    "AgentDirectory",
     "Analytics",
     "AnalyticsQuery",
     "AnalyticsQueryError",
-    "TENANTS",
-    "AccountAdmin",
-    "AgentDirectory",
     "ApiExtension",
     "ApiKeyId",
     "AuthMethod",
