@@ -421,3 +421,29 @@ def test_the_read_only_pages_and_the_csv(served: Served) -> None:
         assert any(r.startswith("claude-sonnet-4-5,") for r in rows)
         bad = http.get("/admin/usage", params={"by": "nonsense"})
         assert bad.status_code == 400 and "usage knows: model" in bad.text
+
+
+def test_a_token_signs_in_and_a_disabled_users_session_ends(served: Served) -> None:
+    profile = served.gw.server.profile_dir
+    admin_id = cli(
+        profile, "admin", "users", "create", "jay-" + secrets.token_hex(3), "--role", "admin"
+    )
+    token = cli(profile, "admin", "tokens", "issue", admin_id)
+    with served.signed_in(token) as http:
+        assert admin_id in http.get("/admin").text
+    # A validly signed token of no account opens nothing.
+    nobody = served.gw.token("usr_nobody", "admin")
+    refused = httpx.post(served.url + "/admin/login/credential", data={"credential": nobody})
+    assert refused.status_code == 403 and "account is gone or disabled" in refused.text
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    refused = httpx.post(served.url + "/admin/login/credential", data={"credential": forged})
+    assert refused.status_code == 403 and "sign-in refused" in refused.text
+
+    name = "tad-" + secrets.token_hex(3)
+    _, key = served.user(name, role="tenant-admin", tenant="t-" + name)
+    with served.signed_in(key) as http:
+        assert http.get("/admin/users").status_code == 200
+        cli(served.gw.server.profile_dir, "admin", "users", "disable", name)
+        ended = http.get("/admin/users")
+        assert (ended.status_code, ended.headers["location"]) == (303, "/admin/login?expired=1")
+        assert http.get("/admin/users").status_code == 303  # and stays ended

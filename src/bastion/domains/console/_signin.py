@@ -57,6 +57,12 @@ class SignIn:
         form = await read_form(request)
         try:
             principal = admitted(await method.sign_in(form, base.remote_addr))
+            if principal.user_id is not None:
+                account = await self.console.users.find(principal.user_id)
+                if account is None or account.disabled:
+                    raise SignInRefused(
+                        "sign-in refused: the credential's account is gone or disabled"
+                    )
         except SignInRefused as exc:
             await self.console.event(
                 None,
