@@ -14,6 +14,7 @@ from openapi_spec_validator import validate
 from starlette.routing import Route
 
 from bastion.domains.gateway._schema import ANTHROPIC_MESSAGES
+from bastion.runtime.routing import join
 from tests.examples.install import examples_installed
 from tests.support.openapi_server import api_server
 from tests.support.server import ServerThread
@@ -41,7 +42,7 @@ def mounted(server: ServerThread) -> set[tuple[str, str]]:
     for _, router in server.platform.routers:
         for route in router.routes:
             assert isinstance(route, Route) and route.methods
-            path = router.base_path.rstrip("/") + route.path
+            path = join(router.base_path, route.path)  # where the routing table serves it
             table |= {(m, path) for m in route.methods if m != "HEAD"}
     return table
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from bastion.kernel.context import RequestContext
 from bastion.kernel.ids import ApiKeyId, RoleName, TenantId, UserId
 from bastion.kernel.services import ServiceKey
 from bastion.kernel.tiers import Tier
@@ -100,3 +101,25 @@ class UserDirectory(Protocol):
 
 
 USERS: ServiceKey[UserDirectory] = ServiceKey("users", "User accounts, found by name or id")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedCredential:
+    """What a pasted credential is: the principal it authenticates (``context``), or why
+    it was refused (``refusal``); exactly one of them is set."""
+
+    context: RequestContext | None
+    refusal: str | None = None
+
+
+class CredentialCheck(Protocol):
+    async def check(self, raw: str, *, remote_addr: str | None = None) -> CheckedCredential:
+        """Authenticate a raw API key or JWT exactly as a request carrying it in
+        ``x-api-key`` is authenticated: signature, expiry, revocations, disabled users,
+        key lookup. A store that cannot be reached raises, as for a request."""
+        ...
+
+
+AUTHENTICATOR: ServiceKey[CredentialCheck] = ServiceKey(
+    "authenticator", "Authenticates a raw API key or JWT as the request path does"
+)

@@ -32,7 +32,7 @@ RESERVED_PREFIXES: Mapping[str, str] = {
     "/analytics": "analytics",
     "/scheduler": "core",
     "/core": "core",
-    "/admin": "core",
+    "/admin": "console",
     # The admin API; a prefix spelled under the API root claims that path alone.
     "/api/v1/admin": "admin",
     "/v1": "gateway",

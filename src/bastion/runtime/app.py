@@ -23,7 +23,6 @@ from bastion.runtime.boot import boot
 from bastion.runtime.core_routes import core_routes
 from bastion.runtime.dispatch import PathDispatch
 from bastion.runtime.errors import BootError
-from bastion.runtime.identity import Authenticator
 from bastion.runtime.middleware import CoreMiddleware
 from bastion.runtime.platform import Platform
 from bastion.runtime.routing import MountedRouter, RoutingTable
@@ -82,15 +81,9 @@ def build_app(platform: Platform) -> ASGIApp:
     # Starlette's own 404 (no route) raises, and the middleware answers it in the format
     # of the router under the path, as it answers every error.
     fallback = Router(routes=[*core_routes(platform), *table.mounts()], lifespan=lifespan)
-    scanner = platform.governance.scanner
     return CoreMiddleware(
         PathDispatch(table, fallback),
-        authenticator=Authenticator(
-            platform.jwt,
-            platform.api_keys,
-            revocations=platform.revocations,
-            is_secret=lambda value: bool(scanner.scan_text(value)),
-        ),
+        authenticator=platform.authenticator,
         table=table,
         max_body_bytes=platform.profile.server.max_body_bytes,
     )

@@ -56,6 +56,7 @@ from bastion.kernel.errors import (
     ServiceError,
 )
 from bastion.kernel.identity import (
+    AUTHENTICATOR,
     ApiKeyResolver,
     IdentityProvider,
     RevocationProvider,
@@ -67,6 +68,7 @@ from bastion.kernel.services import ServiceProvider, ServiceRegistry
 from bastion.kernel.surfaces import blamed_on, surface
 from bastion.runtime.discovery import discover
 from bastion.runtime.errors import BootError
+from bastion.runtime.identity import Authenticator
 from bastion.runtime.platform import Platform, migration_plan, run_stop_hooks
 from bastion.runtime.scheduler import ScheduledJob, Scheduler, SchedulerJobs, parse_schedule
 from bastion.runtime.services import build_audit, governance_for, public_limiter
@@ -329,6 +331,27 @@ async def _assemble(
     try:
         for ext in registry.ordered():
             _provide(services, ext, contexts[ext.meta.id], providers[ext.meta.id])
+    except BastionError as exc:
+        raise _fail("configure", exc) from exc
+    api_keys: ApiKeyResolver | None = None
+    for ext in registry.ordered():
+        if isinstance(ext, IdentityProvider):
+            api_keys = ext.api_key_resolver(contexts[ext.meta.id])
+            break
+    revocations: RevocationSource | None = None
+    for ext in registry.ordered():
+        if isinstance(ext, RevocationProvider):
+            revocations = ext.revocation_source(contexts[ext.meta.id])
+            break
+    authenticator = Authenticator(
+        jwt,
+        api_keys,
+        revocations=revocations,
+        is_secret=lambda value: bool(scanner.scan_text(value)),
+    )
+    # Before the routers are built: a router may take the service (the console's sign-in).
+    services.provide_value(AUTHENTICATOR, authenticator)
+    try:
         _check_requirements(registry, services)
     except BastionError as exc:
         raise _fail("configure", exc) from exc
@@ -365,16 +388,6 @@ async def _assemble(
         raise _fail("validate", exc) from exc
 
     scheduler.jobs.extend(jobs)
-    api_keys: ApiKeyResolver | None = None
-    for ext in registry.ordered():
-        if isinstance(ext, IdentityProvider):
-            api_keys = ext.api_key_resolver(contexts[ext.meta.id])
-            break
-    revocations: RevocationSource | None = None
-    for ext in registry.ordered():
-        if isinstance(ext, RevocationProvider):
-            revocations = ext.revocation_source(contexts[ext.meta.id])
-            break
 
     if migrate:
         try:
@@ -402,6 +415,7 @@ async def _assemble(
         services=services,
         public_limiter=public_limiter(governance),
         revocations=revocations,
+        authenticator=authenticator,
     )
     if migrate is True:
         try:

@@ -18,7 +18,7 @@ from bastion.infra.security import (
     extract_credential,
 )
 from bastion.kernel.context import AuthMethod, RequestContext
-from bastion.kernel.identity import ApiKeyResolver, RevocationSource
+from bastion.kernel.identity import ApiKeyResolver, CheckedCredential, RevocationSource
 from bastion.kernel.ids import ClientId, RoleName, SessionId, TraceId, new_trace_id
 from bastion.kernel.tiers import Tier
 from bastion.runtime.errors import CredentialStoreUnavailable
@@ -144,3 +144,17 @@ class Authenticator:
             ),
             None,
         )
+
+    async def check(self, raw: str, *, remote_addr: str | None = None) -> CheckedCredential:
+        """``CredentialCheck``: ``raw`` authenticated as if sent in ``x-api-key`` (which
+        takes API keys and JWTs alike), so a console sign-in passes the very checks a
+        request does."""
+        value = raw.strip()
+        if not value:
+            return CheckedCredential(None, "no credential given")
+        ctx, refusal = await self.authenticate(
+            [(b"x-api-key", value.encode("latin-1", "replace"))], {}, remote_addr
+        )
+        if ctx.auth_method is AuthMethod.ANONYMOUS:
+            return CheckedCredential(None, refusal or "not an API key or a Bastion token")
+        return CheckedCredential(ctx)

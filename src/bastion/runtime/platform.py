@@ -21,6 +21,7 @@ from bastion.kernel.registry import ExtensionRegistry
 from bastion.kernel.services import ServiceKey, ServiceRegistry
 from bastion.kernel.surfaces import surface
 from bastion.runtime.guard import PublicLimiter
+from bastion.runtime.identity import Authenticator
 from bastion.runtime.scheduler import Scheduler
 
 T = TypeVar("T")
@@ -38,6 +39,8 @@ class Platform:
     routers: list[tuple[str, ExtensionRouter]]
     api_keys: ApiKeyResolver | None
     scheduler: Scheduler
+    # How a request's credential becomes its principal (also the AUTHENTICATOR service).
+    authenticator: Authenticator
     # The platform's own services (roles, jwt, audit, governance) are read from here.
     services: ServiceRegistry
     # The per-address limit of ``public`` routes.
