@@ -26,6 +26,7 @@ from bastion.domains.gateway.upstreams import (
 )
 from bastion.infra.http import error_response, invalid_body
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
+from bastion.kernel.config import BootstrapAdminSettings, PlatformSettings, WorkersCheck
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
     CLI_GROUPS,
@@ -157,6 +158,7 @@ __all__ = [
     "ApiExtension",
     "ApiKeyId",
     "AuthMethod",
+    "BootstrapAdminSettings",
     "CliCommands",
     "ClientId",
     "CommandContext",
@@ -185,6 +187,7 @@ __all__ = [
     "MessagesCall",
     "Migration",
     "Operation",
+    "PlatformSettings",
     "PolicyContext",
     "PolicyStage",
     "PolicyTarget",
@@ -220,6 +223,7 @@ __all__ = [
     "UserDirectory",
     "UserId",
     "Verdict",
+    "WorkersCheck",
     "command_context",
     "emit",
     "err",

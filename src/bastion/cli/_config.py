@@ -7,7 +7,7 @@ import typer
 import yaml
 
 from bastion.cli._common import loaded_profile, out, run
-from bastion.infra.config import redacted_profile, reference_markdown
+from bastion.infra.config import redacted_profile
 from bastion.runtime.boot import boot
 
 app = typer.Typer(help="Validate and show the active profile.", no_args_is_help=True)
@@ -42,6 +42,13 @@ def show(as_json: bool = typer.Option(False, "--json", help="Print JSON instead 
 
 
 @app.command()
-def reference() -> None:
-    """Print the Markdown reference of every profile key (docs/configuration.md)."""
-    sys.stdout.write(reference_markdown())
+def reference(
+    builtin: bool = typer.Option(
+        False, "--builtin", help="Only Bastion's own namespaces, not third-party extensions'."
+    ),
+) -> None:
+    """Print the Markdown reference of every profile key: the platform's and each installed
+    extension's config namespace (docs/configuration.md is `--builtin`)."""
+    from bastion.runtime.namespaces import reference as generate
+
+    sys.stdout.write(generate(builtin=builtin))

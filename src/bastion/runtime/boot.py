@@ -16,17 +16,18 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import structlog
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.infra.config import (
     ConfigError,
     LoadedProfile,
-    validation_message,
+    platform_settings,
     workers_conflict,
 )
 from bastion.infra.db import create_engine
 from bastion.infra.events import EventBus
+from bastion.infra.governance import GovernanceSettings
 from bastion.infra.governance.scanner import SecretScanner
 from bastion.infra.security import JwtCodec, RoleCatalog
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
@@ -38,7 +39,6 @@ from bastion.kernel.contract import (
 )
 from bastion.kernel.errors import (
     BastionError,
-    ExtensionConfigError,
     ExtensionError,
     MigrationDriftError,
     MigrationError,
@@ -54,6 +54,7 @@ from bastion.kernel.ledger import MigrationLedger, MigrationState, PlannedMigrat
 from bastion.kernel.registry import ExtensionRegistry
 from bastion.kernel.services import ServiceProvider, ServiceRegistry
 from bastion.kernel.surfaces import blamed_on, surface
+from bastion.runtime import namespaces
 from bastion.runtime.discovery import discover
 from bastion.runtime.errors import BootError
 from bastion.runtime.platform import Platform, migration_plan, run_stop_hooks
@@ -71,37 +72,9 @@ def _fail(step: str, exc: BastionError) -> BootError:
 def configure_extensions(
     registry: ExtensionRegistry, loaded: LoadedProfile
 ) -> dict[str, BaseModel | None]:
-    """Validate each extension's ``extensions.<namespace>`` block against its model."""
-    settings = loaded.profile.extensions
-    configs: dict[str, BaseModel | None] = {}
-    claimed: set[str] = set()
-    for ext in registry.ordered():
-        spec = surface(ext, "config")
-        if spec is None:
-            configs[ext.meta.id] = None
-            continue
-        namespace, model = spec
-        claimed.add(namespace)
-        block = settings.namespace(namespace)
-        if block is None:
-            raise ExtensionConfigError(
-                ext.meta.id, f"extensions.{namespace}: expected a mapping for '{ext.meta.id}'"
-            )
-        try:
-            configs[ext.meta.id] = model.model_validate(block)
-        except ValidationError as exc:
-            raise ExtensionConfigError(
-                ext.meta.id,
-                validation_message(exc, f"extension '{ext.meta.id}'", ("extensions", namespace)),
-            ) from None
-    # A disabled extension's block (namespace = id, by convention) may stay in the profile.
-    unknown = sorted(set(settings.namespaces()) - claimed - set(settings.disabled))
-    if unknown:
-        raise ExtensionConfigError(
-            unknown[0],
-            f"extensions.{unknown[0]}: no installed extension has config namespace '{unknown[0]}'",
-        )
-    return configs
+    """Validate each extension's top-level ``<namespace>:`` block against its model, and
+    refuse a top-level key that is neither a platform key nor anyone's namespace."""
+    return namespaces.resolve(registry, loaded.profile)
 
 
 async def _release(engine: AsyncEngine, services: ServiceRegistry) -> None:
@@ -219,10 +192,12 @@ async def boot(
         raise _fail("discover", exc) from exc
 
     try:
-        conflict = workers_conflict(profile)
+        configs = configure_extensions(registry, loaded)
+        conflict = workers_conflict(profile) or namespaces.workers_conflicts(
+            registry, configs, profile.server.workers
+        )
         if conflict is not None:
             raise ConfigError(conflict)
-        configs = configure_extensions(registry, loaded)
         roles = RoleCatalog()
         for ext in registry.ordered():
             roles.merge(surface(ext, "roles"), source=ext.meta.id)
@@ -260,12 +235,14 @@ async def _assemble(
     shutdown hooks, governance), so ``boot`` can release it if any of this fails."""
     profile = loaded.profile
     try:
-        scanner = SecretScanner(profile.governance.secret_scan.scanner)
+        held = configs.get("governance")
+        governance_settings = held if isinstance(held, GovernanceSettings) else GovernanceSettings()
+        scanner = SecretScanner(governance_settings.secret_scan.scanner)
         trail = build_audit(profile, loaded.secrets, engine, lambda s: scanner.redact_text(s)[0])
         for ext in registry.ordered():
             for table in surface(ext, "audit_tables"):
                 trail.writer.register_table(table)
-        governance = governance_for(profile, registry, trail, scanner)
+        governance = governance_for(governance_settings, profile, registry, trail, scanner)
         services.provide_value(GOVERNANCE, governance)
         events = EventBus(h for ext in registry.ordered() for h in surface(ext, "event_handlers"))
     except BastionError as exc:
@@ -293,6 +270,7 @@ async def _assemble(
         providers = {ext.meta.id: surface(ext, "services") for ext in registry.ordered()}
     except BastionError as exc:
         raise _fail("configure", exc) from exc
+    settings = platform_settings(profile)
     contexts = {
         ext.meta.id: ExtensionContext(
             extension_id=ext.meta.extension_id,
@@ -300,7 +278,7 @@ async def _assemble(
             engine=engine,
             events=events,
             secrets=loaded.secrets,
-            settings=profile,
+            platform=settings,
             services=services,
             uses=frozenset(ext.meta.requires) | {p.key for p in providers[ext.meta.id]},
         )

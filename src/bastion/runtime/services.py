@@ -18,7 +18,7 @@ from bastion.infra.audit import (
     principal_row,
 )
 from bastion.infra.config import Profile, SecretStore
-from bastion.infra.governance import Decision, Governance, build_governance
+from bastion.infra.governance import Decision, Governance, GovernanceSettings, build_governance
 from bastion.infra.governance.scanner import SecretScanner
 from bastion.kernel.context import RequestContext
 from bastion.kernel.policy import PolicyContext, PolicyStage, TargetType
@@ -67,7 +67,11 @@ def decision_row(context: PolicyContext, decision: Decision) -> GovernanceDecisi
 
 
 def governance_for(
-    profile: Profile, registry: ExtensionRegistry, trail: AuditTrail, scanner: SecretScanner
+    settings: GovernanceSettings,
+    profile: Profile,
+    registry: ExtensionRegistry,
+    trail: AuditTrail,
+    scanner: SecretScanner,
 ) -> Governance:
     contributed: dict[str, list[PolicyStage]] = {
         ext.meta.id: stages
@@ -81,9 +85,7 @@ def governance_for(
             return trail.record_decision(row, owned=True)  # the queue is full: wait for room
         return None
 
-    return build_governance(
-        profile.governance, profile.rate_limits, contributed, [record], scanner=scanner
-    )
+    return build_governance(settings, profile.rate_limits, contributed, [record], scanner=scanner)
 
 
 def public_limiter(governance: Governance) -> Callable[[RequestContext], Awaitable[int | None]]:

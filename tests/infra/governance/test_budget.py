@@ -14,15 +14,18 @@ import pytest
 from sqlalchemy import select
 
 from bastion.infra.audit import governance_decisions
-from bastion.infra.config import ConfigError, load_profile
+from bastion.infra.config import load_profile
 from bastion.infra.db import create_engine
 from bastion.infra.governance import PolicyEngine
 from bastion.infra.governance.scanner import MAX_PROGRAM_SIZE
 from bastion.kernel.context import AuthMethod, RequestContext
+from bastion.kernel.errors import ExtensionConfigError
 from bastion.kernel.ids import RoleName, TenantId, TraceId, UserId
 from bastion.kernel.policy import PolicyContext, PolicyTarget, StageVerdict, TargetType, Verdict
 from bastion.kernel.tiers import Tier
+from bastion.runtime import namespaces
 from bastion.runtime.boot import boot
+from bastion.runtime.discovery import discover
 from bastion.runtime.errors import BootError
 from tests.support import write_profile
 
@@ -159,8 +162,9 @@ def test_a_scanner_regex_over_the_program_size_limit_fails_loading(
     tmp_path: Path, scanner: dict[str, Any], path: str
 ) -> None:
     profile = _profile(tmp_path, {"secret_scan": {"scanner": scanner}})
-    with pytest.raises(ConfigError) as caught:
-        load_profile(profile)
+    loaded = load_profile(profile)  # the governance domain validates its namespace at boot
+    with pytest.raises(ExtensionConfigError) as caught:
+        namespaces.resolve(discover(loaded.profile), loaded.profile)
     message = str(caught.value)
     assert f"governance.secret_scan.scanner.{path}" in message
     assert f"RE2 program of 554 instructions, over the limit of {MAX_PROGRAM_SIZE}" in message

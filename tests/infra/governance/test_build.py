@@ -24,7 +24,7 @@ from bastion.extension import (
     TargetType,
 )
 from bastion.infra.audit import governance_decisions
-from bastion.infra.config import ConfigError, load_profile
+from bastion.infra.config import load_profile
 from bastion.infra.governance import (
     GovernanceConfigError,
     GovernanceSettings,
@@ -32,9 +32,12 @@ from bastion.infra.governance import (
 )
 from bastion.infra.governance.ratelimit import RateLimitSettings
 from bastion.kernel.context import AuthMethod, RequestContext
+from bastion.kernel.errors import ExtensionConfigError
 from bastion.kernel.ids import RoleName, TenantId, TraceId, UserId
 from bastion.kernel.tiers import Tier
+from bastion.runtime import namespaces
 from bastion.runtime.boot import boot
+from bastion.runtime.discovery import discover
 from bastion.runtime.errors import BootError
 from tests.support import write_profile
 
@@ -245,8 +248,9 @@ async def test_boot_fails_on_an_invalid_re2_rule(tmp_path: Path) -> None:
 
 def test_invalid_governance_block_fails_loading_with_the_key_path(tmp_path: Path) -> None:
     profile = _profile(tmp_path, {"disabled": ["rate_limt"]})
-    with pytest.raises(ConfigError) as caught:
-        load_profile(profile)
+    loaded = load_profile(profile)  # the governance domain validates its namespace at boot
+    with pytest.raises(ExtensionConfigError) as caught:
+        namespaces.resolve(discover(loaded.profile), loaded.profile)
     assert "governance" in str(caught.value)
     assert "disabled stages not in policies: ['rate_limt']" in str(caught.value)
 

@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Table
 
 from bastion.domains.gateway._records import ai_requests
+from bastion.domains.gateway._settings import GatewaySettings
 from bastion.domains.gateway.upstreams import builtin_upstreams
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS
 from bastion.kernel.contract import (
+    ConfigSpec,
     Extension,
     ExtensionContext,
     ExtensionMeta,
@@ -49,6 +51,9 @@ class GatewayExtension(Extension):
         requires=(GOVERNANCE, AUDIT, LLM_UPSTREAMS, JWT),
         maturity=Maturity.GA,
     )
+
+    def config(self) -> ConfigSpec:
+        return "gateway", GatewaySettings
 
     def services(self) -> Sequence[ServiceProvider[Gateway]]:
         return [ServiceProvider(GATEWAY, _build)]

@@ -21,9 +21,9 @@ from bastion.domains.gateway._routes import (
     ingress_route,
 )
 from bastion.domains.gateway._routing import RouteTable
+from bastion.domains.gateway._settings import GatewaySettings
 from bastion.domains.gateway.errors import InvalidProviderError
 from bastion.domains.gateway.upstreams import LlmUpstream, UpstreamServices, create_http_session
-from bastion.infra.config import GatewaySettings, Profile
 from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS
 from bastion.kernel.contract import (
     EndpointClass,
@@ -38,8 +38,7 @@ log = structlog.get_logger("bastion.gateway")
 
 def build_gateway(ctx: ExtensionContext) -> Gateway:
     """The ``GATEWAY`` service: routes, providers on one pooled HTTP client, pricing."""
-    profile: Profile = ctx.settings
-    settings = profile.gateway
+    settings = ctx.config_as(GatewaySettings)
     governance = ctx.service(GOVERNANCE)
     trail = ctx.service(AUDIT)
 
@@ -59,12 +58,12 @@ def build_gateway(ctx: ExtensionContext) -> Gateway:
         PricingCatalog(settings.pricing),
         governance,
         trail.writer,
-        store_prompts=profile.audit.store_prompts,
+        store_prompts=ctx.platform.store_prompts,
     )
 
 
 def gateway_routers(ctx: ExtensionContext, gateway: Gateway) -> list[ExtensionRouter]:
-    settings: GatewaySettings = ctx.settings.gateway
+    settings = ctx.config_as(GatewaySettings)
     routers = [
         _ingress_router(
             gateway, ANTHROPIC, "/v1", "/messages", INFERENCE_OPERATIONS, inference_routes(gateway)

@@ -32,11 +32,11 @@ from bastion.domains.gateway._material import prompt_material
 from bastion.domains.gateway._pricing import PricingCatalog, cost_microdollars
 from bastion.domains.gateway._records import RequestRecord, ai_requests
 from bastion.domains.gateway._routing import Route, RouteTable
+from bastion.domains.gateway._settings import GatewaySettings
 from bastion.domains.gateway._stream_scan import StreamTextCollector
 from bastion.domains.gateway.translate import TranslationError
 from bastion.domains.gateway.upstreams import MessagesCall, UpstreamResponse, UpstreamStream
 from bastion.infra.audit import AuditWriter, new_row_id
-from bastion.infra.config import GatewaySettings
 from bastion.infra.governance import BACKEND_UNAVAILABLE_RULE, Governance
 from bastion.infra.http import error_body
 from bastion.kernel.context import RequestContext, request_context

@@ -20,8 +20,8 @@ from bastion.domains.gateway._schema import (
     SchemaError,
     check_anthropic_count_tokens,
 )
+from bastion.domains.gateway._settings import CoworkSettings
 from bastion.domains.gateway._tokens import estimate_input_tokens
-from bastion.infra.config import CoworkSettings
 from bastion.infra.http import error_response
 from bastion.infra.security import JwtCodec
 from bastion.kernel.context import AuthMethod, request_context

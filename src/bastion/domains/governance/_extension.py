@@ -3,10 +3,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from bastion.domains.governance._payloads import EvaluateRequest, HookEvent
 from bastion.domains.governance._routes import routes
+from bastion.infra.governance import GovernanceSettings
 from bastion.infra.services import GOVERNANCE
 from bastion.kernel.contract import (
+    ConfigSpec,
     EndpointClass,
     Extension,
     ExtensionContext,
@@ -34,6 +38,22 @@ class GovernanceExtension(Extension):
         requires=(GOVERNANCE,),
         maturity=Maturity.GA,
     )
+
+    def config(self) -> ConfigSpec:
+        return "governance", GovernanceSettings
+
+    def workers_conflict(self, config: BaseModel | None, workers: int) -> str | None:
+        """Quota counters kept in memory would be kept once per worker."""
+        if not isinstance(config, GovernanceSettings):
+            return None
+        quota = config.quota
+        if quota.enabled and quota.rules and quota.backend == "memory":
+            return (
+                f"server.workers is {workers} but governance.quota.backend is 'memory': each "
+                f"worker would count its own share and admit up to {workers}x every quota; set "
+                "governance.quota.backend: redis (with governance.quota.redis_url)"
+            )
+        return None
 
     def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:
         evaluate, hooks = routes(ctx.service(GOVERNANCE))

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Table
 
 from bastion.domains.mcp._records import mcp_tool_executions
-from bastion.infra.config import Profile
+from bastion.domains.mcp._settings import McpSettings
 from bastion.infra.services import AUDIT, GOVERNANCE, TOOL_PROVIDERS
 from bastion.kernel.contract import (
+    ConfigSpec,
     Extension,
     ExtensionContext,
     ExtensionMeta,
@@ -60,6 +61,9 @@ class McpExtension(Extension):
     def __init__(self) -> None:
         self._health_interval = DEFAULT_HEALTH_INTERVAL_SECONDS
 
+    def config(self) -> ConfigSpec:
+        return "mcp", McpSettings
+
     def services(self) -> Sequence[ServiceProvider[McpService]]:
         return [ServiceProvider(MCP, _build)]
 
@@ -74,8 +78,7 @@ class McpExtension(Extension):
 
         router = mcp_router(ctx.service(MCP))
         # Jobs are collected after routers at boot, so the profile's interval applies.
-        profile: Profile = ctx.settings
-        self._health_interval = profile.mcp.health_interval_seconds
+        self._health_interval = ctx.config_as(McpSettings).health_interval_seconds
         return router
 
     def jobs(self) -> Sequence[Job]:

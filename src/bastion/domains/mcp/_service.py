@@ -21,11 +21,11 @@ from bastion.domains.mcp._pins import PinStore
 from bastion.domains.mcp._proxy import McpProxy
 from bastion.domains.mcp._registry import Registry, ServerSpec
 from bastion.domains.mcp._sessions import SessionSigner, SessionTracker
+from bastion.domains.mcp._settings import McpSettings
 from bastion.domains.mcp._stdio_upstream import StdioUpstream
 from bastion.domains.mcp._upstream import SYSTEM_PRINCIPAL, McpUpstream
 from bastion.domains.mcp.errors import McpError
 from bastion.infra.audit import AuditTrail
-from bastion.infra.config import McpSettings
 from bastion.infra.governance import Governance
 from bastion.kernel.context import RequestContext
 from bastion.kernel.errors import UpstreamError

@@ -68,6 +68,10 @@ class ScopeCheckStage:
     def _requirement(req: TargetRequirement) -> tuple[Tier, tuple[str, ...]]:
         return Tier.parse(req.min_tier), req.scopes
 
+    def required_scopes(self, target_type: TargetType) -> tuple[str, ...]:
+        """The scopes a caller needs for a target of this type (what a card advertises)."""
+        return self._requirements.get(target_type, self._default)[1]
+
     def evaluate(self, context: PolicyContext) -> StageVerdict:
         principal, target = context.principal, context.target
         min_tier, scopes = self._requirements.get(target.type, self._default)
