@@ -4,11 +4,11 @@ from bastion.extension import ApiExtension, ExtensionMeta, ExtensionRouter
 
 Some names are imported on first use, so an extension that does not use them does not pay
 for them: ``principal_columns`` and ``principal_row`` (the principal columns of an audit
-table and their values for one request) from ``bastion.infra.audit``; ``Governance`` (what
-``ctx.service(GOVERNANCE)`` returns) and ``Decision`` (its chain's answer) from
-``bastion.infra.governance``; the command toolkit (``command_context``, ``emit``, ``fail``,
-``run``, ...) from ``bastion.infra.commands``, so a server that never builds a command
-does not import Rich.
+table and their values for one request) from ``bastion.infra.audit``; the command
+toolkit (``command_context``, ``emit``, ``fail``, ``run``, ...) from
+``bastion.infra.commands``, so a server that never builds a command does not import Rich.
+``Governance`` (what ``ctx.service(GOVERNANCE)`` returns) and ``Decision`` (its chain's
+answer) are the kernel's protocol and type (``bastion.kernel.governance``).
 """
 
 from typing import TYPE_CHECKING
@@ -25,7 +25,16 @@ from bastion.domains.gateway.upstreams import (
     UpstreamTarget,
 )
 from bastion.infra.http import error_response, invalid_body
-from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
+from bastion.infra.services import (
+    AUDIT,
+    JWT,
+    LLM_UPSTREAMS,
+    POLICY_STAGES,
+    RATE_LIMITER,
+    ROLES,
+    SECRET_SCANNER,
+    TOOL_PROVIDERS,
+)
 from bastion.kernel.config import BootstrapAdminSettings, PlatformSettings, WorkersCheck
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
@@ -61,6 +70,15 @@ from bastion.kernel.errors import (
     UpstreamStreamError,
     UpstreamTimeout,
     UpstreamUnavailable,
+)
+from bastion.kernel.governance import (
+    GOVERNANCE,
+    Decision,
+    EntityCatalog,
+    Governance,
+    PolicyEvaluator,
+    ScopeCheck,
+    UsageRecorder,
 )
 from bastion.kernel.identity import USERS, Account, UserDirectory
 from bastion.kernel.ids import (
@@ -112,7 +130,6 @@ if TYPE_CHECKING:
         run,
         shown,
     )
-    from bastion.infra.governance import Decision, Governance
 
 _COMMANDS = (
     "JSON_OPTION",
@@ -136,8 +153,6 @@ __getattr__ = lazy_attributes(
             name: "bastion.infra.audit"
             for name in ("PRINCIPAL_WIDTHS", "principal_columns", "principal_row")
         },
-        "Decision": "bastion.infra.governance",
-        "Governance": "bastion.infra.governance",
         **{name: "bastion.infra.commands" for name in _COMMANDS},
     },
 )
@@ -150,8 +165,11 @@ __all__ = [
     "JSON_OPTION",
     "JWT",
     "LLM_UPSTREAMS",
+    "POLICY_STAGES",
     "PRINCIPAL_WIDTHS",
+    "RATE_LIMITER",
     "ROLES",
+    "SECRET_SCANNER",
     "TOOL_PROVIDERS",
     "USERS",
     "Account",
@@ -168,6 +186,7 @@ __all__ = [
     "Cron",
     "Decision",
     "EndpointClass",
+    "EntityCatalog",
     "ErrorStyle",
     "Event",
     "EventHandler",
@@ -189,6 +208,7 @@ __all__ = [
     "Operation",
     "PlatformSettings",
     "PolicyContext",
+    "PolicyEvaluator",
     "PolicyStage",
     "PolicyTarget",
     "ProviderExtension",
@@ -198,6 +218,7 @@ __all__ = [
     "RoleDefinition",
     "RoleName",
     "SchemaExtension",
+    "ScopeCheck",
     "ServiceKey",
     "ServiceProvider",
     "SessionId",
@@ -220,6 +241,7 @@ __all__ = [
     "UpstreamTimeout",
     "UpstreamUnavailable",
     "Usage",
+    "UsageRecorder",
     "UserDirectory",
     "UserId",
     "Verdict",

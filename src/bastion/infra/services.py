@@ -3,7 +3,10 @@
 An extension names the ones it uses in ``ExtensionMeta(requires=...)`` and gets each with
 ``ctx.service(KEY)``::
 
-    governance = ctx.service(GOVERNANCE)
+    trail = ctx.service(AUDIT)
+
+``GOVERNANCE`` is declared in the kernel (``bastion.kernel.governance``) and provided by
+the governance domain, which provides ``SECRET_SCANNER`` as well.
 """
 
 from __future__ import annotations
@@ -12,18 +15,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bastion.kernel.contract import McpServerDefinition, UpstreamRegistration
+from bastion.kernel.policy import PolicyStage
 from bastion.kernel.services import ServiceKey
 
 if TYPE_CHECKING:
     from bastion.infra.audit import AuditTrail
-    from bastion.infra.governance import Governance
+    from bastion.infra.ratelimit import RateLimiter
+    from bastion.infra.scanner import SecretScanner
     from bastion.infra.security import JwtCodec, RoleCatalog
 
 AUDIT: ServiceKey[AuditTrail] = ServiceKey(
     "audit", "The audit trail: its writer batches rows of the tables in audit_tables()"
-)
-GOVERNANCE: ServiceKey[Governance] = ServiceKey(
-    "governance", "The governance chain, its entity catalogue, quotas and scanner"
 )
 JWT: ServiceKey[JwtCodec] = ServiceKey("jwt", "Issues and verifies Bastion's own JWTs")
 ROLES: ServiceKey[RoleCatalog] = ServiceKey("roles", "The merged RBAC role catalogue")
@@ -32,4 +34,13 @@ LLM_UPSTREAMS: ServiceKey[Sequence[tuple[str, UpstreamRegistration]]] = ServiceK
 )
 TOOL_PROVIDERS: ServiceKey[Sequence[tuple[str, McpServerDefinition]]] = ServiceKey(
     "tool_providers", "Every extension's tool_providers(), as (extension id, definition)"
+)
+POLICY_STAGES: ServiceKey[Sequence[tuple[str, PolicyStage]]] = ServiceKey(
+    "policy_stages", "Every extension's policies(), as (extension id, stage)"
+)
+RATE_LIMITER: ServiceKey[RateLimiter] = ServiceKey(
+    "rate_limiter", "The GCRA limiter of the profile's rate_limits (memory or Redis)"
+)
+SECRET_SCANNER: ServiceKey[SecretScanner] = ServiceKey(
+    "secret_scanner", "The secret scanner, compiled once from governance.secret_scan.scanner"
 )

@@ -10,7 +10,7 @@ middleware.
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Literal
 
@@ -18,6 +18,7 @@ from starlette.routing import Router
 from starlette.types import ASGIApp
 
 from bastion.infra.config import LoadedProfile
+from bastion.infra.services import SECRET_SCANNER
 from bastion.kernel.contract import Extension
 from bastion.runtime.boot import boot
 from bastion.runtime.core_routes import core_routes
@@ -35,6 +36,15 @@ from bastion.runtime.routing import MountedRouter, RoutingTable
 # (2026-12-06): 809 young and 73 middle collections, 3.6% of the event loop's time, at
 # the default; one young collection, under 0.1%, at these.
 GC_THRESHOLDS = (10_000, 20, 20)
+
+
+def _secret_test(platform: Platform) -> Callable[[str], bool]:
+    """Whether a caller-chosen id is a credential pasted into the wrong header, by the
+    governance domain's scanner (an id matching nothing passes without one)."""
+    if platform.services.provider_of(SECRET_SCANNER) is None:
+        return lambda value: False
+    scanner = platform.service(SECRET_SCANNER)
+    return lambda value: bool(scanner.scan_text(value))
 
 
 def build_app(platform: Platform) -> ASGIApp:
@@ -82,14 +92,14 @@ def build_app(platform: Platform) -> ASGIApp:
     # Starlette's own 404 (no route) raises, and the middleware answers it in the format
     # of the router under the path, as it answers every error.
     fallback = Router(routes=[*core_routes(platform), *table.mounts()], lifespan=lifespan)
-    scanner = platform.governance.scanner
+    is_secret = _secret_test(platform)
     return CoreMiddleware(
         PathDispatch(table, fallback),
         authenticator=Authenticator(
             platform.jwt,
             platform.api_keys,
             revocations=platform.revocations,
-            is_secret=lambda value: bool(scanner.scan_text(value)),
+            is_secret=is_secret,
         ),
         table=table,
         max_body_bytes=platform.profile.server.max_body_bytes,

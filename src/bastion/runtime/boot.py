@@ -3,7 +3,7 @@
 Each step that fails raises a ``BootError`` whose message is one line naming the
 extension (or file) at fault. The listener opens only after all of it succeeded. A boot
 that fails (or is interrupted) once the database engine exists runs the shutdown hooks
-registered so far, closes governance's backends and disposes of the engine first.
+registered so far (built services' ``close`` among them) and disposes of the engine first.
 
 The migrate step applies pending migrations (``migrate=True``), only checks that none is
 pending or drifted (``migrate="verify"``: a worker of ``bastion serve --workers N``,
@@ -27,10 +27,17 @@ from bastion.infra.config import (
 )
 from bastion.infra.db import create_engine
 from bastion.infra.events import EventBus
-from bastion.infra.governance import GovernanceSettings
-from bastion.infra.governance.scanner import SecretScanner
+from bastion.infra.ratelimit import build_rate_limiter
 from bastion.infra.security import JwtCodec, RoleCatalog
-from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS, ROLES, TOOL_PROVIDERS
+from bastion.infra.services import (
+    AUDIT,
+    JWT,
+    LLM_UPSTREAMS,
+    POLICY_STAGES,
+    RATE_LIMITER,
+    ROLES,
+    TOOL_PROVIDERS,
+)
 from bastion.kernel.contract import (
     EndpointClass,
     Extension,
@@ -57,9 +64,10 @@ from bastion.kernel.surfaces import blamed_on, surface
 from bastion.runtime import namespaces
 from bastion.runtime.discovery import discover
 from bastion.runtime.errors import BootError
+from bastion.runtime.logs import use_platform_scanner
 from bastion.runtime.platform import Platform, migration_plan, run_stop_hooks
 from bastion.runtime.scheduler import ScheduledJob, Scheduler, parse_schedule
-from bastion.runtime.services import build_audit, governance_for, public_limiter
+from bastion.runtime.services import build_audit, late_redactor, public_limiter
 
 log = structlog.get_logger("bastion.boot")
 
@@ -79,14 +87,9 @@ def configure_extensions(
 
 async def _release(engine: AsyncEngine, services: ServiceRegistry) -> None:
     """Undo what a boot that failed half-way had opened: the shutdown hooks registered so
-    far and built services' ``close`` (an extension's HTTP session, its pools),
-    governance's backends, the pool."""
+    far and built services' ``close`` (an extension's HTTP session, the governance
+    chain's counters, the rate limiter's client), the pool."""
     await run_stop_hooks(services)
-    if services.provider_of(GOVERNANCE) is not None:
-        try:
-            await services.get(GOVERNANCE).aclose()
-        except Exception as exc:
-            log.error("governance close failed", error=repr(exc))
     await engine.dispose()
 
 
@@ -235,18 +238,18 @@ async def _assemble(
     shutdown hooks, governance), so ``boot`` can release it if any of this fails."""
     profile = loaded.profile
     try:
-        held = configs.get("governance")
-        governance_settings = held if isinstance(held, GovernanceSettings) else GovernanceSettings()
-        scanner = SecretScanner(governance_settings.secret_scan.scanner)
-        trail = build_audit(profile, loaded.secrets, engine, lambda s: scanner.redact_text(s)[0])
+        # The scanner is the governance domain's (SECRET_SCANNER), built once boot has
+        # registered it: the SIEM copy resolves it on its first event.
+        trail = build_audit(profile, loaded.secrets, engine, late_redactor(services))
         for ext in registry.ordered():
             for table in surface(ext, "audit_tables"):
                 trail.writer.register_table(table)
-        governance = governance_for(governance_settings, profile, registry, trail, scanner)
-        services.provide_value(GOVERNANCE, governance)
         events = EventBus(h for ext in registry.ordered() for h in surface(ext, "event_handlers"))
     except BastionError as exc:
         raise _fail("configure", exc) from exc
+    limiter = build_rate_limiter(profile.rate_limits)
+    services.provide_value(RATE_LIMITER, limiter)
+    services.on_stop(limiter.aclose)
     services.provide_value(ROLES, roles)
     services.provide_value(JWT, jwt)
     services.provide_value(AUDIT, trail)
@@ -257,6 +260,14 @@ async def _assemble(
                 (ext.meta.id, registration)
                 for ext in registry.ordered()
                 for registration in surface(ext, "llm_upstreams")
+            ],
+        )
+        services.provide_value(
+            POLICY_STAGES,
+            [
+                (ext.meta.id, stage)
+                for ext in registry.ordered()
+                for stage in surface(ext, "policies")
             ],
         )
         services.provide_value(
@@ -288,6 +299,11 @@ async def _assemble(
         for ext in registry.ordered():
             _provide(services, ext, contexts[ext.meta.id], providers[ext.meta.id])
         _check_requirements(registry, services)
+        for ext in registry.ordered():
+            for provider in providers[ext.meta.id]:
+                if provider.eager:
+                    services.get(provider.key, requester=ext.meta.id)
+        use_platform_scanner(services)
     except BastionError as exc:
         raise _fail("configure", exc) from exc
     try:
@@ -357,7 +373,7 @@ async def _assemble(
         api_keys=api_keys,
         scheduler=Scheduler(jobs, engine),
         services=services,
-        public_limiter=public_limiter(governance),
+        public_limiter=public_limiter(profile.rate_limits, limiter),
         revocations=revocations,
     )
     if migrate is True:

@@ -9,7 +9,6 @@ from bastion.domains.agents._catalog import API_BASE, AgentCatalog, base_url
 from bastion.domains.agents._references import warn_unresolved
 from bastion.domains.agents._routes import registry_routes, well_known_routes
 from bastion.domains.agents._settings import AgentsSettings
-from bastion.infra.services import GOVERNANCE
 from bastion.kernel.contract import (
     ConfigSpec,
     EndpointClass,
@@ -20,6 +19,7 @@ from bastion.kernel.contract import (
     Maturity,
     Operation,
 )
+from bastion.kernel.governance import GOVERNANCE
 from bastion.kernel.policy import TargetType
 from bastion.kernel.services import ServiceKey, ServiceProvider
 

@@ -24,7 +24,7 @@ from bastion.domains.gateway._routing import RouteTable
 from bastion.domains.gateway._settings import GatewaySettings
 from bastion.domains.gateway.errors import InvalidProviderError
 from bastion.domains.gateway.upstreams import LlmUpstream, UpstreamServices, create_http_session
-from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS
+from bastion.infra.services import AUDIT, JWT, LLM_UPSTREAMS, SECRET_SCANNER
 from bastion.kernel.contract import (
     EndpointClass,
     ExtensionContext,
@@ -32,6 +32,7 @@ from bastion.kernel.contract import (
     Operation,
     UpstreamRegistration,
 )
+from bastion.kernel.governance import GOVERNANCE
 
 log = structlog.get_logger("bastion.gateway")
 
@@ -58,6 +59,7 @@ def build_gateway(ctx: ExtensionContext) -> Gateway:
         PricingCatalog(settings.pricing),
         governance,
         trail.writer,
+        ctx.service(SECRET_SCANNER),
         store_prompts=ctx.platform.store_prompts,
     )
 

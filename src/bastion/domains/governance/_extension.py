@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from bastion.domains.governance._payloads import EvaluateRequest, HookEvent
+from bastion.domains.governance._provide import build_chain, build_scanner, close_chain
 from bastion.domains.governance._routes import routes
-from bastion.infra.governance import GovernanceSettings
-from bastion.infra.services import GOVERNANCE
+from bastion.domains.governance._settings import GovernanceSettings
+from bastion.infra.services import AUDIT, POLICY_STAGES, RATE_LIMITER, SECRET_SCANNER
 from bastion.kernel.contract import (
     ConfigSpec,
     EndpointClass,
@@ -19,14 +20,19 @@ from bastion.kernel.contract import (
     Maturity,
     Operation,
 )
+from bastion.kernel.governance import GOVERNANCE
+from bastion.kernel.services import ServiceProvider
 
 if TYPE_CHECKING:
     import typer
 
 
 class GovernanceExtension(Extension):
-    """The chain as a service (``/api/v1/governance/evaluate``), the Claude Code hook
-    endpoint (``/api/v1/hooks/govern``) and ``bastion governance test``."""
+    """The governance chain's business policy: its ``governance:`` namespace, the chain
+    every governed surface calls (``GOVERNANCE``, built at boot, so a bad rule stops it)
+    and the secret scanner (``SECRET_SCANNER``); the chain as an HTTP service
+    (``/api/v1/governance/evaluate``), the Claude Code hook endpoint
+    (``/api/v1/hooks/govern``) and ``bastion governance test``."""
 
     meta = ExtensionMeta(
         id="governance",
@@ -35,12 +41,20 @@ class GovernanceExtension(Extension):
         priority=20,
         description="Governance evaluation API and Claude Code hooks",
         required=True,
-        requires=(GOVERNANCE,),
+        requires=(AUDIT, POLICY_STAGES, RATE_LIMITER),
         maturity=Maturity.GA,
     )
 
     def config(self) -> ConfigSpec:
         return "governance", GovernanceSettings
+
+    def services(self) -> Sequence[ServiceProvider[Any]]:
+        # Eager: built at boot, before any router, so `config validate` and every
+        # command refuse a rule that does not compile, as `serve` does.
+        return [
+            ServiceProvider(SECRET_SCANNER, build_scanner, eager=True),
+            ServiceProvider(GOVERNANCE, build_chain, close=close_chain, eager=True),
+        ]
 
     def workers_conflict(self, config: BaseModel | None, workers: int) -> str | None:
         """Quota counters kept in memory would be kept once per worker."""

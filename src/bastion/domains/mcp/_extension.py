@@ -7,7 +7,7 @@ from sqlalchemy import Table
 
 from bastion.domains.mcp._records import mcp_tool_executions
 from bastion.domains.mcp._settings import McpSettings
-from bastion.infra.services import AUDIT, GOVERNANCE, TOOL_PROVIDERS
+from bastion.infra.services import AUDIT, SECRET_SCANNER, TOOL_PROVIDERS
 from bastion.kernel.contract import (
     ConfigSpec,
     Extension,
@@ -18,6 +18,7 @@ from bastion.kernel.contract import (
     Job,
     Maturity,
 )
+from bastion.kernel.governance import GOVERNANCE
 from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.services import ServiceKey, ServiceProvider
 
@@ -54,7 +55,7 @@ class McpExtension(Extension):
         depends_on=("core", "governance"),
         priority=40,
         description="MCP registry and governed proxy: tool pinning, credential injection",
-        requires=(GOVERNANCE, AUDIT, TOOL_PROVIDERS),
+        requires=(GOVERNANCE, SECRET_SCANNER, AUDIT, TOOL_PROVIDERS),
         maturity=Maturity.GA,
     )
 

@@ -7,9 +7,9 @@ from bastion.domains.mcp._registry import Registry
 from bastion.domains.mcp._routes import OPERATIONS, routes
 from bastion.domains.mcp._service import McpService
 from bastion.domains.mcp._settings import McpSettings
-from bastion.infra.governance import Governance
-from bastion.infra.services import AUDIT, GOVERNANCE, TOOL_PROVIDERS
+from bastion.infra.services import AUDIT, SECRET_SCANNER, TOOL_PROVIDERS
 from bastion.kernel.contract import EndpointClass, ErrorStyle, ExtensionContext, ExtensionRouter
+from bastion.kernel.governance import GOVERNANCE, Governance
 
 
 def build_service(ctx: ExtensionContext) -> McpService:
@@ -27,6 +27,7 @@ def build_service(ctx: ExtensionContext) -> McpService:
         settings,
         registry,
         governance,
+        ctx.service(SECRET_SCANNER),
         trail,
         ctx.engine,
         ctx.secrets.get(ctx.platform.jwt_key_secret),

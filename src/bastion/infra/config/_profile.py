@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bastion.infra.audit import AuditSettings
 from bastion.infra.db import dialect_of, sqlite_path
-from bastion.infra.governance.ratelimit import RateLimitSettings
+from bastion.infra.ratelimit import RateLimitSettings
 from bastion.infra.security import JwtSettings
 from bastion.kernel.config import BootstrapAdminSettings, PlatformSettings
 
