@@ -6,8 +6,7 @@ model, because people paste credentials into tickets. Operators triage from the 
 line (``bastion helpdesk list``, ``bastion helpdesk close``). Each part is the surface a
 core domain uses for it: a typed service it provides (``TICKETS``) and one it requires
 (``GOVERNANCE``), a config namespace (``helpdesk:``, a top-level key of the profile), a
-governed route, a table
-with its migration, and a ``cli()`` app.
+governed route, a table with its migration, and a ``cli()`` app.
 """
 
 from bastion_helpdesk._config import HelpdeskConfig
