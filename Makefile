@@ -50,4 +50,4 @@ clean:
 	rm -rf $(VENV) .bastion
 
 docs: $(VENV)/.installed
-	$(PY) -c "import pathlib, re; from bastion.infra.config import reference_markdown as r; p = pathlib.Path('docs/configuration.md'); s = p.read_text(); i = s.index('<!-- BEGIN GENERATED REFERENCE'); p.write_text(s[:i] + r())"
+	$(PY) -c "import pathlib, re; from bastion.runtime.namespaces import reference as r; p = pathlib.Path('docs/configuration.md'); s = p.read_text(); i = s.index('<!-- BEGIN GENERATED REFERENCE'); p.write_text(s[:i] + r(builtin=True))"

@@ -228,7 +228,7 @@ def maintenance(args: Any) -> list[list[str]]:
         base = base_ws.bastion(gateway=llm.routes(mock.url), extensions={"disabled": ["analytics"]})
         roll = roll_ws.bastion(
             gateway=llm.routes(mock.url),
-            extensions={"analytics": {"rollup_interval_seconds": args.interval}},
+            analytics={"rollup_interval_seconds": args.interval},
         )
         targets = {}
         for name, ws, server in (("baseline", base_ws, base), ("rollups", roll_ws, roll)):

@@ -17,9 +17,10 @@ import statistics
 from typing import Any
 
 from bastion.domains.gateway._material import prompt_material
-from bastion.infra.governance import Decision, GovernanceSettings, build_governance
-from bastion.infra.governance.ratelimit import RateLimitSettings
+from bastion.domains.governance import GovernanceSettings, build_governance
+from bastion.infra.ratelimit import RateLimitSettings
 from bastion.kernel.context import AuthMethod, RequestContext
+from bastion.kernel.governance import Decision
 from bastion.kernel.ids import RoleName, SessionId, TenantId, TraceId, UserId
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 from bastion.kernel.tiers import Tier

@@ -15,8 +15,8 @@ import time
 
 import re2
 
-from bastion.infra.governance import GovernanceSettings, build_governance
-from bastion.infra.governance.ratelimit import RateLimitSettings
+from bastion.domains.governance import GovernanceSettings, build_governance
+from bastion.infra.ratelimit import RateLimitSettings
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 from bench._support import cli
 from bench.governance import PRINCIPAL

@@ -17,19 +17,9 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bastion.infra.governance.quota import (
-    MemoryQuotaStore,
-    QuotaEnforcer,
-    QuotaSettings,
-    QuotaStage,
-    RedisQuotaStore,
-)
-from bastion.infra.governance.ratelimit import (
-    MemoryRateLimiter,
-    RateLimitSettings,
-    RateLimitStage,
-    RedisRateLimiter,
-)
+from bastion.domains.governance import QuotaEnforcer, QuotaStage, RateLimitStage
+from bastion.infra.quota import MemoryQuotaStore, QuotaSettings, RedisQuotaStore
+from bastion.infra.ratelimit import MemoryRateLimiter, RateLimitSettings, RedisRateLimiter
 from bastion.kernel.context import AuthMethod, RequestContext
 from bastion.kernel.ids import TenantId, TraceId, UserId
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bastion.infra.governance.scanner import SecretScanner
+from bastion.infra.scanner import SecretScanner
 from bench._support import cli
 from bench._support.measure import median_us
 

@@ -20,7 +20,10 @@ from typing import Any
 # of an area's prefixes claims the sample (the "innermost" column partitions the samples);
 # the "inclusive" column counts a sample for every area anywhere on its stack.
 AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("governance chain and secret scanner", ("bastion.infra.governance",)),
+    (
+        "governance chain and secret scanner",
+        ("bastion.domains.governance", "bastion.kernel.governance", "bastion.infra.scanner"),
+    ),
     (
         "authentication (identity, JWT, API keys)",
         ("bastion.runtime.identity", "bastion.infra.security", "bastion.domains.auth"),

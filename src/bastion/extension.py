@@ -4,11 +4,11 @@ from bastion.extension import ApiExtension, ExtensionMeta, ExtensionRouter
 
 Some names are imported on first use, so an extension that does not use them does not pay
 for them: ``principal_columns`` and ``principal_row`` (the principal columns of an audit
-table and their values for one request) from ``bastion.infra.audit``; ``Governance`` (what
-``ctx.service(GOVERNANCE)`` returns) and ``Decision`` (its chain's answer) from
-``bastion.infra.governance``; the command toolkit (``command_context``, ``emit``, ``fail``,
-``run``, ...) from ``bastion.infra.commands``, so a server that never builds a command
-does not import Rich.
+table and their values for one request) from ``bastion.infra.audit``; the command
+toolkit (``command_context``, ``emit``, ``fail``, ``run``, ...) from
+``bastion.infra.commands``, so a server that never builds a command does not import Rich.
+``Governance`` (what ``ctx.service(GOVERNANCE)`` returns) and ``Decision`` (its chain's
+answer) are the kernel's protocol and type (``bastion.kernel.governance``).
 """
 
 from typing import TYPE_CHECKING
@@ -28,11 +28,13 @@ from bastion.infra.http import error_response, invalid_body
 from bastion.infra.services import (
     AUDIT,
     AUDIT_SEARCH,
-    GOVERNANCE,
     JOBS,
     JWT,
     LLM_UPSTREAMS,
+    POLICY_STAGES,
+    RATE_LIMITER,
     ROLES,
+    SECRET_SCANNER,
     TOOL_PROVIDERS,
 )
 
@@ -49,6 +51,7 @@ from bastion.kernel.analytics import (
     UsageRow,
     Viewer,
 )
+from bastion.kernel.config import BootstrapAdminSettings, PlatformSettings, WorkersCheck
 from bastion.kernel.context import AuthMethod, RequestContext, request_context
 from bastion.kernel.contract import (
     CLI_GROUPS,
@@ -88,6 +91,15 @@ from bastion.kernel.errors import (
     UpstreamStreamError,
     UpstreamTimeout,
     UpstreamUnavailable,
+)
+from bastion.kernel.governance import (
+    GOVERNANCE,
+    Decision,
+    EntityCatalog,
+    Governance,
+    PolicyEvaluator,
+    ScopeCheck,
+    UsageRecorder,
 )
 from bastion.kernel.identity import USERS, Account, UserDirectory
 from bastion.kernel.ids import (
@@ -141,7 +153,6 @@ if TYPE_CHECKING:
         run,
         shown,
     )
-    from bastion.infra.governance import Decision, Governance
 
 _COMMANDS = (
     "JSON_OPTION",
@@ -165,8 +176,6 @@ __getattr__ = lazy_attributes(
             name: "bastion.infra.audit"
             for name in ("PRINCIPAL_WIDTHS", "principal_columns", "principal_row")
         },
-        "Decision": "bastion.infra.governance",
-        "Governance": "bastion.infra.governance",
         **{name: "bastion.infra.commands" for name in _COMMANDS},
     },
 )
@@ -186,8 +195,11 @@ __all__ = [
     "JWT",
     "LLM_UPSTREAMS",
     "MCP_ADMIN",
+    "POLICY_STAGES",
     "PRINCIPAL_WIDTHS",
+    "RATE_LIMITER",
     "ROLES",
+    "SECRET_SCANNER",
     "TENANTS",
     "TENANT_ADMIN_SCOPE",
     "TOOL_PROVIDERS",
@@ -201,6 +213,7 @@ __all__ = [
     "ApiExtension",
     "ApiKeyId",
     "AuthMethod",
+    "BootstrapAdminSettings",
     "CliCommands",
     "ClientId",
     "CommandContext",
@@ -212,6 +225,7 @@ __all__ = [
     "Cron",
     "Decision",
     "EndpointClass",
+    "EntityCatalog",
     "ErrorStyle",
     "Event",
     "EventHandler",
@@ -235,7 +249,9 @@ __all__ = [
     "Migration",
     "NotFoundError",
     "Operation",
+    "PlatformSettings",
     "PolicyContext",
+    "PolicyEvaluator",
     "PolicyStage",
     "PolicyTarget",
     "ProviderExtension",
@@ -247,6 +263,7 @@ __all__ = [
     "RoleDefinition",
     "RoleName",
     "SchemaExtension",
+    "ScopeCheck",
     "ServiceKey",
     "ServiceProvider",
     "SessionId",
@@ -270,11 +287,13 @@ __all__ = [
     "UpstreamTimeout",
     "UpstreamUnavailable",
     "Usage",
+    "UsageRecorder",
     "UsageRow",
     "UserDirectory",
     "UserId",
     "Verdict",
     "Viewer",
+    "WorkersCheck",
     "command_context",
     "emit",
     "err",

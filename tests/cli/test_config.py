@@ -34,9 +34,9 @@ def test_validate_names_the_key_path(tmp_path: Path) -> None:
 
 def test_validate_checks_extension_config(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
-    bad = Cli(write_profile(tmp_path / "p", url, {"extensions": {"hello": {"retention_days": 0}}}))
+    bad = Cli(write_profile(tmp_path / "p", url, {"hello": {"retention_days": 0}}))
     assert error_of(bad.fails("config", "validate")) == (
-        "error: boot failed at configure: extension 'hello': extensions.hello.retention_days: "
+        "error: boot failed at configure: extension 'hello': hello.retention_days: "
         "Input should be greater than or equal to 1"
     )
 
@@ -45,7 +45,7 @@ def test_show_redacts_secrets_and_database_passwords(tmp_path: Path) -> None:
     profile = write_profile(
         tmp_path / "p",
         "postgresql+asyncpg://bastion:hunter2-db-pass@db.internal:5432/bastion",
-        {"extensions": {"vendor": {"api_key": "sk-vendor-literal-123456", "region": "eu"}}},
+        {"vendor": {"api_key": "sk-vendor-literal-123456", "region": "eu"}},
         {"jwt_signing_key": SIGNING_KEY},
     )
     cli = Cli(profile)
@@ -58,7 +58,7 @@ def test_show_redacts_secrets_and_database_passwords(tmp_path: Path) -> None:
     data = json.loads(as_json)
     assert yaml.safe_load(as_yaml) == data
     assert data["database"]["url"] == "postgresql+asyncpg://bastion:***@db.internal:5432/bastion"
-    assert data["extensions"]["vendor"] == {"api_key": "***", "region": "eu"}
+    assert data["vendor"] == {"api_key": "***", "region": "eu"}
     # names of secrets are not secrets: they stay readable
     assert data["security"]["jwt"]["signing_secret"] == "jwt_signing_key"
     assert data["name"] == "test" and data["server"]["port"] == 8080

@@ -51,7 +51,10 @@ def test_a_profile_error_is_printed_once_by_the_real_command(tmp_path: Path) -> 
         check=False,
     )
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr == f"error: {profile.resolve() / 'profile.yaml'}: colour: unknown key\n"
+    assert done.stderr == (
+        "error: boot failed at configure: colour: unknown key; it is neither a platform key "
+        "nor the config namespace of an installed and enabled extension\n"
+    )
 
 
 @pytest.mark.parametrize(

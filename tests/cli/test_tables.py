@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bastion.infra.config import load_profile
+from bastion.kernel.governance import GOVERNANCE
 from bastion.kernel.ids import new_trace_id
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 from bastion.runtime.boot import boot
@@ -24,7 +25,7 @@ async def _denied_prompt(profile: Path) -> str:
     platform = await boot(load_profile(profile))
     await platform.start(jobs=False)
     try:
-        decision = await platform.governance.engine.evaluate(
+        decision = await platform.service(GOVERNANCE).engine.evaluate(
             PolicyContext(
                 jwt_principal(trace=trace_id), PolicyTarget(TargetType.PROMPT), SECRET_PROMPT
             ),

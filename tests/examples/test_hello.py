@@ -49,9 +49,7 @@ def test_its_command_reads_the_typed_service_as_the_route_does(
 
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[ServerThread]:
-    profile = write_profile(
-        tmp_path / "profile", db_url, {"extensions": {"hello": {"greeting": "Hi"}}}
-    )
+    profile = write_profile(tmp_path / "profile", db_url, {"hello": {"greeting": "Hi"}})
     with running_server(profile) as srv:
         yield srv
 
@@ -81,7 +79,7 @@ def test_route_is_governed_like_core(server: ServerThread, db_url: str) -> None:
         greetings, json={"name": "Ada"}, headers={"authorization": f"Bearer {token}"}
     )
     assert created.status_code == 201, created.text
-    assert created.json()["message"] == "Hi, Ada!"  # extensions.hello.greeting from the profile
+    assert created.json()["message"] == "Hi, Ada!"  # hello.greeting from the profile
     blank = httpx.post(greetings, json={"name": "  "}, headers={"authorization": f"Bearer {token}"})
     assert blank.status_code == 400
     assert blank.json()["error"] == {
@@ -117,16 +115,14 @@ def test_migration_is_in_the_ledger(server: ServerThread, db_url: str) -> None:
     [
         (
             {"retention_days": 0},
-            "extension 'hello': extensions.hello.retention_days: "
-            "Input should be greater than or equal to 1",
+            "extension 'hello': hello.retention_days: Input should be greater than or equal to 1",
         ),
-        ({"colour": "blue"}, "extension 'hello': extensions.hello.colour: unknown key"),
+        ({"colour": "blue"}, "extension 'hello': hello.colour: unknown key"),
         (
             {"greeting": "x" * 65},
-            "extension 'hello': extensions.hello.greeting: "
-            "String should have at most 64 characters",
+            "extension 'hello': hello.greeting: String should have at most 64 characters",
         ),
-        ("loud", "extensions.hello: expected a mapping for 'hello'"),
+        ("loud", "hello: expected a mapping for 'hello'"),
     ],
 )
 async def test_config_is_validated_at_boot(tmp_path: Path, block: object, message: str) -> None:
@@ -134,7 +130,7 @@ async def test_config_is_validated_at_boot(tmp_path: Path, block: object, messag
     profile = write_profile(
         tmp_path / "profile",
         f"sqlite+aiosqlite:///{tmp_path / 'never.db'}",
-        {"extensions": {"hello": block}},
+        {"hello": block},
     )
     with pytest.raises(BootError) as info:
         await boot(load_profile(profile))
@@ -144,11 +140,7 @@ async def test_config_is_validated_at_boot(tmp_path: Path, block: object, messag
 
 
 def test_prune_job_runs_from_the_cli(db_url: str, tmp_path: Path) -> None:
-    cli = Cli(
-        write_profile(
-            tmp_path / "profile", db_url, {"extensions": {"hello": {"retention_days": 7}}}
-        )
-    )
+    cli = Cli(write_profile(tmp_path / "profile", db_url, {"hello": {"retention_days": 7}}))
     cli.ok("db", "migrate")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     for gid, age in (("old", 30), ("new", 1)):

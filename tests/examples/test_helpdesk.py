@@ -31,7 +31,7 @@ GITHUB_TOKEN = "gh" + "p_" + "".join(random.choices(string.ascii_letters + strin
 
 def helpdesk_profile(block: object) -> dict[str, Any]:
     """The profile keys that configure helpdesk: its namespace holds ``block``."""
-    return {"extensions": {"helpdesk": block}}
+    return {"helpdesk": block}
 
 
 def test_installed_as_an_entry_point() -> None:
@@ -272,18 +272,17 @@ async def test_the_table_is_migrated_as_declared(db_url: str, tmp_path: Path) ->
     [
         (
             {"max_open_per_user": 0},
-            "extensions.helpdesk.max_open_per_user: Input should be greater than or equal to 1",
+            "helpdesk.max_open_per_user: Input should be greater than or equal to 1",
         ),
         (
             {"categories": []},
-            "extensions.helpdesk.categories: Tuple should have at least 1 item after "
-            "validation, not 0",
+            "helpdesk.categories: Tuple should have at least 1 item after validation, not 0",
         ),
         (
             {"categories": ["Access Requests"]},
-            "extensions.helpdesk.categories[0]: String should match pattern '^[a-z][a-z0-9_-]*$'",
+            "helpdesk.categories[0]: String should match pattern '^[a-z][a-z0-9_-]*$'",
         ),
-        ({"sla_hours": 4}, "extensions.helpdesk.sla_hours: unknown key"),
+        ({"sla_hours": 4}, "helpdesk.sla_hours: unknown key"),
     ],
 )
 async def test_config_is_validated_at_boot(tmp_path: Path, block: object, message: str) -> None:

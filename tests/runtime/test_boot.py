@@ -93,14 +93,19 @@ def plugins_dir(tmp_path: Path) -> Path:
 
 SCENARIOS: dict[str, tuple[dict[str, Any], str]] = {
     "invalid extension config": (
-        {"extensions": {"hello": {"greeting": ""}}},
-        "error: boot failed at configure: extension 'hello': extensions.hello.greeting: "
+        {"hello": {"greeting": ""}},
+        "error: boot failed at configure: extension 'hello': hello.greeting: "
         "String should have at least 1 character",
     ),
     "unknown extension namespace": (
-        {"extensions": {"helo": {"greeting": "Hi"}}},
-        "error: boot failed at configure: extensions.helo: no installed extension has config "
-        "namespace 'helo'",
+        {"helo": {"greeting": "Hi"}},
+        "error: boot failed at configure: helo: unknown key; it is neither a platform key nor "
+        "the config namespace of an installed and enabled extension",
+    ),
+    "extension namespace under extensions": (
+        {"extensions": {"hello": {"greeting": "Hi"}}},
+        "error: <profile>: extensions.hello: an extension's config namespace is a top-level "
+        "key of the profile now; move this block to `hello:`",
     ),
     "required extension disabled": (
         {"extensions": {"disabled": ["users"]}},
@@ -130,6 +135,7 @@ def test_boot_failure_is_one_line_naming_the_extension(scenario: str, tmp_path: 
     profile = write_profile(tmp_path / "profile", f"sqlite+aiosqlite:///{tmp_path}/b.db", overrides)
     serve = bastion(profile, "serve", "--port", str(free_port()), cwd=tmp_path)
     validate = bastion(profile, "config", "validate", cwd=tmp_path)
+    expected = expected.replace("<profile>", str(profile.resolve() / "profile.yaml"))
     assert_one_clear_line(finish(serve), expected)
     assert_one_clear_line(finish(validate), expected)
     assert not (tmp_path / "b.db").exists()
@@ -193,7 +199,7 @@ def test_disabled_extension_is_not_loaded(db_url: str, tmp_path: Path) -> None:
     profile = write_profile(
         tmp_path / "profile",
         db_url,
-        {"extensions": {"disabled": ["hello"], "hello": {"greeting": "Hi"}}},
+        {"extensions": {"disabled": ["hello"]}, "hello": {"greeting": "Hi"}},
     )
     cli = Cli(profile)
     ids = [row["id"] for row in json.loads(cli.ok("plugins", "list", "--json"))]

@@ -238,7 +238,6 @@ async def test_two_schedulers_on_postgresql_run_each_tick_once() -> None:
                 engine=engine,
                 events=EventBus(),
                 secrets=SecretStore({}),
-                settings=None,
             )
             scheduled = ScheduledJob("lockdemo", job, parse_schedule(job.schedule), ctx)
             return Scheduler([scheduled], engine), scheduled

@@ -7,7 +7,7 @@ import typer
 import yaml
 
 from bastion.cli._common import loaded_profile, out, run
-from bastion.infra.config import redacted_profile, reference_markdown
+from bastion.infra.services import EFFECTIVE_CONFIG
 from bastion.runtime.boot import boot
 
 app = typer.Typer(help="Validate and show the active profile.", no_args_is_help=True)
@@ -29,10 +29,15 @@ def validate() -> None:
 
 @app.command()
 def show(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of YAML.")) -> None:
-    """Print the effective profile with secrets redacted."""
+    """Print the effective configuration (the platform's settings and every enabled
+    extension's namespace, defaults filled in) with secrets redacted."""
 
     async def go() -> dict[str, object]:
-        return redacted_profile(loaded_profile().profile)
+        platform = await boot(loaded_profile(), migrate=False, mount=False)
+        try:
+            return dict(platform.service(EFFECTIVE_CONFIG).document)
+        finally:
+            await platform.close()
 
     data = run(go)
     if as_json:
@@ -42,6 +47,13 @@ def show(as_json: bool = typer.Option(False, "--json", help="Print JSON instead 
 
 
 @app.command()
-def reference() -> None:
-    """Print the Markdown reference of every profile key (docs/configuration.md)."""
-    sys.stdout.write(reference_markdown())
+def reference(
+    builtin: bool = typer.Option(
+        False, "--builtin", help="Only Bastion's own namespaces, not third-party extensions'."
+    ),
+) -> None:
+    """Print the Markdown reference of every profile key: the platform's and each installed
+    extension's config namespace (docs/configuration.md is `--builtin`)."""
+    from bastion.runtime.namespaces import reference as generate
+
+    sys.stdout.write(generate(builtin=builtin))

@@ -8,12 +8,16 @@ does not pay for it.
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from bastion.infra.commands import CommandContext
     from bastion.infra.config import LoadedProfile
     from bastion.runtime.platform import Platform
+
+M = TypeVar("M", bound="BaseModel")
 
 
 class CommandHost:
@@ -21,6 +25,12 @@ class CommandHost:
         from bastion.cli._common import loaded_profile
 
         return loaded_profile()
+
+    def config_as(self, extension_id: str, model: type[M]) -> M:
+        from bastion.cli._common import loaded_profile
+        from bastion.runtime.namespaces import extension_config
+
+        return extension_config(loaded_profile(), extension_id, model)
 
     def platform(
         self, *, migrate: bool = True, mount: bool = True

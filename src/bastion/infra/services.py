@@ -3,7 +3,10 @@
 An extension names the ones it uses in ``ExtensionMeta(requires=...)`` and gets each with
 ``ctx.service(KEY)``::
 
-    governance = ctx.service(GOVERNANCE)
+    trail = ctx.service(AUDIT)
+
+``GOVERNANCE`` is declared in the kernel (``bastion.kernel.governance``) and provided by
+the governance domain, which provides ``SECRET_SCANNER`` as well.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ from typing import TYPE_CHECKING
 
 from bastion.kernel.contract import McpServerDefinition, UpstreamRegistration
 from bastion.kernel.jobs import JOBS
+from bastion.kernel.policy import PolicyStage
 from bastion.kernel.services import ServiceKey
 
 if TYPE_CHECKING:
     from bastion.infra.audit import AuditSearch, AuditTrail
-    from bastion.infra.governance import Governance
+    from bastion.infra.config import EffectiveConfig
+    from bastion.infra.quota import QuotaRule
+    from bastion.infra.ratelimit import RateLimiter
+    from bastion.infra.scanner import SecretScanner
     from bastion.infra.security import JwtCodec, RoleCatalog
 
 AUDIT: ServiceKey[AuditTrail] = ServiceKey(
@@ -26,8 +33,11 @@ AUDIT: ServiceKey[AuditTrail] = ServiceKey(
 AUDIT_SEARCH: ServiceKey[AuditSearch] = ServiceKey(
     "audit_search", "Search decisions, requests, tool executions and admin events; traces"
 )
-GOVERNANCE: ServiceKey[Governance] = ServiceKey(
-    "governance", "The governance chain, its entity catalogue, quotas and scanner"
+EFFECTIVE_CONFIG: ServiceKey[EffectiveConfig] = ServiceKey(
+    "effective_config", "The platform's settings and every namespace, secrets redacted"
+)
+QUOTA_RULES: ServiceKey[Sequence[QuotaRule]] = ServiceKey(
+    "quota_rules", "The quota rules in force (the governance domain's governance.quota)"
 )
 JWT: ServiceKey[JwtCodec] = ServiceKey("jwt", "Issues and verifies Bastion's own JWTs")
 ROLES: ServiceKey[RoleCatalog] = ServiceKey("roles", "The merged RBAC role catalogue")
@@ -37,14 +47,27 @@ LLM_UPSTREAMS: ServiceKey[Sequence[tuple[str, UpstreamRegistration]]] = ServiceK
 TOOL_PROVIDERS: ServiceKey[Sequence[tuple[str, McpServerDefinition]]] = ServiceKey(
     "tool_providers", "Every extension's tool_providers(), as (extension id, definition)"
 )
+POLICY_STAGES: ServiceKey[Sequence[tuple[str, PolicyStage]]] = ServiceKey(
+    "policy_stages", "Every extension's policies(), as (extension id, stage)"
+)
+RATE_LIMITER: ServiceKey[RateLimiter] = ServiceKey(
+    "rate_limiter", "The GCRA limiter of the profile's rate_limits (memory or Redis)"
+)
+SECRET_SCANNER: ServiceKey[SecretScanner] = ServiceKey(
+    "secret_scanner", "The secret scanner, compiled once from governance.secret_scan.scanner"
+)
 
 __all__ = [
     "AUDIT",
     "AUDIT_SEARCH",
-    "GOVERNANCE",
+    "EFFECTIVE_CONFIG",
     "JOBS",
     "JWT",
     "LLM_UPSTREAMS",
+    "POLICY_STAGES",
+    "QUOTA_RULES",
+    "RATE_LIMITER",
     "ROLES",
+    "SECRET_SCANNER",
     "TOOL_PROVIDERS",
 ]

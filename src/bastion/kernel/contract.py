@@ -15,6 +15,8 @@ from pydantic import BaseModel
 from sqlalchemy import Table
 from starlette.routing import BaseRoute
 
+from bastion.kernel.config import PlatformSettings
+from bastion.kernel.config import config_as as _config_as
 from bastion.kernel.context import RequestContext
 from bastion.kernel.errors import ServiceError
 from bastion.kernel.ids import ExtensionId, RoleName
@@ -248,6 +250,7 @@ class SecretSource(Protocol):
 
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(slots=True)
@@ -256,14 +259,21 @@ class ExtensionContext:
     each job run."""
 
     extension_id: ExtensionId
+    # The validated block of this extension's ``config()`` namespace, or None without one.
     config: BaseModel | None
     engine: AsyncEngine
     events: EventPublisher
     secrets: SecretSource
-    settings: Any  # the validated profile (bastion.infra.config.Profile)
+    # The platform settings an extension may read (listener, JWT, bootstrap admin, ...).
+    platform: PlatformSettings = field(default_factory=PlatformSettings)
     services: ServiceRegistry = field(default_factory=ServiceRegistry)
     # What ``service()`` may return: the keys ``meta.requires`` names and those it provides.
     uses: frozenset[ServiceKey[Any]] = frozenset()
+
+    def config_as(self, model: type[M]) -> M:
+        """This extension's validated config, typed; a clear error when ``config()``
+        declares another model (or none)."""
+        return _config_as(self.extension_id, self.config, model)
 
     def service(self, key: ServiceKey[T]) -> T:
         """The service ``key`` names, typed; declare it in ``meta.requires`` first."""
@@ -354,6 +364,8 @@ class Extension:
         return ()
 
     def config(self) -> ConfigSpec | None:
+        """``(namespace, Model)``: the profile's top-level ``namespace:`` block, validated
+        by ``Model`` at boot and handed back as ``ctx.config`` (``ctx.config_as(Model)``)."""
         return None
 
     def event_handlers(self) -> Sequence[EventHandler]:

@@ -1,6 +1,6 @@
 """The data a governance stage sees and returns.
 
-The engine that runs stages lives in ``bastion.infra.governance``; the types live here
+The engine that runs stages lives in the governance domain; the types live here
 so an extension can contribute a stage through ``policies()`` importing only the
 public facade.
 """

@@ -42,11 +42,17 @@ class ServiceKey(Generic[T]):
 @dataclass(frozen=True, slots=True)
 class ServiceProvider(Generic[T]):
     """How an extension builds ``key``'s service: ``build(ctx)`` on first use, with the
-    providing extension's context; ``close(service)`` when the platform stops."""
+    providing extension's context; ``close(service)`` when the platform stops.
+
+    An ``eager`` service is built at boot, once every provider is registered and before
+    any router, job or command runs (in extension order; what it uses is built first, on
+    demand), so a configuration it refuses stops every boot, not only one that uses it:
+    the governance chain is one."""
 
     key: ServiceKey[T]
     build: Callable[[ExtensionContext], T]
     close: Callable[[T], Awaitable[object]] | None = None
+    eager: bool = False
 
 
 @dataclass(slots=True)

@@ -3,7 +3,7 @@
 Each step that fails raises a ``BootError`` whose message is one line naming the
 extension (or file) at fault. The listener opens only after all of it succeeded. A boot
 that fails (or is interrupted) once the database engine exists runs the shutdown hooks
-registered so far, closes governance's backends and disposes of the engine first.
+registered so far (built services' ``close`` among them) and disposes of the engine first.
 
 The migrate step applies pending migrations (``migrate=True``), only checks that none is
 pending or drifted (``migrate="verify"``: a worker of ``bastion serve --workers N``,
@@ -16,28 +16,33 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import structlog
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bastion.infra.audit import AuditSearch
 from bastion.infra.config import (
     ConfigError,
+    EffectiveConfig,
     LoadedProfile,
-    validation_message,
+    Profile,
+    effective_config,
+    platform_settings,
     workers_conflict,
 )
 from bastion.infra.db import create_engine, database_failure
 from bastion.infra.events import EventBus
-from bastion.infra.governance.scanner import SecretScanner
+from bastion.infra.ratelimit import build_rate_limiter
 from bastion.infra.security import JwtCodec, RoleCatalog
 from bastion.infra.services import (
     AUDIT,
     AUDIT_SEARCH,
-    GOVERNANCE,
+    EFFECTIVE_CONFIG,
     JOBS,
     JWT,
     LLM_UPSTREAMS,
+    POLICY_STAGES,
+    RATE_LIMITER,
     ROLES,
     TOOL_PROVIDERS,
 )
@@ -49,7 +54,6 @@ from bastion.kernel.contract import (
 )
 from bastion.kernel.errors import (
     BastionError,
-    ExtensionConfigError,
     ExtensionError,
     MigrationDriftError,
     MigrationError,
@@ -66,12 +70,19 @@ from bastion.kernel.ledger import MigrationLedger, MigrationState, PlannedMigrat
 from bastion.kernel.registry import ExtensionRegistry
 from bastion.kernel.services import ServiceProvider, ServiceRegistry
 from bastion.kernel.surfaces import blamed_on, surface
+from bastion.runtime import namespaces
 from bastion.runtime.discovery import discover
 from bastion.runtime.errors import BootError
 from bastion.runtime.identity import Authenticator
+from bastion.runtime.logs import use_platform_scanner
 from bastion.runtime.platform import Platform, migration_plan, run_stop_hooks
 from bastion.runtime.scheduler import ScheduledJob, Scheduler, SchedulerJobs, parse_schedule
-from bastion.runtime.services import build_audit, governance_for, public_limiter
+from bastion.runtime.services import (
+    build_audit,
+    late_redactor,
+    late_secret_test,
+    public_limiter,
+)
 
 log = structlog.get_logger("bastion.boot")
 
@@ -84,49 +95,16 @@ def _fail(step: str, exc: BastionError) -> BootError:
 def configure_extensions(
     registry: ExtensionRegistry, loaded: LoadedProfile
 ) -> dict[str, BaseModel | None]:
-    """Validate each extension's ``extensions.<namespace>`` block against its model."""
-    settings = loaded.profile.extensions
-    configs: dict[str, BaseModel | None] = {}
-    claimed: set[str] = set()
-    for ext in registry.ordered():
-        spec = surface(ext, "config")
-        if spec is None:
-            configs[ext.meta.id] = None
-            continue
-        namespace, model = spec
-        claimed.add(namespace)
-        block = settings.namespace(namespace)
-        if block is None:
-            raise ExtensionConfigError(
-                ext.meta.id, f"extensions.{namespace}: expected a mapping for '{ext.meta.id}'"
-            )
-        try:
-            configs[ext.meta.id] = model.model_validate(block)
-        except ValidationError as exc:
-            raise ExtensionConfigError(
-                ext.meta.id,
-                validation_message(exc, f"extension '{ext.meta.id}'", ("extensions", namespace)),
-            ) from None
-    # A disabled extension's block (namespace = id, by convention) may stay in the profile.
-    unknown = sorted(set(settings.namespaces()) - claimed - set(settings.disabled))
-    if unknown:
-        raise ExtensionConfigError(
-            unknown[0],
-            f"extensions.{unknown[0]}: no installed extension has config namespace '{unknown[0]}'",
-        )
-    return configs
+    """Validate each extension's top-level ``<namespace>:`` block against its model, and
+    refuse a top-level key that is neither a platform key nor anyone's namespace."""
+    return namespaces.resolve(registry, loaded.profile)
 
 
 async def _release(engine: AsyncEngine, services: ServiceRegistry) -> None:
     """Undo what a boot that failed half-way had opened: the shutdown hooks registered so
-    far and built services' ``close`` (an extension's HTTP session, its pools),
-    governance's backends, the pool."""
+    far and built services' ``close`` (an extension's HTTP session, the governance
+    chain's counters, the rate limiter's client), the pool."""
     await run_stop_hooks(services)
-    if services.provider_of(GOVERNANCE) is not None:
-        try:
-            await services.get(GOVERNANCE).aclose()
-        except Exception as exc:
-            log.error("governance close failed", error=repr(exc))
     await engine.dispose()
 
 
@@ -232,10 +210,12 @@ async def boot(
         raise _fail("discover", exc) from exc
 
     try:
-        conflict = workers_conflict(profile)
+        configs = configure_extensions(registry, loaded)
+        conflict = workers_conflict(profile) or namespaces.workers_conflicts(
+            registry, configs, profile.server.workers
+        )
         if conflict is not None:
             raise ConfigError(conflict)
-        configs = configure_extensions(registry, loaded)
         roles = RoleCatalog()
         for ext in registry.ordered():
             roles.merge(surface(ext, "roles"), source=ext.meta.id)
@@ -260,6 +240,17 @@ async def boot(
         raise
 
 
+def _effective_config(
+    profile: Profile, registry: ExtensionRegistry, configs: dict[str, BaseModel | None]
+) -> EffectiveConfig:
+    namespaces: dict[str, BaseModel] = {}
+    for ext in registry.ordered():
+        spec, config = surface(ext, "config"), configs.get(ext.meta.id)
+        if spec is not None and config is not None:
+            namespaces[spec[0]] = config
+    return effective_config(profile, namespaces)
+
+
 async def _assemble(
     loaded: LoadedProfile,
     registry: ExtensionRegistry,
@@ -276,20 +267,23 @@ async def _assemble(
     shutdown hooks, governance), so ``boot`` can release it if any of this fails."""
     profile = loaded.profile
     try:
-        scanner = SecretScanner(profile.governance.secret_scan.scanner)
-        trail = build_audit(profile, loaded.secrets, engine, lambda s: scanner.redact_text(s)[0])
+        # The scanner is the governance domain's (SECRET_SCANNER), built once boot has
+        # registered it: the SIEM copy resolves it on its first event.
+        trail = build_audit(profile, loaded.secrets, engine, late_redactor(services))
         for ext in registry.ordered():
             for table in surface(ext, "audit_tables"):
                 trail.writer.register_table(table)
-        governance = governance_for(profile, registry, trail, scanner)
-        services.provide_value(GOVERNANCE, governance)
         events = EventBus(h for ext in registry.ordered() for h in surface(ext, "event_handlers"))
     except BastionError as exc:
         raise _fail("configure", exc) from exc
+    limiter = build_rate_limiter(profile.rate_limits)
+    services.provide_value(RATE_LIMITER, limiter)
+    services.on_stop(limiter.aclose)
     services.provide_value(ROLES, roles)
     services.provide_value(JWT, jwt)
     services.provide_value(AUDIT, trail)
     services.provide_value(AUDIT_SEARCH, AuditSearch(engine, trail.writer.tables()))
+    services.provide_value(EFFECTIVE_CONFIG, _effective_config(profile, registry, configs))
     # The jobs are collected once the routers are built (see ``McpExtension.router``).
     scheduler = Scheduler([], engine)
     services.provide_value(JOBS, SchedulerJobs(scheduler, engine))
@@ -303,6 +297,14 @@ async def _assemble(
             ],
         )
         services.provide_value(
+            POLICY_STAGES,
+            [
+                (ext.meta.id, stage)
+                for ext in registry.ordered()
+                for stage in surface(ext, "policies")
+            ],
+        )
+        services.provide_value(
             TOOL_PROVIDERS,
             [
                 (ext.meta.id, definition)
@@ -313,6 +315,7 @@ async def _assemble(
         providers = {ext.meta.id: surface(ext, "services") for ext in registry.ordered()}
     except BastionError as exc:
         raise _fail("configure", exc) from exc
+    settings = platform_settings(profile)
     contexts = {
         ext.meta.id: ExtensionContext(
             extension_id=ext.meta.extension_id,
@@ -320,7 +323,7 @@ async def _assemble(
             engine=engine,
             events=events,
             secrets=loaded.secrets,
-            settings=profile,
+            platform=settings,
             services=services,
             uses=frozenset(ext.meta.requires)
             | frozenset(ext.meta.optional)
@@ -347,12 +350,17 @@ async def _assemble(
         jwt,
         api_keys,
         revocations=revocations,
-        is_secret=lambda value: bool(scanner.scan_text(value)),
+        is_secret=late_secret_test(services),
     )
     # Before the routers are built: a router may take the service (the console's sign-in).
     services.provide_value(AUTHENTICATOR, authenticator)
     try:
         _check_requirements(registry, services)
+        for ext in registry.ordered():
+            for provider in providers[ext.meta.id]:
+                if provider.eager:
+                    services.get(provider.key, requester=ext.meta.id)
+        use_platform_scanner(services)
     except BastionError as exc:
         raise _fail("configure", exc) from exc
     try:
@@ -413,7 +421,7 @@ async def _assemble(
         api_keys=api_keys,
         scheduler=scheduler,
         services=services,
-        public_limiter=public_limiter(governance),
+        public_limiter=public_limiter(profile.rate_limits, limiter),
         revocations=revocations,
         authenticator=authenticator,
     )

@@ -11,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bastion.infra.audit import AuditTrail
 from bastion.infra.config import LoadedProfile, Profile, SecretStore
 from bastion.infra.events import EventBus
-from bastion.infra.governance import Governance
 from bastion.infra.security import JwtCodec, RoleCatalog
-from bastion.infra.services import AUDIT, GOVERNANCE, JWT, ROLES
+from bastion.infra.services import AUDIT, JWT, ROLES
 from bastion.kernel.contract import ExtensionContext, ExtensionRouter
 from bastion.kernel.identity import ApiKeyResolver, RevocationSource
 from bastion.kernel.ledger import MigrationLedger, PlannedMigration
@@ -41,7 +40,7 @@ class Platform:
     scheduler: Scheduler
     # How a request's credential becomes its principal (also the AUTHENTICATOR service).
     authenticator: Authenticator
-    # The platform's own services (roles, jwt, audit, governance) are read from here.
+    # The platform's own services (roles, jwt, audit) are read from here.
     services: ServiceRegistry
     # The per-address limit of ``public`` routes.
     public_limiter: PublicLimiter | None = None
@@ -64,10 +63,6 @@ class Platform:
     @property
     def audit(self) -> AuditTrail:
         return self.services.get(AUDIT)
-
-    @property
-    def governance(self) -> Governance:
-        return self.services.get(GOVERNANCE)
 
     @property
     def profile(self) -> Profile:
@@ -103,7 +98,6 @@ class Platform:
         await run_stop_hooks(self.services)
         if self._started:
             await self.audit.close()
-        await self.governance.aclose()
         await self.engine.dispose()
 
 

@@ -1,29 +1,20 @@
-"""Platform services built at boot and shared by every extension: the audit trail and
-the governance chain."""
+"""Platform services built at boot and shared by every extension: the audit trail, the
+public endpoints' rate limit, and the secret masking the platform applies to what it
+writes itself (logs, SIEM events) with the scanner the governance domain provides."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bastion.infra.audit import (
-    AuditTrail,
-    AuditWriter,
-    GovernanceDecisionRow,
-    SiemEmitter,
-    new_row_id,
-    principal_row,
-)
+from bastion.infra.audit import AuditTrail, AuditWriter, SiemEmitter
 from bastion.infra.config import Profile, SecretStore
-from bastion.infra.governance import Decision, Governance, build_governance
-from bastion.infra.governance.scanner import SecretScanner
+from bastion.infra.ratelimit import RateLimiter, RateLimitSettings
+from bastion.infra.services import SECRET_SCANNER
 from bastion.kernel.context import RequestContext
-from bastion.kernel.policy import PolicyContext, PolicyStage, TargetType
-from bastion.kernel.registry import ExtensionRegistry
-from bastion.kernel.surfaces import surface
+from bastion.kernel.policy import TargetType
+from bastion.kernel.services import ServiceRegistry
 from bastion.kernel.tiers import Tier
 
 
@@ -38,61 +29,49 @@ def build_audit(
     return AuditTrail(AuditWriter.from_settings(engine, settings), siem)
 
 
-def decision_row(context: PolicyContext, decision: Decision) -> GovernanceDecisionRow:
-    principal, target = context.principal, context.target
-    # Every column, id and time included: the audit writer's fast path then reads the
-    # values straight from the row instead of merging it into a full set of columns.
-    # ``dict(principal_row(...), key=...)`` costs what the spelled-out literal did (about
-    # 0.5 µs); a ``{**principal_row(...), ...}`` display costs almost twice that, a
-    # ``GovernanceDecisionRow(...)`` call three times. The cast skips mypy's key checks,
-    # so tests/infra/audit/test_principal.py compares the keys with the table's columns.
-    return cast(
-        GovernanceDecisionRow,
-        dict(
-            principal_row(principal),
-            id=new_row_id(),
-            tier=principal.tier.label,
-            target_type=target.type.value,
-            target_server=target.server,
-            target_name=target.tool or target.name,
-            decision=decision.decision,
-            stage=decision.stage,
-            rule=decision.rule,
-            reason=decision.reason,
-            trace=decision.trace_dicts(),
-            duration_us=round(decision.duration_us),
-            created_at=datetime.now(UTC),
-        ),
-    )
+def late_redactor(services: ServiceRegistry) -> Callable[[str], str]:
+    """Mask what ``SECRET_SCANNER`` recognises in ``text``; the scanner is looked up on
+    the first call (it is registered after the audit trail is built) and then kept. With
+    no provider (the governance domain disabled) text passes unchanged."""
+    held: list[Callable[[str], str]] = []
+
+    def redact(text: str) -> str:
+        if not held:
+            if services.provider_of(SECRET_SCANNER) is None:
+                return text
+            scanner = services.get(SECRET_SCANNER)
+            held.append(lambda value: scanner.redact_text(value)[0])
+        return held[0](text)
+
+    return redact
 
 
-def governance_for(
-    profile: Profile, registry: ExtensionRegistry, trail: AuditTrail, scanner: SecretScanner
-) -> Governance:
-    contributed: dict[str, list[PolicyStage]] = {
-        ext.meta.id: stages
-        for ext in registry.ordered()
-        if (stages := list(surface(ext, "policies")))
-    }
+def late_secret_test(services: ServiceRegistry) -> Callable[[str], bool]:
+    """Whether a caller-chosen id is a credential pasted into the wrong header, by
+    ``SECRET_SCANNER`` looked up on the first call (the authenticator exists before the
+    governance domain's eager services are built) and then kept. With no provider, no id
+    is a secret."""
+    held: list[Callable[[str], bool]] = []
 
-    def record(context: PolicyContext, decision: Decision) -> Awaitable[str] | None:
-        row = decision_row(context, decision)
-        if trail.try_record_decision(row, owned=True) is None:
-            return trail.record_decision(row, owned=True)  # the queue is full: wait for room
-        return None
+    def is_secret(value: str) -> bool:
+        if not held:
+            if services.provider_of(SECRET_SCANNER) is None:
+                return False
+            scanner = services.get(SECRET_SCANNER)
+            held.append(lambda text: bool(scanner.scan_text(text)))
+        return held[0](value)
 
-    return build_governance(
-        profile.governance, profile.rate_limits, contributed, [record], scanner=scanner
-    )
+    return is_secret
 
 
-def public_limiter(governance: Governance) -> Callable[[RequestContext], Awaitable[int | None]]:
+def public_limiter(
+    settings: RateLimitSettings, limiter: RateLimiter
+) -> Callable[[RequestContext], Awaitable[int | None]]:
     """Rate limit for ``public`` endpoints: the anonymous tier, keyed by address."""
-    rate, burst = governance.rate_limits.limit_for(Tier.ANONYMOUS, TargetType.ROUTE)
-    limiter = governance.limiter
+    rate, burst = settings.limit_for(Tier.ANONYMOUS, TargetType.ROUTE)
 
     async def check(ctx: RequestContext) -> int | None:
-        if not governance.rate_limits.enabled:
+        if not settings.enabled:
             return None
         decision = await limiter.check(f"public:{ctx.principal_key()}", rate, burst)
         return None if decision.allowed else decision.retry_after_ms

@@ -1,5 +1,6 @@
-"""Agents as config as code: ``services/agents/*.yaml`` merged into the profile and
-validated at load, each bad agent failing with its key path."""
+"""Agents as config as code: ``services/agents/*.yaml`` merged into the agents domain's
+namespace (``agents:``) and validated as its ``config()`` model, each bad agent failing
+with its key path."""
 
 from __future__ import annotations
 
@@ -8,18 +9,24 @@ from typing import Any
 
 import pytest
 
-from bastion.infra.config import ProfileError, load_profile
+from bastion.domains.agents import AgentsSettings
+from bastion.infra.config import load_profile
+from bastion.kernel.errors import BastionError
+from bastion.runtime.namespaces import extension_config
 from tests.domains.agents.conftest import HELPDESK, MORE, agents_profile
 
 DB = "sqlite+aiosqlite:///unused.db"
 
 
-def load(tmp_path: Path, files: dict[str, Any], profile: dict[str, Any] | None = None) -> Any:
-    return load_profile(agents_profile(tmp_path / "p", DB, files, profile or {})).profile
+def load(
+    tmp_path: Path, files: dict[str, Any], profile: dict[str, Any] | None = None
+) -> AgentsSettings:
+    loaded = load_profile(agents_profile(tmp_path / "p", DB, files, profile or {}))
+    return extension_config(loaded, "agents", AgentsSettings)
 
 
 def fails(tmp_path: Path, files: dict[str, Any], profile: dict[str, Any] | None = None) -> str:
-    with pytest.raises(ProfileError) as caught:
+    with pytest.raises(BastionError) as caught:
         load(tmp_path, files, profile)
     return str(caught.value)
 
@@ -29,36 +36,38 @@ def agent(name: str, **changes: Any) -> dict[str, Any]:
 
 
 def test_files_merge_in_name_order_as_mappings_or_lists(tmp_path: Path) -> None:
-    profile = load(tmp_path, {"b.yaml": MORE, "a.yaml": HELPDESK})
-    assert [a.name for a in profile.agents.agents] == [
+    agents = load(tmp_path, {"b.yaml": MORE, "a.yaml": HELPDESK})
+    assert [a.name for a in agents.agents] == [
         "helpdesk",
         "researcher",
         "payroll",
         "internal-ops",
         "finance-bot",
     ]
-    helpdesk = profile.agents.agents[0]
+    helpdesk = agents.agents[0]
     assert helpdesk.route == "claude"
     assert [(g.server, g.tools) for g in helpdesk.mcp] == [("github", ("create_issue", "search_*"))]
     assert helpdesk.skills[1].output_modes == ("application/json",)
-    payroll = profile.agents.agents[2]
+    payroll = agents.agents[2]
     assert (payroll.mcp[0].tools, payroll.required_scopes) == (("*",), ("payroll:read",))
     assert (payroll.input_modes, payroll.public, payroll.default) == (("text/plain",), True, False)
 
 
 def test_profile_agents_and_service_files_combine(tmp_path: Path) -> None:
-    profile = load(
+    agents = load(
         tmp_path,
         {"one.yaml": agent("filed")},
         {"agents": {"agents": [agent("inline")], "public_base_url": "https://b.example"}},
     )
-    assert [a.name for a in profile.agents.agents] == ["inline", "filed"]
-    assert profile.agents.public_base_url == "https://b.example"
+    assert [a.name for a in agents.agents] == ["inline", "filed"]
+    assert agents.public_base_url == "https://b.example"
 
 
 def test_agent_names_are_unique_across_files(tmp_path: Path) -> None:
     message = fails(tmp_path, {"a.yaml": agent("twin"), "b.yaml": [agent("twin")]})
-    assert message.endswith("profile.yaml: agents: Value error, agent name 'twin' is defined twice")
+    assert message.endswith(
+        "extension 'agents': agents: Value error, agent name 'twin' is defined twice"
+    )
 
 
 @pytest.mark.parametrize(
@@ -101,7 +110,7 @@ def test_agent_names_are_unique_across_files(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_invalid_agents_fail_at_load_naming_the_key(
+def test_invalid_agents_fail_at_validation_naming_the_key(
     tmp_path: Path, files: dict[str, Any], expected: str
 ) -> None:
     assert expected in fails(tmp_path, files)

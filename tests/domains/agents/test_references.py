@@ -6,10 +6,10 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
-from bastion.domains.agents import AGENTS, AgentCatalog, unresolved
+from bastion.domains.agents import AGENTS, AgentCatalog, AgentsSettings, unresolved
 from bastion.extension import GOVERNANCE, Extension, ExtensionContext, ExtensionMeta
-from bastion.infra.config import AgentsSettings, load_profile
-from bastion.infra.governance import EntityCatalog
+from bastion.infra.config import load_profile
+from bastion.kernel.governance import EntityCatalog
 from bastion.runtime.boot import boot
 from tests.domains.agents.conftest import HELPDESK, MORE, agents_profile
 

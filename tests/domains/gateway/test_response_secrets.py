@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bastion.infra.governance.scanner import ScannerSettings, SecretScanner
+from bastion.infra.scanner import ScannerSettings, SecretScanner
 from tests.domains.gateway.conftest import (
     Gateway,
     Upstreams,

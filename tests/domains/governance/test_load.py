@@ -20,6 +20,7 @@ from bastion.infra.audit import governance_decisions
 from bastion.infra.config import load_profile
 from bastion.infra.db import create_engine
 from bastion.kernel.context import AuthMethod, RequestContext
+from bastion.kernel.governance import GOVERNANCE
 from bastion.kernel.ids import RoleName, SessionId, TenantId, TraceId, UserId
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 from bastion.kernel.tiers import Tier
@@ -85,7 +86,7 @@ async def _counts(db_url: str) -> tuple[int, int, int]:
 
 async def _drive(platform: Platform, prefix: str, total: int, workers: int = 200) -> int:
     """``total`` decisions from ``workers`` concurrent tasks; returns the denies."""
-    engine = platform.governance.engine
+    engine = platform.service(GOVERNANCE).engine
     per_worker = total // workers
     assert per_worker * workers == total
     denies = 0

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from bastion.domains.mcp import McpSettings
 from bastion.infra.db import create_engine
 from tests.domains.mcp.conftest import Bastion, cli, user_id
 from tests.fakes.mcp_servers import SEARCH_DESCRIPTION, HttpMcpServer
@@ -48,7 +49,7 @@ async def rug(
 
 
 def server_of(bastion: Bastion) -> str:
-    return bastion.platform.profile.mcp.servers[0].name
+    return bastion.platform.contexts["mcp"].config_as(McpSettings).servers[0].name
 
 
 def description_of(tools: object, name: str) -> str | None:

@@ -17,6 +17,7 @@ import yaml
 from mcp.shared.exceptions import MCPError
 
 from bastion import __version__
+from bastion.domains.mcp import McpSettings
 from bastion.infra.db import create_engine
 from tests.domains.mcp.conftest import PROTOCOL_MODES, Bastion, cli, user_id
 from tests.fakes.mcp_servers import HttpMcpServer, aws_access_key_id, github_token
@@ -129,7 +130,7 @@ async def test_tools_list_is_filtered_per_caller(bastion: Bastion, mode: str) ->
 async def test_a_tool_acl_hides_and_denies(bastion: Bastion, tmp_path: Path) -> None:
     """The entity ACL for ``server/tool`` applies to listings and calls alike."""
     # The module server has no ACL; this one denies role `user` the add tool.
-    fake_url = bastion.platform.profile.mcp.servers[0].url
+    fake_url = bastion.platform.contexts["mcp"].config_as(McpSettings).servers[0].url
     profile = write_profile(
         tmp_path / "acl",
         str(bastion.platform.profile.database.url),
@@ -702,7 +703,10 @@ async def test_registry_lists_what_the_caller_may_see(bastion: Bastion) -> None:
     assert both["collisions"]["echo"] == ["fake", "restricted"]
     assert both["servers"][0]["tool_collisions"]["echo"] == ["restricted"]
     admin = await bastion.registry(bastion.token(user_id(), "admin"))
-    assert admin["servers"][0]["upstream"] == bastion.platform.profile.mcp.servers[0].url
+    assert (
+        admin["servers"][0]["upstream"]
+        == bastion.platform.contexts["mcp"].config_as(McpSettings).servers[0].url
+    )
 
 
 async def test_audit_trace_links_identity_decision_and_execution(bastion: Bastion) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bastion.domains.mcp import McpConfigError, Registry
-from bastion.infra.config import McpServerSettings, SecretStore, load_profile
+from bastion.domains.mcp import McpConfigError, McpServerSettings, Registry
+from bastion.infra.config import SecretStore, load_profile
 from bastion.infra.db import create_engine
 from bastion.kernel.contract import Extension, ExtensionMeta, McpServerDefinition
 from bastion.kernel.tiers import Tier

@@ -9,8 +9,17 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from bastion.infra.config import McpSettings, ProfileError, load_profile
+from bastion.domains.mcp import McpSettings
+from bastion.infra.config import LoadedProfile, load_profile
+from bastion.kernel.errors import ExtensionConfigError
+from bastion.runtime.namespaces import extension_config
 from tests.support import write_profile
+
+
+def mcp_settings(loaded: LoadedProfile) -> McpSettings:
+    """The ``mcp:`` namespace as the mcp domain gets it at boot."""
+    return extension_config(loaded, "mcp", McpSettings)
+
 
 HTTP = {"name": "github", "url": "https://mcp.example.test/mcp"}
 LOCAL = {"name": "fs", "command": "mcp-fs"}
@@ -91,11 +100,11 @@ def test_service_files_merge_into_the_registry_and_errors_name_the_key(tmp_path:
     )
     (profile / "services" / "mcp").mkdir(parents=True)
     (profile / "services" / "mcp" / "local.yaml").write_text(yaml.safe_dump([LOCAL]))
-    names = [s.name for s in load_profile(profile).profile.mcp.servers]
+    names = [s.name for s in mcp_settings(load_profile(profile)).servers]
     assert names == ["github", "fs"]
     (profile / "services" / "mcp" / "broken.yaml").write_text(
         yaml.safe_dump({"name": "broken", "url": "https://x.example.test/mcp", "tiemout": 3})
     )
-    with pytest.raises(ProfileError) as refused:
-        load_profile(profile)
+    with pytest.raises(ExtensionConfigError) as refused:
+        mcp_settings(load_profile(profile))
     assert "mcp.servers[1].tiemout: unknown key" in str(refused.value)

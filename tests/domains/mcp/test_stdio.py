@@ -19,6 +19,7 @@ import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from bastion.domains.mcp import McpSettings
 from bastion.infra.db import create_engine
 from tests.domains.mcp.conftest import PROTOCOL_MODES, Bastion, user_id
 from tests.fakes.mcp_servers import STDIO_SERVER, github_token
@@ -80,7 +81,11 @@ async def bastion(
 
 
 def record_of(bastion: Bastion, server: str) -> Path:
-    spec = next(s for s in bastion.platform.profile.mcp.servers if s.name == server)
+    spec = next(
+        s
+        for s in bastion.platform.contexts["mcp"].config_as(McpSettings).servers
+        if s.name == server
+    )
     return Path(spec.env["FAKE_MCP_RECORD"])
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import String, Table, text
 
 from bastion.domains.gateway._records import RequestRecord
+from bastion.domains.governance import decision_row
 from bastion.domains.mcp._records import Execution
 from bastion.infra.audit import (
     AUDIT_TABLES,
@@ -20,8 +21,8 @@ from bastion.infra.audit import (
     principal_row,
 )
 from bastion.infra.db import create_engine
-from bastion.infra.governance import Decision
 from bastion.kernel.context import AuthMethod, RequestContext
+from bastion.kernel.governance import Decision
 from bastion.kernel.ids import ApiKeyId, ClientId, SessionId, TenantId, TraceId, UserId
 from bastion.kernel.ledger import MigrationLedger
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
@@ -30,7 +31,6 @@ from bastion.kernel.surfaces import surface
 from bastion.kernel.tiers import Tier
 from bastion.runtime.discovery import installed_extensions
 from bastion.runtime.platform import migration_plan
-from bastion.runtime.services import decision_row
 from tests.conftest import create_pg_database, drop_pg_database
 
 ACTOR = "actor_"

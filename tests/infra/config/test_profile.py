@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bastion.domains.gateway import GatewaySettings
 from bastion.infra.config import (
+    LoadedProfile,
     ProfileError,
     SecretsError,
     SecretStore,
@@ -16,12 +18,25 @@ from bastion.infra.config import (
     redacted_profile,
     workers_conflict,
 )
+from bastion.kernel.errors import ExtensionConfigError
+from bastion.runtime import namespaces
+from bastion.runtime.discovery import discover
 
 
 def write(directory: Path, data: dict[str, object]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "profile.yaml").write_text(yaml.safe_dump(data))
     return directory
+
+
+def conflict_of(loaded: LoadedProfile) -> str | None:
+    """What boot says of ``server.workers``: the platform's check, then the extensions'."""
+    registry = discover(loaded.profile)
+    configs = namespaces.resolve(registry, loaded.profile)
+    workers = loaded.profile.server.workers
+    return workers_conflict(loaded.profile) or namespaces.workers_conflicts(
+        registry, configs, workers
+    )
 
 
 def test_bad_value_names_the_key_path(tmp_path: Path) -> None:
@@ -31,10 +46,11 @@ def test_bad_value_names_the_key_path(tmp_path: Path) -> None:
         {"model_pattern": "gemini-*", "provider": ["not", "a", "string"]},
     ]
     profile = write(tmp_path, {"gateway": {"routes": routes}})
-    with pytest.raises(ProfileError) as info:
-        load_profile(profile)
+    loaded = load_profile(profile)  # the gateway's namespace is validated by the gateway
+    with pytest.raises(ExtensionConfigError) as info:
+        namespaces.resolve(discover(loaded.profile), loaded.profile)
     assert str(info.value) == (
-        f"{profile / 'profile.yaml'}: gateway.routes[2].provider: Input should be a valid string"
+        "extension 'gateway': gateway.routes[2].provider: Input should be a valid string"
     )
 
 
@@ -102,7 +118,10 @@ def test_services_files_are_merged(tmp_path: Path) -> None:
         yaml.safe_dump({"my-model": {"input": 1.0, "output": 2.0}})
     )
     loaded = load_profile(profile)
-    assert loaded.profile.gateway.pricing["my-model"].output == 2.0
+    configs = namespaces.resolve(discover(loaded.profile), loaded.profile)
+    gateway = configs["gateway"]
+    assert isinstance(gateway, GatewaySettings)
+    assert gateway.pricing["my-model"].output == 2.0
 
 
 def test_show_redacts_passwords(tmp_path: Path) -> None:
@@ -164,4 +183,4 @@ def test_workers_need_state_the_workers_share(
     section: dict[str, object], expected: str | None, tmp_path: Path
 ) -> None:
     loaded = load_profile(write(tmp_path, section))
-    assert workers_conflict(loaded.profile) == expected
+    assert conflict_of(loaded) == expected

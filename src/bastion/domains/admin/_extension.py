@@ -11,9 +11,15 @@ from bastion.domains.admin._platform import AgentEndpoints, ConfigEndpoints, Job
 from bastion.domains.admin._refusals import RefusalRecorder
 from bastion.domains.admin._tenants import TenantEndpoints
 from bastion.domains.admin._users import UserEndpoints
-from bastion.infra.config import Profile
 from bastion.infra.security import BUILTIN_ROLES
-from bastion.infra.services import AUDIT, AUDIT_SEARCH, LLM_UPSTREAMS, ROLES
+from bastion.infra.services import (
+    AUDIT,
+    AUDIT_SEARCH,
+    EFFECTIVE_CONFIG,
+    LLM_UPSTREAMS,
+    QUOTA_RULES,
+    ROLES,
+)
 from bastion.kernel.accounts import ACCOUNTS, TENANTS
 from bastion.kernel.agents import AGENT_DIRECTORY
 from bastion.kernel.contract import (
@@ -51,7 +57,18 @@ class AdminExtension(Extension):
         # After the agents domain (90), whose catalogue its directory is built from.
         priority=95,
         description="The admin API: users, credentials, tenants, audit search, read-only views",
-        requires=(ACCOUNTS, TENANTS, CREDENTIALS, ROLES, AUDIT, AUDIT_SEARCH, JOBS, LLM_UPSTREAMS),
+        requires=(
+            ACCOUNTS,
+            TENANTS,
+            CREDENTIALS,
+            ROLES,
+            AUDIT,
+            AUDIT_SEARCH,
+            JOBS,
+            LLM_UPSTREAMS,
+            EFFECTIVE_CONFIG,
+            QUOTA_RULES,
+        ),
         # Served when their domains are enabled; without them, their endpoints are absent.
         optional=(MCP_ADMIN, AGENT_DIRECTORY),
         maturity=Maturity.GA,
@@ -69,16 +86,15 @@ class AdminExtension(Extension):
 
     def endpoints(self, ctx: ExtensionContext) -> list[Endpoint[Any]]:
         """Every endpoint, those of a disabled domain's service left out."""
-        profile: Profile = ctx.settings
         accounts = ctx.service(ACCOUNTS)
         users = UserEndpoints(accounts, ctx.service(ROLES))
         endpoints = [
             *users.endpoints(),
             *CredentialEndpoints(ctx.service(CREDENTIALS), users).endpoints(),
-            *TenantEndpoints(ctx.service(TENANTS), accounts, profile.governance.quota).endpoints(),
+            *TenantEndpoints(ctx.service(TENANTS), accounts, ctx.service(QUOTA_RULES)).endpoints(),
             *AuditEndpoints(ctx.service(AUDIT_SEARCH)).endpoints(),
             *JobEndpoints(ctx.service(JOBS)).endpoints(),
-            *ConfigEndpoints(profile, ctx.service(LLM_UPSTREAMS)).endpoints(),
+            *ConfigEndpoints(ctx.service(EFFECTIVE_CONFIG), ctx.service(LLM_UPSTREAMS)).endpoints(),
         ]
         if ctx.has_service(MCP_ADMIN):
             endpoints.extend(McpEndpoints(ctx.service(MCP_ADMIN)).endpoints())

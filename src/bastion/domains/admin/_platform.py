@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from bastion.domains.admin._access import AdminScope
 from bastion.domains.admin._endpoint import Endpoint, path_param, query
-from bastion.infra.config import Profile, redacted_profile
+from bastion.infra.config import EffectiveConfig
 from bastion.kernel.agents import AgentDirectory, AgentView
 from bastion.kernel.contract import UpstreamRegistration
 from bastion.kernel.errors import NotFoundError
@@ -176,15 +176,16 @@ class ConfigEndpoints:
     """The profile as validated at boot, redacted once."""
 
     def __init__(
-        self, profile: Profile, upstreams: Sequence[tuple[str, UpstreamRegistration]]
+        self, config: EffectiveConfig, upstreams: Sequence[tuple[str, UpstreamRegistration]]
     ) -> None:
-        self._name = profile.name
-        self._redacted = redacted_profile(profile)
+        self._name = config.profile
+        self._redacted = dict(config.document)
         self._providers = [Provider(tag=r.tag, extension=ext) for ext, r in upstreams]
 
     async def gateway(self, _: Request, __: AdminScope, ___: None) -> GatewayView:
         return GatewayView(
-            routes=list(self._redacted["gateway"]["routes"]), providers=self._providers
+            routes=list(self._redacted.get("gateway", {}).get("routes", [])),
+            providers=self._providers,
         )
 
     async def config(self, _: Request, __: AdminScope, ___: None) -> ConfigView:

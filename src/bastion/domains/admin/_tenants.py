@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -17,13 +18,13 @@ from bastion.domains.admin._models import (
     TenantList,
     User,
 )
-from bastion.infra.governance.quota import QuotaSettings
+from bastion.infra.quota import QuotaRule
 from bastion.kernel.accounts import AccountAdmin, TenantDirectory
 from bastion.kernel.errors import NotFoundError
 from bastion.kernel.ids import TenantId
 
 
-def tenant_quotas(settings: QuotaSettings, tenant: str) -> list[Quota]:
+def tenant_quotas(rules: Sequence[QuotaRule], tenant: str) -> list[Quota]:
     fields = ("requests", "input_tokens", "output_tokens", "cost_microdollars")
     return [
         Quota(
@@ -32,14 +33,14 @@ def tenant_quotas(settings: QuotaSettings, tenant: str) -> list[Quota]:
             window_seconds=int(rule.window),
             limits={f: v for f in fields if (v := getattr(rule.limits, f)) is not None},
         )
-        for rule in settings.rules
+        for rule in rules
         if rule.subject.value == "tenant" and rule.subject_id in ("*", tenant)
     ]
 
 
 class TenantEndpoints:
     def __init__(
-        self, tenants: TenantDirectory, accounts: AccountAdmin, quotas: QuotaSettings
+        self, tenants: TenantDirectory, accounts: AccountAdmin, quotas: Sequence[QuotaRule]
     ) -> None:
         self._tenants = tenants
         self._accounts = accounts

@@ -30,6 +30,13 @@ from bastion.domains.agents._catalog import (
 )
 from bastion.domains.agents._extension import AGENTS, AgentsExtension
 from bastion.domains.agents._references import Unresolved, unresolved
+from bastion.domains.agents._settings import (
+    AgentSettings,
+    AgentsSettings,
+    McpGrant,
+    ProviderSettings,
+    SkillSettings,
+)
 
 __all__ = [
     "AGENTS",
@@ -42,12 +49,17 @@ __all__ = [
     "AgentEntry",
     "AgentInterface",
     "AgentProvider",
+    "AgentSettings",
     "AgentSkill",
     "AgentsExtension",
+    "AgentsSettings",
     "ApiKeySecurityScheme",
     "HttpAuthSecurityScheme",
+    "McpGrant",
+    "ProviderSettings",
     "SecurityRequirement",
     "SecurityScheme",
+    "SkillSettings",
     "StringList",
     "Unresolved",
     "base_url",

@@ -21,7 +21,8 @@ from bastion.domains.agents._card import (
     SecurityScheme,
     StringList,
 )
-from bastion.infra.config import AgentSettings, AgentsSettings, ServerSettings
+from bastion.domains.agents._settings import AgentSettings, AgentsSettings
+from bastion.kernel.config import PlatformSettings
 
 BEARER_SCHEME = "bearer"
 API_KEY_SCHEME = "apiKey"
@@ -48,7 +49,7 @@ _SECURITY_SCHEMES = {
 }
 
 
-def base_url(settings: AgentsSettings, server: ServerSettings) -> str:
+def base_url(settings: AgentsSettings, server: PlatformSettings) -> str:
     """Where clients reach Bastion: ``public_base_url``, else the listener's address."""
     if settings.public_base_url:
         return settings.public_base_url.rstrip("/")

@@ -1,27 +1,15 @@
 """``bastion agents``: the agents of the active profile, as their cards describe them
-(the agents domain's ``cli()``). It reads the profile and boots nothing."""
+(the agents domain's ``cli()``). It boots the platform without mounting or migrating and
+reads the ``AGENTS`` service, the very catalogue the routes serve."""
 
 from __future__ import annotations
 
 import typer
 
-from bastion.domains.agents._catalog import AgentCatalog, base_url
-from bastion.domains.agents._directory import AgentDirectoryService
-from bastion.infra.commands import JSON_OPTION, CommandContext, command_context, emit, run
-from bastion.kernel.agents import AgentView
-from bastion.kernel.policy import TargetType
+from bastion.infra.commands import JSON_OPTION, command_context, emit, run
+from bastion.kernel.agents import AGENT_DIRECTORY, AgentView
 
 app = typer.Typer(help="A2A agents: what the profile publishes.", no_args_is_help=True)
-
-
-def _catalog(bastion: CommandContext) -> AgentCatalog:
-    profile = bastion.profile().profile
-    requirement = profile.governance.scope_check.requirements.get(TargetType.AGENT)
-    return AgentCatalog.build(
-        profile.agents,
-        base_url(profile.agents, profile.server),
-        requirement.scopes if requirement is not None else (),
-    )
 
 
 def _row(agent: AgentView, *, as_json: bool) -> dict[str, object]:
@@ -51,7 +39,7 @@ def list_(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     bastion = command_context(ctx)
 
     async def go() -> list[dict[str, object]]:
-        directory = AgentDirectoryService(_catalog(bastion))
-        return [_row(agent, as_json=as_json) for agent in directory.list()]
+        async with bastion.platform(migrate=False, mount=False) as p:
+            return [_row(agent, as_json=as_json) for agent in p.service(AGENT_DIRECTORY).list()]
 
     emit(run(go), as_json=as_json, title="Agents")

@@ -9,10 +9,10 @@ from bastion.domains.agents._catalog import API_BASE, AgentCatalog, base_url
 from bastion.domains.agents._directory import AgentDirectoryService
 from bastion.domains.agents._references import warn_unresolved
 from bastion.domains.agents._routes import registry_routes, well_known_routes
-from bastion.infra.config import Profile
-from bastion.infra.services import GOVERNANCE
+from bastion.domains.agents._settings import AgentsSettings
 from bastion.kernel.agents import AGENT_DIRECTORY, AgentDirectory
 from bastion.kernel.contract import (
+    ConfigSpec,
     EndpointClass,
     Extension,
     ExtensionContext,
@@ -21,6 +21,7 @@ from bastion.kernel.contract import (
     Maturity,
     Operation,
 )
+from bastion.kernel.governance import GOVERNANCE
 from bastion.kernel.policy import TargetType
 from bastion.kernel.services import ServiceKey, ServiceProvider
 
@@ -37,19 +38,17 @@ AGENTS: ServiceKey[AgentCatalog] = ServiceKey("agents", "The agent cards this de
 def _build(ctx: ExtensionContext) -> AgentCatalog:
     """The ``AGENTS`` service. Built when the agents domain mounts (priority 90: after the
     domains whose entities agents name), so their catalogue entries exist to check."""
-    profile: Profile = ctx.settings
-    settings = profile.agents
+    settings = ctx.config_as(AgentsSettings)
     governance = ctx.service(GOVERNANCE)
-    requirement = profile.governance.scope_check.requirements.get(TargetType.AGENT)
     catalog = AgentCatalog.build(
         settings,
-        base_url(settings, profile.server),
-        requirement.scopes if requirement is not None else (),
+        base_url(settings, ctx.platform),
+        governance.scope.required_scopes(TargetType.AGENT),
     )
     if len(catalog) and settings.public_base_url is None:
         log.warning(
             "agents.public_base_url is unset; cards advertise the listener address",
-            base_url=base_url(settings, profile.server),
+            base_url=base_url(settings, ctx.platform),
         )
     warn_unresolved(catalog, governance.catalog)
     governance.catalog.register("agent", catalog.__contains__)
@@ -78,6 +77,9 @@ class AgentsExtension(Extension):
         requires=(GOVERNANCE,),
         maturity=Maturity.GA,
     )
+
+    def config(self) -> ConfigSpec:
+        return "agents", AgentsSettings
 
     def services(self) -> Sequence[ServiceProvider[Any]]:
         return [ServiceProvider(AGENTS, _build), ServiceProvider(AGENT_DIRECTORY, _directory)]

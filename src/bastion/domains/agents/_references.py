@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import structlog
 
 from bastion.domains.agents._catalog import AgentCatalog
-from bastion.infra.governance import EntityCatalog
+from bastion.kernel.governance import EntityCatalog
 
 log = structlog.get_logger("bastion.agents")
 

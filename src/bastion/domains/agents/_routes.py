@@ -10,11 +10,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bastion.domains.agents._catalog import AgentCatalog, AgentEntry
-from bastion.infra.governance import Governance
 from bastion.infra.http import error_response
 from bastion.infra.security import Scopes
 from bastion.kernel.context import RequestContext, request_context
 from bastion.kernel.contract import ErrorStyle
+from bastion.kernel.governance import Governance
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType, Verdict
 
 # Cards change only when Bastion restarts with a new profile.

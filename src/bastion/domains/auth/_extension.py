@@ -27,9 +27,7 @@ API_KEYS: ServiceKey[ApiKeyRepository] = ServiceKey(
 
 
 def _repository(ctx: ExtensionContext) -> ApiKeyRepository:
-    return ApiKeyRepository(
-        ctx.engine, ctx.service(ROLES), ctx.settings.security.api_key_cache_seconds
-    )
+    return ApiKeyRepository(ctx.engine, ctx.service(ROLES), ctx.platform.api_key_cache_seconds)
 
 
 def _credentials(ctx: ExtensionContext) -> CredentialAdmin:
@@ -44,7 +42,7 @@ def _credentials(ctx: ExtensionContext) -> CredentialAdmin:
 
 
 async def _prune_tokens(ctx: ExtensionContext) -> dict[str, int]:
-    leeway = ctx.settings.security.jwt.leeway_seconds
+    leeway = ctx.platform.jwt_leeway_seconds
     return {"pruned": await TokenRegistry(ctx.engine).prune(leeway)}
 
 
@@ -86,12 +84,11 @@ class AuthExtension(Extension):
         return ctx.service(API_KEYS)
 
     def revocation_source(self, ctx: ExtensionContext) -> RevocationSource:
-        security = ctx.settings.security
         revocations = RevocationList(
             ctx.engine,
             # The same bound as a revoked API key's: its cache lifetime.
-            bound_seconds=security.api_key_cache_seconds,
-            leeway_seconds=security.jwt.leeway_seconds,
+            bound_seconds=ctx.platform.api_key_cache_seconds,
+            leeway_seconds=ctx.platform.jwt_leeway_seconds,
         )
         ctx.on_shutdown(revocations.aclose)
         return revocations

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ConsoleConfig(BaseModel):
-    """``extensions.console`` in the profile; every key has a default."""
+    """``console:`` in the profile; every key has a default."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -33,6 +33,6 @@ class ConsoleConfig(BaseModel):
     def _idle_within_absolute(self) -> Self:
         if self.idle_timeout_seconds > self.absolute_timeout_seconds:
             raise ValueError(
-                "extensions.console.idle_timeout_seconds exceeds absolute_timeout_seconds"
+                "console.idle_timeout_seconds exceeds absolute_timeout_seconds"
             )
         return self

@@ -12,7 +12,7 @@ from bastion.domains.console._sessions import SessionStore
 from bastion.domains.console._signin import SignIn
 from bastion.domains.console._usage import UsagePages
 from bastion.domains.console._web import BASE, Console
-from bastion.infra.services import AUDIT, AUDIT_SEARCH, JOBS, ROLES
+from bastion.infra.services import AUDIT, AUDIT_SEARCH, EFFECTIVE_CONFIG, JOBS, QUOTA_RULES, ROLES
 from bastion.kernel.accounts import ACCOUNTS, TENANTS
 from bastion.kernel.agents import AGENT_DIRECTORY
 from bastion.kernel.analytics import ANALYTICS
@@ -62,6 +62,8 @@ class ConsoleExtension(Extension):
             ROLES,
             JOBS,
             ANALYTICS,
+            EFFECTIVE_CONFIG,
+            QUOTA_RULES,
         ),
         optional=(MCP_ADMIN, AGENT_DIRECTORY),
         # GA like every core domain: a ga floor must not refuse one.
@@ -98,9 +100,9 @@ class ConsoleExtension(Extension):
                 ctx.service(CREDENTIALS),
                 ctx.service(TENANTS),
                 ctx.service(ROLES),
-                ctx.settings,
+                ctx.service(QUOTA_RULES),
             ),
-            PlatformPages(console, ctx.settings, ctx.service(JOBS), mcp, agents),
+            PlatformPages(console, ctx.service(EFFECTIVE_CONFIG), ctx.service(JOBS), mcp, agents),
         )
         # Public: the console authenticates its own visitors (a session cookie, not a
         # header credential); the per-address rate limit also slows guessing at sign-in.

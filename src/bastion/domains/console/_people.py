@@ -7,11 +7,12 @@ answer to its issue, and never again."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.responses import Response
 
 from bastion.domains.console._web import Console, Visit
-from bastion.infra.config import Profile
-from bastion.infra.governance.quota import QuotaRule
+from bastion.infra.quota import QuotaRule
 from bastion.infra.security import RoleCatalog
 from bastion.kernel.accounts import AccountAdmin, AccountView, TenantDirectory
 from bastion.kernel.credentials import CredentialAdmin
@@ -39,14 +40,14 @@ class PeoplePages:
         credentials: CredentialAdmin,
         tenants: TenantDirectory,
         roles: RoleCatalog,
-        profile: Profile,
+        quota_rules: Sequence[QuotaRule],
     ) -> None:
         self.console = console
         self.accounts = accounts
         self.credentials = credentials
         self.tenants = tenants
         self.roles = roles
-        self.profile = profile
+        self.quota_rules = quota_rules
 
     def _admin_role(self, role: str) -> bool:
         found = self.roles.get(role)
@@ -140,7 +141,7 @@ class PeoplePages:
         tenants = [
             t for t in await self.tenants.list() if visit.tenant is None or t.id == visit.tenant
         ]
-        rules = self.profile.governance.quota.rules
+        rules = self.quota_rules
         quotas = {
             t.id: [
                 _quota(r)

@@ -10,7 +10,7 @@ import orjson
 from starlette.responses import Response
 
 from bastion.domains.console._web import Console, Visit
-from bastion.infra.config import Profile, redacted_profile
+from bastion.infra.config import EffectiveConfig
 from bastion.kernel.agents import AgentDirectory
 from bastion.kernel.errors import RefusedError
 from bastion.kernel.jobs import JobBook
@@ -40,13 +40,13 @@ class PlatformPages:
     def __init__(
         self,
         console: Console,
-        profile: Profile,
+        config: EffectiveConfig,
         jobs: JobBook,
         mcp: McpAdmin | None,
         agents: AgentDirectory | None,
     ) -> None:
         self.console = console
-        self.config = redacted_profile(profile)
+        self.config = config.document
         self.jobs = jobs
         self.mcp = mcp
         self.agents = agents

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bastion.domains.gateway._routing import Route, RouteTable
+from bastion.domains.gateway._settings import GatewaySettings
 from bastion.domains.gateway.errors import ProviderNotRegisteredError
 from bastion.domains.gateway.upstreams import (
     LlmUpstream,
@@ -16,7 +17,7 @@ from bastion.domains.gateway.upstreams import (
     UpstreamStream,
     UpstreamTarget,
 )
-from bastion.infra.config import GatewaySettings, SecretStore
+from bastion.infra.config import SecretStore
 from bastion.kernel.errors import UpstreamError, UpstreamRejected
 
 

@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Table
 
 from bastion.domains.gateway._records import ai_requests
+from bastion.domains.gateway._settings import GatewaySettings
 from bastion.domains.gateway.upstreams import builtin_upstreams
-from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS
+from bastion.infra.services import AUDIT, JWT, LLM_UPSTREAMS, SECRET_SCANNER
 from bastion.kernel.contract import (
+    ConfigSpec,
     Extension,
     ExtensionContext,
     ExtensionMeta,
@@ -16,6 +18,7 @@ from bastion.kernel.contract import (
     Maturity,
     UpstreamRegistration,
 )
+from bastion.kernel.governance import GOVERNANCE
 from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.services import ServiceKey, ServiceProvider
 
@@ -46,9 +49,12 @@ class GatewayExtension(Extension):
         priority=30,
         description="LLM gateway: Anthropic and OpenAI ingress, provider routing, cost",
         required=False,
-        requires=(GOVERNANCE, AUDIT, LLM_UPSTREAMS, JWT),
+        requires=(GOVERNANCE, SECRET_SCANNER, AUDIT, LLM_UPSTREAMS, JWT),
         maturity=Maturity.GA,
     )
+
+    def config(self) -> ConfigSpec:
+        return "gateway", GatewaySettings
 
     def services(self) -> Sequence[ServiceProvider[Gateway]]:
         return [ServiceProvider(GATEWAY, _build)]

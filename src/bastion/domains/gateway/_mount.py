@@ -21,10 +21,10 @@ from bastion.domains.gateway._routes import (
     ingress_route,
 )
 from bastion.domains.gateway._routing import RouteTable
+from bastion.domains.gateway._settings import GatewaySettings
 from bastion.domains.gateway.errors import InvalidProviderError
 from bastion.domains.gateway.upstreams import LlmUpstream, UpstreamServices, create_http_session
-from bastion.infra.config import GatewaySettings, Profile
-from bastion.infra.services import AUDIT, GOVERNANCE, JWT, LLM_UPSTREAMS
+from bastion.infra.services import AUDIT, JWT, LLM_UPSTREAMS, SECRET_SCANNER
 from bastion.kernel.contract import (
     EndpointClass,
     ExtensionContext,
@@ -32,14 +32,14 @@ from bastion.kernel.contract import (
     Operation,
     UpstreamRegistration,
 )
+from bastion.kernel.governance import GOVERNANCE
 
 log = structlog.get_logger("bastion.gateway")
 
 
 def build_gateway(ctx: ExtensionContext) -> Gateway:
     """The ``GATEWAY`` service: routes, providers on one pooled HTTP client, pricing."""
-    profile: Profile = ctx.settings
-    settings = profile.gateway
+    settings = ctx.config_as(GatewaySettings)
     governance = ctx.service(GOVERNANCE)
     trail = ctx.service(AUDIT)
 
@@ -59,12 +59,13 @@ def build_gateway(ctx: ExtensionContext) -> Gateway:
         PricingCatalog(settings.pricing),
         governance,
         trail.writer,
-        store_prompts=profile.audit.store_prompts,
+        ctx.service(SECRET_SCANNER),
+        store_prompts=ctx.platform.store_prompts,
     )
 
 
 def gateway_routers(ctx: ExtensionContext, gateway: Gateway) -> list[ExtensionRouter]:
-    settings: GatewaySettings = ctx.settings.gateway
+    settings = ctx.config_as(GatewaySettings)
     routers = [
         _ingress_router(
             gateway, ANTHROPIC, "/v1", "/messages", INFERENCE_OPERATIONS, inference_routes(gateway)

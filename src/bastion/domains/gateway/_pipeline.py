@@ -32,13 +32,13 @@ from bastion.domains.gateway._material import prompt_material
 from bastion.domains.gateway._pricing import PricingCatalog, cost_microdollars
 from bastion.domains.gateway._records import RequestRecord, ai_requests
 from bastion.domains.gateway._routing import Route, RouteTable
+from bastion.domains.gateway._settings import GatewaySettings
 from bastion.domains.gateway._stream_scan import StreamTextCollector
 from bastion.domains.gateway.translate import TranslationError
 from bastion.domains.gateway.upstreams import MessagesCall, UpstreamResponse, UpstreamStream
 from bastion.infra.audit import AuditWriter, new_row_id
-from bastion.infra.config import GatewaySettings
-from bastion.infra.governance import BACKEND_UNAVAILABLE_RULE, Governance
 from bastion.infra.http import error_body
+from bastion.infra.scanner import SecretScanner
 from bastion.kernel.context import RequestContext, request_context
 from bastion.kernel.contract import RefusalObserver, RefusedRequest
 from bastion.kernel.errors import (
@@ -49,6 +49,7 @@ from bastion.kernel.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from bastion.kernel.governance import BACKEND_UNAVAILABLE_RULE, Governance
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 
 log = structlog.get_logger("bastion.gateway")
@@ -83,6 +84,7 @@ class Gateway:
         pricing: PricingCatalog,
         governance: Governance,
         writer: AuditWriter,
+        scanner: SecretScanner,
         *,
         store_prompts: bool = False,
     ) -> None:
@@ -91,6 +93,7 @@ class Gateway:
         self.dispatcher = dispatcher
         self.pricing = pricing
         self.governance = governance
+        self.scanner = scanner
         self._writer = writer
         self._store_prompts = store_prompts
         self._redact_responses = settings.response_secrets == "redact"
@@ -293,7 +296,7 @@ class Gateway:
         content = doc.get("content") if isinstance(doc, dict) else None
         if not isinstance(content, list):
             return body
-        scanner = self.governance.scanner
+        scanner = self.scanner
         if not self._redact_responses:
             findings = scanner.scan_json(content)
             if findings:
@@ -352,7 +355,7 @@ class Gateway:
                 last_byte = time.perf_counter()
                 await stream.aclose()
                 record.usage = stream.usage
-                findings = collector.findings(self.governance.scanner)
+                findings = collector.findings(self.scanner)
                 if findings:
                     record.response_findings = findings
                 record.latency_ms = _ms(started, last_byte)

@@ -11,8 +11,8 @@ from importlib import resources
 
 import yaml
 
+from bastion.domains.gateway._settings import PriceSettings
 from bastion.domains.gateway.translate import Usage
-from bastion.infra.config import PriceSettings
 
 
 def shipped_catalog() -> dict[str, PriceSettings]:

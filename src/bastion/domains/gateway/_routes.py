@@ -19,7 +19,7 @@ from bastion.domains.gateway._schema import (
     AnthropicMessagesRequest,
     OpenAIChatRequest,
 )
-from bastion.infra.config import CoworkSettings
+from bastion.domains.gateway._settings import CoworkSettings
 from bastion.infra.http import error_response
 from bastion.infra.security import JwtCodec
 from bastion.kernel.context import AuthMethod, request_context

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from bastion.domains.gateway._settings import RouteSettings
 from bastion.domains.gateway.errors import GatewayError
-from bastion.infra.config import RouteSettings
 
 
 @dataclass(frozen=True, slots=True)

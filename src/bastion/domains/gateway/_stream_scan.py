@@ -4,7 +4,7 @@ tool-input deltas are collected on the side (bounded) and scanned when the strea
 from __future__ import annotations
 
 from bastion.domains.gateway.translate import SSEParser
-from bastion.infra.governance.scanner import SecretScanner
+from bastion.infra.scanner import SecretScanner
 
 MAX_COLLECTED_CHARS = 1_000_000
 _DELTA_FIELDS = {

@@ -11,8 +11,8 @@ import typer
 
 from bastion.domains.governance._payloads import parse_evaluate
 from bastion.infra.commands import command_context, fail, read_bytes, run, shown
-from bastion.infra.services import GOVERNANCE
 from bastion.kernel.context import AuthMethod, RequestContext
+from bastion.kernel.governance import GOVERNANCE
 from bastion.kernel.ids import RoleName, TenantId, UserId, new_trace_id
 from bastion.kernel.policy import PolicyContext
 from bastion.kernel.tiers import Tier

@@ -3,10 +3,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from bastion.domains.governance._payloads import EvaluateRequest, HookEvent
+from bastion.domains.governance._provide import build_chain, build_scanner, close_chain
 from bastion.domains.governance._routes import routes
-from bastion.infra.services import GOVERNANCE
+from bastion.domains.governance._settings import GovernanceSettings
+from bastion.infra.quota import QuotaRule
+from bastion.infra.services import AUDIT, POLICY_STAGES, QUOTA_RULES, RATE_LIMITER, SECRET_SCANNER
 from bastion.kernel.contract import (
+    ConfigSpec,
     EndpointClass,
     Extension,
     ExtensionContext,
@@ -15,14 +21,23 @@ from bastion.kernel.contract import (
     Maturity,
     Operation,
 )
+from bastion.kernel.governance import GOVERNANCE
+from bastion.kernel.services import ServiceProvider
 
 if TYPE_CHECKING:
     import typer
 
 
+def _quota_rules(ctx: ExtensionContext) -> Sequence[QuotaRule]:
+    return tuple(ctx.config_as(GovernanceSettings).quota.rules)
+
+
 class GovernanceExtension(Extension):
-    """The chain as a service (``/api/v1/governance/evaluate``), the Claude Code hook
-    endpoint (``/api/v1/hooks/govern``) and ``bastion governance test``."""
+    """The governance chain's business policy: its ``governance:`` namespace, the chain
+    every governed surface calls (``GOVERNANCE``, built at boot, so a bad rule stops it)
+    and the secret scanner (``SECRET_SCANNER``); the chain as an HTTP service
+    (``/api/v1/governance/evaluate``), the Claude Code hook endpoint
+    (``/api/v1/hooks/govern``) and ``bastion governance test``."""
 
     meta = ExtensionMeta(
         id="governance",
@@ -31,9 +46,34 @@ class GovernanceExtension(Extension):
         priority=20,
         description="Governance evaluation API and Claude Code hooks",
         required=True,
-        requires=(GOVERNANCE,),
+        requires=(AUDIT, POLICY_STAGES, RATE_LIMITER),
         maturity=Maturity.GA,
     )
+
+    def config(self) -> ConfigSpec:
+        return "governance", GovernanceSettings
+
+    def services(self) -> Sequence[ServiceProvider[Any]]:
+        # Eager: built at boot, before any router, so `config validate` and every
+        # command refuse a rule that does not compile, as `serve` does.
+        return [
+            ServiceProvider(SECRET_SCANNER, build_scanner, eager=True),
+            ServiceProvider(GOVERNANCE, build_chain, close=close_chain, eager=True),
+            ServiceProvider(QUOTA_RULES, _quota_rules),
+        ]
+
+    def workers_conflict(self, config: BaseModel | None, workers: int) -> str | None:
+        """Quota counters kept in memory would be kept once per worker."""
+        if not isinstance(config, GovernanceSettings):
+            return None
+        quota = config.quota
+        if quota.enabled and quota.rules and quota.backend == "memory":
+            return (
+                f"server.workers is {workers} but governance.quota.backend is 'memory': each "
+                f"worker would count its own share and admit up to {workers}x every quota; set "
+                "governance.quota.backend: redis (with governance.quota.redis_url)"
+            )
+        return None
 
     def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:
         evaluate, hooks = routes(ctx.service(GOVERNANCE))

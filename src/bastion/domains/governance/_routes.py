@@ -4,10 +4,10 @@ import orjson
 from starlette.routing import Route
 
 from bastion.domains.governance._payloads import PayloadError, parse_evaluate, parse_hook
-from bastion.infra.governance import Decision, Governance
 from bastion.infra.http import JsonEndpoint, error_body
 from bastion.kernel.context import RequestContext
 from bastion.kernel.contract import ErrorStyle
+from bastion.kernel.governance import Decision, Governance
 from bastion.kernel.ids import SessionId
 from bastion.kernel.policy import PolicyContext
 

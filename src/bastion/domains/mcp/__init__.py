@@ -31,15 +31,28 @@ if TYPE_CHECKING:
 # The service stands on the MCP SDK (about 0.5 s to import): loaded on first use, so
 # discovering this extension (every CLI command does) does not pay for it.
 __getattr__ = lazy_attributes(__name__, {"McpService": "bastion.domains.mcp._service"})
+from bastion.domains.mcp._settings import (
+    McpCredentials,
+    McpSecretRef,
+    McpServerSettings,
+    McpSettings,
+    McpToolFilter,
+    check_server_name,
+)
 
 __all__ = [
     "MCP",
     "Health",
     "HealthStatus",
     "McpConfigError",
+    "McpCredentials",
     "McpError",
     "McpExtension",
+    "McpSecretRef",
+    "McpServerSettings",
     "McpService",
+    "McpSettings",
+    "McpToolFilter",
     "PinError",
     "PinStatus",
     "PinStore",
@@ -48,6 +61,7 @@ __all__ = [
     "ServerSpec",
     "Status",
     "ToolPin",
+    "check_server_name",
     "mcp_tool_executions",
     "mcp_tool_pins",
 ]

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bastion.domains.mcp._registry import ServerSpec
-from bastion.infra.governance import Governance
 from bastion.kernel.context import RequestContext
+from bastion.kernel.governance import Governance
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType, Verdict
 
 SERVER_STAGE = "mcp.server"

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Table
 
 from bastion.domains.mcp._records import mcp_tool_executions
-from bastion.infra.config import Profile
-from bastion.infra.services import AUDIT, GOVERNANCE, TOOL_PROVIDERS
+from bastion.domains.mcp._settings import McpSettings
+from bastion.infra.services import AUDIT, SECRET_SCANNER, TOOL_PROVIDERS
 from bastion.kernel.contract import (
+    ConfigSpec,
     Extension,
     ExtensionContext,
     ExtensionMeta,
@@ -17,6 +18,7 @@ from bastion.kernel.contract import (
     Job,
     Maturity,
 )
+from bastion.kernel.governance import GOVERNANCE
 from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.services import ServiceKey, ServiceProvider
 from bastion.kernel.tools import MCP_ADMIN, McpAdmin
@@ -60,12 +62,15 @@ class McpExtension(Extension):
         depends_on=("core", "governance"),
         priority=40,
         description="MCP registry and governed proxy: tool pinning, credential injection",
-        requires=(GOVERNANCE, AUDIT, TOOL_PROVIDERS),
+        requires=(GOVERNANCE, SECRET_SCANNER, AUDIT, TOOL_PROVIDERS),
         maturity=Maturity.GA,
     )
 
     def __init__(self) -> None:
         self._health_interval = DEFAULT_HEALTH_INTERVAL_SECONDS
+
+    def config(self) -> ConfigSpec:
+        return "mcp", McpSettings
 
     def services(self) -> Sequence[ServiceProvider[Any]]:
         return [ServiceProvider(MCP, _build), ServiceProvider(MCP_ADMIN, _build_admin)]
@@ -81,8 +86,7 @@ class McpExtension(Extension):
 
         router = mcp_router(ctx.service(MCP))
         # Jobs are collected after routers at boot, so the profile's interval applies.
-        profile: Profile = ctx.settings
-        self._health_interval = profile.mcp.health_interval_seconds
+        self._health_interval = ctx.config_as(McpSettings).health_interval_seconds
         return router
 
     def jobs(self) -> Sequence[Job]:

@@ -6,31 +6,31 @@ from __future__ import annotations
 from bastion.domains.mcp._registry import Registry
 from bastion.domains.mcp._routes import OPERATIONS, routes
 from bastion.domains.mcp._service import McpService
-from bastion.infra.config import Profile
-from bastion.infra.governance import Governance
-from bastion.infra.services import AUDIT, GOVERNANCE, TOOL_PROVIDERS
+from bastion.domains.mcp._settings import McpSettings
+from bastion.infra.services import AUDIT, SECRET_SCANNER, TOOL_PROVIDERS
 from bastion.kernel.contract import EndpointClass, ErrorStyle, ExtensionContext, ExtensionRouter
+from bastion.kernel.governance import GOVERNANCE, Governance
 
 
 def build_service(ctx: ExtensionContext) -> McpService:
     """The ``MCP`` service: the registry and the proxy to every server in it."""
-    profile: Profile = ctx.settings
-    settings = profile.mcp
+    settings = ctx.config_as(McpSettings)
     governance = ctx.service(GOVERNANCE)
     trail = ctx.service(AUDIT)
     registry = Registry.build(
         settings.servers,
         ctx.service(TOOL_PROVIDERS),
         ctx.secrets,
-        profile.profile_dir,
+        ctx.platform.profile_dir,
     )
     service = McpService(
         settings,
         registry,
         governance,
+        ctx.service(SECRET_SCANNER),
         trail,
         ctx.engine,
-        ctx.secrets.get(profile.security.jwt.key_secret_name),
+        ctx.secrets.get(ctx.platform.jwt_key_secret),
     )
     ctx.on_shutdown(service.close)
     _catalog_lookups(governance, service)

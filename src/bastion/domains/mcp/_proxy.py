@@ -46,10 +46,10 @@ from bastion.domains.mcp._upstream import Call as UpstreamCall
 from bastion.domains.mcp._upstream import McpUpstream, NotificationSink
 from bastion.domains.mcp.errors import RpcFailure
 from bastion.infra.audit import AuditWriter
-from bastion.infra.governance import Governance
-from bastion.infra.governance.scanner import Finding
+from bastion.infra.scanner import Finding, SecretScanner
 from bastion.kernel.context import RequestContext
 from bastion.kernel.errors import UpstreamError, UpstreamTimeout
+from bastion.kernel.governance import Governance
 from bastion.kernel.policy import PolicyContext, PolicyTarget
 
 log = structlog.get_logger("bastion.mcp")
@@ -92,6 +92,7 @@ class McpProxy:
         catalog: ToolCatalog,
         access: Access,
         governance: Governance,
+        scanner: SecretScanner,
         writer: AuditWriter,
         *,
         response_secrets: Literal["redact", "audit"],
@@ -100,7 +101,7 @@ class McpProxy:
         self._catalog = catalog
         self._access = access
         self._engine = governance.engine
-        self._scanner = governance.scanner
+        self._scanner = scanner
         self._writer = writer
         self._redact = response_secrets == "redact"
         # prometheus_client's labels() takes a lock and builds a key on every call.

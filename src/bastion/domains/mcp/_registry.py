@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from bastion.domains.mcp._settings import McpServerSettings, check_server_name
 from bastion.domains.mcp.errors import McpConfigError
-from bastion.infra.config import McpServerSettings, check_server_name
 from bastion.kernel.context import RequestContext
 from bastion.kernel.contract import McpServerDefinition, SecretSource
 from bastion.kernel.errors import BastionError

@@ -21,14 +21,15 @@ from bastion.domains.mcp._pins import PinStore
 from bastion.domains.mcp._proxy import McpProxy
 from bastion.domains.mcp._registry import Registry, ServerSpec
 from bastion.domains.mcp._sessions import SessionSigner, SessionTracker
+from bastion.domains.mcp._settings import McpSettings
 from bastion.domains.mcp._stdio_upstream import StdioUpstream
 from bastion.domains.mcp._upstream import SYSTEM_PRINCIPAL, McpUpstream
 from bastion.domains.mcp.errors import McpError
 from bastion.infra.audit import AuditTrail
-from bastion.infra.config import McpSettings
-from bastion.infra.governance import Governance
+from bastion.infra.scanner import SecretScanner
 from bastion.kernel.context import RequestContext
 from bastion.kernel.errors import UpstreamError
+from bastion.kernel.governance import Governance
 from bastion.kernel.tiers import Tier
 
 log = structlog.get_logger("bastion.mcp")
@@ -40,6 +41,7 @@ class McpService:
         settings: McpSettings,
         registry: Registry,
         governance: Governance,
+        scanner: SecretScanner,
         trail: AuditTrail,
         engine: AsyncEngine,
         session_secret: str,
@@ -59,6 +61,7 @@ class McpService:
             self.catalog,
             self.access,
             governance,
+            scanner,
             trail.writer,
             response_secrets=settings.response_secrets,
         )

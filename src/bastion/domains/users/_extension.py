@@ -74,7 +74,7 @@ class UsersExtension(Extension):
 
     async def after_migrate(self, ctx: ExtensionContext) -> None:
         """Create ``security.bootstrap_admin`` when no user exists yet."""
-        wanted = ctx.settings.security.bootstrap_admin
+        wanted = ctx.platform.bootstrap_admin
         if wanted is None:
             return
         users = UserRepository(ctx.engine)

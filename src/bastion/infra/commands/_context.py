@@ -21,11 +21,13 @@ from bastion.infra.services import AUDIT
 from bastion.kernel.services import ServiceKey, ServiceRegistry
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from bastion.infra.config import LoadedProfile
 
 T = TypeVar("T")
+M = TypeVar("M", bound="BaseModel")
 
 
 class CommandPlatform(Protocol):
@@ -52,6 +54,12 @@ class CommandContext(Protocol):
     def profile(self) -> LoadedProfile:
         """The active profile (``--profile``, ``BASTION_PROFILE`` or the built-in one),
         validated; logging is configured from it, to stderr."""
+        ...
+
+    def config_as(self, extension_id: str, model: type[M]) -> M:
+        """The validated ``config()`` block of ``extension_id`` (its top-level namespace
+        in the profile), as ``model``, without booting: what ``ctx.config_as(model)``
+        gives the extension at boot."""
         ...
 
     def platform(

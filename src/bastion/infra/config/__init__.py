@@ -1,19 +1,5 @@
 """Profiles and secrets: config as code, validated with pydantic at boot."""
 
-from bastion.infra.config._agents import (
-    AgentSettings,
-    AgentsSettings,
-    McpGrant,
-    ProviderSettings,
-    SkillSettings,
-)
-from bastion.infra.config._gateway import (
-    CoworkSettings,
-    GatewaySettings,
-    PriceSettings,
-    RetrySettings,
-    RouteSettings,
-)
 from bastion.infra.config._loader import (
     BUILTIN_DIR,
     LoadedProfile,
@@ -22,15 +8,8 @@ from bastion.infra.config._loader import (
     load_profile,
     validation_message,
 )
-from bastion.infra.config._mcp import (
-    McpCredentials,
-    McpSecretRef,
-    McpServerSettings,
-    McpSettings,
-    McpToolFilter,
-    check_server_name,
-)
 from bastion.infra.config._profile import (
+    PLATFORM_KEYS,
     BootstrapAdmin,
     DatabaseSettings,
     ExtensionsSettings,
@@ -38,46 +17,35 @@ from bastion.infra.config._profile import (
     Profile,
     SecuritySettings,
     ServerSettings,
+    platform_settings,
     workers_conflict,
 )
-from bastion.infra.config._redact import redacted_profile
+from bastion.infra.config._redact import EffectiveConfig, effective_config, redacted_profile
 from bastion.infra.config._reference import reference_markdown
 from bastion.infra.config._secrets import SecretStore, write_secrets_file
 from bastion.infra.config.errors import ConfigError, ProfileError, SecretsError
 
 __all__ = [
     "BUILTIN_DIR",
-    "AgentSettings",
-    "AgentsSettings",
+    "PLATFORM_KEYS",
     "BootstrapAdmin",
     "ConfigError",
-    "CoworkSettings",
     "DatabaseSettings",
+    "EffectiveConfig",
     "ExtensionsSettings",
-    "GatewaySettings",
     "LoadedProfile",
     "LoggingSettings",
-    "McpCredentials",
-    "McpGrant",
-    "McpSecretRef",
-    "McpServerSettings",
-    "McpSettings",
-    "McpToolFilter",
-    "PriceSettings",
     "Profile",
     "ProfileError",
-    "ProviderSettings",
-    "RetrySettings",
-    "RouteSettings",
     "SecretStore",
     "SecretsError",
     "SecuritySettings",
     "ServerSettings",
-    "SkillSettings",
     "builtin_profile",
-    "check_server_name",
+    "effective_config",
     "key_path",
     "load_profile",
+    "platform_settings",
     "redacted_profile",
     "reference_markdown",
     "validation_message",

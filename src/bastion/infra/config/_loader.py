@@ -43,6 +43,11 @@ def validation_message(exc: ValidationError, source: str, prefix: Sequence[int |
     msg = first["msg"]
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
+        if len(loc) == 2 and loc[0] == "extensions":
+            msg = (
+                "an extension's config namespace is a top-level key of the profile now; "
+                f"move this block to `{loc[1]}:`"
+            )
     return f"{source}: {key_path(loc)}: {msg}"
 
 

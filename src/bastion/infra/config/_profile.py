@@ -1,18 +1,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bastion.infra.audit import AuditSettings
-from bastion.infra.config._agents import AgentsSettings
-from bastion.infra.config._gateway import GatewaySettings
-from bastion.infra.config._mcp import McpSettings
 from bastion.infra.db import dialect_of, sqlite_path
-from bastion.infra.governance import GovernanceSettings
-from bastion.infra.governance.ratelimit import RateLimitSettings
+from bastion.infra.ratelimit import RateLimitSettings
 from bastion.infra.security import JwtSettings
+from bastion.kernel.config import BootstrapAdminSettings, PlatformSettings
 
 
 class _Strict(BaseModel):
@@ -26,8 +24,9 @@ class ServerSettings(_Strict):
         1,
         ge=1,
         description="Processes `bastion serve` runs, each a full Bastion accepting on the same "
-        "socket. More than 1 needs state the workers share: `rate_limits.backend` and "
-        "`governance.quota.backend` set to `redis`, and a database file or server.",
+        "socket. More than 1 needs state the workers share: `rate_limits.backend` (and "
+        "every extension's counters, such as `governance.quota.backend`) set to `redis`, "
+        "and a database file or server.",
     )
     max_body_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="Requests with a larger body get 413."
@@ -70,10 +69,9 @@ class LoggingSettings(_Strict):
     )
 
 
-class ExtensionsSettings(BaseModel):
-    """Fixed keys plus one block per extension config namespace (validated at boot)."""
-
-    model_config = ConfigDict(extra="allow")
+class ExtensionsSettings(_Strict):
+    """Extension switches. An extension's own settings are not here: its ``config()``
+    namespace is a top-level key of the profile."""
 
     disabled: list[str] = Field(default_factory=list, description="Extension ids not to load.")
     min_maturity: Literal["experimental", "beta", "ga"] = Field(
@@ -83,17 +81,14 @@ class ExtensionsSettings(BaseModel):
         default=None, description="Folder scanned for standalone extension manifest.yaml files."
     )
 
-    def namespace(self, name: str) -> dict[str, Any] | None:
-        extra = self.model_extra or {}
-        block = extra.get(name)
-        return block if isinstance(block, dict) else ({} if block is None else None)
 
-    def namespaces(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+class Profile(BaseModel):
+    """The platform's settings. Every other top-level key is an extension's ``config()``
+    namespace (``gateway:``, ``mcp:``, ``helpdesk:``), kept raw here and validated at boot
+    by its extension's model (``bastion.runtime.namespaces``); a key no installed extension
+    claims is refused there, by name."""
 
-
-class Profile(_Strict):
-    """The whole validated profile. Later sections are owned by their subsystems."""
+    model_config = ConfigDict(extra="allow")
 
     name: str = Field("local", description="A label shown in logs and `config show`.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="The listener.")
@@ -111,31 +106,19 @@ class Profile(_Strict):
     rate_limits: RateLimitSettings = Field(
         default_factory=RateLimitSettings, description="GCRA rate limits per principal and tier."
     )
-    gateway: GatewaySettings = Field(
-        default_factory=GatewaySettings, description="LLM routes and pricing."
-    )
-    governance: GovernanceSettings = Field(
-        default_factory=GovernanceSettings,
-        description="The governance chain; `services/governance.yaml` merges in here.",
-    )
     audit: AuditSettings = Field(
         default_factory=AuditSettings, description="The audit writer and the SIEM copy."
     )
-    mcp: McpSettings = Field(
-        default_factory=lambda: McpSettings(),
-        description="The MCP server registry; `services/mcp/*.yaml` files are appended here.",
-    )
-    agents: AgentsSettings = Field(
-        default_factory=AgentsSettings,
-        description="A2A agents and their cards; `services/agents/*.yaml` append to "
-        "`agents.agents`.",
-    )
     extensions: ExtensionsSettings = Field(
         default_factory=ExtensionsSettings,
-        description="Extension switches, plus one block per extension config namespace.",
+        description="Extension switches: which to leave out, the maturity floor, manifests.",
     )
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logs.")
     profile_dir: Path | None = Field(default=None, exclude=True)
+
+    def namespaces(self) -> dict[str, Any]:
+        """Every top-level block that is not a platform section: extension namespaces."""
+        return dict(self.model_extra or {})
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Profile:
@@ -153,7 +136,8 @@ class Profile(_Strict):
 
 
 def workers_conflict(profile: Profile) -> str | None:
-    """Why ``server.workers`` processes cannot share this profile's state, or None.
+    """Why ``server.workers`` processes cannot share this profile's platform state, or
+    None. An extension's own state is its ``WorkersCheck`` (``bastion.kernel.config``).
 
     Each worker is a full Bastion with its own memory: counters kept in process would be
     kept once per worker, and each worker would admit the whole configured amount."""
@@ -167,13 +151,6 @@ def workers_conflict(profile: Profile) -> str | None:
             f"would keep its own buckets and admit {workers}x the configured rate; set "
             "rate_limits.backend: redis (with rate_limits.redis_url)"
         )
-    quota = profile.governance.quota
-    if quota.enabled and quota.rules and quota.backend == "memory":
-        return (
-            f"server.workers is {workers} but governance.quota.backend is 'memory': each "
-            f"worker would count its own share and admit up to {workers}x every quota; set "
-            "governance.quota.backend: redis (with governance.quota.redis_url)"
-        )
     url = profile.database.url
     if dialect_of(url) == "sqlite" and sqlite_path(url) is None:
         return (
@@ -181,3 +158,33 @@ def workers_conflict(profile: Profile) -> str | None:
             "which each worker would have to itself; use a SQLite file or PostgreSQL"
         )
     return None
+
+
+PLATFORM_KEYS: frozenset[str] = frozenset(
+    name for name, field in Profile.model_fields.items() if not field.exclude
+)
+"""The profile's own top-level keys: no extension may take one as its namespace."""
+
+
+def platform_settings(profile: Profile) -> PlatformSettings:
+    """What extensions see of the platform's settings (``ctx.platform``)."""
+    admin = profile.security.bootstrap_admin
+    return PlatformSettings(
+        name=profile.name,
+        profile_dir=profile.profile_dir,
+        host=profile.server.host,
+        port=profile.server.port,
+        workers=profile.server.workers,
+        jwt_key_secret=profile.security.jwt.key_secret_name,
+        jwt_leeway_seconds=profile.security.jwt.leeway_seconds,
+        api_key_cache_seconds=profile.security.api_key_cache_seconds,
+        bootstrap_admin=None if admin is None else BootstrapAdminSettings(admin.name, admin.tenant),
+        store_prompts=profile.audit.store_prompts,
+        sections=MappingProxyType(
+            {
+                key: value
+                for key in sorted(PLATFORM_KEYS)
+                if isinstance(value := getattr(profile, key), BaseModel)
+            }
+        ),
+    )

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
 from bastion.infra.config._profile import Profile
@@ -46,3 +49,22 @@ def redacted_profile(profile: Profile) -> dict[str, Any]:
         data["database"]["url"] = parsed.render_as_string(hide_password=True)
     scrubbed: dict[str, Any] = _scrub(data)
     return scrubbed
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveConfig:
+    """The configuration a booted platform runs on, secrets redacted: the platform's
+    settings and every enabled extension's namespace (defaults filled in), as plain data.
+    What ``bastion config show``, the admin API's ``/config`` and the console show."""
+
+    profile: str
+    document: Mapping[str, Any]
+
+
+def effective_config(profile: Profile, namespaces: Mapping[str, BaseModel]) -> EffectiveConfig:
+    """``profile`` and each validated namespace (``namespace -> model``) in one redacted
+    document, the namespaces after the platform's keys in the order given."""
+    document = redacted_profile(profile)
+    for name, model in namespaces.items():
+        document[name] = _scrub(model.model_dump(mode="json"), name)
+    return EffectiveConfig(profile.name, document)

@@ -1,11 +1,13 @@
-"""The configuration reference, generated from the profile models so it cannot drift."""
+"""The configuration reference, generated from the models so it cannot drift: the
+platform's (``Profile``) and every extension's ``config()`` namespace, core domains and
+third-party alike, each a top-level key of the profile."""
 
 from __future__ import annotations
 
 import enum
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +115,20 @@ def rows(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str, s
                 yield from rows(nested, f"{path}{suffix}.")
 
 
-def reference_markdown() -> str:
-    lines = [BEGIN, "", "| key | type | default | description |", "|---|---|---|---|"]
-    lines += [f"| `{p}` | {t} | {d} | {desc} |" for p, t, d, desc in rows(Profile)]
+_HEAD = ["| key | type | default | description |", "|---|---|---|---|"]
+
+
+def _table(model: type[BaseModel], prefix: str = "") -> list[str]:
+    return [*_HEAD, *(f"| `{p}` | {t} | {d} | {desc} |" for p, t, d, desc in rows(model, prefix))]
+
+
+def reference_markdown(namespaces: Sequence[tuple[str, type[BaseModel], str]] = ()) -> str:
+    """The platform's keys, then one section per ``(namespace, model, extension id)``."""
+    lines = [BEGIN, "", "### Platform", "", *_table(Profile)]
+    for namespace, model, extension_id in sorted(namespaces):
+        about = (model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        lines += ["", f"### `{namespace}` (extension `{extension_id}`)", ""]
+        lines += [about, ""] if about else []
+        lines += _table(model, f"{namespace}.")
     lines += ["", END]
     return "\n".join(lines) + "\n"

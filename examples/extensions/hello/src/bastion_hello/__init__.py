@@ -2,7 +2,8 @@
 
 It contributes one of each common surface, each the way a core domain does it: a table
 with its migration, a typed service (``GREETINGS``, the greeting book its route and its
-job share), a router, a job, a role and a config namespace (``extensions.hello``).
+job share), a router, a job, a role and a config namespace (``hello:``, a top-level
+key of the profile).
 Install it next to Bastion and it is authenticated, guarded and scheduled like core.
 """
 

@@ -4,7 +4,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class HelloConfig(BaseModel):
-    """``extensions.hello`` in the profile; every key has a default."""
+    """``hello:`` in the profile (a top-level key); every key has a default."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

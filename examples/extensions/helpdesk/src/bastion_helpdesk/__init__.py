@@ -5,8 +5,8 @@ stored, its text goes through the governance chain, as a prompt does on its way 
 model, because people paste credentials into tickets. Operators triage from the command
 line (``bastion helpdesk list``, ``bastion helpdesk close``). Each part is the surface a
 core domain uses for it: a typed service it provides (``TICKETS``) and one it requires
-(``GOVERNANCE``), a config namespace (``extensions.helpdesk``), a governed route, a table
-with its migration, and a ``cli()`` app.
+(``GOVERNANCE``), a config namespace (``helpdesk:``, a top-level key of the profile), a
+governed route, a table with its migration, and a ``cli()`` app.
 """
 
 from bastion_helpdesk._config import HelpdeskConfig

@@ -8,7 +8,7 @@ Category = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=32)]
 
 
 class HelpdeskConfig(BaseModel):
-    """``extensions.helpdesk`` in the profile; every key has a default."""
+    """``helpdesk:`` in the profile (a top-level key); every key has a default."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
