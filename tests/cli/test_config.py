@@ -45,7 +45,17 @@ def test_show_redacts_secrets_and_database_passwords(tmp_path: Path) -> None:
     profile = write_profile(
         tmp_path / "p",
         "postgresql+asyncpg://bastion:hunter2-db-pass@db.internal:5432/bastion",
-        {"vendor": {"api_key": "sk-vendor-literal-123456", "region": "eu"}},
+        {
+            "gateway": {
+                "routes": [
+                    {
+                        "model_pattern": "vendor-*",
+                        "provider": "openai",
+                        "extra_headers": {"x-vendor-key": "sk-vendor-literal-123456"},
+                    }
+                ]
+            }
+        },
         {"jwt_signing_key": SIGNING_KEY},
     )
     cli = Cli(profile)
@@ -58,7 +68,10 @@ def test_show_redacts_secrets_and_database_passwords(tmp_path: Path) -> None:
     data = json.loads(as_json)
     assert yaml.safe_load(as_yaml) == data
     assert data["database"]["url"] == "postgresql+asyncpg://bastion:***@db.internal:5432/bastion"
-    assert data["vendor"] == {"api_key": "***", "region": "eu"}
+    # a namespace is shown with its defaults filled in, and its secrets masked
+    (route,) = data["gateway"]["routes"]
+    assert route["extra_headers"] == {"x-vendor-key": "***"}
+    assert route["upstream_model"] is None and "analytics" in data
     # names of secrets are not secrets: they stay readable
     assert data["security"]["jwt"]["signing_secret"] == "jwt_signing_key"
     assert data["name"] == "test" and data["server"]["port"] == 8080

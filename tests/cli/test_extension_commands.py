@@ -177,5 +177,5 @@ def test_a_cli_manifest_is_listed_and_runs(site: Path, tmp_path: Path) -> None:
     assert (ran.returncode, ran.stdout) == (0, "noted --flag x\n"), ran.stderr
     # a builtin command does not even read the manifests
     (plugins / "notes" / "manifest.yaml").write_text("id: [broken")
-    shown = bastion(site, "--profile", str(profile), "config", "show", "--json")
+    shown = bastion(site, "--profile", str(profile), "config", "reference", "--builtin")
     assert shown.returncode == 0 and shown.stderr == "", shown.stderr

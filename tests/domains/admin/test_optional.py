@@ -11,7 +11,9 @@ from tests.support import write_profile
 
 
 async def test_endpoints_of_disabled_domains_are_absent(db_url: str, tmp_path: Path) -> None:
-    profile = write_profile(tmp_path, db_url, {"extensions": {"disabled": ["mcp", "agents"]}})
+    profile = write_profile(
+        tmp_path, db_url, {"extensions": {"disabled": ["mcp", "agents", "analytics", "console"]}}
+    )
     platform = await boot(load_profile(profile))
     try:
         [router] = [r for ext, r in platform.routers if ext == "admin"]

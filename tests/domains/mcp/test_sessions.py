@@ -21,7 +21,15 @@ def test_a_tampered_or_malformed_token_is_refused() -> None:
     token, _ = signer.issue("github", "key:k1", "2025-11-25")
     payload, mac = token.split(".")
     forged_payload = payload[:-4] + ("AAAA" if payload[-4:] != "AAAA" else "BBBB")
-    for bad in (f"{forged_payload}.{mac}", f"{payload}.{mac[:-1]}x", payload, "", "x" * 600, "a.b"):
+    forged_mac = mac[:-1] + ("x" if mac[-1] != "x" else "y")  # always a different MAC
+    for bad in (
+        f"{forged_payload}.{mac}",
+        f"{payload}.{forged_mac}",
+        payload,
+        "",
+        "x" * 600,
+        "a.b",
+    ):
         assert signer.verify(bad, "github", "key:k1") is None
     assert (
         signer.issue("github", "key:k1", "2025-11-25")[1]

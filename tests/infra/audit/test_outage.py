@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from pathlib import Path
 
 import orjson
+import structlog
 from sqlalchemy import insert
 from structlog.testing import capture_logs
 
@@ -220,7 +223,13 @@ async def test_a_long_outage_logs_its_deferred_replays_once_not_at_every_retry(
     )
     await writer.start()
     await outage.cut()
-    with capture_logs() as logs:
+    # A server started by an earlier test may have set the level to warning: the replay's
+    # info line must pass here whatever the process's logging is.
+    before = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    with contextlib.ExitStack() as restore:
+        restore.callback(structlog.configure, **before)
+        logs = restore.enter_context(capture_logs())
         await writer.write(audit_events, event_row(1))
         await wait_until(lambda: writer.spilling)
         await asyncio.sleep(1.0)  # dozens of retries at 20 ms

@@ -111,7 +111,7 @@ async def test_search_filters_pages_and_traces(db_url: str, tmp_path: Path) -> N
 
 
 async def test_a_kind_whose_table_is_not_registered_is_absent(db_url: str, tmp_path: Path) -> None:
-    profile = {"extensions": {"disabled": ["gateway", "agents"]}}
+    profile = {"extensions": {"disabled": ["gateway", "agents", "analytics", "console"]}}
     async with booted(tmp_path, db_url, profile) as platform:
         search = platform.service(AUDIT_SEARCH)
         assert AuditKind.REQUESTS not in search.kinds()
