@@ -32,7 +32,5 @@ class ConsoleConfig(BaseModel):
     @model_validator(mode="after")
     def _idle_within_absolute(self) -> Self:
         if self.idle_timeout_seconds > self.absolute_timeout_seconds:
-            raise ValueError(
-                "console.idle_timeout_seconds exceeds absolute_timeout_seconds"
-            )
+            raise ValueError("console.idle_timeout_seconds exceeds absolute_timeout_seconds")
         return self
