@@ -25,13 +25,16 @@ from bastion.domains.gateway.upstreams import (
     UpstreamTarget,
 )
 from bastion.infra.http import error_response, invalid_body
+from bastion.infra.quota import QuotaBook, QuotaStanding, SubjectType
 from bastion.infra.services import (
     AUDIT,
     AUDIT_SEARCH,
+    EFFECTIVE_CONFIG,
     JOBS,
     JWT,
     LLM_UPSTREAMS,
     POLICY_STAGES,
+    QUOTAS,
     RATE_LIMITER,
     ROLES,
     SECRET_SCANNER,
@@ -44,6 +47,8 @@ from bastion.kernel.accounts import ACCOUNTS, TENANTS, AccountAdmin, TenantDirec
 from bastion.kernel.agents import AGENT_DIRECTORY, AgentDirectory
 from bastion.kernel.analytics import (
     ANALYTICS,
+    DIMENSIONS,
+    FIGURES,
     Analytics,
     AnalyticsQuery,
     AnalyticsQueryError,
@@ -189,6 +194,9 @@ __all__ = [
     "AUDIT_SEARCH",
     "CLI_GROUPS",
     "CREDENTIALS",
+    "DIMENSIONS",
+    "EFFECTIVE_CONFIG",
+    "FIGURES",
     "GOVERNANCE",
     "JOBS",
     "JSON_OPTION",
@@ -197,6 +205,7 @@ __all__ = [
     "MCP_ADMIN",
     "POLICY_STAGES",
     "PRINCIPAL_WIDTHS",
+    "QUOTAS",
     "RATE_LIMITER",
     "ROLES",
     "SECRET_SCANNER",
@@ -255,6 +264,8 @@ __all__ = [
     "PolicyStage",
     "PolicyTarget",
     "ProviderExtension",
+    "QuotaBook",
+    "QuotaStanding",
     "RefusalObserver",
     "RefusedError",
     "RefusedRequest",
@@ -268,6 +279,7 @@ __all__ = [
     "ServiceProvider",
     "SessionId",
     "StageVerdict",
+    "SubjectType",
     "TargetType",
     "TenantDirectory",
     "TenantId",

@@ -22,7 +22,7 @@ from bastion.kernel.services import ServiceKey
 if TYPE_CHECKING:
     from bastion.infra.audit import AuditSearch, AuditTrail
     from bastion.infra.config import EffectiveConfig
-    from bastion.infra.quota import QuotaRule
+    from bastion.infra.quota import QuotaBook
     from bastion.infra.ratelimit import RateLimiter
     from bastion.infra.scanner import SecretScanner
     from bastion.infra.security import JwtCodec, RoleCatalog
@@ -36,8 +36,8 @@ AUDIT_SEARCH: ServiceKey[AuditSearch] = ServiceKey(
 EFFECTIVE_CONFIG: ServiceKey[EffectiveConfig] = ServiceKey(
     "effective_config", "The platform's settings and every namespace, secrets redacted"
 )
-QUOTA_RULES: ServiceKey[Sequence[QuotaRule]] = ServiceKey(
-    "quota_rules", "The quota rules in force (the governance domain's governance.quota)"
+QUOTAS: ServiceKey[QuotaBook] = ServiceKey(
+    "quotas", "The quota rules in force and each subject's used / limit / resets-at"
 )
 JWT: ServiceKey[JwtCodec] = ServiceKey("jwt", "Issues and verifies Bastion's own JWTs")
 ROLES: ServiceKey[RoleCatalog] = ServiceKey("roles", "The merged RBAC role catalogue")
@@ -65,7 +65,7 @@ __all__ = [
     "JWT",
     "LLM_UPSTREAMS",
     "POLICY_STAGES",
-    "QUOTA_RULES",
+    "QUOTAS",
     "RATE_LIMITER",
     "ROLES",
     "SECRET_SCANNER",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Protocol
 
 from bastion.kernel.context import RequestContext, scope_granted
@@ -26,6 +26,30 @@ class Report(enum.StrEnum):
     USAGE = "usage"
     DENIALS = "denials"
     TOOLS = "tools"
+
+
+TIME_DIMENSIONS = ("hour", "day")
+
+# Every dimension any report knows, in the order help texts and the console list them;
+# each report knows a subset (a dimension it does not record is refused, never grouped
+# as null).
+DIMENSIONS = (
+    "model",
+    "provider",
+    "route",
+    "user",
+    "tenant",
+    "api_key",
+    "agent",
+    "client",
+    "mcp_server",
+    "tool",
+    "rule",
+    "stage",
+    "method",
+    "target",
+    *TIME_DIMENSIONS,
+)
 
 
 class Reach(enum.StrEnum):
@@ -95,21 +119,12 @@ class UsageRow:
     overhead_p50_ms: float | None
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            **self.group,
-            "requests": self.requests,
-            "allowed": self.allowed,
-            "denied": self.denied,
-            "errors": self.errors,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cache_read_tokens": self.cache_read_tokens,
-            "cache_write_tokens": self.cache_write_tokens,
-            "cost_microdollars": self.cost_microdollars,
-            "latency_p50_ms": self.latency_p50_ms,
-            "latency_p95_ms": self.latency_p95_ms,
-            "overhead_p50_ms": self.overhead_p50_ms,
-        }
+        """The group's dimension values, then every figure (``FIGURES``, in order)."""
+        return {**self.group, **{name: getattr(self, name) for name in FIGURES}}
+
+
+# The figures of every row, in the order tables, CSV files and JSON answers give them.
+FIGURES = tuple(f.name for f in fields(UsageRow) if f.name != "group")
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,7 +144,19 @@ def admin_profile(directory: Path, db_url: str, upstream: FakeAnthropic) -> Path
                             "subject": "tenant",
                             "window": "1d",
                             "limits": {"requests": 100000},
-                        }
+                        },
+                        {
+                            "name": "user-hourly",
+                            "subject": "user",
+                            "window": "1h",
+                            "limits": {"requests": 1000, "output_tokens": 1000000},
+                        },
+                        {
+                            "name": "key-daily",
+                            "subject": "api_key",
+                            "window": "1d",
+                            "limits": {"requests": 5000},
+                        },
                     ]
                 }
             },

@@ -32,14 +32,16 @@ def test_create_list_and_show_a_tenant(bastion: Bastion) -> None:
     assert listed["default"]["registered"] is False  # named by the bootstrap admin only
     shown = bastion.admin("GET", f"/tenants/{tenant}").json()
     assert [u["id"] for u in shown["users"]] == [member.json()["id"]]
-    assert shown["quotas"] == [
-        {
-            "name": "tenant-daily",
-            "subject_id": "*",
-            "window_seconds": 86400,
-            "limits": {"requests": 100000},
-        }
-    ]
+    [quota] = shown["quotas"]
+    assert quota == {
+        "name": "tenant-daily",
+        "subject": "tenant",
+        "subject_id": tenant,
+        "rule_subject_id": "*",
+        "window_seconds": 86400,
+        "resets_at": quota["resets_at"],
+        "limits": {"requests": {"limit": 100000, "used": 0, "remaining": 100000}},
+    }
     assert bastion.admin("GET", "/tenants/nowhere").status_code == 404
 
 

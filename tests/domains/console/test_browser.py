@@ -6,6 +6,7 @@ Screenshots land in docs/console/."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import secrets
 import time
@@ -26,8 +27,11 @@ from sqlalchemy import select
 
 from bastion.infra.audit import audit_events
 from bastion.infra.db import create_engine
+from tests.conftest import create_pg_database, drop_pg_database
 from tests.domains.console.browser import Browser
 from tests.domains.gateway.conftest import (  # noqa: F401 (fixtures)
+    QUOTA_OUTPUT_TOKENS,
+    QUOTA_TENANT,
     DbReader,
     Gateway,
     Upstreams,
@@ -103,13 +107,28 @@ class Served:
                 yield client
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def console_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('console-db') / 'bastion.db'}"
+        return
+    url = asyncio.run(create_pg_database())
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_pg_database(url))
+
+
 @pytest.fixture(scope="module")
 def served(
     upstreams: Upstreams,  # noqa: F811
+    console_db_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Served]:
     directory = tmp_path_factory.mktemp("console")
-    url = f"sqlite+aiosqlite:///{directory / 'bastion.db'}"
+    url = console_db_url
     with HttpMcpServer() as fake:
         profile = gateway_profile(
             directory / "profile",
@@ -253,6 +272,29 @@ def test_overview_and_usage_show_the_sdk_traffic(served: Served, browser: Browse
     browser.screenshot("usage")
     csv = browser.find("#csv").get_attribute("href")
     assert csv and "usage.csv" in csv
+    assert browser.errors() == []
+
+
+def test_tenants_and_users_show_where_each_stands_against_its_quota(
+    served: Served, browser: Browser
+) -> None:
+    user_id, key = served.user("quinn-" + secrets.token_hex(3), tenant=QUOTA_TENANT)
+    gw = served.gw
+    gw.up.anthropic.enqueue(Reply(text="ok", usage=TokenUsage(10, 4)))
+    gw.anthropic(key).messages.create(model="claude-sonnet-4-5", max_tokens=50, messages=ASK)
+    served.wait_rows(1, user_id=user_id)
+
+    browser.sign_in(served.admin_key)
+    browser.open("/admin/tenants")
+    quota = f'li.quota[data-subject="tenant"][data-subject-id="{QUOTA_TENANT}"]'
+    metric = browser.find(f'{quota} .quota-metric[data-metric="output_tokens"]')
+    assert metric.get_attribute("data-limit") == str(QUOTA_OUTPUT_TOKENS)
+    assert metric.get_attribute("data-used") == "4"
+    assert f"output tokens 4 / {QUOTA_OUTPUT_TOKENS}" in metric.text
+    reset = browser.find(f"{quota} time").get_attribute("datetime")
+    assert reset is not None
+    assert dt.datetime.fromisoformat(reset).timestamp() == (time.time() // 3600 + 1) * 3600
+    browser.screenshot("tenants-and-quotas")
     assert browser.errors() == []
 
 

@@ -30,7 +30,7 @@ class CredentialEndpoints:
         self._credentials = credentials
         self._users = users
 
-    async def _key(self, scope: AdminScope, key_id: str, *, manage: bool) -> ApiKeyView:
+    async def key(self, scope: AdminScope, key_id: str, *, manage: bool) -> ApiKeyView:
         """The key, if the caller's scope covers its owner (else 404, as if absent)."""
         key = await self._credentials.get_key(key_id)
         if key is not None and not scope.is_admin:
@@ -58,10 +58,10 @@ class CredentialEndpoints:
         return IssuedKey.of(issued)
 
     async def show_key(self, request: Request, scope: AdminScope, _: None) -> ApiKey:
-        return ApiKey.of(await self._key(scope, path_param(request, "key_id"), manage=False))
+        return ApiKey.of(await self.key(scope, path_param(request, "key_id"), manage=False))
 
     async def revoke_key(self, request: Request, scope: AdminScope, _: None) -> ApiKey:
-        key = await self._key(scope, path_param(request, "key_id"), manage=True)
+        key = await self.key(scope, path_param(request, "key_id"), manage=True)
         if key.revoked_at is not None:
             raise ConflictError(f"API key '{key.id}' is already revoked")
         return ApiKey.of(await self._credentials.revoke_key(key.id, actor=scope.principal))

@@ -8,6 +8,7 @@ from bastion.domains.admin._credentials import CredentialEndpoints
 from bastion.domains.admin._endpoint import Endpoint, operations_of, routes_of
 from bastion.domains.admin._mcp import McpEndpoints
 from bastion.domains.admin._platform import AgentEndpoints, ConfigEndpoints, JobEndpoints
+from bastion.domains.admin._quotas import QuotaEndpoints
 from bastion.domains.admin._refusals import RefusalRecorder
 from bastion.domains.admin._tenants import TenantEndpoints
 from bastion.domains.admin._users import UserEndpoints
@@ -17,7 +18,7 @@ from bastion.infra.services import (
     AUDIT_SEARCH,
     EFFECTIVE_CONFIG,
     LLM_UPSTREAMS,
-    QUOTA_RULES,
+    QUOTAS,
     ROLES,
 )
 from bastion.kernel.accounts import ACCOUNTS, TENANTS
@@ -67,7 +68,7 @@ class AdminExtension(Extension):
             JOBS,
             LLM_UPSTREAMS,
             EFFECTIVE_CONFIG,
-            QUOTA_RULES,
+            QUOTAS,
         ),
         # Served when their domains are enabled; without them, their endpoints are absent.
         optional=(MCP_ADMIN, AGENT_DIRECTORY),
@@ -86,12 +87,18 @@ class AdminExtension(Extension):
 
     def endpoints(self, ctx: ExtensionContext) -> list[Endpoint[Any]]:
         """Every endpoint, those of a disabled domain's service left out."""
-        accounts = ctx.service(ACCOUNTS)
+        accounts, credentials, quotas = (
+            ctx.service(ACCOUNTS),
+            ctx.service(CREDENTIALS),
+            ctx.service(QUOTAS),
+        )
         users = UserEndpoints(accounts, ctx.service(ROLES))
+        keys = CredentialEndpoints(credentials, users)
         endpoints = [
             *users.endpoints(),
-            *CredentialEndpoints(ctx.service(CREDENTIALS), users).endpoints(),
-            *TenantEndpoints(ctx.service(TENANTS), accounts, ctx.service(QUOTA_RULES)).endpoints(),
+            *keys.endpoints(),
+            *TenantEndpoints(ctx.service(TENANTS), accounts, quotas).endpoints(),
+            *QuotaEndpoints(quotas, users, keys, credentials).endpoints(),
             *AuditEndpoints(ctx.service(AUDIT_SEARCH)).endpoints(),
             *JobEndpoints(ctx.service(JOBS)).endpoints(),
             *ConfigEndpoints(ctx.service(EFFECTIVE_CONFIG), ctx.service(LLM_UPSTREAMS)).endpoints(),

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bastion.infra.quota import QuotaStanding
 from bastion.kernel.accounts import AccountView, TenantView
 from bastion.kernel.credentials import ApiKeyView, IssuedApiKey, IssuedToken, TokenRevocationView
 
@@ -186,16 +187,39 @@ class TenantCreate(_Body):
     display_name: str = Field("", max_length=255)
 
 
+class QuotaLimit(BaseModel):
+    limit: int
+    used: int
+    remaining: int
+
+
 class Quota(BaseModel):
-    """A configured quota rule on the tenant (its own or every tenant's, ``*``)."""
+    """One quota rule's current window for one subject."""
 
     name: str | None
-    subject_id: str
+    subject: str = Field(description="user, tenant or api_key.")
+    subject_id: str = Field(description="The subject counted (a user or key id, a tenant).")
+    rule_subject_id: str = Field(description="The rule's subject_id: this one, or '*'.")
     window_seconds: int
-    limits: dict[str, int]
+    resets_at: dt.datetime = Field(description="When the current window ends.")
+    limits: dict[str, QuotaLimit] = Field(description="Per limited metric: limit, used, left.")
+
+    @classmethod
+    def of(cls, standing: QuotaStanding) -> Quota:
+        return cls.model_validate(standing.as_dict())
+
+
+class QuotaList(BaseModel):
+    quotas: list[Quota]
+
+
+class QuotaQuery(_Body):
+    user: str | None = Field(None, description="A user (name or id): its quotas and its keys'.")
+    tenant: str | None = Field(None, description="A tenant: its quotas.")
+    api_key: str | None = Field(None, description="An API key id: its quotas.")
 
 
 class TenantDetail(BaseModel):
     tenant: Tenant
     users: list[User]
-    quotas: list[Quota] = Field(description="The tenant quota rules of the profile that apply.")
+    quotas: list[Quota] = Field(description="The tenant quotas: used, limit, resets-at.")

@@ -1,9 +1,8 @@
-"""``/tenants``: list, create, show with members and the quota rules that apply
+"""``/tenants``: list, create, show with members and where it stands against its quotas
 (``TENANTS``, ``ACCOUNTS``). A tenant admin sees its own tenant only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -11,37 +10,21 @@ from starlette.requests import Request
 from bastion.domains.admin._access import AdminScope
 from bastion.domains.admin._endpoint import Endpoint, path_param
 from bastion.domains.admin._models import (
-    Quota,
     Tenant,
     TenantCreate,
     TenantDetail,
     TenantList,
     User,
 )
-from bastion.infra.quota import QuotaRule
+from bastion.domains.admin._quotas import subject_quotas
+from bastion.infra.quota import QuotaBook, SubjectType
 from bastion.kernel.accounts import AccountAdmin, TenantDirectory
 from bastion.kernel.errors import NotFoundError
 from bastion.kernel.ids import TenantId
 
 
-def tenant_quotas(rules: Sequence[QuotaRule], tenant: str) -> list[Quota]:
-    fields = ("requests", "input_tokens", "output_tokens", "cost_microdollars")
-    return [
-        Quota(
-            name=rule.name,
-            subject_id=rule.subject_id,
-            window_seconds=int(rule.window),
-            limits={f: v for f in fields if (v := getattr(rule.limits, f)) is not None},
-        )
-        for rule in rules
-        if rule.subject.value == "tenant" and rule.subject_id in ("*", tenant)
-    ]
-
-
 class TenantEndpoints:
-    def __init__(
-        self, tenants: TenantDirectory, accounts: AccountAdmin, quotas: Sequence[QuotaRule]
-    ) -> None:
+    def __init__(self, tenants: TenantDirectory, accounts: AccountAdmin, quotas: QuotaBook) -> None:
         self._tenants = tenants
         self._accounts = accounts
         self._quotas = quotas
@@ -64,7 +47,7 @@ class TenantEndpoints:
         return TenantDetail(
             tenant=Tenant.of(tenant),
             users=[User.of(u) for u in users],
-            quotas=tenant_quotas(self._quotas, tenant.id),
+            quotas=await subject_quotas(self._quotas, SubjectType.TENANT, tenant.id),
         )
 
     def endpoints(self) -> list[Endpoint[Any]]:

@@ -4,9 +4,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bastion.domains.analytics._config import AnalyticsConfig
-from bastion.domains.analytics._routes import AnalyticsAnswer, routes
+from bastion.domains.analytics._routes import AnalyticsAnswer, QuotaAnswer, routes
 from bastion.domains.analytics._service import AnalyticsService
-from bastion.infra.services import AUDIT
+from bastion.infra.services import AUDIT, QUOTAS
 from bastion.kernel.analytics import ANALYTICS, Analytics
 from bastion.kernel.contract import (
     ConfigSpec,
@@ -57,7 +57,7 @@ class AnalyticsExtension(Extension):
         priority=60,
         description="Usage and cost analytics over the audit tables",
         maturity=Maturity.GA,
-        requires=(AUDIT,),
+        requires=(AUDIT, QUOTAS),
     )
 
     def __init__(self) -> None:
@@ -78,7 +78,7 @@ class AnalyticsExtension(Extension):
     def router(self, ctx: ExtensionContext) -> ExtensionRouter:
         self._interval = _config(ctx).rollup_interval_seconds
         return ExtensionRouter(
-            routes(ctx.service(ANALYTICS), ctx.service(AUDIT)),
+            routes(ctx.service(ANALYTICS), ctx.service(AUDIT), ctx.service(QUOTAS)),
             "/api/v1/analytics",
             EndpointClass.API,
             min_tier=Tier.SERVICE,
@@ -88,6 +88,13 @@ class AnalyticsExtension(Extension):
                 ),
                 Operation("GET", "/denials", "Governance denials, grouped", None, AnalyticsAnswer),
                 Operation("GET", "/tools", "MCP tool calls, grouped", None, AnalyticsAnswer),
+                Operation(
+                    "GET",
+                    "/quotas",
+                    "Your quotas: used, limit, resets-at",
+                    None,
+                    QuotaAnswer,
+                ),
             ],
         )
 

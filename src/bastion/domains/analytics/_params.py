@@ -6,8 +6,14 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 
-from bastion.domains.analytics._sources import DIMENSIONS, SOURCES, TIME_DIMENSIONS
-from bastion.kernel.analytics import AnalyticsQuery, AnalyticsQueryError, Report
+from bastion.domains.analytics._sources import SOURCES
+from bastion.kernel.analytics import (
+    DIMENSIONS,
+    TIME_DIMENSIONS,
+    AnalyticsQuery,
+    AnalyticsQueryError,
+    Report,
+)
 
 DEFAULT_GROUP: Mapping[Report, str] = {
     Report.USAGE: "model",

@@ -1,4 +1,6 @@
-"""``/api/v1/analytics``: ``GET /usage``, ``/denials`` and ``/tools``.
+"""``/api/v1/analytics``: ``GET /usage``, ``/denials`` and ``/tools``; ``GET /quotas``, the
+caller's own budgets (used, limit and resets-at of every quota counting its user, tenant
+or key).
 
 A bad parameter is a 400 naming it; a principal with no user (and no admin tier) a 403;
 each refusal is an ``audit_events`` row (``analytics.query_refused``: the report, the
@@ -19,6 +21,7 @@ from typing_extensions import TypedDict
 
 from bastion.infra.audit import AuditTrail, audit_event_row
 from bastion.infra.http import error_body
+from bastion.infra.quota import QuotaBook, SubjectType
 from bastion.kernel.analytics import (
     Analytics,
     AnalyticsQueryError,
@@ -61,11 +64,31 @@ class AnalyticsAnswer(TypedDict):
     truncated: NotRequired[bool]
 
 
+class QuotaAnswer(TypedDict):
+    """The caller's own quota windows: its user's, its tenant's and its key's."""
+
+    quotas: Required[list[dict[str, object]]]
+
+
+async def own_quotas(book: QuotaBook, ctx: RequestContext) -> list[dict[str, object]]:
+    """Where the caller stands: every rule counting its user, tenant or key."""
+    subjects = (
+        (SubjectType.USER, ctx.user_id),
+        (SubjectType.TENANT, ctx.tenant_id),
+        (SubjectType.API_KEY, ctx.api_key_id),
+    )
+    found: list[dict[str, object]] = []
+    for subject, subject_id in subjects:
+        if subject_id is not None:
+            found.extend(s.as_dict() for s in await book.standing(subject, subject_id))
+    return found
+
+
 def _json(status: int, body: bytes) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-def routes(analytics: Analytics, trail: AuditTrail) -> list[Route]:
+def routes(analytics: Analytics, trail: AuditTrail, quotas: QuotaBook) -> list[Route]:
     async def refuse(
         ctx: RequestContext, report: Report, status: int, message: str, names: list[str]
     ) -> Response:
@@ -112,4 +135,8 @@ def routes(analytics: Analytics, trail: AuditTrail) -> list[Route]:
 
         return Route(f"/{report.value}", answer, methods=["GET"])
 
-    return [endpoint(report) for report in Report]
+    async def quotas_answer(request: Request) -> Response:
+        ctx = request_context(request)
+        return _json(200, orjson.dumps({"quotas": await own_quotas(quotas, ctx)}))
+
+    return [*(endpoint(report) for report in Report), Route("/quotas", quotas_answer)]

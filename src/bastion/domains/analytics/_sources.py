@@ -17,29 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bastion.domains.analytics._histogram import LATENCY_BOUNDS, OVERHEAD_BOUNDS
 from bastion.domains.analytics._tables import ai_requests, mcp_tool_executions
 from bastion.infra.audit import governance_decisions
-from bastion.kernel.analytics import Report
-
-TIME_DIMENSIONS = ("hour", "day")
-
-# Every dimension any report knows, in the order help texts list them.
-DIMENSIONS = (
-    "model",
-    "provider",
-    "route",
-    "user",
-    "tenant",
-    "api_key",
-    "agent",
-    "client",
-    "mcp_server",
-    "tool",
-    "rule",
-    "stage",
-    "method",
-    "target",
-    "hour",
-    "day",
-)
+from bastion.kernel.analytics import TIME_DIMENSIONS, Report
 
 _ZERO: ColumnElement[Any] = literal(0, BigInteger)
 

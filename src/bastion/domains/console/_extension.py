@@ -12,7 +12,7 @@ from bastion.domains.console._sessions import SessionStore
 from bastion.domains.console._signin import SignIn
 from bastion.domains.console._usage import UsagePages
 from bastion.domains.console._web import BASE, Console
-from bastion.infra.services import AUDIT, AUDIT_SEARCH, EFFECTIVE_CONFIG, JOBS, QUOTA_RULES, ROLES
+from bastion.infra.services import AUDIT, AUDIT_SEARCH, EFFECTIVE_CONFIG, JOBS, QUOTAS, ROLES
 from bastion.kernel.accounts import ACCOUNTS, TENANTS
 from bastion.kernel.agents import AGENT_DIRECTORY
 from bastion.kernel.analytics import ANALYTICS
@@ -63,7 +63,7 @@ class ConsoleExtension(Extension):
             JOBS,
             ANALYTICS,
             EFFECTIVE_CONFIG,
-            QUOTA_RULES,
+            QUOTAS,
         ),
         optional=(MCP_ADMIN, AGENT_DIRECTORY),
         # GA like every core domain: a ga floor must not refuse one.
@@ -100,7 +100,7 @@ class ConsoleExtension(Extension):
                 ctx.service(CREDENTIALS),
                 ctx.service(TENANTS),
                 ctx.service(ROLES),
-                ctx.service(QUOTA_RULES),
+                ctx.service(QUOTAS),
             ),
             PlatformPages(console, ctx.service(EFFECTIVE_CONFIG), ctx.service(JOBS), mcp, agents),
         )

@@ -1,5 +1,6 @@
-"""Users and their keys, tenants and their quotas: views and commands of the ``ACCOUNTS``,
-``CREDENTIALS`` and ``TENANTS`` services (the admin API's and the CLI's).
+"""Users and their keys, tenants, and where each stands against its quotas: views and
+commands of the ``ACCOUNTS``, ``CREDENTIALS``, ``TENANTS`` and ``QUOTAS`` services (the
+admin API's and the CLI's).
 
 A tenant admin sees and changes its own tenant's accounts only, never an admin-tier
 account, and cannot grant an admin-tier role. A key's secret is rendered once, in the
@@ -7,29 +8,41 @@ answer to its issue, and never again."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from starlette.responses import Response
 
 from bastion.domains.console._web import Console, Visit
-from bastion.infra.quota import QuotaRule
+from bastion.infra.quota import QuotaBook, QuotaRule, SubjectType, rule_limits
 from bastion.infra.security import RoleCatalog
 from bastion.kernel.accounts import AccountAdmin, AccountView, TenantDirectory
 from bastion.kernel.credentials import CredentialAdmin
 from bastion.kernel.errors import RefusedError
 from bastion.kernel.tiers import Tier
 
-_LIMITS = ("requests", "input_tokens", "output_tokens", "cost_microdollars")
 
-
-def _quota(rule: QuotaRule) -> dict[str, object]:
+def _rule(rule: QuotaRule) -> dict[str, object]:
     return {
         "name": rule.name or "",
         "subject": rule.subject.value,
         "subject_id": rule.subject_id,
         "window_seconds": int(rule.window),
-        "limits": {f: v for f in _LIMITS if (v := getattr(rule.limits, f)) is not None},
+        "limits": rule_limits(rule),
     }
+
+
+async def _standings(
+    book: QuotaBook, subject: SubjectType, ids: Iterable[str]
+) -> dict[str, list[dict[str, object]]]:
+    """Each id's quota windows (as ``QuotaStanding.as_dict``), ids without one left out."""
+    if not any(rule.subject is subject for rule in book.rules):
+        return {}
+    found = {}
+    for subject_id in ids:
+        standing = await book.standing(subject, subject_id)
+        if standing:
+            found[subject_id] = [s.as_dict() for s in standing]
+    return found
 
 
 class PeoplePages:
@@ -40,14 +53,14 @@ class PeoplePages:
         credentials: CredentialAdmin,
         tenants: TenantDirectory,
         roles: RoleCatalog,
-        quota_rules: Sequence[QuotaRule],
+        quotas: QuotaBook,
     ) -> None:
         self.console = console
         self.accounts = accounts
         self.credentials = credentials
         self.tenants = tenants
         self.roles = roles
-        self.quota_rules = quota_rules
+        self.quotas = quotas
 
     def _admin_role(self, role: str) -> bool:
         found = self.roles.get(role)
@@ -71,12 +84,16 @@ class PeoplePages:
         by_user: dict[str, list[object]] = {}
         for key in keys:
             by_user.setdefault(key.user_id, []).append(key)
+        quotas = await _standings(self.quotas, SubjectType.USER, (u.id for u in users))
+        live = (k.id for k in keys if k.revoked_at is None)
+        quotas.update(await _standings(self.quotas, SubjectType.API_KEY, live))
         return self.console.page(
             "users.html",
             visit,
             status=status,
             users=users,
             keys=by_user,
+            quotas=quotas,
             roles=self._grantable(visit),
             error=error,
             **values,
@@ -141,22 +158,15 @@ class PeoplePages:
         tenants = [
             t for t in await self.tenants.list() if visit.tenant is None or t.id == visit.tenant
         ]
-        rules = self.quota_rules
-        quotas = {
-            t.id: [
-                _quota(r)
-                for r in rules
-                if r.subject.value == "tenant" and r.subject_id in ("*", t.id)
-            ]
-            for t in tenants
-        }
+        rules = self.quotas.rules
+        quotas = await _standings(self.quotas, SubjectType.TENANT, (t.id for t in tenants))
         return self.console.page(
             "tenants.html",
             visit,
             status=status,
             tenants=tenants,
             quotas=quotas,
-            other_quotas=[_quota(r) for r in rules if r.subject.value != "tenant"],
+            other_quotas=[_rule(r) for r in rules if r.subject is not SubjectType.TENANT],
             error=error,
             **values,
         )

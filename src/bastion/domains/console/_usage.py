@@ -11,40 +11,18 @@ from starlette.responses import Response
 
 from bastion.domains.console._charts import bar_chart, dollars, milliseconds
 from bastion.domains.console._web import Console, Visit, secured
-from bastion.kernel.analytics import Analytics, AnalyticsQueryError, Report, UsageRow, Viewer
+from bastion.kernel.analytics import (
+    DIMENSIONS,
+    FIGURES,
+    Analytics,
+    AnalyticsQueryError,
+    Report,
+    UsageRow,
+    Viewer,
+)
 from bastion.kernel.identity import UserDirectory
 
 WINDOWS = ("1h", "24h", "7d", "30d")
-DIMENSIONS = (
-    "model",
-    "provider",
-    "route",
-    "user",
-    "tenant",
-    "api_key",
-    "agent",
-    "client",
-    "mcp_server",
-    "tool",
-    "rule",
-    "stage",
-    "hour",
-    "day",
-)
-FIGURES = (
-    "requests",
-    "allowed",
-    "denied",
-    "errors",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_microdollars",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "overhead_p50_ms",
-)
 
 
 def _label(group: Mapping[str, str | None], names: Sequence[str]) -> str:

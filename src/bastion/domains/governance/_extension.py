@@ -5,12 +5,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from bastion.domains.governance._build import GovernanceChain
 from bastion.domains.governance._payloads import EvaluateRequest, HookEvent
 from bastion.domains.governance._provide import build_chain, build_scanner, close_chain
 from bastion.domains.governance._routes import routes
 from bastion.domains.governance._settings import GovernanceSettings
-from bastion.infra.quota import QuotaRule
-from bastion.infra.services import AUDIT, POLICY_STAGES, QUOTA_RULES, RATE_LIMITER, SECRET_SCANNER
+from bastion.infra.quota import QuotaBook
+from bastion.infra.services import AUDIT, POLICY_STAGES, QUOTAS, RATE_LIMITER, SECRET_SCANNER
 from bastion.kernel.contract import (
     ConfigSpec,
     EndpointClass,
@@ -28,8 +29,11 @@ if TYPE_CHECKING:
     import typer
 
 
-def _quota_rules(ctx: ExtensionContext) -> Sequence[QuotaRule]:
-    return tuple(ctx.config_as(GovernanceSettings).quota.rules)
+def _quotas(ctx: ExtensionContext) -> QuotaBook:
+    chain = ctx.service(GOVERNANCE)
+    if not isinstance(chain, GovernanceChain):  # GOVERNANCE is this domain's own service
+        raise TypeError("the governance service is not the governance domain's chain")
+    return chain.quota
 
 
 class GovernanceExtension(Extension):
@@ -59,7 +63,7 @@ class GovernanceExtension(Extension):
         return [
             ServiceProvider(SECRET_SCANNER, build_scanner, eager=True),
             ServiceProvider(GOVERNANCE, build_chain, close=close_chain, eager=True),
-            ServiceProvider(QUOTA_RULES, _quota_rules),
+            ServiceProvider(QUOTAS, _quotas),
         ]
 
     def workers_conflict(self, config: BaseModel | None, workers: int) -> str | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from bastion.infra.quota._settings import (
@@ -14,6 +15,7 @@ from bastion.infra.quota._settings import (
     QuotaSettings,
     SubjectType,
 )
+from bastion.infra.quota._standing import QuotaStanding
 from bastion.infra.quota._store import CounterWindow, LimitCheck, QuotaStore, Usage
 from bastion.infra.quota._window import format_window
 from bastion.kernel.context import RequestContext
@@ -111,6 +113,27 @@ class QuotaEnforcer:
     @property
     def enabled(self) -> bool:
         return self._enabled
+
+    @property
+    def rules(self) -> Sequence[QuotaRule]:
+        return tuple(compiled.rule for compiled in self._rules)
+
+    def applies(self, rule: QuotaRule, subject: SubjectType, subject_id: str) -> bool:
+        return rule.subject is subject and rule.subject_id in ("*", subject_id)
+
+    async def standing(self, subject: SubjectType, subject_id: str) -> list[QuotaStanding]:
+        """Each rule counting ``subject_id``, read from the store (shared by replicas
+        when it is Redis), with the end of its current window."""
+        now = self._clock()
+        found: list[QuotaStanding] = []
+        for rule, _ in self._rules:
+            if not self.applies(rule, subject, subject_id):
+                continue
+            counter = _counter(rule, subject_id, now)
+            used = await self._store.usage(counter, now)
+            resets_at = datetime.fromtimestamp(counter.expires_at, UTC)
+            found.append(QuotaStanding(rule, subject_id, used, resets_at))
+        return found
 
     async def admit(self, principal: RequestContext) -> QuotaBreach | None:
         """Count one request for ``principal``, or return the first rule it would breach."""

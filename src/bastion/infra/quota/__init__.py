@@ -18,6 +18,7 @@ from bastion.infra.quota._settings import (
     QuotaSettings,
     SubjectType,
 )
+from bastion.infra.quota._standing import QuotaBook, QuotaStanding, rule_limits
 from bastion.infra.quota._store import (
     CounterWindow,
     Exceeded,
@@ -41,15 +42,18 @@ __all__ = [
     "LimitCheck",
     "MemoryQuotaStore",
     "QuotaBackendError",
+    "QuotaBook",
     "QuotaError",
     "QuotaLimits",
     "QuotaMetric",
     "QuotaRule",
     "QuotaSettings",
+    "QuotaStanding",
     "QuotaStore",
     "RedisQuotaStore",
     "SubjectType",
     "Usage",
     "build_quota_store",
     "format_window",
+    "rule_limits",
 ]

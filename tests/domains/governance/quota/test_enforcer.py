@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bastion.domains.governance import QuotaEnforcer
-from bastion.infra.quota import QuotaMetric, QuotaRule, QuotaSettings, QuotaStore, Usage
+from bastion.infra.quota import (
+    QuotaMetric,
+    QuotaRule,
+    QuotaSettings,
+    QuotaStore,
+    SubjectType,
+    Usage,
+)
 from bastion.kernel.context import AuthMethod, RequestContext
 from bastion.kernel.ids import ApiKeyId, TenantId, TraceId, UserId
 from bastion.kernel.tiers import Tier
@@ -304,3 +311,33 @@ async def test_concurrent_admissions_never_exceed_the_limit(
     results = await asyncio.gather(*(replicas[i % 2].admit(principal()) for i in range(200)))
     assert sum(result is None for result in results) == 50
     assert await replicas[0].usage(principal(), settings.rules[0]) == Usage(requests=50)
+
+
+async def test_standing_reads_each_rule_window_for_one_subject(
+    make_store: StoreFactory, clock: FakeClock
+) -> None:
+    quotas, (hourly, keyed, other) = enforcer(
+        make_store,
+        clock,
+        {"name": "hourly", "subject": "user", "window": "1h", "limits": {"requests": 5}},
+        {"subject": "api_key", "window": "1d", "limits": {"output_tokens": 100}},
+        {"subject": "user", "subject_id": "usr_2", "window": "1h", "limits": {"requests": 1}},
+    )
+    clock.advance(600)
+    who = principal(api_key="key_1")
+    assert await admitted(quotas, who, 2) == 2
+    await quotas.record_usage(who, 10, 7, 3)
+
+    [mine] = await quotas.standing(SubjectType.USER, "usr_1")
+    assert (mine.rule, mine.subject_id, mine.used) == (hourly, "usr_1", Usage(2, 10, 7, 3))
+    assert mine.resets_at.timestamp() == (clock() // 3600 + 1) * 3600
+    assert mine.as_dict()["limits"] == {"requests": {"limit": 5, "used": 2, "remaining": 3}}
+    [key] = await quotas.standing(SubjectType.API_KEY, "key_1")
+    assert key.rule == keyed
+    assert key.as_dict()["limits"] == {"output_tokens": {"limit": 100, "used": 7, "remaining": 93}}
+    # A rule on every user counts usr_2 too, in its own counters.
+    everyone, theirs = await quotas.standing(SubjectType.USER, "usr_2")
+    assert (everyone.rule, everyone.used) == (hourly, Usage())
+    assert (theirs.rule, theirs.used) == (other, Usage())
+    assert await quotas.standing(SubjectType.TENANT, "acme") == []
+    assert quotas.rules == (hourly, keyed, other)
