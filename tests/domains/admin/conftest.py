@@ -3,7 +3,6 @@ fake Anthropic upstream behind a gateway route, and callers of every tier."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from collections.abc import Iterator
@@ -18,7 +17,6 @@ import pytest
 from bastion.kernel.ids import RoleName, TenantId, UserId
 from bastion.runtime.platform import Platform
 from tests.cli.conftest import query
-from tests.conftest import create_pg_database, drop_pg_database
 from tests.domains.agents.conftest import HELPDESK, write_agents
 from tests.fakes import FakeAnthropic
 from tests.support import ServerThread, write_profile
@@ -167,20 +165,6 @@ def admin_profile(directory: Path, db_url: str, upstream: FakeAnthropic) -> Path
     )
     write_agents(path, {"helpdesk.yaml": HELPDESK})
     return path
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def module_db_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'bastion.db'}"
-        return
-    url = asyncio.run(create_pg_database())
-    try:
-        yield url
-    finally:
-        asyncio.run(drop_pg_database(url))
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import yaml
 from bastion.infra.security import BUILTIN_ROLES
 from bastion.kernel.ids import RoleName, TenantId, UserId
 from bastion.runtime.platform import Platform
-from tests.conftest import create_pg_database, drop_pg_database
 from tests.support import ServerThread, running_server, write_profile
 
 BASE = "https://bastion.example.test"
@@ -181,20 +180,6 @@ class Bastion:
     async def post(self, path: str, token: str, body: Any) -> httpx.Response:
         async with httpx.AsyncClient(base_url=self.url, timeout=30) as client:
             return await client.post(path, json=body, headers={"authorization": f"Bearer {token}"})
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-async def module_db_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'bastion.db'}"
-        return
-    url = await create_pg_database()
-    try:
-        yield url
-    finally:
-        await drop_pg_database(url)
 
 
 @pytest.fixture(scope="module")

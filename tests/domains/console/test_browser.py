@@ -27,7 +27,6 @@ from sqlalchemy import select
 
 from bastion.infra.audit import audit_events
 from bastion.infra.db import create_engine
-from tests.conftest import create_pg_database, drop_pg_database
 from tests.domains.console.browser import Browser
 from tests.domains.gateway.conftest import (  # noqa: F401 (fixtures)
     QUOTA_OUTPUT_TOKENS,
@@ -107,28 +106,14 @@ class Served:
                 yield client
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def console_db_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('console-db') / 'bastion.db'}"
-        return
-    url = asyncio.run(create_pg_database())
-    try:
-        yield url
-    finally:
-        asyncio.run(drop_pg_database(url))
-
-
 @pytest.fixture(scope="module")
 def served(
     upstreams: Upstreams,  # noqa: F811
-    console_db_url: str,
+    module_db_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Served]:
     directory = tmp_path_factory.mktemp("console")
-    url = console_db_url
+    url = module_db_url
     with HttpMcpServer() as fake:
         profile = gateway_profile(
             directory / "profile",

@@ -20,7 +20,6 @@ from bastion.infra.db import create_engine
 from bastion.infra.security import BUILTIN_ROLES
 from bastion.kernel.ids import RoleName, SessionId, TenantId, UserId
 from bastion.runtime.platform import Platform
-from tests.conftest import create_pg_database, drop_pg_database
 from tests.support import ServerThread, running_server, write_profile
 
 ROLES = {str(role.name): role for role in BUILTIN_ROLES}
@@ -113,21 +112,6 @@ class Bastion:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no governance_decisions row for trace {trace_id}")
             await asyncio.sleep(0.02)
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-async def module_db_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[str]:
-    """Like ``db_url``, for servers shared by a module's tests."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'bastion.db'}"
-        return
-    url = await create_pg_database()
-    try:
-        yield url
-    finally:
-        await drop_pg_database(url)
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,6 @@ from bastion.infra.audit import audit_events, governance_decisions
 from bastion.infra.security import BUILTIN_ROLES
 from bastion.kernel.ids import RoleName, TenantId, UserId
 from bastion.runtime.platform import Platform
-from tests.conftest import create_pg_database, drop_pg_database
 from tests.support import ServerThread
 
 ROLES = {str(role.name): role for role in BUILTIN_ROLES}
@@ -162,21 +161,6 @@ def run_cli(profile: Path, *args: str) -> Result:
 async def cli(profile: Path, *args: str) -> Result:
     """Run ``bastion`` from an async test: the command owns an event loop of its own."""
     return await asyncio.to_thread(run_cli, profile, *args)
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-async def module_db_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[str]:
-    """Like ``db_url``, for a server shared by a module's tests."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'bastion.db'}"
-        return
-    url = await create_pg_database()
-    try:
-        yield url
-    finally:
-        await drop_pg_database(url)
 
 
 @pytest.fixture

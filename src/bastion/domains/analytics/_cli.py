@@ -195,67 +195,46 @@ def _report(
     return run(go)
 
 
-@app.command("usage")
-def usage(
-    ctx: typer.Context,
-    by: str = typer.Option(
-        "model",
-        "--by",
-        help="One or two of: model, provider, route, "
-        "user, tenant, api_key, client, hour, day (comma separated).",
-    ),
-    since: str = SINCE,
-    until: str | None = UNTIL,
-    filters: list[str] = FILTERS,
-    limit: int = LIMIT,
-    as_json: bool = AS_JSON,
-    as_csv: bool = AS_CSV,
-) -> None:
-    """Gateway requests, tokens and cost, grouped."""
-    query, rows = _report(ctx, Report.USAGE, by, since, until, filters, limit)
-    _print(query, rows, as_json=as_json, as_csv=as_csv)
+def _report_command(report: Report, default: str, dimensions: str, summary: str) -> None:
+    """Register ``bastion analytics <report>``: one grouping of one report."""
+
+    def command(
+        ctx: typer.Context,
+        by: str = typer.Option(
+            default, "--by", help=f"One or two of: {dimensions} (comma separated)."
+        ),
+        since: str = SINCE,
+        until: str | None = UNTIL,
+        filters: list[str] = FILTERS,
+        limit: int = LIMIT,
+        as_json: bool = AS_JSON,
+        as_csv: bool = AS_CSV,
+    ) -> None:
+        query, rows = _report(ctx, report, by, since, until, filters, limit)
+        _print(query, rows, as_json=as_json, as_csv=as_csv)
+
+    command.__doc__ = summary
+    app.command(report.value)(command)
 
 
-@app.command("denials")
-def denials(
-    ctx: typer.Context,
-    by: str = typer.Option(
-        "rule",
-        "--by",
-        help="One or two of: rule, stage, user, tenant, "
-        "api_key, client, target, mcp_server, tool, agent, route, hour, day.",
-    ),
-    since: str = SINCE,
-    until: str | None = UNTIL,
-    filters: list[str] = FILTERS,
-    limit: int = LIMIT,
-    as_json: bool = AS_JSON,
-    as_csv: bool = AS_CSV,
-) -> None:
-    """Governance denials, grouped."""
-    query, rows = _report(ctx, Report.DENIALS, by, since, until, filters, limit)
-    _print(query, rows, as_json=as_json, as_csv=as_csv)
-
-
-@app.command("tools")
-def tools(
-    ctx: typer.Context,
-    by: str = typer.Option(
-        "tool",
-        "--by",
-        help="One or two of: mcp_server, tool, method, "
-        "rule, stage, user, tenant, api_key, client, hour, day.",
-    ),
-    since: str = SINCE,
-    until: str | None = UNTIL,
-    filters: list[str] = FILTERS,
-    limit: int = LIMIT,
-    as_json: bool = AS_JSON,
-    as_csv: bool = AS_CSV,
-) -> None:
-    """MCP tool calls, grouped."""
-    query, rows = _report(ctx, Report.TOOLS, by, since, until, filters, limit)
-    _print(query, rows, as_json=as_json, as_csv=as_csv)
+_report_command(
+    Report.USAGE,
+    "model",
+    "model, provider, route, user, tenant, api_key, client, hour, day",
+    "Gateway requests, tokens and cost, grouped.",
+)
+_report_command(
+    Report.DENIALS,
+    "rule",
+    "rule, stage, user, tenant, api_key, client, target, mcp_server, tool, agent, route, hour, day",
+    "Governance denials, grouped.",
+)
+_report_command(
+    Report.TOOLS,
+    "tool",
+    "mcp_server, tool, method, rule, stage, user, tenant, api_key, client, hour, day",
+    "MCP tool calls, grouped.",
+)
 
 
 @app.command("top")
