@@ -7,7 +7,7 @@ import importlib
 import sys
 
 BENCHMARKS = "scanner ratelimit governance governance_cost audit boot http_clients hooks mcp"
-BENCHMARKS += " gateway identity ingress cli"
+BENCHMARKS += " gateway identity ingress cli analytics"
 
 
 def main(argv: list[str]) -> int:

@@ -6,10 +6,13 @@ import enum
 from dataclasses import dataclass, field
 
 from bastion.kernel.ids import (
+    AgentId,
     ApiKeyId,
     ClientId,
+    ContextId,
     RoleName,
     SessionId,
+    TaskId,
     TenantId,
     TraceId,
     UserId,
@@ -55,6 +58,11 @@ class RequestContext:
     api_key_id: ApiKeyId | None = None
     policy_version: str = "1"
     remote_addr: str | None = None
+    # Set when an A2A agent acts for the principal: the agent, the task and its
+    # conversation, carried onto every audit row the task produces.
+    agent_id: AgentId | None = None
+    task_id: TaskId | None = None
+    context_id: ContextId | None = None
 
     @property
     def is_authenticated(self) -> bool:
@@ -76,6 +84,29 @@ class RequestContext:
             self.api_key_id,
             self.policy_version,
             self.remote_addr,
+            self.agent_id,
+            self.task_id,
+            self.context_id,
+        )
+
+    def for_task(self, agent_id: str, task_id: str, context_id: str) -> RequestContext:
+        """This principal as an agent's task acts for it: same identity and trace."""
+        return RequestContext(
+            self.trace_id,
+            self.tier,
+            self.auth_method,
+            self.user_id,
+            self.tenant_id,
+            self.role,
+            self.scopes,
+            self.session_id,
+            self.client_id,
+            self.api_key_id,
+            self.policy_version,
+            self.remote_addr,
+            AgentId(agent_id),
+            TaskId(task_id),
+            ContextId(context_id),
         )
 
     def has_scope(self, scope: str) -> bool:

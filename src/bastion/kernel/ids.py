@@ -19,6 +19,9 @@ ClientId = NewType("ClientId", str)
 ExtensionId = NewType("ExtensionId", str)
 ApiKeyId = NewType("ApiKeyId", str)
 RoleName = NewType("RoleName", str)
+AgentId = NewType("AgentId", str)
+TaskId = NewType("TaskId", str)
+ContextId = NewType("ContextId", str)
 
 DEFAULT_TENANT = TenantId("default")
 

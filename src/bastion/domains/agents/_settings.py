@@ -53,6 +53,40 @@ class McpGrant(_Strict):
     )
 
 
+class AgentLimits(_Strict):
+    """Where a native agent's task stops: the task fails with the limit named."""
+
+    max_iterations: int = Field(
+        8, ge=1, le=256, description="Model turns per task (each may call tools)."
+    )
+    max_tokens: int = Field(
+        4096, ge=1, description="Output tokens per model turn (the request's `max_tokens`)."
+    )
+    max_total_tokens: int | None = Field(
+        None, ge=1, description="Input and output tokens of all the task's turns together."
+    )
+    max_cost_microdollars: int | None = Field(
+        None, ge=0, description="Upstream cost of all the task's turns, in microdollars."
+    )
+    timeout_seconds: float = Field(
+        120.0, gt=0, le=86_400, description="Wall-clock time of the whole task."
+    )
+
+
+class RemoteAgentSettings(_Strict):
+    """An external A2A agent Bastion proxies and governs."""
+
+    url: WebUrl = Field(description="The remote agent's A2A JSON-RPC endpoint.")
+    credentials: dict[str, str] = Field(
+        default_factory=dict,
+        description="Headers to send, each from a named secret (`{header: secret name}`), "
+        "injected server-side; the caller's credential is never forwarded.",
+    )
+    timeout_seconds: float = Field(
+        300.0, gt=0, le=86_400, description="How long one remote call may take."
+    )
+
+
 class AgentSettings(_Strict):
     """One agent. Its card is published at ``/.well-known/agent-cards/<name>``."""
 
@@ -70,6 +104,20 @@ class AgentSettings(_Strict):
     )
     route: str | None = Field(
         None, description="The gateway route (its name or model pattern) the agent's model uses."
+    )
+    model: str | None = Field(
+        None,
+        description="The model a native agent asks for (default: the route's model pattern "
+        "when it has no `*`).",
+    )
+    instructions: str | None = Field(None, description="A native agent's system prompt.")
+    limits: AgentLimits = Field(
+        default_factory=AgentLimits, description="Where a native agent's task stops."
+    )
+    remote: RemoteAgentSettings | None = Field(
+        None,
+        description="Proxy an external A2A agent instead of running the loop in Bastion "
+        "(a remote agent).",
     )
     mcp: tuple[McpGrant, ...] = Field((), description="MCP servers and tools it may call.")
     required_scopes: tuple[str, ...] = Field(
@@ -105,6 +153,10 @@ class AgentSettings(_Strict):
     )
     documentation_url: WebUrl | None = Field(None, description="Documentation for the agent.")
     icon_url: WebUrl | None = Field(None, description="An icon for the agent.")
+
+    @property
+    def kind(self) -> Literal["native", "remote"]:
+        return "remote" if self.remote is not None else "native"
 
     @model_validator(mode="after")
     def _unique_skills(self) -> AgentSettings:

@@ -7,7 +7,8 @@ with ``principal_columns()`` and its row with ``principal_row()``, so an id that
 table fits every table (``bastion audit trace`` finds it in each). The widths are the
 widest any table had before issue 21, so widening never refuses a stored value; the
 identity middleware admits caller-chosen trace, session and client ids of up to 128
-characters, which ``governance_decisions.trace_id`` (64) could not hold.
+characters, which ``governance_decisions.trace_id`` (64) could not hold. ``agent_id``,
+``task_id`` and ``context_id`` are set on the rows an A2A agent's task produces.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ PRINCIPAL_WIDTHS: Final[Mapping[str, int]] = MappingProxyType(
         "api_key_id": 128,
         "client_id": 255,
         "session_id": 128,
+        "agent_id": 64,
+        "task_id": 128,
+        "context_id": 128,
     }
 )
 """Column name -> ``VARCHAR`` length, in the order ``principal_columns()`` returns them."""
@@ -45,6 +49,9 @@ class PrincipalRow(TypedDict):
     api_key_id: str | None
     client_id: str | None
     session_id: str | None
+    agent_id: str | None
+    task_id: str | None
+    context_id: str | None
 
 
 def principal_columns(
@@ -85,6 +92,9 @@ def principal_row(principal: RequestContext) -> PrincipalRow:
         "api_key_id": principal.api_key_id,
         "client_id": principal.client_id,
         "session_id": principal.session_id,
+        "agent_id": principal.agent_id,
+        "task_id": principal.task_id,
+        "context_id": principal.context_id,
     }
 
 

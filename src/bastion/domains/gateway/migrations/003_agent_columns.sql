@@ -1,0 +1,7 @@
+-- Issue 16: the rows an A2A agent's task produces carry the agent, the task and its
+-- conversation (bastion.infra.audit principal_columns()). Nullable: every other row
+-- leaves them empty. Same statements on both dialects.
+ALTER TABLE ai_requests ADD COLUMN agent_id VARCHAR(64);
+ALTER TABLE ai_requests ADD COLUMN task_id VARCHAR(128);
+ALTER TABLE ai_requests ADD COLUMN context_id VARCHAR(128);
+CREATE INDEX ix_ai_requests_task_id ON ai_requests (task_id);
