@@ -25,6 +25,7 @@ class ModelReply:
 
     status: int
     body: Mapping[str, Any]
+    cost_microdollars: int = 0
 
     @property
     def ok(self) -> bool:
@@ -40,16 +41,19 @@ class ModelReply:
 
 class Inference(Protocol):
     async def create(self, principal: RequestContext, request: Mapping[str, Any]) -> ModelReply:
-        """One Anthropic Messages request (its ``stream`` is ignored: the answer is whole)."""
+        """One Anthropic Messages request (its ``stream`` is ignored: the answer is whole),
+        with what Bastion priced it at (``ai_requests.cost_microdollars``)."""
         ...
 
     def stream(
         self, principal: RequestContext, request: Mapping[str, Any]
     ) -> AsyncIterator[Mapping[str, Any]]:
         """The same request streamed: each Anthropic stream event as it arrives
-        (``message_start``, ``content_block_delta``, ..., ``message_stop``). A refusal
-        before the stream starts, or a failure during it, is one ``error`` event
-        (``{"type": "error", "status": ..., "error": {...}}``) that ends it."""
+        (``message_start``, ``content_block_delta``, ..., ``message_stop``), then one
+        event of Bastion's own, ``{"type": "bastion.cost", "cost_microdollars": N}``, what
+        the call was priced at. A refusal before the stream starts, or a failure during
+        it, is one ``error`` event (``{"type": "error", "status": ..., "error": {...}}``)
+        that ends it."""
         ...
 
 
