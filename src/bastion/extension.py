@@ -117,6 +117,10 @@ from bastion.kernel.ids import (
     TraceId,
     UserId,
 )
+
+# Governed calls other domains make in process (an A2A native agent's): a model through
+# the gateway pipeline, a tool through the MCP proxy (``TOOL_CALLS`` below).
+from bastion.kernel.inference import INFERENCE, Inference, ModelReply
 from bastion.kernel.jobs import JobBook
 from bastion.kernel.lazy import lazy_attributes
 from bastion.kernel.migration import Migration, migrations_from_package
@@ -138,6 +142,7 @@ from bastion.kernel.policy import (
 from bastion.kernel.registration import register_extension
 from bastion.kernel.services import ServiceKey, ServiceProvider
 from bastion.kernel.tiers import TENANT_ADMIN_SCOPE, Tier
+from bastion.kernel.tool_calls import TOOL_CALLS, ToolCalls, ToolOutcome, ToolRefusal, ToolSpec
 from bastion.kernel.tools import MCP_ADMIN, McpAdmin
 from bastion.kernel.upstream import Upstream, UpstreamHealth
 
@@ -198,6 +203,7 @@ __all__ = [
     "EFFECTIVE_CONFIG",
     "FIGURES",
     "GOVERNANCE",
+    "INFERENCE",
     "JOBS",
     "JSON_OPTION",
     "JWT",
@@ -211,6 +217,7 @@ __all__ = [
     "SECRET_SCANNER",
     "TENANTS",
     "TENANT_ADMIN_SCOPE",
+    "TOOL_CALLS",
     "TOOL_PROVIDERS",
     "USERS",
     "Account",
@@ -245,6 +252,7 @@ __all__ = [
     "ExtensionRouter",
     "Governance",
     "HealthCheck",
+    "Inference",
     "Interval",
     "InvalidInputError",
     "Job",
@@ -256,6 +264,7 @@ __all__ = [
     "McpServerDefinition",
     "MessagesCall",
     "Migration",
+    "ModelReply",
     "NotFoundError",
     "Operation",
     "PlatformSettings",
@@ -284,6 +293,10 @@ __all__ = [
     "TenantDirectory",
     "TenantId",
     "Tier",
+    "ToolCalls",
+    "ToolOutcome",
+    "ToolRefusal",
+    "ToolSpec",
     "TraceId",
     "Upstream",
     "UpstreamError",

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import uvicorn
 
@@ -13,6 +14,8 @@ from bastion.kernel.contract import Extension
 from bastion.runtime.app import build_app
 from bastion.runtime.boot import boot
 from bastion.runtime.platform import Platform
+
+T = TypeVar("T")
 
 
 class _Server(uvicorn.Server):
@@ -37,6 +40,7 @@ class ServerThread:
         self.profile_dir = profile_dir
         self.extra = list(extra)
         self.platform: Platform | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.port = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -54,7 +58,14 @@ class ServerThread:
             self._error = exc
             self._started.set()
 
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+        """Run ``coro`` on the server's own event loop (where its services live, as a
+        domain calling another in process would) and return its result."""
+        assert self.loop is not None, "the server is not running"
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
     async def _main(self) -> None:
+        self.loop = asyncio.get_running_loop()
         loaded = load_profile(self.profile_dir)
         self.platform = await boot(loaded, extra=self.extra)
         app = build_app(self.platform)

@@ -24,7 +24,7 @@ import httpx
 import openai
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
@@ -113,13 +113,17 @@ class DbReader:
         self._engine = self.run(make())
 
     def rows(self, **where: Any) -> list[dict[str, Any]]:
+        return self.select(ai_requests, **where)
+
+    def select(self, table: Table, **where: Any) -> list[dict[str, Any]]:
+        """The rows of ``table`` whose columns equal ``where``."""
         assert self._engine is not None
         engine = self._engine
 
         async def go() -> list[dict[str, Any]]:
-            query = select(ai_requests)
+            query = select(table)
             for column, value in where.items():
-                query = query.where(ai_requests.c[column] == value)
+                query = query.where(table.c[column] == value)
             async with engine.connect() as conn:
                 return [dict(row._mapping) for row in (await conn.execute(query)).all()]
 

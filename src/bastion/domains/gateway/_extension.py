@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table
 
@@ -19,6 +19,7 @@ from bastion.kernel.contract import (
     UpstreamRegistration,
 )
 from bastion.kernel.governance import GOVERNANCE
+from bastion.kernel.inference import INFERENCE, Inference
 from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.services import ServiceKey, ServiceProvider
 
@@ -36,6 +37,12 @@ def _build(ctx: ExtensionContext) -> Gateway:
     from bastion.domains.gateway._mount import build_gateway
 
     return build_gateway(ctx)
+
+
+def _build_inference(ctx: ExtensionContext) -> Inference:
+    from bastion.domains.gateway._inference import GatewayInference
+
+    return GatewayInference(ctx.service(GATEWAY))
 
 
 class GatewayExtension(Extension):
@@ -56,8 +63,8 @@ class GatewayExtension(Extension):
     def config(self) -> ConfigSpec:
         return "gateway", GatewaySettings
 
-    def services(self) -> Sequence[ServiceProvider[Gateway]]:
-        return [ServiceProvider(GATEWAY, _build)]
+    def services(self) -> Sequence[ServiceProvider[Any]]:
+        return [ServiceProvider(GATEWAY, _build), ServiceProvider(INFERENCE, _build_inference)]
 
     def migrations(self) -> Sequence[Migration]:
         return migrations_from_package("bastion.domains.gateway")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 import orjson
@@ -21,6 +21,16 @@ from bastion.kernel.contract import ErrorStyle
 
 FORWARDED_HEADERS = (b"anthropic-version", b"anthropic-beta")
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
+
+
+def forwarded_headers(raw: Iterable[tuple[bytes, bytes]] = ()) -> dict[str, str]:
+    """What of a caller's headers (ASGI pairs) may go upstream: ``anthropic-version``
+    (the default when absent) and ``anthropic-beta``, nothing else."""
+    forwarded = {"anthropic-version": DEFAULT_ANTHROPIC_VERSION}
+    for name, value in raw:
+        if name in FORWARDED_HEADERS:
+            forwarded[name.decode()] = value.decode("latin-1")
+    return forwarded
 
 
 class RequestError(ValueError):

@@ -11,7 +11,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +22,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
 from bastion.domains.gateway._dispatch import Dispatcher
-from bastion.domains.gateway._ingress import (
-    DEFAULT_ANTHROPIC_VERSION,
-    FORWARDED_HEADERS,
-    Ingress,
-    RequestError,
-)
+from bastion.domains.gateway._ingress import Ingress, RequestError, forwarded_headers
 from bastion.domains.gateway._material import prompt_material
 from bastion.domains.gateway._pricing import PricingCatalog, cost_microdollars
 from bastion.domains.gateway._records import RequestRecord, ai_requests
@@ -73,8 +68,19 @@ class Denial:
     headers: Mapping[str, str]
 
 
+class RelayedStream(StreamingResponse):
+    """The answer to a streamed request: the SSE the caller reads, relayed as the
+    upstream sends it. ``chunks`` is the relay itself, for a caller in process; the
+    request's row is written when it ends (or is closed)."""
+
+    def __init__(self, chunks: AsyncGenerator[bytes, None], headers: Mapping[str, str]) -> None:
+        super().__init__(chunks, media_type="text/event-stream", headers=headers)
+        self.chunks = chunks
+
+
 class Gateway:
-    """Shared by both ingress formats; built once at boot."""
+    """Shared by both ingress formats and the in-process ``INFERENCE``; built once at
+    boot."""
 
     def __init__(
         self,
@@ -116,9 +122,10 @@ class Gateway:
     # -- the request ------------------------------------------------------------------
 
     async def handle(self, request: Request, ingress: Ingress) -> Response:
+        """``POST /v1/messages`` and ``POST /v1/chat/completions``: the caller's bytes,
+        read off the request, through ``serve``."""
         started = time.perf_counter()
-        ctx = request_context(request)
-        record = RequestRecord(ctx, ingress.name)
+        record = RequestRecord(request_context(request), ingress.name)
         try:
             raw = await request.body()
         except ClientDisconnect:
@@ -129,10 +136,33 @@ class Gateway:
             record.latency_ms = record.overhead_ms = _ms(started, time.perf_counter())
             await self._finish(record)
             return Response(status_code=499)
+        return await self.serve(record, ingress, raw, self.forward_headers(request), started)
+
+    async def serve(
+        self,
+        record: RequestRecord,
+        ingress: Ingress,
+        raw: bytes,
+        forwarded: Mapping[str, str],
+        started: float,
+    ) -> Response:
+        """One request body, as ``record.principal`` sent it in ``ingress``'s wire format,
+        from parsing to the audit row: what ``handle`` serves an HTTP caller and what
+        ``INFERENCE`` serves a domain in process. ``forwarded``: the headers that may go
+        upstream (``forward_headers``); ``started``: when the request arrived. The
+        answer is JSON, or a ``RelayedStream``; ``record`` is written once it is whole
+        (for a stream, when the relay ends)."""
         try:
-            return await self._handle(request, ingress, ctx, record, raw, started)
+            return await self._handle(ingress, record, raw, forwarded, started)
         except RequestError as exc:
             return await self._fail(record, ingress, started, 400, str(exc))
+
+    async def refuse(
+        self, record: RequestRecord, ingress: Ingress, started: float, message: str
+    ) -> Response:
+        """A request that cannot even be read (400), answered and recorded as ``serve``
+        answers a malformed one."""
+        return await self._fail(record, ingress, started, 400, message)
 
     def refusal_recorder(self, ingress: Ingress, route: BaseRoute) -> RefusalObserver:
         """The observer of the router that serves ``route``: the row for a call to
@@ -154,13 +184,13 @@ class Gateway:
 
     async def _handle(
         self,
-        request: Request,
         ingress: Ingress,
-        ctx: RequestContext,
         record: RequestRecord,
         raw: bytes,
+        forwarded: Mapping[str, str],
         started: float,
     ) -> Response:
+        ctx = record.principal
         record.request_sha256 = hashlib.sha256(raw).hexdigest()
         try:
             body = orjson.loads(raw)
@@ -201,7 +231,7 @@ class Gateway:
                 headers=denied.headers,
             )
 
-        call = MessagesCall(anthropic_body, stream, self.forward_headers(request))
+        call = MessagesCall(anthropic_body, stream, forwarded)
         upstream_started = time.perf_counter()
         try:
             dispatched = await self.dispatcher.send(call, route, model)
@@ -255,11 +285,7 @@ class Gateway:
 
     def forward_headers(self, request: Request) -> dict[str, str]:
         """``anthropic-version`` and ``anthropic-beta`` only; nothing else of the caller's."""
-        forwarded = {"anthropic-version": DEFAULT_ANTHROPIC_VERSION}
-        for name, value in request.scope["headers"]:
-            if name in FORWARDED_HEADERS:
-                forwarded[name.decode()] = value.decode("latin-1")
-        return forwarded
+        return forwarded_headers(request.scope["headers"])
 
     # -- answers ----------------------------------------------------------------------
 
@@ -318,12 +344,12 @@ class Gateway:
         model: str,
         started: float,
         upstream_started: float,
-    ) -> Response:
+    ) -> RelayedStream:
         translator = ingress.stream_translator(body, model)
         collector = StreamTextCollector()
         pre_ms = _ms(started, upstream_started)
 
-        async def relay() -> AsyncIterator[bytes]:
+        async def relay() -> AsyncGenerator[bytes, None]:
             first = True
             last_byte = time.perf_counter()
             try:
@@ -348,7 +374,9 @@ class Gateway:
                     tail = translator.finish()
                     if tail:
                         yield tail
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, GeneratorExit):
+                # An HTTP caller that went away cancels the relay; a caller in process
+                # that stops reading closes it.
                 record.status, record.outcome, record.error = 499, "cancelled", "client went away"
                 raise
             finally:
@@ -362,10 +390,8 @@ class Gateway:
                 record.overhead_ms = pre_ms
                 await asyncio.shield(self._finish(record))
 
-        return StreamingResponse(
-            relay(),
-            media_type="text/event-stream",
-            headers={**_SSE_HEADERS, "x-bastion-overhead-ms": f"{pre_ms:.3f}"},
+        return RelayedStream(
+            relay(), headers={**_SSE_HEADERS, "x-bastion-overhead-ms": f"{pre_ms:.3f}"}
         )
 
     async def _upstream_failed(

@@ -21,6 +21,7 @@ from bastion.kernel.contract import (
 from bastion.kernel.governance import GOVERNANCE
 from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.services import ServiceKey, ServiceProvider
+from bastion.kernel.tool_calls import TOOL_CALLS, ToolCalls
 from bastion.kernel.tools import MCP_ADMIN, McpAdmin
 
 if TYPE_CHECKING:
@@ -48,6 +49,13 @@ def _build_admin(ctx: ExtensionContext) -> McpAdmin:
     return McpAdminService(ctx.service(MCP), ctx.service(AUDIT))
 
 
+def _build_tool_calls(ctx: ExtensionContext) -> ToolCalls:
+    from bastion.domains.mcp._tool_calls import McpToolCalls
+
+    service = ctx.service(MCP)
+    return McpToolCalls(service.registry, service.access, service.proxy)
+
+
 async def check_health(ctx: ExtensionContext) -> None:
     await ctx.service(MCP).check_all()
 
@@ -73,7 +81,11 @@ class McpExtension(Extension):
         return "mcp", McpSettings
 
     def services(self) -> Sequence[ServiceProvider[Any]]:
-        return [ServiceProvider(MCP, _build), ServiceProvider(MCP_ADMIN, _build_admin)]
+        return [
+            ServiceProvider(MCP, _build),
+            ServiceProvider(MCP_ADMIN, _build_admin),
+            ServiceProvider(TOOL_CALLS, _build_tool_calls),
+        ]
 
     def audit_tables(self) -> Sequence[Table]:
         return [mcp_tool_executions]
