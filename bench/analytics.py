@@ -10,10 +10,11 @@ of ``--runs`` calls of ``AnalyticsService.usage`` (SQL, merge, percentiles, rows
 
 **Maintenance.** Two Bastions side by side on the mock upstream, each on its own SQLite
 database preloaded with ``--preload`` rows in the last three closed hours: the baseline
-with the analytics extension disabled, the other running the rollup job every
-``--interval`` seconds (the default is 60 s, so this is a pessimistic rate). wrk
-alternates rounds between them; the job's first run rolls the preloaded hours and every
-later run re-counts them (the reconcile window), the steady-state work of a busy hour.
+with the analytics extension (and the console, which reads it) disabled, the other
+running the rollup job every ``--interval`` seconds (the default is 60 s, so this is a
+pessimistic rate). wrk alternates rounds between them; the job's first run rolls the
+preloaded hours and every later run re-counts them (the reconcile window), the
+steady-state work of a busy hour.
 The job's runs and their durations are read from ``core_job_runs``.
 """
 
@@ -225,7 +226,9 @@ def maintenance(args: Any) -> list[list[str]]:
         mock = base_ws.fake("mock", "llm")
         preload(base_ws, args.preload, analytics=False)
         preload(roll_ws, args.preload, analytics=True)
-        base = base_ws.bastion(gateway=llm.routes(mock.url), extensions={"disabled": ["analytics"]})
+        base = base_ws.bastion(
+            gateway=llm.routes(mock.url), extensions={"disabled": ["analytics", "console"]}
+        )
         roll = roll_ws.bastion(
             gateway=llm.routes(mock.url),
             analytics={"rollup_interval_seconds": args.interval},
