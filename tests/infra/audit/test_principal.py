@@ -44,7 +44,7 @@ PRINCIPAL = RequestContext(
     session_id=SessionId("sess-1"),
     client_id=ClientId("c" * 255),
     api_key_id=ApiKeyId("key_1"),
-)
+).for_task("helpdesk", "task-1", "ctx-1")
 
 
 def installed_registry() -> ExtensionRegistry:
@@ -136,6 +136,9 @@ def test_every_row_builder_takes_the_principal_from_principal_row() -> None:
         "api_key_id": "key_1",
         "client_id": "c" * 255,
         "session_id": "sess-1",
+        "agent_id": "helpdesk",
+        "task_id": "task-1",
+        "context_id": "ctx-1",
     }
     rows = {
         "ai_requests": RequestRecord(PRINCIPAL, ingress="anthropic").row(),

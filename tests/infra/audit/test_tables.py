@@ -16,6 +16,7 @@ INDEXES = {
         "ix_governance_decisions_created_at": ["created_at"],
         "ix_governance_decisions_trace_id": ["trace_id"],
         "ix_governance_decisions_decision_created_at": ["decision", "created_at"],
+        "ix_governance_decisions_task_id": ["task_id"],
     },
     "audit_events": {
         "ix_audit_events_created_at": ["created_at"],
