@@ -67,32 +67,33 @@ async def drop_pg_database(url: str) -> None:
         await conn.close()
 
 
+async def _empty_database(backend: str, directory: Path) -> AsyncIterator[str]:
+    """A fresh, empty database URL: a SQLite file in ``directory``, or a throwaway
+    PostgreSQL database dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{directory / 'bastion.db'}"
+        return
+    url = await create_pg_database()
+    try:
+        yield url
+    finally:
+        await drop_pg_database(url)
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 async def module_db_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
     """Like ``db_url``, for a server shared by a module's tests."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'bastion.db'}"
-        return
-    url = await create_pg_database()
-    try:
+    async for url in _empty_database(request.param, tmp_path_factory.mktemp("db")):
         yield url
-    finally:
-        await drop_pg_database(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, empty database URL on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'bastion.db'}"
-        return
-    url = await create_pg_database()
-    try:
+    async for url in _empty_database(request.param, tmp_path):
         yield url
-    finally:
-        await drop_pg_database(url)
 
 
 @pytest.fixture

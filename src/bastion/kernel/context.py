@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bastion.kernel.ids import (
     AgentId,
@@ -90,23 +90,13 @@ class RequestContext:
         )
 
     def for_task(self, agent_id: str, task_id: str, context_id: str) -> RequestContext:
-        """This principal as an agent's task acts for it: same identity and trace."""
-        return RequestContext(
-            self.trace_id,
-            self.tier,
-            self.auth_method,
-            self.user_id,
-            self.tenant_id,
-            self.role,
-            self.scopes,
-            self.session_id,
-            self.client_id,
-            self.api_key_id,
-            self.policy_version,
-            self.remote_addr,
-            AgentId(agent_id),
-            TaskId(task_id),
-            ContextId(context_id),
+        """This principal as an agent's task acts for it: same identity and trace. Once per
+        task, not per request, so ``dataclasses.replace`` is cheap enough here."""
+        return replace(
+            self,
+            agent_id=AgentId(agent_id),
+            task_id=TaskId(task_id),
+            context_id=ContextId(context_id),
         )
 
     def has_scope(self, scope: str) -> bool:

@@ -56,6 +56,20 @@ MAX_BODY_BYTES = 64 * 1024
 TIMEOUT_SECONDS = 0.4
 RETRY_ATTEMPTS = 2
 
+# What may reach an Anthropic upstream: the route's key, the protocol headers, the HTTP
+# basics (``anthropic-beta`` too when the caller sent one); nothing else of the caller's.
+UPSTREAM_HEADERS = frozenset(
+    {
+        "host",
+        "user-agent",
+        "accept",
+        "accept-encoding",
+        "content-type",
+        "content-length",
+        "x-api-key",
+        "anthropic-version",
+    }
+)
 # Caller headers that must never reach an upstream.
 IDENTITY_HEADERS = {
     "x-session-id": "sess-e2e",

@@ -20,6 +20,7 @@ from tests.domains.gateway.conftest import (
     ANTHROPIC_KEY,
     OPENAI_KEY,
     ROLES,
+    UPSTREAM_HEADERS,
     Gateway,
     new_trace,
 )
@@ -29,17 +30,6 @@ from tests.fakes.mcp_servers import github_token
 ASK = [{"role": "user", "content": "What is the weather in Oslo?"}]
 USAGE = TokenUsage(input_tokens=1000, output_tokens=500)
 AGENT, TASK, CONVERSATION = "weather-agent", "task-0001", "ctx-0001"
-# What may reach an upstream: the route's key, the protocol headers, the HTTP basics.
-UPSTREAM_HEADERS = {
-    "host",
-    "user-agent",
-    "accept",
-    "accept-encoding",
-    "content-type",
-    "content-length",
-    "x-api-key",
-    "anthropic-version",
-}
 
 
 def principal(trace: str) -> RequestContext:

@@ -30,6 +30,18 @@ from bastion.runtime.platform import Platform
 from tests.support import ServerThread
 
 ROLES = {str(role.name): role for role in BUILTIN_ROLES}
+# The governance block of the modules' profiles: one tool glob refused by the blocklist.
+NO_REPO_DELETION = {
+    "blocklist": {
+        "tools": [
+            {
+                "id": "no-repo-deletion",
+                "pattern": "*/delete_repository",
+                "reason": "repositories are deleted by people, not agents",
+            }
+        ]
+    }
+}
 PROTOCOL_MODES = ["auto", "legacy"]  # 2026-07-28 (the SDK's default) and 2025-11-25
 
 

@@ -19,7 +19,7 @@ from mcp.shared.exceptions import MCPError
 from bastion import __version__
 from bastion.domains.mcp import McpSettings
 from bastion.infra.db import create_engine
-from tests.domains.mcp.conftest import PROTOCOL_MODES, Bastion, cli, user_id
+from tests.domains.mcp.conftest import NO_REPO_DELETION, PROTOCOL_MODES, Bastion, cli, user_id
 from tests.fakes.mcp_servers import HttpMcpServer, aws_access_key_id, github_token
 from tests.support import running_server, write_profile
 
@@ -51,17 +51,7 @@ async def bastion(
         tmp_path_factory.mktemp("profile"),
         module_db_url,
         {
-            "governance": {
-                "blocklist": {
-                    "tools": [
-                        {
-                            "id": "no-repo-deletion",
-                            "pattern": "*/delete_repository",
-                            "reason": "repositories are deleted by people, not agents",
-                        }
-                    ]
-                }
-            },
+            "governance": NO_REPO_DELETION,
             "rate_limits": {"requests_per_second": 1000},
             "mcp": {
                 "allowed_origins": ["https://console.example.test"],

@@ -17,7 +17,7 @@ from bastion.infra.db import create_engine
 from bastion.infra.security import BUILTIN_ROLES
 from bastion.kernel.context import AuthMethod, RequestContext
 from bastion.kernel.ids import RoleName, TenantId, TraceId, UserId
-from tests.domains.mcp.conftest import Bastion, user_id
+from tests.domains.mcp.conftest import NO_REPO_DELETION, Bastion, user_id
 from tests.fakes.mcp_servers import HttpMcpServer, github_token
 from tests.support import free_port, running_server, write_profile
 
@@ -44,17 +44,7 @@ async def bastion(
         tmp_path_factory.mktemp("profile"),
         module_db_url,
         {
-            "governance": {
-                "blocklist": {
-                    "tools": [
-                        {
-                            "id": "no-repo-deletion",
-                            "pattern": "*/delete_repository",
-                            "reason": "repositories are deleted by people, not agents",
-                        }
-                    ]
-                }
-            },
+            "governance": NO_REPO_DELETION,
             "rate_limits": {"requests_per_second": 1000},
             "mcp": {
                 "health_interval_seconds": 3600,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -122,16 +121,9 @@ class NativeExecutor:
     """Runs native agents' tasks over ``INFERENCE`` and (when the mcp domain is enabled)
     ``TOOL_CALLS``."""
 
-    def __init__(
-        self,
-        inference: Inference,
-        tool_calls: ToolCalls | None,
-        *,
-        clock: Any = time.monotonic,
-    ) -> None:
+    def __init__(self, inference: Inference, tool_calls: ToolCalls | None) -> None:
         self._inference = inference
         self._tool_calls = tool_calls
-        self._clock = clock
 
     async def cancel(self, start: TaskStart) -> None:
         """Nothing to tell anyone: the loop sees ``cancel_requested`` at its next step."""

@@ -202,7 +202,7 @@ class QuotaEnforcer:
         positions: dict[str, int] = {}
         for rule, limits in self._rules:
             subject_id = _subject_id(principal, rule.subject)
-            if subject_id is None or (rule.subject_id != "*" and rule.subject_id != subject_id):
+            if subject_id is None or not self.applies(rule, rule.subject, subject_id):
                 continue
             counter = _counter(rule, subject_id, now)
             position = positions.get(counter.key)

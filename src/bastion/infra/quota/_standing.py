@@ -37,7 +37,7 @@ class QuotaStanding:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready: per limited metric its limit, what was used and what remains."""
-        used = dict(zip(QuotaMetric, self.used.as_tuple(), strict=True))
+        limits = zip(QuotaMetric, self.rule.limits.as_tuple(), self.used.as_tuple(), strict=True)
         return {
             "name": self.rule.name,
             "subject": self.rule.subject.value,
@@ -46,12 +46,9 @@ class QuotaStanding:
             "window_seconds": int(self.rule.window),
             "resets_at": self.resets_at.isoformat(),
             "limits": {
-                name: {
-                    "limit": limit,
-                    "used": used[QuotaMetric(name)],
-                    "remaining": max(0, limit - used[QuotaMetric(name)]),
-                }
-                for name, limit in rule_limits(self.rule).items()
+                metric.value: {"limit": limit, "used": used, "remaining": max(0, limit - used)}
+                for metric, limit, used in limits
+                if limit >= 0
             },
         }
 
