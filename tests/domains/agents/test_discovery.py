@@ -57,7 +57,7 @@ async def test_default_card_is_the_agent_marked_default(bastion: Bastion) -> Non
         ],
         "provider": {"url": "https://example.test", "organization": "Example Corp"},
         "version": "2.1.0",
-        "capabilities": {"streaming": True, "pushNotifications": False, "extendedAgentCard": False},
+        "capabilities": {"streaming": True, "pushNotifications": False, "extendedAgentCard": True},
         "securitySchemes": SECURITY_SCHEMES,
         "securityRequirements": requirements("agents:invoke"),
         "defaultInputModes": ["text/plain"],
@@ -113,7 +113,7 @@ async def test_one_card_by_name_carries_its_overrides(bastion: Bastion) -> None:
     assert card["capabilities"] == {
         "streaming": False,
         "pushNotifications": False,
-        "extendedAgentCard": False,
+        "extendedAgentCard": True,
     }
     assert card["skills"] == [
         {

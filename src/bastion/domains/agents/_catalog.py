@@ -89,7 +89,7 @@ def build_card(
         capabilities=AgentCapabilities(
             streaming=agent.streaming,
             push_notifications=agent.push_notifications,
-            extended_agent_card=False,
+            extended_agent_card=True,
         ),
         security_schemes=_SECURITY_SCHEMES,
         # Either scheme will do (the list is OR); the scopes are Bastion's, not OAuth's.

@@ -10,6 +10,7 @@ from bastion.domains.agents._directory import AgentDirectoryService
 from bastion.domains.agents._references import warn_unresolved
 from bastion.domains.agents._routes import registry_routes, well_known_routes
 from bastion.domains.agents._settings import AgentsSettings
+from bastion.infra.services import AUDIT, SECRET_SCANNER
 from bastion.kernel.agents import AGENT_DIRECTORY, AgentDirectory
 from bastion.kernel.contract import (
     ConfigSpec,
@@ -22,17 +23,25 @@ from bastion.kernel.contract import (
     Operation,
 )
 from bastion.kernel.governance import GOVERNANCE
+from bastion.kernel.inference import INFERENCE
+from bastion.kernel.migration import Migration, migrations_from_package
 from bastion.kernel.policy import TargetType
 from bastion.kernel.services import ServiceKey, ServiceProvider
+from bastion.kernel.tool_calls import TOOL_CALLS
 
 if TYPE_CHECKING:
     import typer
+
+    from bastion.domains.agents._runtime import TaskRuntime
 
 log = structlog.get_logger("bastion.agents")
 
 _DOC = dict[str, Any]
 
 AGENTS: ServiceKey[AgentCatalog] = ServiceKey("agents", "The agent cards this deployment serves")
+AGENT_TASKS: ServiceKey[TaskRuntime] = ServiceKey(
+    "agent_tasks", "The A2A task runtime: sends, streams, reads and cancels tasks"
+)
 
 
 def _build(ctx: ExtensionContext) -> AgentCatalog:
@@ -59,6 +68,16 @@ def _directory(ctx: ExtensionContext) -> AgentDirectory:
     return AgentDirectoryService(ctx.service(AGENTS))
 
 
+def _tasks(ctx: ExtensionContext) -> TaskRuntime:
+    from bastion.domains.agents._mount import build_runtime
+
+    return build_runtime(ctx)
+
+
+async def _close_tasks(runtime: TaskRuntime) -> None:
+    await runtime.close()
+
+
 class AgentsExtension(Extension):
     """A2A discovery: agent cards at ``/.well-known`` (anonymous) and the agent registry at
     ``/api/v1/agents/registry`` (filtered by the caller's scopes and the ACL).
@@ -74,7 +93,8 @@ class AgentsExtension(Extension):
         priority=90,
         description="A2A discovery: agent cards and the agent registry",
         required=False,
-        requires=(GOVERNANCE,),
+        requires=(GOVERNANCE, AUDIT, SECRET_SCANNER),
+        optional=(INFERENCE, TOOL_CALLS),
         maturity=Maturity.GA,
     )
 
@@ -82,11 +102,21 @@ class AgentsExtension(Extension):
         return "agents", AgentsSettings
 
     def services(self) -> Sequence[ServiceProvider[Any]]:
-        return [ServiceProvider(AGENTS, _build), ServiceProvider(AGENT_DIRECTORY, _directory)]
+        return [
+            ServiceProvider(AGENTS, _build),
+            ServiceProvider(AGENT_DIRECTORY, _directory),
+            ServiceProvider(AGENT_TASKS, _tasks, close=_close_tasks),
+        ]
+
+    def migrations(self) -> Sequence[Migration]:
+        return migrations_from_package("bastion.domains.agents")
 
     def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:
+        from bastion.domains.agents._mount import a2a_endpoint
+
         catalog = ctx.service(AGENTS)
         governance = ctx.service(GOVERNANCE)
+        a2a = a2a_endpoint(ctx)
         return [
             ExtensionRouter(
                 well_known_routes(catalog),
@@ -99,11 +129,19 @@ class AgentsExtension(Extension):
                 ],
             ),
             ExtensionRouter(
-                registry_routes(catalog, governance),
+                [*registry_routes(catalog, governance), *a2a.routes()],
                 API_BASE,
                 EndpointClass.API,
+                on_refused=a2a.refused_by_core,
                 openapi=[
-                    Operation("GET", "/registry", "The agents the caller may use", None, _DOC)
+                    Operation("GET", "/registry", "The agents the caller may use", None, _DOC),
+                    Operation(
+                        "POST",
+                        "/{name}/a2a",
+                        "The agent's A2A JSON-RPC endpoint (1.0 and 0.3; SSE for streams)",
+                        _DOC,
+                        _DOC,
+                    ),
                 ],
             ),
         ]

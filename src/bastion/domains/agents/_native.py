@@ -121,7 +121,7 @@ class NativeExecutor:
     """Runs native agents' tasks over ``INFERENCE`` and (when the mcp domain is enabled)
     ``TOOL_CALLS``."""
 
-    def __init__(self, inference: Inference, tool_calls: ToolCalls | None) -> None:
+    def __init__(self, inference: Inference | None, tool_calls: ToolCalls | None) -> None:
         self._inference = inference
         self._tool_calls = tool_calls
 
@@ -151,6 +151,9 @@ class NativeExecutor:
 
     async def _loop(self, start: TaskStart, updates: TaskUpdates) -> tuple[TaskState, str | None]:
         agent, limits, principal = start.agent, start.agent.limits, start.principal
+        inference = self._inference
+        if inference is None:
+            raise _Stop(TaskState.FAILED, "a native agent needs the gateway domain enabled")
         model = model_of(agent)
         if model is None:
             raise _Stop(
@@ -176,7 +179,7 @@ class NativeExecutor:
             }
             if agent.instructions:
                 request["system"] = agent.instructions
-            turn = await self._turn(principal, request, answer)
+            turn = await self._turn(inference, principal, request, answer)
             total_tokens += turn.input_tokens + turn.output_tokens
             cost += turn.cost_microdollars
             content = turn.content()
@@ -216,11 +219,15 @@ class NativeExecutor:
             )
         return offered_tools(specs)
 
+    @staticmethod
     async def _turn(
-        self, principal: RequestContext, request: Mapping[str, Any], answer: _Answer
+        inference: Inference,
+        principal: RequestContext,
+        request: Mapping[str, Any],
+        answer: _Answer,
     ) -> _Turn:
         turn = _Turn()
-        async for event in self._inference.stream(principal, request):
+        async for event in inference.stream(principal, request):
             kind = event.get("type")
             if kind == "content_block_delta":
                 delta = event.get("delta") or {}
