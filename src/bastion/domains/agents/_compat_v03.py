@@ -51,8 +51,6 @@ V03_METHODS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-PROTOCOL_VERSION_V03 = "0.3.0"
-
 # The error codes 0.3 defines; a 1.0 code outside them (-32008 ExtensionSupportRequired,
 # -32009 VersionNotSupported) reaches a 0.3 client as -32603, as in the sdk.
 _V03_ERROR_CODES = frozenset({-32700, -32600, -32601, -32602, -32603, *range(-32007, -32000)})
@@ -97,20 +95,17 @@ def _object(value: object, where: str) -> Mapping[str, Any]:
     return value
 
 
-def _string(obj: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
+def _string(obj: Mapping[str, Any], key: str, where: str) -> str | None:
     value = obj.get(key)
-    if value is None:
-        if required:
-            raise InvalidV03Params(f"{where}.{key}: required")
-        return None
-    if not isinstance(value, str):
+    if value is not None and not isinstance(value, str):
         raise _fail(f"{where}.{key}", "a string")
     return value
 
 
 def _required_string(obj: Mapping[str, Any], key: str, where: str) -> str:
-    value = _string(obj, key, where, required=True)
-    assert value is not None
+    value = _string(obj, key, where)
+    if value is None:
+        raise InvalidV03Params(f"{where}.{key}: required")
     return value
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-_V03_VERSION = "0.3.0"
+PROTOCOL_VERSION_V03 = "0.3.0"
 
 
 def _put(out: dict[str, Any], key: str, value: object) -> None:
@@ -48,10 +48,11 @@ def _scheme(scheme10: Mapping[str, Any]) -> dict[str, Any]:
     raise ValueError(f"a security scheme 0.3 translation does not cover: {sorted(scheme10)}")
 
 
-def _security(requirements10: object) -> list[dict[str, list[str]]] | None:
+def _security(
+    requirements10: Sequence[Mapping[str, Any]] | None,
+) -> list[dict[str, list[str]]] | None:
     if not requirements10:
         return None
-    assert isinstance(requirements10, Sequence)
     return [
         {name: list(scopes.get("list", ())) for name, scopes in r.get("schemes", {}).items()}
         for r in requirements10
@@ -84,7 +85,7 @@ def card_from_v10(card10: Mapping[str, Any]) -> dict[str, Any]:
         "version": card10["version"],
         "url": interface["url"],
         "preferredTransport": "JSONRPC",
-        "protocolVersion": _V03_VERSION,
+        "protocolVersion": PROTOCOL_VERSION_V03,
         "capabilities": capabilities,
         "defaultInputModes": list(card10.get("defaultInputModes", ())),
         "defaultOutputModes": list(card10.get("defaultOutputModes", ())),
