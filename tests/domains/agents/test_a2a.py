@@ -370,3 +370,36 @@ async def test_extended_card(bastion: Bastion) -> None:
     async with bastion.client("assistant", bastion.token("usr_card")) as client:
         card = as_dict(await client.get_extended_agent_card(a2a_pb2.GetExtendedAgentCardRequest()))
     assert card["name"] and card["capabilities"]["extendedAgentCard"] is True
+
+
+async def test_an_a2a_0_3_client_is_served(bastion: Bastion, upstream: FakeAnthropic) -> None:
+    upstream.enqueue(Reply(text="Old but gold.", usage=USAGE), Reply(text="Streamed.", usage=USAGE))
+    token = bastion.token("usr_legacy")
+    old_message = {
+        "kind": "message",
+        "messageId": "m-03",
+        "role": "user",
+        "parts": [{"kind": "text", "text": "Hello from 0.3"}],
+    }
+    answer = await bastion.rpc(
+        "assistant", token, "message/send", {"message": old_message}, version=None
+    )
+    task = answer.json()["result"]
+    assert (task["kind"], task["status"]["state"]) == ("task", "completed"), task
+    assert task["artifacts"][0]["parts"][0] == {"kind": "text", "text": "Old but gold."}
+    got = await bastion.rpc("assistant", token, "tasks/get", {"id": task["id"]}, version="0.3")
+    assert got.json()["result"]["id"] == task["id"]
+    missing = await bastion.rpc("assistant", token, "tasks/get", {"id": "nope"}, version="0.3")
+    assert missing.json()["error"]["code"] == -32001
+
+    events = await bastion.stream(
+        "assistant",
+        token,
+        "message/stream",
+        {"message": {**old_message, "messageId": "m-04"}},
+        version="0.3",
+    )
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "task" and kinds[-1] == "status-update", kinds
+    assert events[-1]["final"] is True and events[-1]["status"]["state"] == "completed"
+    assert "artifact-update" in kinds

@@ -142,7 +142,7 @@ def parse_call(body: bytes, version: str | None) -> Call:
     if translated is not None and version in (None, V0_3):
         try:
             return Call(request_id, translated, v03.params_to_v10(translated, params), V0_3)
-        except v03.CompatError as exc:
+        except v03.InvalidV03Params as exc:
             raise InvalidParams(str(exc)) from None
     if method in METHODS_V10 or translated is not None:
         raise MethodNotFound(f"method '{method[:64]}' is not an A2A {version} method")
@@ -231,14 +231,10 @@ def _success(call: Call, result: object) -> bytes:
     return orjson.dumps({"jsonrpc": "2.0", "id": call.id, "result": result})
 
 
-def _failure(request_id: str | int | None, error: A2AError) -> bytes:
-    return orjson.dumps(
-        {
-            "jsonrpc": "2.0",
-            "id": request_id,
-            "error": {"code": error.code, "message": error.message},
-        }
-    )
+def _failure(request_id: str | int | None, error: A2AError, version: str | None) -> bytes:
+    code = v03.error_code_v03(error.code) if version == V0_3 else error.code
+    failure = {"code": code, "message": error.message}
+    return orjson.dumps({"jsonrpc": "2.0", "id": request_id, "error": failure})
 
 
 def _json(body: bytes) -> Response:
@@ -294,7 +290,15 @@ class A2AEndpoint:
         except A2AError as error:
             request_id = call.id if call is not None else _request_id(body)
             await self._refused(ctx, name, call.method if call else None, error)
-            return _json(_failure(request_id, error))
+            return _json(_failure(request_id, error, call.version if call else None))
+        except Exception as exc:
+            # Never a 500 with a traceback: the caller gets a JSON-RPC internal error,
+            # the log the exception's type (its text may hold what the caller sent).
+            log.error("agents.a2a_failed", agent=name[:64], error_type=type(exc).__name__)
+            request_id = call.id if call is not None else _request_id(body)
+            internal = A2AError("internal error")
+            await self._refused(ctx, name, call.method if call else None, internal)
+            return _json(_failure(request_id, internal, None))
 
     async def refused_by_core(self, refused: RefusedRequest) -> None:
         """The router's ``on_refused``: a call the core's guard answered (401, 403, 413,
@@ -348,12 +352,18 @@ class A2AEndpoint:
         return self._runtime.follow(record, execution)
 
     async def _sse(self, call: Call, events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
-        async for event in events:
-            result: object = event
-            if call.version == V0_3:
-                result = v03.event_from_v10(event)
-            frame = orjson.dumps({"jsonrpc": "2.0", "id": call.id, "result": result})
-            yield b"data: " + frame + b"\n\n"
+        try:
+            async for event in events:
+                result: object = event
+                if call.version == V0_3:
+                    result = v03.event_from_v10(event)
+                frame = orjson.dumps({"jsonrpc": "2.0", "id": call.id, "result": result})
+                yield b"data: " + frame + b"\n\n"
+        except Exception as exc:
+            # The stream has begun (HTTP 200 is sent): the error is its last event.
+            log.error("agents.a2a_stream_failed", method=call.method, error_type=type(exc).__name__)
+            failure = _failure(call.id, A2AError("internal error"), call.version)
+            yield b"event: error\ndata: " + failure + b"\n\n"
 
     # -- methods ---------------------------------------------------------------------
 
