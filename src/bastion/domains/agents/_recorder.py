@@ -16,8 +16,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+
 from bastion.domains.agents._execution import JsonObject, TaskState
 from bastion.domains.agents._store import TaskRecord, TaskStore
+
+log = structlog.get_logger("bastion.agents")
 
 FLUSH_DELAY = 0.1
 
@@ -128,9 +132,19 @@ class TaskRecorder:
 
     def _flush_soon(self) -> None:
         self._flush_later = None
-        task = asyncio.get_running_loop().create_task(self.flush())
+        task = asyncio.get_running_loop().create_task(self._flush_logged())
         self._flushing.add(task)
         task.add_done_callback(self._flushing.discard)
+
+    async def _flush_logged(self) -> None:
+        """A deferred write's failure is logged: the chunks stay pending, written with
+        the next status change, which fails the task if the store is still down."""
+        try:
+            await self.flush()
+        except Exception as exc:
+            log.warning(
+                "agents.task_write_failed", task_id=self.record.id, error_type=type(exc).__name__
+            )
 
     async def flush(self) -> None:
         """Write the document and the pending events."""
@@ -139,7 +153,11 @@ class TaskRecorder:
             self._flush_later = None
         async with self._lock:
             events, self._pending = self._pending, []
-            await self._store.save(self.record, events)
+            try:
+                await self._store.save(self.record, events)
+            except BaseException:
+                self._pending[:0] = events
+                raise
 
     async def close(self) -> None:
         await self.flush()

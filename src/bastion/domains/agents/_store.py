@@ -238,9 +238,9 @@ class TaskStore:
         """Write the task's current document and state, with the events that led to it
         (numbered after ``record.seq``), in one transaction."""
         first = record.seq
-        record.seq += len(events)
-        record.updated_at = utcnow()
         values = record._row()
+        values["seq"] = first + len(events)
+        values["updated_at"] = utcnow()
         for fixed in ("id", "created_at", "trace_id", "user_id", "tenant_id", "api_key_id"):
             values.pop(fixed)
         values.pop("cancel_requested")  # set by CancelTask, possibly on another replica
@@ -252,6 +252,7 @@ class TaskStore:
                 await conn.execute(
                     agent_task_events.insert(), self._event_rows(record.id, first, events)
                 )
+        record.seq, record.updated_at = values["seq"], values["updated_at"]
 
     @staticmethod
     def _event_rows(
