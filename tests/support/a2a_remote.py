@@ -6,8 +6,9 @@ The agent's behaviour is chosen by the first word of the user's text:
 - ``echo <text>``: a task, a ``WORKING`` status ("echoing"), ``<text>`` as an
   ``echo`` artifact in two chunks (the second appended, the last chunk marked), then
   ``COMPLETED``;
-- ``ask``: a task that asks "What is your name?" (``INPUT_REQUIRED``); the next
-  message for that task completes it with a ``greeting`` artifact "Hello, <name>!";
+- ``ask``: a task with a ``draft`` artifact that asks "What is your name?"
+  (``INPUT_REQUIRED``); the next message for that task completes it with a
+  ``greeting`` artifact "Hello, <name>!";
 - ``secret``: echoes a GitHub token in an artifact and an AWS key id in its
   completing status message;
 - ``direct <text>``: a direct message reply "<text>", without a task;
@@ -86,6 +87,7 @@ class ScriptedAgent(AgentExecutor):
             )
             await updater.complete()
         elif verb == "ask":
+            await updater.add_artifact([new_text_part("Hello, ...")], "draft-1", name="draft")
             question = updater.new_agent_message([new_text_part("What is your name?")])
             await updater.requires_input(question)
         elif verb == "secret":

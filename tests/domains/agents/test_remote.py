@@ -233,11 +233,13 @@ async def test_input_required_then_the_answer_continues_the_remote_task_unstream
     settings = remote_agent(unstreamed.url)
     asked = await run(settings, "ask")
     assert asked.final == (TaskState.INPUT_REQUIRED, "What is your name?")
+    assert [a["artifactId"] for a, _, _ in asked.artifacts] == ["draft-1"]
     (remote_id,) = asked.remote_ids
 
     answered = await run(settings, "Ada", remote_task_id=remote_id)
 
     assert answered.final == (TaskState.COMPLETED, None)
+    # The remote's task holds the draft too; Bastion has it already, from the first turn.
     assert [a["parts"] for a, _, _ in answered.artifacts] == [[{"text": "Hello, Ada!"}]]
 
 
@@ -248,6 +250,7 @@ async def test_an_answer_continues_the_remote_task_in_its_context(streaming: Rem
     settings = remote_agent(streaming.url)
     asked = await run(settings, "ask")
     assert asked.final == (TaskState.INPUT_REQUIRED, "What is your name?")
+    assert [a["artifactId"] for a, _, _ in asked.artifacts] == ["draft-1"]
     assert_ours(asked.statuses[-1][1])
     (remote_id,) = asked.remote_ids
     streaming.seen.clear()

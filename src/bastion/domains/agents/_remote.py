@@ -38,7 +38,7 @@ import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import aiohttp
@@ -55,7 +55,7 @@ from bastion.domains.agents._execution import (
     text_message,
 )
 from bastion.domains.agents._part_secrets import redact_artifact, redact_message
-from bastion.domains.agents._settings import AgentSettings, RemoteAgentSettings
+from bastion.domains.agents._settings import AgentSettings
 from bastion.domains.agents._sse_reader import EventTooLarge, SseReader
 from bastion.infra.http import client
 from bastion.infra.scanner import Finding, SecretScanner
@@ -76,6 +76,8 @@ _JSON = "application/json"
 _MAX_BODY_BYTES = 16 * 1024 * 1024
 _REASON_CHARS = 200
 _CANCEL_POLL_SECONDS = 0.2
+# A cancel is not worth waiting the agent's whole timeout_seconds for.
+_CANCEL_TIMEOUT_SECONDS = 30.0
 # Below the 5 s keep-alive of common servers (uvicorn, Node): aiohttp does not retry a
 # POST on a pooled connection the server closed meanwhile, so never reuse one that old.
 _KEEPALIVE_SECONDS = 4.0
@@ -147,10 +149,12 @@ def _invalid(detail: str) -> _Failed:
 
 @dataclass(frozen=True, slots=True)
 class _Call:
-    """Where one task's calls go and with what: the remote, its credential headers, and
-    the updates whose ``cancel_requested`` interrupts a wait (None: nothing does)."""
+    """Where one task's calls go and with what: the remote's URL, how long each call
+    may take, its credential headers, and the updates whose ``cancel_requested``
+    interrupts a wait (None: nothing does)."""
 
-    remote: RemoteAgentSettings
+    url: str
+    timeout: float
     headers: Mapping[str, str] = field(repr=False)
     updates: TaskUpdates | None
 
@@ -331,8 +335,8 @@ class RemoteExecutor:
         try:
             await self._execute(start, relay)
         except _Canceled:
-            await self._cancel_remote(start, relay)
             await relay.say(TaskState.CANCELED, "canceled by the caller")
+            await self._cancel_remote(start, relay)
         except _Failed as failure:
             reason, _ = self._scanner.redact_text(failure.reason)
             log.warning(
@@ -350,16 +354,15 @@ class RemoteExecutor:
         """``CancelTask`` on the remote task, when its id is known; the execution, if it
         runs here, stops at ``cancel_requested`` and reports ``CANCELED`` itself."""
         relay = self._running.get(start.task_id)
-        if relay is None:
-            if start.remote_task_id is not None:
-                await self._cancel(start, start.remote_task_id)
-        elif relay.remote_id is not None and not relay.remote_canceled:
-            relay.remote_canceled = True
-            await self._cancel(start, relay.remote_id)
+        if relay is not None:
+            await self._cancel_remote(start, relay)
+        elif start.remote_task_id is not None:
+            await self._cancel(start, start.remote_task_id)
 
     async def _cancel_remote(self, start: TaskStart, relay: _Relay) -> None:
-        """Cancel the remote task on a cancel that came before its id was known (so
-        :meth:`cancel` could not), or that reached another replica's runtime."""
+        """Cancel the running execution's remote task, once: from :meth:`cancel`, or
+        from the execution itself when the cancel came before the remote's task id was
+        known (so :meth:`cancel` could not) or reached another replica's runtime."""
         if relay.remote_id is not None and not relay.remote_canceled:
             relay.remote_canceled = True
             await self._cancel(start, relay.remote_id)
@@ -368,6 +371,7 @@ class RemoteExecutor:
         call = self._call(start, None)
         if call is None:
             return
+        call = replace(call, timeout=min(call.timeout, _CANCEL_TIMEOUT_SECONDS))
         try:
             await self._rpc(call, "CancelTask", {"id": remote_id})
         except _Failed as failure:
@@ -387,7 +391,7 @@ class RemoteExecutor:
         headers = self._headers.get(start.agent.name)
         if remote is None or headers is None:
             return None
-        return _Call(remote, headers, updates)
+        return _Call(remote.url, remote.timeout_seconds, headers, updates)
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:
@@ -401,9 +405,8 @@ class RemoteExecutor:
         if relay.updates.cancel_requested:
             raise _Canceled
         params = {"message": await self._outgoing(call, start, relay)}
-        url = call.remote.url
-        if url in self._unstreamed or not await self._stream(call, params, relay):
-            self._unstreamed.add(url)
+        if call.url in self._unstreamed or not await self._stream(call, params, relay):
+            self._unstreamed.add(call.url)
             await relay.relay(await self._rpc(call, "SendMessage", params))
         if not relay.ended:
             raise _Failed("the remote agent's answer ended before the task finished")
@@ -426,7 +429,7 @@ class RemoteExecutor:
     async def _stream(self, call: _Call, params: JsonObject, relay: _Relay) -> bool:
         """Relay ``SendStreamingMessage``'s events; False when the remote does not stream."""
         async with (
-            _deadline(call.remote),
+            _deadline(call.timeout),
             self._post(call, "SendStreamingMessage", params) as response,
         ):
             if response.content_type != _SSE:
@@ -450,7 +453,7 @@ class RemoteExecutor:
 
     async def _rpc(self, call: _Call, method: str, params: JsonObject) -> Any:
         """One JSON-RPC call answered with one JSON document: its result."""
-        async with _deadline(call.remote), self._post(call, method, params) as response:
+        async with _deadline(call.timeout), self._post(call, method, params) as response:
             return _result(_decode(await _body(response, call.updates)))
 
     @contextlib.asynccontextmanager
@@ -470,7 +473,7 @@ class RemoteExecutor:
         try:
             response = await _watched(
                 self._session().post(
-                    call.remote.url,
+                    call.url,
                     data=orjson.dumps(payload),
                     headers=headers,
                     allow_redirects=False,
@@ -491,14 +494,12 @@ class RemoteExecutor:
 
 
 @contextlib.asynccontextmanager
-async def _deadline(remote: RemoteAgentSettings) -> AsyncIterator[None]:
+async def _deadline(seconds: float) -> AsyncIterator[None]:
     try:
-        async with asyncio.timeout(remote.timeout_seconds):
+        async with asyncio.timeout(seconds):
             yield
     except TimeoutError:
-        raise _Failed(
-            f"the remote agent did not answer within {remote.timeout_seconds:g} s"
-        ) from None
+        raise _Failed(f"the remote agent did not answer within {seconds:g} s") from None
 
 
 async def _watched(awaitable: Awaitable[T], updates: TaskUpdates | None) -> T:
