@@ -15,7 +15,8 @@ sees the remote's: messages going out lose their ``taskId``, ``contextId`` and
 reported through ``TaskUpdates.remote_task`` as soon as it is known; a continuation (a
 new message for a task waiting for input, ``TaskStart.remote_task_id``) first reads the
 remote task (``GetTask``) for its ``contextId``, which the remote requires alongside
-its task id, and for the artifacts Bastion already has.
+its task id, and for the artifacts Bastion already has. ``TaskStart.history`` is not
+sent: A2A has no field for it, and a remote keeps its own context's history.
 
 Credentials: only the agent's ``remote.credentials`` headers are sent, each value from
 its named secret, resolved once when the executor is built. Nothing of the caller's
