@@ -73,6 +73,7 @@ def profile(
     mcp: HttpMcpServer,
     agents: Iterable[dict[str, Any]] = (ASSISTANT, QUIET, *BUDGETS),
     extra: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
 ) -> Path:
     path = write_profile(
         directory,
@@ -114,7 +115,7 @@ def profile(
             },
             **(extra or {}),
         },
-        {"anthropic_key": UPSTREAM_KEY, "fake_key": MCP_KEY},
+        {"anthropic_key": UPSTREAM_KEY, "fake_key": MCP_KEY, **(secrets or {})},
     )
     write_agents(path, {"agents.yaml": list(agents)})
     return path

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
 from a2a.types import a2a_pb2
+from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
 from google.protobuf.json_format import ParseDict
 from sqlalchemy import select
 

@@ -99,9 +99,7 @@ async def test_another_replica_follows_and_cancels_a_running_task(
             followed = elsewhere.subscribe(a2a_pb2.SubscribeToTaskRequest(id=task_id))
             snapshot = as_dict(await anext(followed))
             assert snapshot["task"]["id"] == task_id
-            canceled = as_dict(
-                await elsewhere.cancel_task(a2a_pb2.CancelTaskRequest(id=task_id))
-            )
+            canceled = as_dict(await elsewhere.cancel_task(a2a_pb2.CancelTaskRequest(id=task_id)))
             assert canceled["status"]["state"] == "TASK_STATE_CANCELED", canceled
             rest = [as_dict(e) async for e in followed]
             assert rest[-1]["statusUpdate"]["status"]["state"] == "TASK_STATE_CANCELED"

@@ -26,13 +26,12 @@ def build_runtime(ctx: ExtensionContext) -> TaskRuntime:
         ctx.service(INFERENCE) if ctx.has_service(INFERENCE) else None,
         ctx.service(TOOL_CALLS) if ctx.has_service(TOOL_CALLS) else None,
     )
-    remote = RemoteExecutor(scanner, ctx.secrets)
+    remote = RemoteExecutor(settings.agents, ctx.secrets, scanner)
     ctx.on_shutdown(remote.aclose)
 
     def executor_for(agent: AgentSettings) -> AgentExecutor:
         return remote if agent.remote is not None else native
 
-    del settings
     return TaskRuntime(TaskStore(ctx.engine), ctx.service(GOVERNANCE), scanner, executor_for)
 
 

@@ -336,6 +336,9 @@ class TaskRuntime:
             await self._reject(record, message, decision)
             return record, None
         record.document.setdefault("history", []).append(message)
+        if record.state.interrupted:  # the answer it waited for: back to work
+            record.state = TaskState.WORKING
+            record.document["status"] = {"state": record.state.value, "timestamp": timestamp()}
         start = TaskStart(
             agent=agent,
             principal=task_principal,
