@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -647,3 +649,14 @@ async def test_from_settings_reads_the_named_secret(
     await sender.aclose()
     request = receiver.requests[0]
     verify_webhook(SECRET, request.body, request.headers[SIGNATURE_HEADER], time.time())
+
+
+def test_the_store_and_policy_import_without_aiohttp() -> None:
+    """A command that mounts no routes may reach the store; only the sender needs aiohttp."""
+    code = (
+        "import sys\n"
+        "import bastion.domains.agents._push as push\n"
+        "assert 'aiohttp' not in sys.modules, 'aiohttp imported'\n"
+        "assert push.PushSender and 'aiohttp' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -9,13 +9,8 @@ and the sender that delivers task events to them. The protocol layer uses this A
 - shutdown awaits :meth:`PushSender.aclose`.
 """
 
-from bastion.domains.agents._push_sender import (
-    DELIVERY_HEADER,
-    EVENT_KINDS,
-    SIGNATURE_HEADER,
-    TOKEN_HEADER,
-    PushSender,
-)
+from typing import TYPE_CHECKING
+
 from bastion.domains.agents._push_store import (
     PushAuthentication,
     PushConfig,
@@ -24,11 +19,38 @@ from bastion.domains.agents._push_store import (
     push_configs,
 )
 from bastion.domains.agents._push_urls import (
-    GuardedResolver,
     InvalidPushConfig,
     PushUrlRefused,
     check_push_url,
     is_public_address,
+)
+from bastion.kernel.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from bastion.domains.agents._push_sender import (
+        DELIVERY_HEADER,
+        EVENT_KINDS,
+        SIGNATURE_HEADER,
+        TOKEN_HEADER,
+        GuardedResolver,
+        PushSender,
+    )
+
+# The sender stands on aiohttp: loaded on first use, so a command that mounts no routes
+# (and imports this to reach the store) does not pay for it.
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        name: "bastion.domains.agents._push_sender"
+        for name in (
+            "DELIVERY_HEADER",
+            "EVENT_KINDS",
+            "SIGNATURE_HEADER",
+            "TOKEN_HEADER",
+            "GuardedResolver",
+            "PushSender",
+        )
+    },
 )
 
 __all__ = [

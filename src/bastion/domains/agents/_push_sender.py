@@ -27,6 +27,7 @@ the token, the credentials or the secret.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 import uuid
 import zlib
@@ -38,14 +39,11 @@ from urllib.parse import urlsplit
 import aiohttp
 import orjson
 import structlog
+from aiohttp.abc import ResolveResult
+from aiohttp.resolver import ThreadedResolver
 
 from bastion.domains.agents._push_store import PushConfig, PushConfigStore
-from bastion.domains.agents._push_urls import (
-    GuardedResolver,
-    PushUrlRefused,
-    check_push_url,
-    refused_by_resolver,
-)
+from bastion.domains.agents._push_urls import PushUrlRefused, check_push_url, is_public_address
 from bastion.domains.agents._settings import PushNotificationSettings
 from bastion.infra.config import SecretStore
 from bastion.infra.security import sign_webhook
@@ -59,6 +57,41 @@ DELIVERY_HEADER = "X-Bastion-Delivery"
 _RETRY_STATUSES = frozenset({408, 425, 429})
 _MAX_BACKOFF_SECONDS = 300.0
 _DRAIN_SECONDS = 30.0
+
+
+class _NonPublicAddress(OSError):
+    """Raised inside aiohttp's resolution: a name now resolves to a refused address."""
+
+
+class GuardedResolver(ThreadedResolver):
+    """aiohttp's resolver, refusing a name with any non-public address (unless
+    ``allow_private``): the addresses the connection goes to are the ones checked.
+
+    aiohttp calls no resolver for an IP literal; :func:`check_push_url` has judged that
+    literal already, and it cannot change.
+    """
+
+    def __init__(self, *, allow_private: bool) -> None:
+        super().__init__()
+        self._allow_private = allow_private
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await super().resolve(host, port, family)
+        if not self._allow_private and any(not is_public_address(r["host"]) for r in results):
+            raise _NonPublicAddress(f"'{host}' resolves to a non-public address")
+        return results
+
+
+def refused_by_resolver(exc: BaseException) -> bool:
+    """Whether a connection error is :class:`GuardedResolver` refusing the address."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _NonPublicAddress):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +179,12 @@ class PushSender:
                 return
             try:
                 await self.deliver(item.task_id, item.body)
-            except Exception:
+            except Exception as exc:
                 # A store outage or a bug must not end the worker and strand its share.
-                log.exception("push notification failed", task_id=item.task_id)
+                # The error's kind only: a database error's text carries its SQL.
+                log.error(
+                    "push notification failed", task_id=item.task_id, error=type(exc).__name__
+                )
 
     async def deliver(self, task_id: str, body: bytes) -> int:
         """Deliver ``body`` (a serialised ``StreamResponse``) to every webhook of the

@@ -7,9 +7,9 @@ an unchecked one turns Bastion into a proxy to whatever the client names: a loop
 admin port, the cloud metadata service at 169.254.169.254, a database on the private
 network (SSRF). The check refuses a name if *any* of its addresses is non-public (a name
 with one public and one private address would otherwise be a coin toss away from the
-private one). It runs when a config is created and before each delivery, and
-:class:`GuardedResolver` repeats it on the addresses the connection actually uses, so a
-name re-pointed between the check and the connect (DNS rebinding) reaches nothing.
+private one). It runs when a config is created and before each delivery, and the
+sender's resolver repeats it on the addresses the connection actually uses, so a name
+re-pointed between the check and the connect (DNS rebinding) reaches nothing.
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-
-from aiohttp.abc import ResolveResult
-from aiohttp.resolver import ThreadedResolver
 
 from bastion.domains.agents._settings import PushNotificationSettings
 from bastion.kernel.errors import InvalidInputError
@@ -39,10 +36,6 @@ class InvalidPushConfig(InvalidInputError):
 
 class PushUrlRefused(InvalidPushConfig):
     """The webhook URL breaks the policy: its scheme, its host, or where it resolves."""
-
-
-class _NonPublicAddress(OSError):
-    """Raised inside aiohttp's resolution: a name now resolves to a refused address."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,34 +165,3 @@ async def check_push_url(url: str, settings: PushNotificationSettings) -> None:
     it again before each delivery."""
     target = parse_push_url(url, settings)
     judge(target, await resolve(target.host, target.port, settings.timeout_seconds), settings)
-
-
-class GuardedResolver(ThreadedResolver):
-    """aiohttp's resolver, refusing a name with any non-public address (unless
-    ``allow_private``): the addresses the connection goes to are the ones checked.
-
-    aiohttp calls no resolver for an IP literal; :func:`check_push_url` has judged that
-    literal already, and it cannot change.
-    """
-
-    def __init__(self, *, allow_private: bool) -> None:
-        super().__init__()
-        self._allow_private = allow_private
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await super().resolve(host, port, family)
-        if not self._allow_private and any(not is_public_address(r["host"]) for r in results):
-            raise _NonPublicAddress(f"'{host}' resolves to a non-public address")
-        return results
-
-
-def refused_by_resolver(exc: BaseException) -> bool:
-    """Whether a connection error is :class:`GuardedResolver` refusing the address."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, _NonPublicAddress):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
