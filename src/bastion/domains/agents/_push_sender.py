@@ -266,16 +266,20 @@ class PushSender:
 
     async def aclose(self, drain_seconds: float = _DRAIN_SECONDS) -> None:
         """Stop accepting, deliver what is queued for up to ``drain_seconds`` (then
-        cancel the rest, logged), and close the HTTP session."""
+        cancel the rest, logged), and close the HTTP session. A second call returns."""
+        if self._closed:
+            return
         self._closed = True
         if self._workers:
-            for queue in self._queues:
-                await queue.put(_Stop())
-            _, pending = await asyncio.wait(self._workers, timeout=drain_seconds)
-            for worker in pending:
-                worker.cancel()
-            if pending:
-                await asyncio.wait(pending)
+            try:
+                async with asyncio.timeout(drain_seconds):
+                    for queue in self._queues:
+                        await queue.put(_Stop())
+                    await asyncio.gather(*self._workers)
+            except TimeoutError:
+                for worker in self._workers:
+                    worker.cancel()
+                await asyncio.gather(*self._workers, return_exceptions=True)
                 log.warning(
                     "push notifications abandoned at shutdown", queued=self._discard_queued()
                 )
