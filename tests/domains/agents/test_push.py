@@ -172,10 +172,13 @@ async def test_allowed_hosts_are_globs_over_the_host(fake_dns: dict[str, list[st
     for name in ("a.example.com", "example.com", "evil-example.com", "hooks.partner.io"):
         fake_dns[name] = ["93.184.216.34"]
     fake_dns["internal.example.com"] = ["192.168.4.4"]
-    policy = PushNotificationSettings(allowed_hosts=("*.example.com", "HOOKS.partner.io"))
+    policy = PushNotificationSettings(
+        allowed_hosts=("*.example.com", "HOOKS.partner.io", "2606:4700::1111")
+    )
     await check_push_url("https://a.example.com/x", policy)
     await check_push_url("https://A.Example.COM./x", policy)
     await check_push_url("https://hooks.partner.io:8443/x", policy)
+    await check_push_url("https://[2606:4700::1111]/x", policy)
     for refused in ("https://example.com/x", "https://evil-example.com/x", "https://8.8.8.8/x"):
         with pytest.raises(PushUrlRefused, match="not in allowed_hosts"):
             await check_push_url(refused, policy)
@@ -226,6 +229,7 @@ def test_the_settings_block_defaults_and_strictness() -> None:
     assert configured.push_notifications.signing_secret == "push"
     for bad in (
         {"allowed_hosts": ["bad host/x"]},
+        {"allowed_hosts": ["[ab].example.com"]},
         {"surprise": True},
         {"max_attempts": 0},
         {"timeout_seconds": 0},

@@ -172,8 +172,9 @@ class AgentSettings(_Strict):
         return self
 
 
-# A host name or a glob over one (``hooks.example.com``, ``*.example.com``).
-HostGlob = Annotated[str, Field(pattern=r"^[A-Za-z0-9*?.:\[\]-]{1,253}$")]
+# A host name, IP address or a glob over one (``*.example.com``; ``*`` and ``?`` only:
+# brackets would be character classes, and an IPv6 literal is listed without them).
+HostGlob = Annotated[str, Field(pattern=r"^[A-Za-z0-9*?.:-]{1,253}$")]
 
 
 class PushNotificationSettings(_Strict):
@@ -190,8 +191,9 @@ class PushNotificationSettings(_Strict):
     )
     allowed_hosts: tuple[HostGlob, ...] = Field(
         (),
-        description="Host names or globs (`*.example.com`) webhooks may name; empty: any "
-        "host. A listed host must still resolve to public addresses unless `allow_private`.",
+        description="Host names, IP addresses or globs of `*` and `?` (`*.example.com`) "
+        "webhooks may name; empty: any host. A listed host must still resolve to public "
+        "addresses unless `allow_private`.",
     )
     allow_private: bool = Field(
         False,
