@@ -172,6 +172,76 @@ class AgentSettings(_Strict):
         return self
 
 
+# A host name, IP address or a glob over one (``*.example.com``; ``*`` and ``?`` only:
+# brackets would be character classes, and an IPv6 literal is listed without them).
+HostGlob = Annotated[str, Field(pattern=r"^[A-Za-z0-9*?.:-]{1,253}$")]
+
+
+class PushNotificationSettings(_Strict):
+    """Where task push notifications (A2A webhooks) may go and how they are delivered.
+
+    A webhook URL comes from the client, so Bastion would otherwise call any address it
+    names: loopback services, the cloud metadata endpoint, the internal network. Every
+    URL is checked when a client registers it and again at each delivery (its name may
+    resolve elsewhere by then), and the connection itself only goes to checked addresses.
+    """
+
+    enabled: bool = Field(
+        True, description="Serve the push-notification config methods and deliver notifications."
+    )
+    allowed_hosts: tuple[HostGlob, ...] = Field(
+        (),
+        description="Host names, IP addresses or globs of `*` and `?` (`*.example.com`) "
+        "webhooks may name; empty: any host. A listed host must still resolve to public "
+        "addresses unless `allow_private`.",
+    )
+    allow_private: bool = Field(
+        False,
+        description="Let webhooks reach non-public addresses: loopback, private (RFC 1918), "
+        "link-local (the 169.254.169.254 metadata service), CGNAT, unique-local IPv6, "
+        "unspecified, multicast, reserved.",
+    )
+    require_https: bool = Field(
+        True,
+        description="Refuse `http://` webhooks; with `allow_private`, plain HTTP is still "
+        "accepted to a host whose every address is non-public (an in-cluster receiver).",
+    )
+    signing_secret: str | None = Field(
+        None,
+        min_length=1,
+        description="Name of the secret that signs each notification (`X-Bastion-Signature: "
+        "t=<unix>,v1=<HMAC-SHA256 hex of '<t>.<body>'>`); unset: notifications are unsigned.",
+    )
+    timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="How long one delivery attempt may take."
+    )
+    max_attempts: int = Field(
+        5, ge=1, le=20, description="Attempts per notification and webhook (1: no retry)."
+    )
+    backoff_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=600,
+        description="Wait before the first retry; each later retry waits twice as long.",
+    )
+    max_configs_per_task: int = Field(
+        10, ge=1, le=1000, description="Webhooks one task may have (each notification fans out)."
+    )
+    queue_size: int = Field(
+        10_000,
+        ge=1,
+        description="Notifications waiting for delivery; beyond it new ones are dropped "
+        "(and logged) rather than slow the tasks down.",
+    )
+    concurrency: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description="Notifications delivered at once (each to all its task's webhooks); "
+        "one task's notifications arrive in order.",
+    )
+
+
 class AgentsSettings(_Strict):
     """Agents published over A2A discovery; `services/agents/*.yaml` append to `agents`."""
 
@@ -185,6 +255,10 @@ class AgentsSettings(_Strict):
     )
     provider: ProviderSettings | None = Field(
         None, description="The organisation named on every card (the card's `provider`)."
+    )
+    push_notifications: PushNotificationSettings = Field(
+        default_factory=PushNotificationSettings,
+        description="Task webhooks: allowed destinations, signing, delivery and retries.",
     )
 
     @model_validator(mode="after")
