@@ -403,3 +403,25 @@ async def test_an_a2a_0_3_client_is_served(bastion: Bastion, upstream: FakeAnthr
     assert kinds[0] == "task" and kinds[-1] == "status-update", kinds
     assert events[-1]["final"] is True and events[-1]["status"]["state"] == "completed"
     assert "artifact-update" in kinds
+
+
+async def test_a_webhook_to_a_private_address_is_refused(
+    bastion: Bastion, upstream: FakeAnthropic
+) -> None:
+    upstream.enqueue(Reply(text="ok", usage=USAGE))
+    token = bastion.token("usr_ssrf")
+    sent = await bastion.rpc(
+        "assistant",
+        token,
+        "SendMessage",
+        {"message": message("hi"), "configuration": {"returnImmediately": True}},
+    )
+    task_id = sent.json()["result"]["task"]["id"]
+    for url in ("http://127.0.0.1:9/hook", "https://169.254.169.254/latest", "https://10.0.0.1/x"):
+        answer = await bastion.rpc(
+            "assistant",
+            token,
+            "CreateTaskPushNotificationConfig",
+            {"taskId": task_id, "url": url},
+        )
+        assert answer.json()["error"]["code"] == -32602, (url, answer.text)

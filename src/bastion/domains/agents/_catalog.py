@@ -88,7 +88,7 @@ def build_card(
         documentation_url=agent.documentation_url,
         capabilities=AgentCapabilities(
             streaming=agent.streaming,
-            push_notifications=agent.push_notifications,
+            push_notifications=agent.push_notifications and settings.push_notifications.enabled,
             extended_agent_card=True,
         ),
         security_schemes=_SECURITY_SCHEMES,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import structlog
@@ -30,6 +30,7 @@ from starlette.routing import Route
 from bastion.domains.agents import _compat_v03 as v03
 from bastion.domains.agents._catalog import AgentCatalog, AgentEntry
 from bastion.domains.agents._execution import TaskState
+from bastion.domains.agents._push_store import PushConfigStore
 from bastion.domains.agents._routes import visible
 from bastion.domains.agents._runtime import SendOptions, TaskRuntime, task_view
 from bastion.domains.agents.errors import (
@@ -46,6 +47,7 @@ from bastion.domains.agents.errors import (
 from bastion.infra.audit import AuditTrail, audit_event_row
 from bastion.kernel.context import RequestContext, request_context
 from bastion.kernel.contract import RefusedRequest
+from bastion.kernel.errors import InvalidInputError
 from bastion.kernel.governance import Governance
 
 log = structlog.get_logger("bastion.agents")
@@ -74,23 +76,6 @@ STREAMING_METHODS = frozenset({"SendStreamingMessage", "SubscribeToTask"})
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 Params = Mapping[str, Any]
-
-
-class PushConfigError(ValueError):
-    """A push notification config the agents domain refuses (its URL, its shape)."""
-
-
-class PushConfigs(Protocol):
-    """Where a task's push notification configs live (``_push``), as the endpoint uses
-    them: A2A 1.0 ``TaskPushNotificationConfig`` objects in and out."""
-
-    async def create(self, task_id: str, config: Params) -> dict[str, Any]: ...
-
-    async def get(self, task_id: str, config_id: str) -> dict[str, Any] | None: ...
-
-    async def list(self, task_id: str) -> list[dict[str, Any]]: ...
-
-    async def delete(self, task_id: str, config_id: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +234,7 @@ class A2AEndpoint:
         catalog: AgentCatalog,
         governance: Governance,
         runtime: TaskRuntime,
-        push: PushConfigs | None,
+        push: PushConfigStore | None,
         trail: AuditTrail,
     ) -> None:
         self._catalog = catalog
@@ -427,7 +412,7 @@ class A2AEndpoint:
 
     # -- push notification configs ---------------------------------------------------
 
-    def _pushes(self, entry: AgentEntry) -> PushConfigs:
+    def _pushes(self, entry: AgentEntry) -> PushConfigStore:
         if self._push is None or not entry.settings.push_notifications:
             raise PushNotificationNotSupported(
                 f"agent '{entry.name}' does not send push notifications"
@@ -445,10 +430,10 @@ class A2AEndpoint:
             raise InvalidParams("params.configuration.taskPushNotificationConfig: an object")
         await self._create(self._pushes(entry), task_id, config)
 
-    async def _create(self, pushes: PushConfigs, task_id: str, config: Params) -> Any:
+    async def _create(self, pushes: PushConfigStore, task_id: str, config: Params) -> Any:
         try:
-            return await pushes.create(task_id, config)
-        except PushConfigError as exc:
+            return (await pushes.create(task_id, config)).to_json()
+        except InvalidInputError as exc:
             raise InvalidParams(str(exc)) from None
 
     async def _task_for_push(self, ctx: RequestContext, entry: AgentEntry, call: Call) -> str:
@@ -469,17 +454,20 @@ class A2AEndpoint:
         found = await pushes.get(task_id, config_id)
         if found is None:
             raise InvalidParams(f"task '{task_id}' has no push notification config '{config_id}'")
-        return found
+        return found.to_json()
 
     async def _list_push(self, ctx: RequestContext, entry: AgentEntry, call: Call) -> Any:
         pushes = self._pushes(entry)
         task_id = await self._task_for_push(ctx, entry, call)
-        return {"configs": await pushes.list(task_id), "nextPageToken": ""}
+        configs = [config.to_json() for config in await pushes.list(task_id)]
+        return {"configs": configs, "nextPageToken": ""}
 
     async def _delete_push(self, ctx: RequestContext, entry: AgentEntry, call: Call) -> Any:
         pushes = self._pushes(entry)
         task_id = await self._task_for_push(ctx, entry, call)
-        await pushes.delete(task_id, _required(call.params, "id"))
+        config_id = _required(call.params, "id")
+        if not await pushes.delete(task_id, config_id):
+            raise InvalidParams(f"task '{task_id}' has no push notification config '{config_id}'")
         return {}
 
 

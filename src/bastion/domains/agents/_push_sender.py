@@ -45,8 +45,8 @@ from aiohttp.resolver import ThreadedResolver
 from bastion.domains.agents._push_store import PushConfig, PushConfigStore
 from bastion.domains.agents._push_urls import PushUrlRefused, check_push_url, is_public_address
 from bastion.domains.agents._settings import PushNotificationSettings
-from bastion.infra.config import SecretStore
 from bastion.infra.security import sign_webhook
+from bastion.kernel.contract import SecretSource
 
 log = structlog.get_logger("bastion.agents.push")
 
@@ -135,7 +135,7 @@ class PushSender:
 
     @classmethod
     def from_settings(
-        cls, store: PushConfigStore, settings: PushNotificationSettings, secrets: SecretStore
+        cls, store: PushConfigStore, settings: PushNotificationSettings, secrets: SecretSource
     ) -> PushSender:
         """The sender ``settings`` describe, its signing secret read from ``secrets``
         (a missing name raises ``SecretsError``, at boot rather than at the first send)."""
