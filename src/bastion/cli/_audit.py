@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 import typer
 
-from bastion.cli._common import JSON_OPTION, emit, fail, platform, run
-from bastion.infra.audit import AuditFilter, AuditKind
+from bastion.cli._common import JSON_OPTION, emit, fail, out, platform, run
+from bastion.infra.audit import POINT_OF_TABLE, AuditFilter, AuditKind, trace_points
 from bastion.infra.services import AUDIT_SEARCH
 
 app = typer.Typer(help="Governance decisions, admin events, and everything on one trace.")
@@ -95,33 +95,65 @@ def events(
     emit(run(go), as_json=as_json, title="Audit events")
 
 
+_POINT_TITLES = {
+    "agent": "2. Agent context",
+    "permissions": "3. Permissions",
+    "tools": "4. Tool execution",
+    "result": "5. Result",
+}
+_NOT_SUMMARISED = ("table", "created_at", "id", "trace_id", "trace", "details", "document")
+
+
+def _summary(row: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{k}={v}" for k, v in row.items() if k not in _NOT_SUMMARISED and v not in (None, "")
+    )
+
+
+def _fields(found: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in found.items()) or "(none recorded)"
+
+
 @app.command()
 def trace(
     trace_id: str = typer.Argument(..., metavar="TRACE_ID"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Everything linked by one trace id, in time order: identity, decisions, requests,
-    tool executions, admin events."""
+    """Everything linked by one trace id as its five points: identity, agent context
+    (an A2A task: its agent, task and context ids), permissions (the governance
+    decisions), tool execution and result (model calls, admin events), each in time
+    order. ``--json`` prints every row, in time order, with its table."""
 
     async def go() -> list[dict[str, Any]]:
         async with platform(mount=False) as p:
             found = await p.service(AUDIT_SEARCH).trace(trace_id)
         if not found:
             raise fail(f"nothing recorded for trace {trace_id}")
-        if as_json:
-            return found
-        return [
-            {
-                "created_at": r["created_at"],
-                "table": r["table"],
-                "summary": ", ".join(
-                    f"{k}={v}"
-                    for k, v in r.items()
-                    if k not in ("table", "created_at", "id", "trace_id", "trace", "details")
-                    and v not in (None, "")
-                ),
-            }
-            for r in found
-        ]
+        return found
 
-    emit(run(go), as_json=as_json, title=f"Trace {trace_id}")
+    found = run(go)
+    if as_json:
+        emit(found, as_json=True)
+        return
+    points = trace_points(found)
+    out.print(f"[bold]Trace {trace_id}[/bold]")
+    out.print(f"1. Identity: {_fields(points['identity'])}")
+    out.print(f"2. Agent context: {_fields(points['agent'])}")
+    rows = [
+        {
+            "point": _POINT_TITLES.get(POINT_OF_TABLE.get(r["table"], ""), "other"),
+            "created_at": r["created_at"],
+            "table": r["table"],
+            "summary": _summary(r),
+        }
+        for r in sorted(
+            found,
+            key=lambda r: (
+                list(_POINT_TITLES).index(POINT_OF_TABLE[r["table"]])
+                if r["table"] in POINT_OF_TABLE
+                else len(_POINT_TITLES),
+                str(r["created_at"]),
+            ),
+        )
+    ]
+    emit(rows, as_json=False)

@@ -5,10 +5,12 @@ gateway and a real MCP server through the governed proxy."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import orjson
 import pytest
 from a2a.types import a2a_pb2
 from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
@@ -28,6 +30,7 @@ from tests.domains.agents.a2a_support import (
     message,
     profile,
 )
+from tests.domains.mcp.conftest import cli
 from tests.fakes import FakeAnthropic, Reply, TokenUsage, ToolCall
 from tests.fakes.mcp_servers import HttpMcpServer
 from tests.fakes.mcp_servers._secrets import aws_access_key_id
@@ -425,3 +428,42 @@ async def test_a_webhook_to_a_private_address_is_refused(
             {"taskId": task_id, "url": url},
         )
         assert answer.json()["error"]["code"] == -32602, (url, answer.text)
+
+
+async def test_audit_trace_shows_the_tasks_five_points(
+    bastion: Bastion, upstream: FakeAnthropic
+) -> None:
+    upstream.enqueue(
+        Reply(tool_calls=[ToolCall("fake__echo", {"text": "traced"})], usage=USAGE),
+        Reply(text="Echoed.", usage=USAGE),
+    )
+    trace = f"e2e-a2a-trace-{os.getpid()}-{int(time.time() * 1000) % 100000:05d}"
+    token = bastion.token("usr_traced")
+    async with bastion.client("assistant", token, streaming=False, **{"x-trace-id": trace}) as c:
+        (event,) = await collect(c, send_request(message("Echo traced")))
+    task = event["task"]
+    profile_dir = bastion.server.profile_dir
+    deadline = time.monotonic() + 10
+    while True:
+        found = await cli(profile_dir, "audit", "trace", trace, "--json")
+        assert found.exit_code == 0, found.output
+        rows = orjson.loads(found.output)
+        tables = {r["table"] for r in rows}
+        if {"ai_requests", "mcp_tool_executions"} <= tables or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert {"agent_tasks", "governance_decisions", "ai_requests", "mcp_tool_executions"} <= tables
+    for row in rows:
+        if row["table"] != "agent_tasks":
+            assert (row["agent_id"], row["task_id"], row["context_id"]) == (
+                "assistant",
+                task["id"],
+                task["contextId"],
+            ), row
+    shown = await cli(profile_dir, "audit", "trace", trace)
+    assert shown.exit_code == 0, shown.output
+    text = shown.output
+    assert "1. Identity: user_id=usr_traced" in text
+    assert f"task_id={task['id']}" in text
+    order = [text.index(point) for point in ("2. Agent", "3. Permissions", "4. Tool", "5. Result")]
+    assert order == sorted(order), text

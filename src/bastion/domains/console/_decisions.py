@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.responses import Response, StreamingResponse
 
 from bastion.domains.console._web import Console, Visit, secured
-from bastion.infra.audit import AuditFilter, AuditKind, AuditSearch
+from bastion.infra.audit import AuditFilter, AuditKind, AuditSearch, trace_points
 from bastion.kernel.errors import InvalidInputError
 
 FILTERS = ("user", "tenant", "status", "stage", "rule")
@@ -20,43 +20,12 @@ TAIL_SECONDS = 300.0
 """A tail stream ends after this long; the browser reconnects, and its session is checked
 again."""
 
-_IDENTITY = ("user_id", "tenant_id", "tier", "role", "api_key_id")
-_AGENT = ("session_id", "client_id", "agent", "mcp_session_id")
-
 
 def _since(value: str) -> dt.datetime | None:
     units = {"m": 60, "h": 3600, "d": 86400}
     if len(value) > 1 and value[:-1].isdigit() and value[-1] in units:
         return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=int(value[:-1]) * units[value[-1]])
     return None
-
-
-def five_points(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """One trace's rows as the five points of a governed call: who called (identity), in
-    which agent context, what governance decided (permissions), which tools ran, and
-    what came of it (result)."""
-
-    def first(names: Sequence[str]) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for row in rows:
-            for name in names:
-                if row.get(name) is not None and name not in found:
-                    found[name] = row[name]
-        return found
-
-    return {
-        "identity": first(_IDENTITY),
-        "agent": first(_AGENT),
-        "permissions": [r for r in rows if r["table"] == "governance_decisions"],
-        "tools": [r for r in rows if r["table"] == "mcp_tool_executions"],
-        "result": [r for r in rows if r["table"] in ("ai_requests", "audit_events")],
-        "other": [
-            r
-            for r in rows
-            if r["table"]
-            not in ("governance_decisions", "mcp_tool_executions", "ai_requests", "audit_events")
-        ],
-    }
 
 
 class DecisionPages:
@@ -117,7 +86,7 @@ class DecisionPages:
             status=200 if rows else 404,
             trace_id=trace_id,
             rows=rows,
-            points=five_points(rows),
+            points=trace_points(rows),
         )
 
     async def tail_page(self, visit: Visit) -> Response:

@@ -17,6 +17,7 @@ from bastion.infra.audit._errors import (
     SiemRejected,
     UnknownAuditTable,
 )
+from bastion.infra.audit._points import POINT_OF_TABLE, POINTS, trace_points
 from bastion.infra.audit._principal import (
     PRINCIPAL_COLUMNS,
     PRINCIPAL_WIDTHS,
@@ -53,6 +54,8 @@ __all__ = [
     "AUDIT_TABLES",
     "DECISION_EVENT",
     "MAX_LIMIT",
+    "POINTS",
+    "POINT_OF_TABLE",
     "PRINCIPAL_COLUMNS",
     "PRINCIPAL_WIDTHS",
     "AuditClosedError",
@@ -92,4 +95,5 @@ __all__ = [
     "principal_row",
     "redact_values",
     "siem_event",
+    "trace_points",
 ]
