@@ -158,11 +158,12 @@ class Analytics(Protocol):
         ...
 
     async def denials(self, query: AnalyticsQuery, viewer: Viewer) -> list[UsageRow]:
-        """``governance_decisions`` that denied, per rule, stage, principal or target."""
+        """``governance_decisions`` that denied, per rule, stage, principal, agent or
+        target."""
         ...
 
     async def tools(self, query: AnalyticsQuery, viewer: Viewer) -> list[UsageRow]:
-        """``mcp_tool_executions`` per server, tool, rule or principal."""
+        """``mcp_tool_executions`` per server, tool, rule, principal or agent."""
         ...
 
     async def run(self, query: AnalyticsQuery, viewer: Viewer) -> list[UsageRow]:

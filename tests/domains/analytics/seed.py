@@ -29,6 +29,8 @@ MODELS = {
     "gemini-2.5-pro": ("gemini", "gemini"),
 }
 CLIENTS = ("claude-code", "sdk", None)
+# The A2A agent whose task made the call, or none (most rows: a person's own requests).
+AGENTS = ("triage", "coder", None, None)
 OUTCOMES = ("success",) * 6 + ("denied", "error", "cancelled")
 
 
@@ -44,6 +46,13 @@ async def migrate(engine: AsyncEngine) -> None:
 def _user_of(rng: random.Random) -> tuple[str, str]:
     tenant = rng.choice(sorted(TENANTS))
     return tenant, rng.choice(TENANTS[tenant])
+
+
+def _task(agent: str | None) -> dict[str, str | None]:
+    """The task columns of a row ``agent``'s task made (all null for no agent)."""
+    if agent is None:
+        return {"agent_id": None, "task_id": None, "context_id": None}
+    return {"agent_id": agent, "task_id": uuid.uuid4().hex, "context_id": uuid.uuid4().hex}
 
 
 def usage_row(rng: random.Random, at: dt.datetime) -> dict[str, Any]:
@@ -62,6 +71,7 @@ def usage_row(rng: random.Random, at: dt.datetime) -> dict[str, Any]:
         "session_id": None,
         "client_id": rng.choice(CLIENTS),
         "api_key_id": f"key_{user[4:]}",
+        **_task(rng.choice(AGENTS)),
         "ingress": "anthropic",
         "requested_model": model,
         "route": route,
@@ -91,6 +101,9 @@ def decision_row(rng: random.Random, at: dt.datetime) -> dict[str, Any]:
     tenant, user = _user_of(rng)
     kind = rng.choice(("tool", "agent", "route", "prompt"))
     denied = rng.random() < 0.6
+    # An agent invocation is refused to a person (no task), to the agent's own task, or
+    # to another agent's task; any other decision is made in a task or not.
+    agent = rng.choice((None, "triage", "coder")) if kind == "agent" else rng.choice(AGENTS)
     return {
         "id": uuid.uuid4().hex,
         "trace_id": uuid.uuid4().hex,
@@ -99,6 +112,7 @@ def decision_row(rng: random.Random, at: dt.datetime) -> dict[str, Any]:
         "tenant_id": tenant,
         "api_key_id": f"key_{user[4:]}",
         "client_id": rng.choice(CLIENTS),
+        **_task(agent),
         "tier": "user",
         "target_type": kind,
         "target_server": "files" if kind == "tool" else None,
@@ -130,6 +144,7 @@ def tool_row(rng: random.Random, at: dt.datetime) -> dict[str, Any]:
         "tenant_id": tenant,
         "api_key_id": f"key_{user[4:]}",
         "client_id": rng.choice(CLIENTS),
+        **_task(rng.choice(AGENTS)),
         "session_id": None,
         "mcp_session_id": None,
         "server": rng.choice(("files", "search")),
@@ -198,9 +213,18 @@ USAGE_KEYS: Mapping[str, Callable[[dict[str, Any]], str | None]] = {
     "tenant": lambda r: r["tenant_id"],
     "api_key": lambda r: r["api_key_id"],
     "client": lambda r: r["client_id"],
+    "agent": lambda r: r["agent_id"],
     "hour": lambda r: _hour(r["created_at"]),
     "day": lambda r: _day(r["created_at"]),
 }
+
+
+def denial_agent(r: dict[str, Any]) -> str | None:
+    """The agent a denial counts under: its task's, else the refused invocation's."""
+    if r["agent_id"] is not None:
+        return str(r["agent_id"])
+    return r["target_name"] if r["target_type"] == "agent" else None
+
 
 DENIAL_KEYS: Mapping[str, Callable[[dict[str, Any]], str | None]] = {
     "rule": lambda r: r["rule"],
@@ -212,7 +236,7 @@ DENIAL_KEYS: Mapping[str, Callable[[dict[str, Any]], str | None]] = {
     "target": lambda r: r["target_type"],
     "mcp_server": lambda r: r["target_server"],
     "tool": lambda r: r["target_name"] if r["target_type"] == "tool" else None,
-    "agent": lambda r: r["target_name"] if r["target_type"] == "agent" else None,
+    "agent": denial_agent,
     "route": lambda r: r["target_name"] if r["target_type"] == "route" else None,
     "hour": lambda r: _hour(r["created_at"]),
     "day": lambda r: _day(r["created_at"]),
@@ -228,6 +252,7 @@ TOOL_KEYS: Mapping[str, Callable[[dict[str, Any]], str | None]] = {
     "tenant": lambda r: r["tenant_id"],
     "api_key": lambda r: r["api_key_id"],
     "client": lambda r: r["client_id"],
+    "agent": lambda r: r["agent_id"],
     "hour": lambda r: _hour(r["created_at"]),
     "day": lambda r: _day(r["created_at"]),
 }

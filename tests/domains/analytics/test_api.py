@@ -20,9 +20,13 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+from bastion.extension import INFERENCE
 from bastion.infra.audit import audit_events
 from bastion.infra.db import create_engine
+from bastion.kernel.context import AuthMethod, RequestContext
+from bastion.kernel.ids import ApiKeyId, RoleName, TenantId, TraceId, UserId
 from tests.domains.gateway.conftest import (  # noqa: F401 (fixtures)
+    ROLES,
     Gateway,
     backend_url,
     cli,
@@ -245,6 +249,59 @@ def test_cli_json_csv_and_table(traffic: Traffic) -> None:
         assert table, args
         assert max(len(line) for line in table.splitlines()) <= 80, table
     assert traffic.users["ann"][:8] in traffic.cli("top", "users")
+
+
+def _as_agent(traffic: Traffic, agent: str, task: str) -> RequestContext:
+    """A user's principal as ``agent``'s task acts for it (what the A2A runtime passes to
+    ``INFERENCE``)."""
+    role = ROLES["user"]
+    user = f"usr_agent_owner-{traffic.tag}"
+    caller = RequestContext(
+        trace_id=TraceId(new_trace("an-agent")),
+        tier=role.tier,
+        auth_method=AuthMethod.API_KEY,
+        user_id=UserId(user),
+        tenant_id=TenantId(f"agents-{traffic.tag}"),
+        role=RoleName("user"),
+        scopes=frozenset(role.scopes),
+        api_key_id=ApiKeyId(f"key_agent_owner-{traffic.tag}"),
+    )
+    return caller.for_task(agent, task, f"ctx-{task}")
+
+
+def test_usage_by_agent_over_the_api_and_the_cli(traffic: Traffic) -> None:
+    gw = traffic.gw
+    inference = gw.platform.service(INFERENCE)
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 300, "messages": ASK}
+    calls = [("triage", 2), ("coder", 1)]
+    for agent, n in calls:
+        for i in range(n):
+            gw.up.anthropic.enqueue(Reply(text="42.", usage=TokenUsage(400 + i, 40 + i)))
+            principal = _as_agent(traffic, f"{agent}-{traffic.tag}", f"task-{agent}-{i}")
+            assert gw.server.call(inference.create(principal, body)).ok
+    owner = f"usr_agent_owner-{traffic.tag}"
+    deadline = time.monotonic() + 20
+    while len(rows := gw.rows(user_id=owner)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(rows) == 3
+    want = _expected(rows, "agent_id", "requested_model")
+
+    answer = traffic.get("usage", "admin", group_by="agent,model", user=owner)
+    assert answer.status_code == 200, answer.text
+    assert _got(answer.json()["rows"], "agent", "model") == want
+    triage = f"triage-{traffic.tag}"
+    only = traffic.get("usage", "admin", group_by="agent", agent=triage).json()
+    assert only["filters"] == {"agent": triage}
+    assert [(r["agent"], r["requests"]) for r in only["rows"]] == [(triage, 2)]
+    tools = traffic.get("tools", "admin", group_by="agent", agent=triage)
+    assert tools.status_code == 200 and tools.json()["rows"] == []
+
+    listed = orjson.loads(
+        traffic.cli("usage", "--by", "agent,model", "--filter", f"user={owner}", "--json")
+    )
+    assert _got(listed, "agent", "model") == want
+    table = traffic.cli("usage", "--by", "agent", "--filter", f"agent={triage}")
+    assert triage[:6] in table and max(len(line) for line in table.splitlines()) <= 80
 
 
 def test_rolling_up_changes_no_figure(traffic: Traffic) -> None:

@@ -28,6 +28,7 @@ from tests.domains.analytics.seed import (
     DENIAL_KEYS,
     TOOL_KEYS,
     Seeded,
+    denial_agent,
     expected_counts,
     expected_usage,
 )
@@ -41,12 +42,15 @@ USAGE_GROUPS = [
     "tenant",
     "api_key",
     "client",
+    "agent",
     "hour",
     "day",
     "user,model",
     "tenant,day",
     "model,hour",
     "client,provider",
+    "agent,model",
+    "agent,hour",
 ]
 DENIAL_GROUPS = [
     "rule",
@@ -63,6 +67,7 @@ DENIAL_GROUPS = [
     "hour",
     "day",
     "rule,tenant",
+    "agent,target",
 ]
 TOOL_GROUPS = [
     "mcp_server",
@@ -74,9 +79,11 @@ TOOL_GROUPS = [
     "tenant",
     "api_key",
     "client",
+    "agent",
     "hour",
     "day",
     "mcp_server,tool",
+    "agent,tool",
 ]
 USAGE_FIGURES = (
     "requests",
@@ -90,6 +97,10 @@ USAGE_FIGURES = (
     "cost_microdollars",
 )
 WINDOW = {"since": START.isoformat(), "until": (END + dt.timedelta(seconds=1)).isoformat()}
+
+
+def _tool_status(r: dict[str, Any]) -> str:
+    return {"success": "allowed", "denied": "denied"}.get(r["status"], "error")
 
 
 def _window(since: dt.datetime, until: dt.datetime) -> dict[str, str]:
@@ -148,6 +159,30 @@ async def test_filters_narrow_every_path(service: AnalyticsService, seeded: Seed
     assert _by_key(rows, USAGE_FIGURES) == expected_usage(wanted, ["model"])
 
 
+@pytest.mark.parametrize("rolled", [False, True])
+async def test_the_agent_filter_narrows_every_report(
+    service: AnalyticsService, seeded: Seeded, rolled: bool
+) -> None:
+    if rolled:
+        await service.roll_up()
+    usage = await _usage(service, "model,day", agent="triage")
+    wanted = [r for r in seeded.usage if r["agent_id"] == "triage"]
+    assert wanted and _by_key(usage, USAGE_FIGURES) == expected_usage(wanted, ["model", "day"])
+
+    counted = ("requests", "allowed", "denied", "errors")
+    query = service.query(Report.TOOLS, {"group_by": "tool", "agent": "coder", **WINDOW})
+    called = [r for r in seeded.tools if r["agent_id"] == "coder"]
+    expected = expected_counts(called, TOOL_KEYS, ["tool"], _tool_status)
+    assert called and _by_key(await service.tools(query, EVERYTHING), counted) == expected
+
+    # Refused in coder's task, whatever the target: its own invocation of triage included.
+    query = service.query(Report.DENIALS, {"group_by": "target", "agent": "coder", **WINDOW})
+    denied = [r for r in seeded.decisions if r["decision"] == "deny" and denial_agent(r) == "coder"]
+    assert any(r["target_type"] == "agent" and r["target_name"] == "triage" for r in denied)
+    expected = expected_counts(denied, DENIAL_KEYS, ["target"], lambda r: "denied")
+    assert _by_key(await service.denials(query, EVERYTHING), counted) == expected
+
+
 async def test_latency_percentiles_within_one_bucket(
     service: AnalyticsService, seeded: Seeded
 ) -> None:
@@ -188,10 +223,7 @@ async def test_denials_match_the_raw_rows(
 async def test_tools_match_the_raw_rows(
     service: AnalyticsService, seeded: Seeded, group_by: str
 ) -> None:
-    def status(r: dict[str, Any]) -> str:
-        return {"success": "allowed", "denied": "denied"}.get(r["status"], "error")
-
-    expected = expected_counts(seeded.tools, TOOL_KEYS, group_by.split(","), status)
+    expected = expected_counts(seeded.tools, TOOL_KEYS, group_by.split(","), _tool_status)
     query = service.query(Report.TOOLS, {"group_by": group_by, "limit": "10000", **WINDOW})
     rows = await service.tools(query, EVERYTHING)
     assert _by_key(rows, ("requests", "allowed", "denied", "errors")) == expected
@@ -224,7 +256,7 @@ async def test_rows_are_ordered_and_limited(service: AnalyticsService, seeded: S
         (Report.USAGE, {"hour": "3"}, "time bucket"),
         (Report.USAGE, {"tenant": ""}, "tenant: a value of 1"),
         (Report.DENIALS, {"group_by": "model"}, "see usage"),
-        (Report.TOOLS, {"agent": "triage"}, "see denials"),
+        (Report.TOOLS, {"model": "gpt-4o"}, "see usage"),
     ],
 )
 def test_bad_parameters_are_named(

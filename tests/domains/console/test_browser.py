@@ -25,12 +25,16 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from sqlalchemy import select
 
+from bastion.extension import INFERENCE
 from bastion.infra.audit import audit_events
 from bastion.infra.db import create_engine
+from bastion.kernel.context import AuthMethod, RequestContext
+from bastion.kernel.ids import RoleName, TenantId, TraceId, UserId
 from tests.domains.console.browser import Browser
 from tests.domains.gateway.conftest import (  # noqa: F401 (fixtures)
     QUOTA_OUTPUT_TOKENS,
     QUOTA_TENANT,
+    ROLES,
     DbReader,
     Gateway,
     Upstreams,
@@ -429,6 +433,40 @@ def test_decisions_trace_and_live_tail(served: Served) -> None:
             assert f'id="point-{point}"' in shown.text
         assert "deny" in shown.text and "restricted-model" in shown.text
         assert http.get("/admin/traces/no-such-trace").status_code == 404
+
+
+def test_the_usage_explorer_groups_every_report_by_agent(served: Served) -> None:
+    role = ROLES["user"]
+    caller = RequestContext(
+        trace_id=TraceId(f"console-agent-{secrets.token_hex(4)}"),
+        tier=role.tier,
+        auth_method=AuthMethod.API_KEY,
+        user_id=UserId("usr_console_agent_owner"),
+        tenant_id=TenantId("default"),
+        role=RoleName("user"),
+        scopes=frozenset(role.scopes),
+    )
+    agent = f"console-agent-{secrets.token_hex(3)}"
+    served.gw.up.anthropic.enqueue(Reply(text="42.", usage=TokenUsage(100, 10)))
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": ASK}
+    inference = served.gw.platform.service(INFERENCE)
+    reply = served.gw.server.call(inference.create(caller.for_task(agent, "task-1", "ctx-1"), body))
+    assert reply.ok, reply.body
+    with served.signed_in(served.admin_key) as http:
+        params = {"report": "usage", "by": "agent", "f_agent": agent, "since": "1h"}
+        deadline = time.monotonic() + 10
+        while True:
+            csv = http.get("/admin/usage.csv", params=params)
+            assert csv.status_code == 200, csv.text
+            header, *rows = csv.text.strip().splitlines()
+            if rows or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert header.startswith("agent,requests,")
+        assert [r.split(",")[:2] for r in rows] == [[agent, "1"]]
+        for report in ("usage", "tools", "denials"):
+            page = http.get("/admin/usage", params={"report": report, "by": "agent,day"})
+            assert page.status_code == 200, (report, page.text)
 
 
 def test_the_read_only_pages_and_the_csv(served: Served) -> None:

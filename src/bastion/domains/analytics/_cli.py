@@ -14,9 +14,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from bastion.domains.analytics._sources import SOURCES
 from bastion.infra.commands import command_context, fail, out, run
 from bastion.kernel.analytics import (
     ANALYTICS,
+    DIMENSIONS,
     AnalyticsQuery,
     AnalyticsQueryError,
     Report,
@@ -195,8 +197,10 @@ def _report(
     return run(go)
 
 
-def _report_command(report: Report, default: str, dimensions: str, summary: str) -> None:
-    """Register ``bastion analytics <report>``: one grouping of one report."""
+def _report_command(report: Report, default: str, summary: str) -> None:
+    """Register ``bastion analytics <report>``: one grouping of one report, its help
+    listing the dimensions the report knows (the same list its errors give)."""
+    dimensions = ", ".join(d for d in DIMENSIONS if SOURCES[report].knows(d))
 
     def command(
         ctx: typer.Context,
@@ -217,24 +221,9 @@ def _report_command(report: Report, default: str, dimensions: str, summary: str)
     app.command(report.value)(command)
 
 
-_report_command(
-    Report.USAGE,
-    "model",
-    "model, provider, route, user, tenant, api_key, client, hour, day",
-    "Gateway requests, tokens and cost, grouped.",
-)
-_report_command(
-    Report.DENIALS,
-    "rule",
-    "rule, stage, user, tenant, api_key, client, target, mcp_server, tool, agent, route, hour, day",
-    "Governance denials, grouped.",
-)
-_report_command(
-    Report.TOOLS,
-    "tool",
-    "mcp_server, tool, method, rule, stage, user, tenant, api_key, client, hour, day",
-    "MCP tool calls, grouped.",
-)
+_report_command(Report.USAGE, "model", "Gateway requests, tokens and cost, grouped.")
+_report_command(Report.DENIALS, "rule", "Governance denials, grouped.")
+_report_command(Report.TOOLS, "tool", "MCP tool calls, grouped.")
 
 
 @app.command("top")

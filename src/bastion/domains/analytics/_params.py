@@ -27,7 +27,6 @@ MAX_FILTER_LENGTH = 1024
 _RELATIVE = re.compile(r"^(\d{1,6})([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _WHERE_ELSE: Mapping[str, str] = {
-    "agent": "denials (agent invocations refused)",
     "mcp_server": "tools, or denials",
     "tool": "tools, or denials",
     "rule": "denials, or tools",

@@ -29,6 +29,7 @@ from bastion.domains.analytics._sources import SOURCES, epoch_hour, figures
 from bastion.domains.analytics._tables import (
     SUM_COLUMNS,
     USAGE_DIMENSION_COLUMNS,
+    USAGE_ROLLUP_KEYS,
     ai_requests,
     rolled_hours,
     usage_daily,
@@ -66,13 +67,7 @@ def _aggregate(dialect: str, first: int, end: int) -> Any:
     t = ai_requests
     keys = [
         epoch_hour(t.c.created_at, dialect).label("k_hour"),
-        t.c.tenant_id.label("k_tenant"),
-        t.c.user_id.label("k_user"),
-        t.c.api_key_id.label("k_key"),
-        t.c.client_id.label("k_client"),
-        t.c.requested_model.label("k_model"),
-        t.c.route.label("k_route"),
-        t.c.provider.label("k_provider"),
+        *(source.dimension(name).label(f"k_{name}") for name in USAGE_ROLLUP_KEYS),
     ]
     grouped = (
         select(*keys, *figures(source))

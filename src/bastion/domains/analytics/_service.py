@@ -31,7 +31,12 @@ from bastion.domains.analytics._histogram import (
 from bastion.domains.analytics._hours import ceil_hour, floor_hour, hour_start, iso_hour
 from bastion.domains.analytics._params import parse_query
 from bastion.domains.analytics._sources import SOURCES, Source, epoch_hour, figures
-from bastion.domains.analytics._tables import SUM_COLUMNS, usage_daily, usage_hourly
+from bastion.domains.analytics._tables import (
+    SUM_COLUMNS,
+    USAGE_ROLLUP_KEYS,
+    usage_daily,
+    usage_hourly,
+)
 from bastion.kernel.analytics import (
     AnalyticsQuery,
     Reach,
@@ -144,15 +149,7 @@ class AnalyticsService:
         spans = [and_(t.c.hour >= a, t.c.hour < b) for a, b in hours if a < b]
         if not spans:
             return
-        dimensions = {
-            "model": t.c.model,
-            "provider": t.c.provider,
-            "route": t.c.route,
-            "user": t.c.user_id,
-            "tenant": t.c.tenant_id,
-            "api_key": t.c.api_key_id,
-            "client": t.c.client_id,
-        }
+        dimensions = {name: t.c[column] for name, column in USAGE_ROLLUP_KEYS.items()}
         keys = [
             (_time_key(name, t.c.hour) if name in ("hour", "day") else dimensions[name]).label(
                 f"g{i}"

@@ -3,6 +3,12 @@
 ``usage`` reads ``ai_requests``, ``denials`` the ``governance_decisions`` that denied,
 ``tools`` ``mcp_tool_executions``. A dimension a table does not record is refused with a
 hint at the report that has it, never silently grouped as null.
+
+``agent`` is the A2A agent whose task made the call (``agent_id``) in ``usage`` and
+``tools``. In ``denials`` it is that agent too, for any target, and for a decision made
+outside a task, the agent a refused invocation named: a decision whose target is the
+agent itself has ``target_name == agent_id`` anyway, and a refused call from one agent's
+task to another agent counts under the caller.
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ def _usage() -> Source:
             "tenant": t.c.tenant_id,
             "api_key": t.c.api_key_id,
             "client": t.c.client_id,
+            "agent": t.c.agent_id,
         },
         allowed=_flag(outcome == "success"),
         denied=_flag(outcome == "denied"),
@@ -97,7 +104,9 @@ def _denials() -> Source:
             "target": t.c.target_type,
             "mcp_server": t.c.target_server,
             "tool": case((t.c.target_type == "tool", t.c.target_name), else_=None),
-            "agent": case((t.c.target_type == "agent", t.c.target_name), else_=None),
+            "agent": func.coalesce(
+                t.c.agent_id, case((t.c.target_type == "agent", t.c.target_name), else_=None)
+            ),
             "route": case((t.c.target_type == "route", t.c.target_name), else_=None),
         },
         allowed=_ZERO,
@@ -127,6 +136,7 @@ def _tools() -> Source:
             "tenant": t.c.tenant_id,
             "api_key": t.c.api_key_id,
             "client": t.c.client_id,
+            "agent": t.c.agent_id,
         },
         allowed=_flag(status == "success"),
         denied=_flag(status == "denied"),

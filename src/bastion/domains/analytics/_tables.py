@@ -4,14 +4,21 @@ rollup and watermark tables.
 The domain never imports another domain, so ``ai_requests`` (the gateway's) and
 ``mcp_tool_executions`` (the MCP domain's) are mirrored here with the columns analytics
 reads and nothing else; ``governance_decisions`` is the platform's audit table. The
-schema of the tables analytics owns is its migration ``001_rollups``.
+schema of the tables analytics owns is its migrations (``001_rollups``, then
+``002_agent_dimension``, which added ``agent_id`` to the rollup key).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from sqlalchemy import BigInteger, Column, DateTime, Float, MetaData, String, Table
 
 from bastion.domains.analytics._histogram import LATENCY_COLUMNS, OVERHEAD_COLUMNS
+from bastion.infra.audit import PRINCIPAL_WIDTHS
+
+AGENT_ID_WIDTH = PRINCIPAL_WIDTHS["agent_id"]
 
 metadata = MetaData()
 
@@ -22,6 +29,7 @@ ai_requests = Table(
     Column("tenant_id", String(128)),
     Column("api_key_id", String(128)),
     Column("client_id", String(255)),
+    Column("agent_id", String(AGENT_ID_WIDTH)),
     Column("requested_model", String(255)),
     Column("route", String(255)),
     Column("provider", String(64)),
@@ -43,6 +51,7 @@ mcp_tool_executions = Table(
     Column("tenant_id", String(128)),
     Column("api_key_id", String(128)),
     Column("client_id", String(255)),
+    Column("agent_id", String(AGENT_ID_WIDTH)),
     Column("server", String(64)),
     Column("method", String(64)),
     Column("tool", String(1024)),
@@ -54,16 +63,24 @@ mcp_tool_executions = Table(
     Column("created_at", DateTime(timezone=True)),
 )
 
-USAGE_DIMENSION_COLUMNS = (
-    "tenant_id",
-    "user_id",
-    "api_key_id",
-    "client_id",
-    "model",
-    "route",
-    "provider",
+USAGE_ROLLUP_KEYS: Mapping[str, str] = MappingProxyType(
+    {
+        "tenant": "tenant_id",
+        "user": "user_id",
+        "api_key": "api_key_id",
+        "client": "client_id",
+        "model": "model",
+        "route": "route",
+        "provider": "provider",
+        "agent": "agent_id",
+    }
 )
-"""The rollup's key besides ``hour``: every usage dimension that is not a time bucket."""
+"""The rollup's key besides ``hour``: every usage dimension that is not a time bucket,
+and the rollup column that holds it. The job inserts one row per hour and distinct
+combination of these (``GROUP BY``); no index enforces it, since each run deletes an
+hour's rows before it inserts them again."""
+
+USAGE_DIMENSION_COLUMNS = tuple(USAGE_ROLLUP_KEYS.values())
 
 SUM_COLUMNS = (
     "requests",
@@ -90,6 +107,7 @@ def _rollup(name: str) -> Table:
         Column("model", String(255)),
         Column("route", String(255)),
         Column("provider", String(64)),
+        Column("agent_id", String(AGENT_ID_WIDTH)),
         *(Column(name, BigInteger, nullable=False) for name in SUM_COLUMNS),
         *(Column(name, BigInteger, nullable=False) for name in LATENCY_COLUMNS),
         *(Column(name, BigInteger, nullable=False) for name in OVERHEAD_COLUMNS),
