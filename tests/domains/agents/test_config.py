@@ -105,6 +105,10 @@ def test_agent_names_are_unique_across_files(tmp_path: Path) -> None:
         ),
         ({"a.yaml": agent("x", transport="JSONRPC")}, "agents.agents[0].transport: unknown key"),
         (
+            {"a.yaml": agent("x", protocol_binding="GRPC")},
+            "agent 'x': Bastion serves A2A over JSONRPC; protocol_binding GRPC needs the `url`",
+        ),
+        (
             {"a.yaml": {k: v for k, v in agent("x").items() if k != "version"}},
             "version: Field required",
         ),

@@ -169,6 +169,12 @@ class AgentSettings(_Strict):
         for server in servers:
             if servers.count(server) > 1:
                 raise ValueError(f"agent '{self.name}': MCP server '{server}' is granted twice")
+        if self.url is None and self.protocol_binding != "JSONRPC":
+            # The card must advertise what is served, and Bastion serves JSON-RPC.
+            raise ValueError(
+                f"agent '{self.name}': Bastion serves A2A over JSONRPC; protocol_binding "
+                f"{self.protocol_binding} needs the `url` where the agent serves it"
+            )
         return self
 
 

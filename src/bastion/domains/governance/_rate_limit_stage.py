@@ -18,6 +18,7 @@ class _Bucket:
     tier: str
     rate_per_second: float
     burst: int
+    per_entity: bool = False
 
 
 class RateLimitStage:
@@ -25,6 +26,8 @@ class RateLimitStage:
 
     The key is ``<tier>:<principal_key>`` (``<tier>/<target>:<principal_key>`` for target
     types with a bucket of their own), so a principal whose tier changes starts afresh.
+    An ``agent`` bucket is per agent (``<tier>/agent:<name>:<principal_key>``): a caller
+    busy with one agent is not slowed on another.
     Limits are resolved once, here, so a check costs one dict lookup plus the limiter.
     A limiter error propagates: the engine denies on a stage error.
     """
@@ -48,16 +51,18 @@ class RateLimitStage:
     def _bucket(settings: RateLimitSettings, tier: Tier, target: TargetType | None) -> _Bucket:
         rate, burst = settings.limit_for(tier, target)
         prefix = f"{tier.label}:" if target is None else f"{tier.label}/{target.value}:"
-        return _Bucket(prefix, tier.label, rate, burst)
+        return _Bucket(prefix, tier.label, rate, burst, per_entity=target is TargetType.AGENT)
 
     async def evaluate(self, context: PolicyContext) -> StageVerdict:
         if not self._enabled:
             return _DISABLED
         principal = context.principal
-        bucket = self._buckets[principal.tier][context.target.type]
-        decision = await self._limiter.check(
-            bucket.prefix + principal.principal_key(), bucket.rate_per_second, bucket.burst
-        )
+        target = context.target
+        bucket = self._buckets[principal.tier][target.type]
+        key = bucket.prefix + principal.principal_key()
+        if bucket.per_entity and target.name:
+            key = f"{bucket.prefix}{target.name}:{principal.principal_key()}"
+        decision = await self._limiter.check(key, bucket.rate_per_second, bucket.burst)
         if decision.allowed:
             return StageVerdict.allow(
                 limit=bucket.burst,

@@ -140,3 +140,16 @@ async def test_disabled_allows_without_counting(clock: FakeClock) -> None:
     for _ in range(100):
         assert (await stage.evaluate(ctx())).verdict is Verdict.DISABLED
     assert len(limiter) == 0
+
+
+async def test_each_agent_has_a_bucket_of_its_own(clock: FakeClock) -> None:
+    settings = RateLimitSettings.model_validate(
+        {"requests_per_second": 1, "burst_multiplier": 2, "targets": {"agent": {}}}
+    )
+    stage = RateLimitStage(settings, MemoryRateLimiter(clock_ns=clock))
+    helpdesk = PolicyTarget(TargetType.AGENT, name="helpdesk")
+    payroll = PolicyTarget(TargetType.AGENT, name="payroll")
+    assert await allowed_in_a_row(stage, ctx(target=helpdesk)) == 2
+    assert await allowed_in_a_row(stage, ctx(target=payroll)) == 2
+    assert await allowed_in_a_row(stage, ctx(target=helpdesk, user="usr_2")) == 2
+    assert await allowed_in_a_row(stage, ctx(target=PROMPT)) == 2
