@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 import orjson
-from a2a.client import ClientConfig, ClientFactory
+from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
 from a2a.client.client import Client
 from a2a.types import a2a_pb2
-from google.protobuf.json_format import MessageToDict, ParseDict
+from google.protobuf.json_format import MessageToDict
 
 from bastion.infra.security import BUILTIN_ROLES
 from bastion.kernel.ids import RoleName, TenantId, UserId
@@ -156,12 +156,17 @@ class Bastion:
         return f"{self.url}/api/v1/agents/{agent}/a2a"
 
     async def card(self, agent: str) -> a2a_pb2.AgentCard:
+        """The agent's card as the SDK discovers it (``A2ACardResolver``), its interface
+        moved from the configured base URL to this server's port."""
         async with httpx.AsyncClient(timeout=10) as http:
-            found = (await http.get(f"{self.url}/.well-known/agent-cards/{agent}")).json()
-        for interface in found["supportedInterfaces"]:
-            assert interface["url"].endswith(f"/api/v1/agents/{agent}/a2a"), interface
-            interface["url"] = self.endpoint(agent)
-        return ParseDict(found, a2a_pb2.AgentCard(), ignore_unknown_fields=True)
+            card = await A2ACardResolver(http, self.url).get_agent_card(
+                relative_card_path=f"/.well-known/agent-cards/{agent}"
+            )
+        for interface in card.supported_interfaces:
+            assert interface.url.endswith(f"/api/v1/agents/{agent}/a2a"), interface
+            assert interface.protocol_binding == "JSONRPC"
+            interface.url = self.endpoint(agent)
+        return card
 
     @asynccontextmanager
     async def client(
