@@ -25,7 +25,7 @@ import fnmatch
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -42,6 +42,7 @@ from bastion.domains.agents._recorder import Event, TaskRecorder, is_final, time
 from bastion.domains.agents._settings import AgentSettings
 from bastion.domains.agents._store import (
     DEFAULT_PAGE_SIZE,
+    LEASE,
     MAX_PAGE_SIZE,
     InvalidPageToken,
     TaskPage,
@@ -66,7 +67,6 @@ from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
 log = structlog.get_logger("bastion.agents")
 
 HEARTBEAT = 2.0
-LEASE = timedelta(seconds=30)
 # How long CancelTask waits for the replica running a task to stop it.
 CANCEL_GRACE = 2.0
 REMOTE_POLL = 0.25
@@ -357,6 +357,7 @@ class TaskRuntime:
         one, with the conversation so far."""
         task_id, context_id = message.get("taskId"), message.get("contextId")
         if task_id is None:
+            given = context_id is not None
             context_id = context_id or str(uuid.uuid4())
             record = TaskRecord.new(
                 principal,
@@ -371,7 +372,7 @@ class TaskRuntime:
             )
             record.document["id"] = record.id
             record.lease_until = utcnow() + LEASE
-            history = await self._conversation(principal, context_id, None)
+            history = await self._conversation(principal, context_id, None) if given else []
             await self._store.create(record)
             return record, history
         record = await self.visible_task(principal, task_id)
@@ -384,11 +385,11 @@ class TaskRuntime:
                 f"task '{task_id}' has ended ({record.state.value}); start a new task in "
                 "its context instead"
             )
-        if not record.state.interrupted:
+        # Two answers at once (from two replicas, say): the first one continues the task.
+        if not record.state.interrupted or not await self._store.claim(record):
             raise UnsupportedOperation(f"task '{task_id}' is still working")
         history = await self._conversation(principal, record.context_id, record.id)
         history.extend(record.document.get("history") or ())
-        record.lease_until = utcnow() + LEASE
         return record, history
 
     async def _conversation(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -75,6 +75,8 @@ agent_task_events = Table(
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
+# How long a task's runner holds it without renewing (it renews every few seconds).
+LEASE = timedelta(seconds=30)
 
 
 def utcnow() -> datetime:
@@ -288,6 +290,21 @@ class TaskStore:
             rows = (await conn.execute(query)).all()
         return [(int(s), orjson.loads(e)) for s, e in rows]
 
+    async def claim(self, record: TaskRecord) -> bool:
+        """Move an interrupted task back to work, if it still is in the state read: one
+        of two concurrent answers wins."""
+        lease = utcnow() + LEASE
+        async with self._engine.begin() as conn:
+            claimed = await conn.execute(
+                update(agent_tasks)
+                .where(agent_tasks.c.id == record.id, agent_tasks.c.state == record.state.value)
+                .values(state=TaskState.WORKING.value, lease_until=lease)
+            )
+        if claimed.rowcount != 1:
+            return False
+        record.lease_until = lease
+        return True
+
     async def request_cancel(self, task_id: str) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(
@@ -380,6 +397,7 @@ class TaskStore:
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "LEASE",
     "MAX_PAGE_SIZE",
     "InvalidPageToken",
     "TaskPage",
