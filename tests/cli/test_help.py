@@ -39,6 +39,10 @@ EXPECTED_COMMANDS = {
     ("audit", "trace"),
     ("governance", "test"),
     ("agents", "list"),
+    ("agents", "run"),
+    ("agents", "tasks", "list"),
+    ("agents", "tasks", "show"),
+    ("agents", "tasks", "cancel"),
     ("mcp", "list"),
     ("cowork-helper",),
 }

@@ -118,3 +118,9 @@ def text_message(
         "role": role,
         "parts": [{"text": text}],
     }
+
+
+def text_of(message: JsonObject | None) -> str:
+    """The text parts of a message, joined with spaces ("" for none)."""
+    parts = (message or {}).get("parts") or ()
+    return " ".join(str(part["text"]) for part in parts if part.get("text"))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import structlog
+
 from bastion.domains.agents._execution import AgentExecutor
 from bastion.domains.agents._native import NativeExecutor
 from bastion.domains.agents._protocol import A2AEndpoint
@@ -20,6 +22,8 @@ from bastion.kernel.contract import ExtensionContext
 from bastion.kernel.governance import GOVERNANCE
 from bastion.kernel.inference import INFERENCE
 from bastion.kernel.tool_calls import TOOL_CALLS
+
+log = structlog.get_logger("bastion.agents")
 
 
 def push_store(ctx: ExtensionContext) -> PushConfigStore | None:
@@ -77,6 +81,18 @@ def build_runtime(ctx: ExtensionContext) -> TaskRuntime:
 def a2a_endpoint(ctx: ExtensionContext) -> A2AEndpoint:
     """The ``/{name}/a2a`` routes, mounted with the registry under ``/api/v1/agents``."""
     from bastion.domains.agents._extension import AGENT_TASKS, AGENTS
+
+    settings = ctx.config_as(AgentsSettings)
+    push = settings.push_notifications
+    if (
+        push.enabled
+        and push.signing_secret is None
+        and any(a.push_notifications for a in settings.agents)
+    ):
+        log.warning(
+            "agents.push_notifications.signing_secret is unset; push notifications are "
+            "sent unsigned"
+        )
 
     return A2AEndpoint(
         ctx.service(AGENTS),

@@ -140,11 +140,6 @@ class PushSender:
         """The sender ``settings`` describe, its signing secret read from ``secrets``
         (a missing name raises ``SecretsError``, at boot rather than at the first send)."""
         secret = secrets.get(settings.signing_secret) if settings.signing_secret else None
-        if settings.enabled and secret is None:
-            log.warning(
-                "agents.push_notifications.signing_secret is unset; push notifications "
-                "are sent unsigned"
-            )
         return cls(store, settings, signing_secret=secret)
 
     def notify(self, task_id: str, event: Mapping[str, Any]) -> bool:

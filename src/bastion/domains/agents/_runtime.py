@@ -250,6 +250,10 @@ class TaskRuntime:
             raise TaskNotFound(f"task '{task_id}' not found")
         return record
 
+    async def find(self, task_id: str) -> TaskRecord | None:
+        """The task as it is now, whoever may see it (for an operator's command)."""
+        return await self._current(task_id)
+
     async def _current(self, task_id: str) -> TaskRecord | None:
         running = self._running.get(task_id)
         if running is not None:
@@ -547,7 +551,12 @@ class TaskRuntime:
     # -- canceling -------------------------------------------------------------------
 
     async def cancel(self, principal: RequestContext, task_id: object) -> dict[str, Any]:
-        record = await self.visible_task(principal, task_id)
+        return await self.cancel_record(await self.visible_task(principal, task_id))
+
+    async def cancel_record(self, record: TaskRecord) -> dict[str, Any]:
+        """Cancel a task whoever runs it (``CancelTask``, or an operator at the CLI): a
+        task running here stops where it is, one waiting for input is canceled at once,
+        one running on another replica is flagged and awaited a few seconds."""
         if record.state.terminal:
             raise TaskNotCancelable(f"task '{record.id}' has ended ({record.state.value})")
         execution = self._running.get(record.id)

@@ -347,14 +347,16 @@ class TaskStore:
         *,
         agent: str | None,
         viewer: Viewer,
-        principal: RequestContext,
+        principal: RequestContext | None,
+        user_id: str | None = None,
         context_id: str | None = None,
         state: TaskState | None = None,
         updated_after: datetime | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         page_token: str | None = None,
     ) -> TaskPage:
-        """Visible tasks, the most recently updated first."""
+        """The tasks ``viewer`` may see (a user's reach needs its ``principal``), the
+        most recently updated first."""
         t = agent_tasks.c
         where: list[Any] = []
         if agent is not None:
@@ -362,10 +364,14 @@ class TaskStore:
         if viewer.reach is Reach.TENANT:
             where.append(t.tenant_id == viewer.tenant_id)
         elif viewer.reach is Reach.USER:
+            if principal is None:
+                raise ValueError("a user's reach needs the principal")
             if principal.user_id is not None:
                 where.append(t.user_id == principal.user_id)
             else:
                 where.append(t.api_key_id == principal.api_key_id)
+        if user_id is not None:
+            where.append(t.user_id == user_id)
         if context_id is not None:
             where.append(t.context_id == context_id)
         if state is not None:
