@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import String, Table, text
 
+from bastion.domains.agents._store import agent_tasks
 from bastion.domains.gateway._records import RequestRecord
 from bastion.domains.governance import decision_row
 from bastion.domains.mcp._records import Execution
@@ -190,7 +191,9 @@ async def pg_url() -> AsyncIterator[str]:
 async def test_the_migrated_postgresql_schema_has_the_one_width_of_each_column(
     pg_url: str,
 ) -> None:
-    tables = audit_tables()
+    # The audit tables, and the A2A task table: not written through the audit writer,
+    # but a row of every trace that started a task, so of the same principal schema.
+    tables = {**audit_tables(), agent_tasks.name: agent_tasks}
     engine = create_engine(pg_url)
     try:
         async with engine.connect() as conn:
@@ -215,7 +218,7 @@ async def test_the_migrated_postgresql_schema_has_the_one_width_of_each_column(
         (t, c): ("character varying", PRINCIPAL_WIDTHS[principal_name(c) or ""], nullable)
         for (t, c), (_, nullable) in declared(tables).items()
     }
-    # Every core table ``bastion audit trace`` reads (any with a trace_id) is an audit
-    # table; the example extensions' own tables carry a trace id but are written directly.
+    # Every core table ``bastion audit trace`` reads (any with a trace_id) is one of them;
+    # the example extensions' own tables carry a trace id but are written directly.
     traced = {t for t, c, *_ in rows if c == "trace_id"}
     assert {t for t in traced if not t.startswith(("hello_", "helpdesk_"))} <= tables.keys()
