@@ -311,6 +311,36 @@ def profile_agents(ws: launch.Workspace, remote_url: str) -> None:
     (folder / "bench.yaml").write_text(yaml.safe_dump([partner, adder], sort_keys=False))
 
 
+def serve(ws: launch.Workspace, remote_plain: bool) -> tuple[launch.Server, launch.Server]:
+    """The fakes and Bastion in ``ws``: (the remote agent, Bastion)."""
+    plain = ["--no-streaming"] if remote_plain else []
+    hi = {"method": "POST", "content": send_message("hi"), "headers": A2A}
+    agent = ws.fake("remote", "a2a", *plain, probe="/a2a", **hi)
+    turn = {"method": "POST", "content": b'{"stream": true, "x": "turns=1"}'}
+    model = ws.fake("model", "agent-llm", **turn)
+    calc = ws.fake("mcp", "mcp", probe="/mcp", method="POST", json=REQUEST, headers=HEADERS)
+    profile_agents(ws, agent.url + "/a2a")
+    bastion = ws.bastion(
+        secrets={"partner_key": "partner-" + uuid.uuid4().hex},
+        gateway={
+            "routes": [
+                {
+                    "name": "claude",
+                    "model_pattern": "claude-*",
+                    "provider": "anthropic",
+                    "endpoint": model.url,
+                    "api_key_secret": "mock_key",
+                }
+            ]
+        },
+        mcp={
+            "health_interval_seconds": 3600,
+            "servers": [{"name": "calc", "url": calc.url + "/mcp", "timeout_seconds": 30}],
+        },
+    )
+    return agent, bastion
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("bench.a2a", __doc__, db="sqlite", rounds=3)
     parser.add_argument("--requests", type=int, default=3000, help="sends per round (3000)")
@@ -328,31 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"`{cli.command(parser, argv)}`\n", flush=True)
     with launch.Workspace("a2a", args.db) as ws:
-        plain = ["--no-streaming"] if args.remote_plain else []
-        hi = {"method": "POST", "content": send_message("hi"), "headers": A2A}
-        agent = ws.fake("remote", "a2a", *plain, probe="/a2a", **hi)
-        turn = {"method": "POST", "content": b'{"stream": true, "x": "turns=1"}'}
-        model = ws.fake("model", "agent-llm", **turn)
-        calc = ws.fake("mcp", "mcp", probe="/mcp", method="POST", json=REQUEST, headers=HEADERS)
-        profile_agents(ws, agent.url + "/a2a")
-        bastion = ws.bastion(
-            secrets={"partner_key": "partner-" + uuid.uuid4().hex},
-            gateway={
-                "routes": [
-                    {
-                        "name": "claude",
-                        "model_pattern": "claude-*",
-                        "provider": "anthropic",
-                        "endpoint": model.url,
-                        "api_key_secret": "mock_key",
-                    }
-                ]
-            },
-            mcp={
-                "health_interval_seconds": 3600,
-                "servers": [{"name": "calc", "url": calc.url + "/mcp", "timeout_seconds": 30}],
-            },
-        )
+        agent, bastion = serve(ws, args.remote_plain)
         token = launch.credential(ws.profile, "jwt")
         if args.only != "native":
             print("Remote: SendMessage rounds", flush=True)
