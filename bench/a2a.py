@@ -238,7 +238,7 @@ def native_report(ws: launch.Workspace, tasks: list[Task]) -> list[list[str]]:
     points: list[tuple[float, float]] = []
     for k in sorted({t.turns for t in tasks}):
         mine = [t for t in tasks if t.turns == k]
-        walls, sums, per_turn, in_bastion = [], [], [], []
+        walls, sums, rests, per_turn, in_bastion = [], [], [], [], []
         for t in mine:
             calls, model_ms = model.get(t.task_id, (0, 0.0))
             used, tool_ms = tools.get(t.task_id, (0, 0.0))
@@ -247,6 +247,7 @@ def native_report(ws: launch.Workspace, tasks: list[Task]) -> list[list[str]]:
             rest = t.wall_ms - model_ms - tool_ms
             walls.append(t.wall_ms)
             sums.append(model_ms + tool_ms)
+            rests.append(rest)
             per_turn.append(rest / k)
             in_bastion.append((spans[t.task_id] - model_ms - tool_ms) / k)
             points.append((k, rest))
@@ -257,6 +258,7 @@ def native_report(ws: launch.Workspace, tasks: list[Task]) -> list[list[str]]:
                 str(len(mine)),
                 f"{statistics.median(walls):.2f}",
                 f"{statistics.median(sums):.2f}",
+                f"{statistics.median(rests):.2f}",
                 f"{statistics.median(per_turn):.2f}",
                 f"{percentile(per_turn, 90):.2f}",
                 f"{statistics.median(in_bastion):.2f}",
@@ -267,6 +269,7 @@ def native_report(ws: launch.Workspace, tasks: list[Task]) -> list[list[str]]:
         [
             "all",
             str(len(tasks)),
+            "",
             "",
             "",
             f"**{statistics.median(every):.2f}**",
@@ -280,9 +283,10 @@ def native_report(ws: launch.Workspace, tasks: list[Task]) -> list[list[str]]:
             "",
             "",
             "",
+            f"a = {intercept:.2f} per task",
             f"b = {slope:.2f} per turn",
             "",
-            f"a = {intercept:.2f} per task",
+            "",
         ]
     )
     return lines
@@ -314,7 +318,7 @@ def profile_agents(ws: launch.Workspace, remote_url: str) -> None:
 def serve(ws: launch.Workspace, remote_plain: bool) -> tuple[launch.Server, launch.Server]:
     """The fakes and Bastion in ``ws``: (the remote agent, Bastion)."""
     plain = ["--no-streaming"] if remote_plain else []
-    hi = {"method": "POST", "content": send_message("hi"), "headers": A2A}
+    hi: dict[str, Any] = {"method": "POST", "content": send_message("hi"), "headers": A2A}
     agent = ws.fake("remote", "a2a", *plain, probe="/a2a", **hi)
     turn = {"method": "POST", "content": b'{"stream": true, "x": "turns=1"}'}
     model = ws.fake("model", "agent-llm", **turn)
@@ -343,8 +347,8 @@ def serve(ws: launch.Workspace, remote_plain: bool) -> tuple[launch.Server, laun
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("bench.a2a", __doc__, db="sqlite", rounds=3)
-    parser.add_argument("--requests", type=int, default=3000, help="sends per round (3000)")
-    parser.add_argument("--warm-up", type=int, default=500, help="sends per side first (500)")
+    parser.add_argument("--requests", type=int, default=1500, help="sends per round (1500)")
+    parser.add_argument("--warm-up", type=int, default=300, help="sends per side first (300)")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients (50)")
     parser.add_argument("--remote-plain", action="store_true", help="a remote that does not stream")
     parser.add_argument(
@@ -375,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                 "tasks",
                 "median wall ms",
                 "median sum of model + tool ms",
+                "median wall - sum ms",
                 "overhead per turn, median ms (target < 2)",
                 "p90 ms",
                 "in Bastion (task created -> finished), median ms per turn",
