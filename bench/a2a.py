@@ -318,8 +318,8 @@ def profile_agents(ws: launch.Workspace, remote_url: str) -> None:
 def serve(ws: launch.Workspace, remote_plain: bool) -> tuple[launch.Server, launch.Server]:
     """The fakes and Bastion in ``ws``: (the remote agent, Bastion)."""
     plain = ["--no-streaming"] if remote_plain else []
-    hi: dict[str, Any] = {"method": "POST", "content": send_message("hi"), "headers": A2A}
-    agent = ws.fake("remote", "a2a", *plain, probe="/a2a", **hi)
+    hi = send_message("hi")
+    agent = ws.fake("remote", "a2a", *plain, probe="/a2a", method="POST", content=hi, headers=A2A)
     turn = {"method": "POST", "content": b'{"stream": true, "x": "turns=1"}'}
     model = ws.fake("model", "agent-llm", **turn)
     calc = ws.fake("mcp", "mcp", probe="/mcp", method="POST", json=REQUEST, headers=HEADERS)
