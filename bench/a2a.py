@@ -320,8 +320,8 @@ def serve(ws: launch.Workspace, remote_plain: bool) -> tuple[launch.Server, laun
     plain = ["--no-streaming"] if remote_plain else []
     hi = send_message("hi")
     agent = ws.fake("remote", "a2a", *plain, probe="/a2a", method="POST", content=hi, headers=A2A)
-    turn = {"method": "POST", "content": b'{"stream": true, "x": "turns=1"}'}
-    model = ws.fake("model", "agent-llm", **turn)
+    turn = b'{"stream": true, "x": "turns=1"}'
+    model = ws.fake("model", "agent-llm", method="POST", content=turn)
     calc = ws.fake("mcp", "mcp", probe="/mcp", method="POST", json=REQUEST, headers=HEADERS)
     profile_agents(ws, agent.url + "/a2a")
     bastion = ws.bastion(

@@ -269,7 +269,7 @@ def agent_llm_app(server: str, tool: str) -> App:
         return f"event: {kind}\ndata: ".encode() + dumps({"type": kind, **payload}) + b"\n\n"
 
     def answer(done: int, final: bool) -> bytes:
-        message = {
+        message: dict[str, Any] = {
             "id": f"msg_{done}",
             "type": "message",
             "role": "assistant",
