@@ -7,7 +7,7 @@ import importlib
 import sys
 
 BENCHMARKS = "scanner ratelimit governance governance_cost audit boot http_clients hooks mcp"
-BENCHMARKS += " gateway identity ingress cli analytics"
+BENCHMARKS += " gateway identity ingress cli analytics a2a"
 
 
 def main(argv: list[str]) -> int:

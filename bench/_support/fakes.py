@@ -12,7 +12,9 @@
 - ``hook``: a bare Starlette route answering ``POST /api/v1/hooks/govern`` with the exact
   bytes Bastion answers an allowed ``PreToolUse``;
 - ``mcp``: an MCP server on the official SDK (streamable HTTP, JSON responses) offering a
-  ``create_issue`` tool that answers at once.
+  ``create_issue`` tool and an ``add`` tool that answer at once;
+- ``agent-llm``: an Anthropic upstream for a native agent's loop (``agent_llm_app``);
+- ``a2a``: a remote A2A 1.0 agent on the official ``a2a-sdk`` server side (``a2a_app``).
 
 The product's own ``MockUpstream`` is an upstream *inside* Bastion (it quotes the prompt,
 Anthropic only); these are servers on a socket with fixed answers, which is what a
@@ -246,7 +248,126 @@ def mcp_app() -> Any:
     def create_issue(owner: str, repo: str, title: str, body: str, labels: list[str]) -> str:
         return f"created {owner}/{repo}#4231: {title}"
 
+    @mcp.tool(description="Add two integers.")
+    def add(a: int, b: int) -> str:
+        return str(a + b)
+
     return mcp.streamable_http_app(json_response=True)
+
+
+_TURNS = re.compile(rb"turns=(\d+)")
+
+
+def agent_llm_app(server: str, tool: str) -> App:
+    """Streams Anthropic Messages answers for a native agent whose user message says
+    ``turns=K``: a ``tool_use`` of ``SERVER__TOOL`` (``{"a": 2, "b": 3}``) while the
+    request holds fewer than K-1 ``tool_result`` blocks, then a one-delta text answer.
+    Stateless: the turn is read off the transcript the agent sends."""
+    name = f"{server}__{tool}"
+
+    def event(kind: str, **payload: Any) -> bytes:
+        return f"event: {kind}\ndata: ".encode() + dumps({"type": kind, **payload}) + b"\n\n"
+
+    def answer(done: int, final: bool) -> bytes:
+        message: dict[str, Any] = {
+            "id": f"msg_{done}",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-agent",
+            "content": [],
+            "stop_reason": None,
+            "usage": {"input_tokens": 40 + 30 * done, "output_tokens": 1},
+        }
+        if final:
+            block: dict[str, Any] = {"type": "text", "text": ""}
+            delta = {"type": "text_delta", "text": "The sum is 5."}
+        else:
+            block = {"type": "tool_use", "id": f"toolu_{done}", "name": name, "input": {}}
+            delta = {"type": "input_json_delta", "partial_json": '{"a": 2, "b": 3}'}
+        return b"".join(
+            [
+                event("message_start", message=message),
+                event("content_block_start", index=0, content_block=block),
+                event("content_block_delta", index=0, delta=delta),
+                event("content_block_stop", index=0),
+                event(
+                    "message_delta",
+                    delta={"stop_reason": "end_turn" if final else "tool_use"},
+                    usage={"output_tokens": 12},
+                ),
+                event("message_stop"),
+            ]
+        )
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = await _body(receive)
+        found = _TURNS.search(body)
+        if scope["path"] != "/v1/messages" or found is None or not _STREAM.search(body):
+            return await _answer(send, 400, b"text/plain", b"a streamed turns=K request")
+        done = body.count(b'"tool_result"')
+        chunk = answer(done, done >= int(found.group(1)) - 1)
+        await _answer(send, 200, b"text/event-stream", chunk, b"")
+
+    return app
+
+
+def a2a_app(streaming: bool) -> Any:
+    """A remote A2A agent as fast as ``a2a-sdk`` serves one: every message gets a task,
+    ``COMPLETED`` at once with one small text artifact, as one event. ``streaming``: the
+    card's capability, which decides whether ``SendStreamingMessage`` is served."""
+    from a2a.server.agent_execution import AgentExecutor, RequestContext
+    from a2a.server.events import EventQueue
+    from a2a.server.request_handlers import DefaultRequestHandler
+    from a2a.server.routes import create_jsonrpc_routes
+    from a2a.server.tasks import InMemoryTaskStore
+    from a2a.types import (
+        AgentCapabilities,
+        AgentCard,
+        AgentInterface,
+        AgentSkill,
+        Artifact,
+        Part,
+        Task,
+        TaskState,
+        TaskStatus,
+    )
+    from starlette.applications import Starlette
+
+    class Done(AgentExecutor):
+        async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
+            assert context.message is not None and context.task_id and context.context_id
+            artifact = Artifact(artifact_id="answer", name="answer", parts=[Part(text="done")])
+            task = Task(
+                id=context.task_id,
+                context_id=context.context_id,
+                status=TaskStatus(state=TaskState.TASK_STATE_COMPLETED),
+                artifacts=[artifact],
+                history=[context.message],
+            )
+            await event_queue.enqueue_event(task)
+
+        async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
+            raise NotImplementedError("tasks complete at once")
+
+    interface = AgentInterface(
+        url="http://127.0.0.1/a2a", protocol_binding="JSONRPC", protocol_version="1.0"
+    )
+    card = AgentCard(
+        name="bench-remote",
+        description="Completes every task at once.",
+        version="1.0.0",
+        supported_interfaces=[interface],
+        capabilities=AgentCapabilities(streaming=streaming),
+        default_input_modes=["text/plain"],
+        default_output_modes=["text/plain"],
+        skills=[AgentSkill(id="done", name="Done", description="Completes.", tags=["bench"])],
+    )
+    handler = DefaultRequestHandler(
+        agent_executor=Done(), task_store=InMemoryTaskStore(), agent_card=card
+    )
+    return Starlette(routes=create_jsonrpc_routes(handler, "/a2a"))
 
 
 def uvicorn_run(app: Any, port: int, lifespan: str = "off", **options: Any) -> None:
@@ -272,13 +393,19 @@ def uvicorn_run(app: Any, port: int, lifespan: str = "off", **options: Any) -> N
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench._support.fakes")
-    parser.add_argument("kind", choices=["llm", "proxy", "hook", "mcp"])
+    parser.add_argument("kind", choices=["llm", "proxy", "hook", "mcp", "agent-llm", "a2a"])
     parser.add_argument("port", type=int)
     parser.add_argument("upstream", nargs="?", help="proxy: the upstream's base URL")
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--tool", default="calc__add", help="agent-llm: SERVER__TOOL to use")
+    parser.add_argument("--no-streaming", action="store_true", help="a2a: a card without it")
     args = parser.parse_args()
     if args.kind == "llm":
         uvicorn_run(llm_app(args.latency_ms), args.port, date_header=False)
+    elif args.kind == "agent-llm":
+        uvicorn_run(agent_llm_app(*args.tool.split("__", 1)), args.port, date_header=False)
+    elif args.kind == "a2a":
+        uvicorn_run(a2a_app(not args.no_streaming), args.port)
     elif args.kind == "proxy":
         uvicorn_run(proxy_app(args.upstream), args.port, lifespan="on")
     else:

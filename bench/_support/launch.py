@@ -214,11 +214,16 @@ class Workspace:
         request = request or {"method": "POST", "content": b"{}"}
         return self.start(name, argv, port, probe, **request)
 
-    def bastion(self, serve: list[str] | None = None, **sections: Any) -> Server:
+    def bastion(
+        self,
+        serve: list[str] | None = None,
+        secrets: dict[str, str] | None = None,
+        **sections: Any,
+    ) -> Server:
         """``bastion serve`` on a bench profile (``write_profile``) in ``self.profile``,
         or ``serve + [profile]`` when another command serves it."""
         port = free_port()
-        write_profile(self.profile, port, self.db_url, **sections)
+        write_profile(self.profile, port, self.db_url, secrets, **sections)
         argv = serve or [BASTION, "--profile", str(self.profile), "serve"]
         return self.start(
             "bastion", [*argv, str(self.profile)] if serve else argv, port, "/api/v1/ready"
@@ -247,15 +252,26 @@ class Workspace:
         return asyncio.run(query())
 
 
-def write_profile(directory: Path, port: int, db_url: str, **sections: Any) -> None:
-    """A bench profile: bootstrap admin, a JWT signing key and the mock's key as secrets,
-    logging at warning, rate limits that never deny, the bench governance (``governance``
-    entries override it) and any other ``sections``."""
+def write_profile(
+    directory: Path,
+    port: int,
+    db_url: str,
+    secrets_: dict[str, str] | None = None,
+    **sections: Any,
+) -> None:
+    """A bench profile: bootstrap admin, a JWT signing key, the mock's key and any other
+    ``secrets_`` as secrets, logging at warning, rate limits that never deny, the bench
+    governance (``governance`` entries override it) and any other ``sections``."""
     directory.mkdir(parents=True, exist_ok=True)
     fd = os.open(directory / "secrets.yaml", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         yaml.safe_dump(
-            {"jwt_signing_key": secrets.token_urlsafe(48), "mock_key": UPSTREAM_KEY}, handle
+            {
+                "jwt_signing_key": secrets.token_urlsafe(48),
+                "mock_key": UPSTREAM_KEY,
+                **(secrets_ or {}),
+            },
+            handle,
         )
     governance = {"blocklist": BLOCKLIST, "quota": QUOTA, **sections.pop("governance", {})}
     profile = {
