@@ -16,7 +16,7 @@ reason, never the params.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -331,9 +331,12 @@ class A2AEndpoint:
             return await self._runtime.subscribe(ctx, _required(call.params, "id"))
         options = _send_options(call.params)
         record, execution = await self._runtime.send(
-            ctx, entry, call.params.get("message"), options
+            ctx,
+            entry,
+            call.params.get("message"),
+            options,
+            on_accept=self._push_with_message(entry, call.params),
         )
-        await self._register_push(ctx, entry, record.id, call.params)
         return self._runtime.follow(record, execution)
 
     async def _sse(self, call: Call, events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
@@ -357,9 +360,12 @@ class A2AEndpoint:
     ) -> dict[str, Any]:
         options = _send_options(call.params)
         record, execution = await self._runtime.send(
-            ctx, entry, call.params.get("message"), options
+            ctx,
+            entry,
+            call.params.get("message"),
+            options,
+            on_accept=self._push_with_message(entry, call.params),
         )
-        await self._register_push(ctx, entry, record.id, call.params)
         if execution is not None and not options.return_immediately:
             await self._runtime.wait(execution)
         return {"task": task_view(record.document, history_length=options.history_length)}
@@ -419,16 +425,23 @@ class A2AEndpoint:
             )
         return self._push
 
-    async def _register_push(
-        self, ctx: RequestContext, entry: AgentEntry, task_id: str, params: Params
-    ) -> None:
+    def _push_with_message(
+        self, entry: AgentEntry, params: Params
+    ) -> Callable[[str], Awaitable[None]] | None:
+        """The push config a ``SendMessage`` carries, registered before its task starts
+        (else its first notifications could go before the config exists)."""
         configuration = params.get("configuration") or {}
         config = configuration.get("taskPushNotificationConfig")
         if config is None:
-            return
+            return None
         if not isinstance(config, dict):
             raise InvalidParams("params.configuration.taskPushNotificationConfig: an object")
-        await self._create(self._pushes(entry), task_id, config)
+        pushes = self._pushes(entry)
+
+        async def register(task_id: str) -> None:
+            await self._create(pushes, task_id, config)
+
+        return register
 
     async def _create(self, pushes: PushConfigStore, task_id: str, config: Params) -> Any:
         try:

@@ -190,15 +190,18 @@ class PushConfigStore:
     async def _put(self, config: PushConfig) -> None:
         table = push_configs
         async with self._engine.begin() as conn:
+            # The write first: on SQLite a transaction that reads and then writes fails at
+            # once ("database is locked") if another write committed in between, where one
+            # that writes first waits its turn. A refusal below rolls the delete back.
+            await conn.execute(
+                delete(table).where(table.c.task_id == config.task_id, table.c.id == config.id)
+            )
             others = await self._count(conn, config.task_id, excluding=config.id)
             if others >= self._settings.max_configs_per_task:
                 raise InvalidPushConfig(
                     f"task has {others} push notification configs, the most allowed "
                     f"(max_configs_per_task)"
                 )
-            await conn.execute(
-                delete(table).where(table.c.task_id == config.task_id, table.c.id == config.id)
-            )
             await conn.execute(insert(table).values(_row(config)))
 
     @staticmethod

@@ -1,11 +1,13 @@
 """One running task's ``TaskUpdates``: applies each update to the task's document, keeps
 it in the store, and fans it out to the task's streams.
 
-A status change is written before it is published, so what a stream has shown is in the
-database. Artifact chunks (a model's text deltas) are published as they arrive and
-written together at most ``FLUSH_DELAY`` later, or at once with their ``last_chunk``:
-one write per delta would cost more than the delta. An event is the ``StreamResponse``
-the wire carries (``{"statusUpdate": ...}`` or ``{"artifactUpdate": ...}``).
+A task's end (a terminal state, or one that waits for its caller) is written before it is
+published, so what a stream has shown as an outcome is in the database. Everything on
+the way there (a working state, artifact chunks such as a model's text deltas) is
+published as it arrives and written together at most ``FLUSH_DELAY`` later, or with the
+end: a fast task costs one write for its whole run, and a slow one a write per
+``FLUSH_DELAY`` at most. An event is the ``StreamResponse`` the wire carries
+(``{"statusUpdate": ...}`` or ``{"artifactUpdate": ...}``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,20 @@ def is_final(event: JsonObject) -> bool:
     return task_state.terminal or task_state.interrupted
 
 
+def apply_status(record: TaskRecord, state: TaskState, message: JsonObject | None = None) -> Event:
+    """Move ``record`` to ``state`` (``message``, an agent message, joins its history);
+    the ``statusUpdate`` event that says so."""
+    ids = {"taskId": record.id, "contextId": record.context_id}
+    status: dict[str, Any] = {"state": state.value, "timestamp": timestamp()}
+    if message is not None:
+        said = {**message, **ids}
+        status["message"] = said
+        record.document.setdefault("history", []).append(said)
+    record.document["status"] = status
+    record.state = state
+    return {"statusUpdate": {**ids, "status": status}}
+
+
 def merge_artifact(document: dict[str, Any], artifact: JsonObject, *, append: bool) -> None:
     """Add ``artifact`` to the task, or append its parts to the one of its id; adjacent
     text parts are joined, so a streamed answer is stored as one part."""
@@ -71,6 +87,7 @@ class TaskRecorder:
         self._store = store
         self._publish = publish
         self._pending: list[Event] = []
+        self._dirty = False
         self._lock = asyncio.Lock()
         self._flush_later: asyncio.TimerHandle | None = None
         self._flushing: set[asyncio.Task[None]] = set()
@@ -91,19 +108,15 @@ class TaskRecorder:
     async def status(self, state: TaskState, message: JsonObject | None = None) -> None:
         if self.finished:
             raise RuntimeError(f"task {self.record.id} has already ended ({self.record.state})")
-        status: dict[str, Any] = {"state": state.value, "timestamp": timestamp()}
-        if message is not None:
-            said = {**message, **self._ids()}
-            status["message"] = said
-            self.record.document.setdefault("history", []).append(said)
-        self.record.document["status"] = status
-        self.record.state = state
-        event = {"statusUpdate": {**self._ids(), "status": status}}
+        event = apply_status(self.record, state, message)
         self._pending.append(event)
+        if not (state.terminal or state.interrupted):
+            self._publish(event)
+            self._flush_soon_after()
+            return
         await self.flush()
         self._publish(event)
-        if state.terminal or state.interrupted:
-            self.settled.set()
+        self.settled.set()
 
     async def artifact(
         self, artifact: JsonObject, *, append: bool = False, last_chunk: bool = False
@@ -121,14 +134,21 @@ class TaskRecorder:
         }
         self._pending.append(event)
         self._publish(event)
-        if last_chunk:
-            await self.flush()
-        elif self._flush_later is None:
+        self._flush_soon_after()
+
+    def touch(self) -> None:
+        """The document changed outside an update (a continuing message): write it with
+        the next flush."""
+        self._dirty = True
+
+    def _flush_soon_after(self) -> None:
+        if self._flush_later is None:
             loop = asyncio.get_running_loop()
             self._flush_later = loop.call_later(FLUSH_DELAY, self._flush_soon)
 
     def remote_task(self, remote_task_id: str) -> None:
         self.record.remote_task_id = remote_task_id
+        self._dirty = True
 
     def _flush_soon(self) -> None:
         self._flush_later = None
@@ -152,11 +172,14 @@ class TaskRecorder:
             self._flush_later.cancel()
             self._flush_later = None
         async with self._lock:
-            events, self._pending = self._pending, []
+            if not self._pending and not self._dirty:
+                return
+            events, self._pending, self._dirty = self._pending, [], False
             try:
                 await self._store.save(self.record, events)
             except BaseException:
                 self._pending[:0] = events
+                self._dirty = True
                 raise
 
     async def close(self) -> None:
@@ -165,4 +188,12 @@ class TaskRecorder:
             await task
 
 
-__all__ = ["FLUSH_DELAY", "Event", "TaskRecorder", "is_final", "merge_artifact", "timestamp"]
+__all__ = [
+    "FLUSH_DELAY",
+    "Event",
+    "TaskRecorder",
+    "apply_status",
+    "is_final",
+    "merge_artifact",
+    "timestamp",
+]

@@ -23,7 +23,7 @@ import contextlib
 import copy
 import fnmatch
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,7 +38,13 @@ from bastion.domains.agents._execution import (
     TaskState,
     text_message,
 )
-from bastion.domains.agents._recorder import Event, TaskRecorder, is_final, timestamp
+from bastion.domains.agents._recorder import (
+    Event,
+    TaskRecorder,
+    apply_status,
+    is_final,
+    timestamp,
+)
 from bastion.domains.agents._settings import AgentSettings
 from bastion.domains.agents._store import (
     DEFAULT_PAGE_SIZE,
@@ -311,10 +317,18 @@ class TaskRuntime:
     # -- sending ---------------------------------------------------------------------
 
     async def send(
-        self, principal: RequestContext, entry: AgentEntry, message: object, options: SendOptions
+        self,
+        principal: RequestContext,
+        entry: AgentEntry,
+        message: object,
+        options: SendOptions,
+        *,
+        on_accept: Callable[[str], Awaitable[None]] | None = None,
     ) -> tuple[TaskRecord, Execution | None]:
         """Govern the message and start or continue its task. Returns the task and,
-        unless the message was refused, its execution."""
+        unless the message was refused, its execution. ``on_accept(task_id)`` runs once
+        the message is allowed and before the task starts (a push config given with the
+        message), so its refusal leaves no task behind."""
         agent = entry.settings
         message = validate_message(message, agent)
         if options.accepted_output_modes and not any(
@@ -326,7 +340,7 @@ class TaskRuntime:
                 f"configuration.acceptedOutputModes: agent '{agent.name}' answers in "
                 f"{', '.join(agent.output_modes)}"
             )
-        record, history = await self._task_for(principal, agent, message)
+        record, history, new = await self._task_for(principal, agent, message)
         task_principal = principal.for_task(agent.name, record.id, record.context_id)
         message = {**message, "taskId": record.id, "contextId": record.context_id}
         decision = await self._governance.engine.evaluate(
@@ -337,12 +351,16 @@ class TaskRuntime:
             )
         )
         if not decision.allowed:
-            await self._reject(record, message, decision)
+            await self._reject(record, message, decision, new=new)
             return record, None
         record.document.setdefault("history", []).append(message)
         if record.state.interrupted:  # the answer it waited for: back to work
             record.state = TaskState.WORKING
             record.document["status"] = {"state": record.state.value, "timestamp": timestamp()}
+        if on_accept is not None:
+            await on_accept(record.id)
+        if new:  # one write: the task with its message, once it is allowed
+            await self._store.create(record)
         start = TaskStart(
             agent=agent,
             principal=task_principal,
@@ -352,13 +370,13 @@ class TaskRuntime:
             history=history,
             remote_task_id=record.remote_task_id,
         )
-        return record, await self._launch(record, start)
+        return record, await self._launch(record, start, write=not new)
 
     async def _task_for(
         self, principal: RequestContext, agent: AgentSettings, message: JsonObject
-    ) -> tuple[TaskRecord, list[JsonObject]]:
+    ) -> tuple[TaskRecord, list[JsonObject], bool]:
         """The task a message continues (its ``taskId``, an interrupted task) or a new
-        one, with the conversation so far."""
+        one (not yet stored: the third value), with the conversation so far."""
         task_id, context_id = message.get("taskId"), message.get("contextId")
         if task_id is None:
             given = context_id is not None
@@ -377,8 +395,7 @@ class TaskRuntime:
             record.document["id"] = record.id
             record.lease_until = utcnow() + LEASE
             history = await self._conversation(principal, context_id, None) if given else []
-            await self._store.create(record)
-            return record, history
+            return record, history, True
         record = await self.visible_task(principal, task_id)
         if record.agent != agent.name or not owned_by(record.user_id, record.api_key_id, principal):
             raise TaskNotFound(f"task '{task_id}' not found")
@@ -394,7 +411,7 @@ class TaskRuntime:
             raise UnsupportedOperation(f"task '{task_id}' is still working")
         history = await self._conversation(principal, record.context_id, record.id)
         history.extend(record.document.get("history") or ())
-        return record, history
+        return record, history, False
 
     async def _conversation(
         self, principal: RequestContext, context_id: str, current: str | None
@@ -410,23 +427,32 @@ class TaskRuntime:
                 said.append(answer)
         return said
 
-    async def _reject(self, record: TaskRecord, message: JsonObject, decision: Decision) -> None:
+    async def _reject(
+        self, record: TaskRecord, message: JsonObject, decision: Decision, *, new: bool
+    ) -> None:
         redacted, _ = self._scanner.redact_json(dict(message))
         record.document.setdefault("history", []).append(redacted)
-        recorder = TaskRecorder(record, self._store, lambda event: self._notify(record, event))
         where = f" ({decision.stage})" if decision.stage else ""
         reason = decision.reason or decision.rule or "denied by policy"
-        await recorder.status(
-            TaskState.REJECTED, self._say(record, f"refused by governance{where}: {reason}")
-        )
+        said = self._say(record, f"refused by governance{where}: {reason}")
+        event = apply_status(record, TaskState.REJECTED, said)
+        if new:
+            await self._store.create(record, [event])
+        else:
+            await self._store.save(record, [event])
+        self._notify(record, event)
 
-    async def _launch(self, record: TaskRecord, start: TaskStart) -> Execution:
+    async def _launch(self, record: TaskRecord, start: TaskStart, *, write: bool) -> Execution:
+        """Run the task in the background; ``write``: store its document first (a
+        continued task, whose new message is not stored yet)."""
         execution = Execution(
             recorder=TaskRecorder(record, self._store, lambda e: self._fan_out(record.id, e)),
             start=start,
             executor=self._executor_for(start.agent),
         )
-        await execution.recorder.flush()
+        if write:
+            execution.recorder.touch()
+            await execution.recorder.flush()
         self._running[record.id] = execution
         execution.runner = asyncio.get_running_loop().create_task(
             self._run(execution), name=f"a2a-task-{record.id}"
