@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     func,
     or_,
     select,
@@ -71,6 +72,29 @@ agent_task_events = Table(
     Column("seq", Integer, primary_key=True),
     Column("event", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# What a save rewrites: everything but the task's identity and who created it, and the
+# cancel flag (set by CancelTask, possibly on another replica).
+_SAVED = (
+    "agent",
+    "context_id",
+    "state",
+    "client_id",
+    "remote_task_id",
+    "document",
+    "seq",
+    "lease_until",
+    "updated_at",
+)
+# Built once: ``.values(**row)`` per call would coerce a bound parameter per column, a
+# sizeable share of a task's CPU.
+_INSERT_TASK = agent_tasks.insert()
+_INSERT_EVENTS = agent_task_events.insert()
+_UPDATE_TASK = (
+    update(agent_tasks)
+    .where(agent_tasks.c.id == bindparam("task_id_"))
+    .values({name: bindparam(name) for name in _SAVED})
 )
 
 MAX_PAGE_SIZE = 100
@@ -230,30 +254,22 @@ class TaskStore:
     async def create(self, record: TaskRecord, events: Sequence[dict[str, Any]] = ()) -> None:
         record.seq = len(events)
         async with self._engine.begin() as conn:
-            await conn.execute(agent_tasks.insert().values(**record._row()))
+            await conn.execute(_INSERT_TASK, record._row())
             if events:
-                await conn.execute(
-                    agent_task_events.insert(), self._event_rows(record.id, 0, events)
-                )
+                await conn.execute(_INSERT_EVENTS, self._event_rows(record.id, 0, events))
 
     async def save(self, record: TaskRecord, events: Sequence[dict[str, Any]] = ()) -> None:
         """Write the task's current document and state, with the events that led to it
         (numbered after ``record.seq``), in one transaction."""
         first = record.seq
-        values = record._row()
+        row = record._row()
+        values = {name: row[name] for name in _SAVED}
         values["seq"] = first + len(events)
         values["updated_at"] = utcnow()
-        for fixed in ("id", "created_at", "trace_id", "user_id", "tenant_id", "api_key_id"):
-            values.pop(fixed)
-        values.pop("cancel_requested")  # set by CancelTask, possibly on another replica
         async with self._engine.begin() as conn:
-            await conn.execute(
-                update(agent_tasks).where(agent_tasks.c.id == record.id).values(**values)
-            )
+            await conn.execute(_UPDATE_TASK, {**values, "task_id_": record.id})
             if events:
-                await conn.execute(
-                    agent_task_events.insert(), self._event_rows(record.id, first, events)
-                )
+                await conn.execute(_INSERT_EVENTS, self._event_rows(record.id, first, events))
         record.seq, record.updated_at = values["seq"], values["updated_at"]
 
     @staticmethod
