@@ -136,3 +136,48 @@ async def test_cancel_a_working_task_from_the_cli(
     assert code == 0 and "canceled" in output, output
     got = await bastion.rpc("quiet", token, "GetTask", {"id": task_id})
     assert got.json()["result"]["status"]["state"] == "TASK_STATE_CANCELED"
+
+
+async def test_a_conversation_from_the_terminal(
+    bastion: Bastion, upstream: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The question of a task waiting for input, how to answer it, the answer with
+    ``--task-id`` and a next task with ``--context-id``; the credential from the
+    environment."""
+    upstream.enqueue(
+        Reply(tool_calls=[ToolCall("request_input", {"question": "Which city?"})], usage=USAGE),
+        Reply(text="Oslo is sunny.", usage=USAGE),
+        Reply(text="Still sunny.", usage=USAGE),
+    )
+    monkeypatch.setenv("BASTION_URL", bastion.url)
+    monkeypatch.setenv("BASTION_API_KEY", bastion.token("usr_talk"))
+    code, output = await agents(bastion, "run", "quiet", "Weather?")
+    assert code == 0, output
+    assert "input-required: Which city?" in output and "TASK_STATE_INPUT_REQUIRED" in output
+    (hint,) = [line for line in output.splitlines() if "--task-id" in line]
+    task_id = hint.rsplit(" ", 1)[-1]
+    (final,) = [line for line in output.splitlines() if line.startswith("task ")]
+    context_id = final.split(" context ")[1].split(" ")[0]
+
+    code, output = await agents(bastion, "run", "quiet", "Oslo", "--task-id", task_id)
+    assert code == 0 and "Oslo is sunny." in output, output
+    assert f"task {task_id} context {context_id} state TASK_STATE_COMPLETED" in output
+    code, output = await agents(bastion, "run", "quiet", "Still?", "--context-id", context_id)
+    assert code == 0 and "Still sunny." in output, output
+    assert f"task {task_id} " not in output and f"context {context_id} " in output
+
+    code, output = await agents(bastion, "run", "quiet", "Again", "--task-id", task_id)
+    assert code == 2 and "has ended" in output, output
+    code, output = await agents(bastion, "tasks", "list", "--context-id", context_id, "--json")
+    assert code == 0 and len(orjson.loads(output)) == 2, output
+
+
+async def test_what_the_cli_refuses(bastion: Bastion) -> None:
+    code, output = await agents(bastion, "run", "nobody", "Hi", key=bastion.token("usr_cli"))
+    assert code == 2 and output.strip().splitlines() == ["error: agent 'nobody' not found (-32000)"]
+    code, output = await agents(bastion, "tasks", "show", "no-such-task")
+    assert code == 1 and "no task no-such-task" in output
+    code, output = await agents(bastion, "tasks", "cancel", "no-such-task")
+    assert code == 1 and "no task no-such-task" in output
+    code, output = await agents(bastion, "tasks", "list", "--state", "sleeping")
+    assert code != 0 and "input_required" in output

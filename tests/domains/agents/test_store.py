@@ -112,3 +112,34 @@ async def test_pages_and_reach(engine: AsyncEngine) -> None:
     assert everything.total_size == 7
     with pytest.raises(InvalidPageToken):
         await store.page(agent=None, viewer=Viewer.everything(), principal=alice, page_token="x")
+
+
+async def test_the_operator_filters_by_user_context_and_state(engine: AsyncEngine) -> None:
+    store = TaskStore(engine)
+    alice, bob = caller("usr_alice"), caller("usr_bob")
+    await store.create(task("t-a1", alice))
+    await store.create(task("t-a2", alice, TaskState.INPUT_REQUIRED))
+    await store.create(task("t-b1", bob, TaskState.INPUT_REQUIRED))
+    elsewhere = task("t-a3", alice)
+    elsewhere.context_id = "ctx-2"
+    await store.create(elsewhere)
+
+    async def ids(
+        user_id: str | None = None,
+        context_id: str | None = None,
+        state: TaskState | None = None,
+    ) -> tuple[set[str], int]:
+        page = await store.page(
+            agent=None,
+            viewer=Viewer.everything(),
+            principal=None,
+            user_id=user_id,
+            context_id=context_id,
+            state=state,
+        )
+        return {t.id for t in page.tasks}, page.total_size
+
+    assert await ids(user_id="usr_alice") == ({"t-a1", "t-a2", "t-a3"}, 3)
+    assert await ids(user_id="usr_alice", context_id="ctx-1") == ({"t-a1", "t-a2"}, 2)
+    assert await ids(state=TaskState.INPUT_REQUIRED) == ({"t-a2", "t-b1"}, 2)
+    assert await ids(user_id="usr_bob", state=TaskState.SUBMITTED) == (set(), 0)
