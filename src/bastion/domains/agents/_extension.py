@@ -112,11 +112,26 @@ class AgentsExtension(Extension):
         return migrations_from_package("bastion.domains.agents")
 
     def router(self, ctx: ExtensionContext) -> Sequence[ExtensionRouter]:
-        from bastion.domains.agents._mount import a2a_endpoint
-
         catalog = ctx.service(AGENTS)
         governance = ctx.service(GOVERNANCE)
-        a2a = a2a_endpoint(ctx)
+        operations = [Operation("GET", "/registry", "The agents the caller may use", None, _DOC)]
+        routes = registry_routes(catalog, governance)
+        on_refused = None
+        if len(catalog):  # the runtime is built (and imported) only to serve some agent
+            from bastion.domains.agents._mount import a2a_endpoint
+
+            a2a = a2a_endpoint(ctx)
+            routes = [*routes, *a2a.routes()]
+            on_refused = a2a.refused_by_core
+            operations.append(
+                Operation(
+                    "POST",
+                    "/{name}/a2a",
+                    "The agent's A2A JSON-RPC endpoint (1.0 and 0.3; SSE for streams)",
+                    _DOC,
+                    _DOC,
+                )
+            )
         return [
             ExtensionRouter(
                 well_known_routes(catalog),
@@ -129,20 +144,11 @@ class AgentsExtension(Extension):
                 ],
             ),
             ExtensionRouter(
-                [*registry_routes(catalog, governance), *a2a.routes()],
+                routes,
                 API_BASE,
                 EndpointClass.API,
-                on_refused=a2a.refused_by_core,
-                openapi=[
-                    Operation("GET", "/registry", "The agents the caller may use", None, _DOC),
-                    Operation(
-                        "POST",
-                        "/{name}/a2a",
-                        "The agent's A2A JSON-RPC endpoint (1.0 and 0.3; SSE for streams)",
-                        _DOC,
-                        _DOC,
-                    ),
-                ],
+                on_refused=on_refused,
+                openapi=operations,
             ),
         ]
 
