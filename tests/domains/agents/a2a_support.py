@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +17,12 @@ from a2a.client.client import Client
 from a2a.types import a2a_pb2
 from google.protobuf.json_format import MessageToDict
 
-from bastion.infra.security import BUILTIN_ROLES
-from bastion.kernel.ids import RoleName, TenantId, UserId
-from bastion.runtime.platform import Platform
+from tests.domains.agents.conftest import Bastion as AgentsBastion
 from tests.domains.agents.conftest import write_agents
 from tests.fakes import FakeAnthropic
 from tests.fakes.mcp_servers import HttpMcpServer
-from tests.support import ServerThread, write_profile
+from tests.support import write_profile
 
-ROLES = {str(role.name): role for role in BUILTIN_ROLES}
 UPSTREAM_KEY = "upstream-anthropic-" + uuid.uuid4().hex
 MCP_KEY = "upstream-mcp-" + uuid.uuid4().hex
 
@@ -129,28 +125,8 @@ def as_dict(proto: Any) -> dict[str, Any]:
     return MessageToDict(proto, preserving_proto_field_name=False)
 
 
-@dataclass
-class Bastion:
-    server: ServerThread
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def platform(self) -> Platform:
-        assert self.server.platform is not None
-        return self.server.platform
-
-    def token(self, user: str, role: str = "user", *, tenant: str = "default") -> str:
-        definition = ROLES[role]
-        return self.platform.jwt.issue(
-            user_id=UserId(user),
-            tenant_id=TenantId(tenant),
-            role=RoleName(role),
-            tier=definition.tier,
-            scopes=definition.scopes,
-        ).token
+class Bastion(AgentsBastion):
+    """The agents tests' server, with an A2A client and raw JSON-RPC calls."""
 
     def endpoint(self, agent: str) -> str:
         return f"{self.url}/api/v1/agents/{agent}/a2a"

@@ -20,11 +20,13 @@ import orjson
 import typer
 
 from bastion.domains.agents._execution import TaskState, text_of
+from bastion.domains.agents._sse_reader import EventTooLarge, SseReader
 from bastion.infra.commands import err, out
 
 EXIT_ENDED_BADLY = 1
 EXIT_REFUSED = 2
 DEFAULT_URL = "http://127.0.0.1:8080"
+MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
 def _message(text: str, context_id: str | None, task_id: str | None) -> dict[str, Any]:
@@ -45,15 +47,11 @@ def _frames(response: httpx.Response) -> Iterator[dict[str, Any]]:
     if not response.headers.get("content-type", "").startswith("text/event-stream"):
         yield orjson.loads(response.read())
         return
-    data: list[str] = []
-    for line in response.iter_lines():
-        if line.startswith("data:"):
-            data.append(line[5:].lstrip())
-        elif not line and data:
-            yield orjson.loads("\n".join(data))
-            data = []
-    if data:
-        yield orjson.loads("\n".join(data))
+    reader = SseReader(MAX_EVENT_BYTES)
+    for chunk in response.iter_bytes():
+        for event in reader.feed(chunk):
+            if event.data:
+                yield orjson.loads(event.data)
 
 
 class _Printer:
@@ -207,7 +205,7 @@ def _send(
     except httpx.HTTPError as exc:
         err.print(f"[bold red]error:[/] cannot reach {url}: {type(exc).__name__}", highlight=False)
         return EXIT_REFUSED
-    except orjson.JSONDecodeError:
+    except (orjson.JSONDecodeError, EventTooLarge):
         err.print(f"[bold red]error:[/] {endpoint} did not answer JSON-RPC", highlight=False)
         return EXIT_REFUSED
     task = printer.task

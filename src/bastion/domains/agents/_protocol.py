@@ -33,6 +33,7 @@ from bastion.domains.agents._execution import TaskState
 from bastion.domains.agents._push_store import PushConfigStore
 from bastion.domains.agents._routes import visible
 from bastion.domains.agents._runtime import SendOptions, TaskRuntime, task_view
+from bastion.domains.agents._store import TaskRecord
 from bastion.domains.agents.errors import (
     A2AError,
     AgentUnavailable,
@@ -41,6 +42,7 @@ from bastion.domains.agents.errors import (
     MethodNotFound,
     ParseError,
     PushNotificationNotSupported,
+    TaskNotFound,
     UnsupportedOperation,
     VersionNotSupported,
 )
@@ -291,8 +293,9 @@ class A2AEndpoint:
         if not refused.path.endswith("/a2a"):
             return
         name = refused.path.rstrip("/").split("/")[-2]
-        error = A2AError(f"{refused.status}: {refused.reason}")
-        await self._refused(refused.principal, name, None, error)
+        await self._refused(
+            refused.principal, name, None, A2AError(refused.reason), status=refused.status
+        )
 
     async def _agent(self, ctx: RequestContext, name: str) -> AgentEntry:
         entry = self._catalog.get(name)
@@ -301,9 +304,18 @@ class A2AEndpoint:
         return entry
 
     async def _refused(
-        self, ctx: RequestContext, agent: str, method: str | None, error: A2AError
+        self,
+        ctx: RequestContext,
+        agent: str,
+        method: str | None,
+        error: A2AError,
+        *,
+        status: int | None = None,
     ) -> None:
-        details = {"method": method, "code": error.code, "reason": error.message[:500]}
+        """The audit row: the JSON-RPC code of the endpoint's own refusal, or the HTTP
+        ``status`` the core answered with (401, 403, 413, 429)."""
+        refusal = {"code": error.code} if status is None else {"status": status}
+        details = {"method": method, **refusal, "reason": error.message[:500]}
         try:
             await self._trail.record_event(
                 audit_event_row(
@@ -370,9 +382,15 @@ class A2AEndpoint:
             await self._runtime.wait(execution)
         return {"task": task_view(record.document, history_length=options.history_length)}
 
+    async def _task(self, ctx: RequestContext, entry: AgentEntry, task_id: str) -> TaskRecord:
+        """The caller's task of this agent (another agent's is as not found)."""
+        record = await self._runtime.visible_task(ctx, task_id)
+        if record.agent != entry.name:
+            raise TaskNotFound(f"task '{task_id}' not found")
+        return record
+
     async def _get_task(self, ctx: RequestContext, entry: AgentEntry, call: Call) -> Any:
-        record = await self._runtime.visible_task(ctx, _required(call.params, "id"))
-        self._same_agent(entry, record.agent, record.id)
+        record = await self._task(ctx, entry, _required(call.params, "id"))
         return task_view(record.document, history_length=_int(call.params, "historyLength"))
 
     async def _list_tasks(self, ctx: RequestContext, entry: AgentEntry, call: Call) -> Any:
@@ -401,20 +419,11 @@ class A2AEndpoint:
         }
 
     async def _cancel_task(self, ctx: RequestContext, entry: AgentEntry, call: Call) -> Any:
-        task_id = _required(call.params, "id")
-        record = await self._runtime.visible_task(ctx, task_id)
-        self._same_agent(entry, record.agent, record.id)
-        return await self._runtime.cancel(ctx, task_id)
+        record = await self._task(ctx, entry, _required(call.params, "id"))
+        return await self._runtime.cancel_record(record)
 
     async def _extended_card(self, ctx: RequestContext, entry: AgentEntry, call: Call) -> Any:
         return entry.card.as_json()
-
-    @staticmethod
-    def _same_agent(entry: AgentEntry, agent: str, task_id: str) -> None:
-        if agent != entry.name:
-            from bastion.domains.agents.errors import TaskNotFound
-
-            raise TaskNotFound(f"task '{task_id}' not found")
 
     # -- push notification configs ---------------------------------------------------
 
@@ -450,10 +459,7 @@ class A2AEndpoint:
             raise InvalidParams(str(exc)) from None
 
     async def _task_for_push(self, ctx: RequestContext, entry: AgentEntry, call: Call) -> str:
-        task_id = _required(call.params, "taskId")
-        record = await self._runtime.visible_task(ctx, task_id)
-        self._same_agent(entry, record.agent, record.id)
-        return record.id
+        return (await self._task(ctx, entry, _required(call.params, "taskId"))).id
 
     async def _create_push(self, ctx: RequestContext, entry: AgentEntry, call: Call) -> Any:
         pushes = self._pushes(entry)

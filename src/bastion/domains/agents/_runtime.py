@@ -65,7 +65,7 @@ from bastion.domains.agents.errors import (
     UnsupportedOperation,
 )
 from bastion.infra.scanner import SecretScanner
-from bastion.kernel.analytics import Viewer, VisibilityError
+from bastion.kernel.analytics import Reach, Viewer, VisibilityError
 from bastion.kernel.context import RequestContext
 from bastion.kernel.governance import Decision, Governance
 from bastion.kernel.policy import PolicyContext, PolicyTarget, TargetType
@@ -576,9 +576,6 @@ class TaskRuntime:
 
     # -- canceling -------------------------------------------------------------------
 
-    async def cancel(self, principal: RequestContext, task_id: object) -> dict[str, Any]:
-        return await self.cancel_record(await self.visible_task(principal, task_id))
-
     async def cancel_record(self, record: TaskRecord) -> dict[str, Any]:
         """Cancel a task whoever runs it (``CancelTask``, or an operator at the CLI): a
         task running here stops where it is, one waiting for input is canceled at once,
@@ -667,8 +664,6 @@ def _viewer(principal: RequestContext) -> Viewer:
         return Viewer.of(principal)
     except VisibilityError:
         # A caller without a user (an API key of no user) sees what its key created.
-        from bastion.kernel.analytics import Reach
-
         return Viewer(Reach.USER, tenant_id=principal.tenant_id, user_id=None)
 
 
